@@ -1,0 +1,52 @@
+//! The one Router: every route, the JSON fallbacks, and the layers every request goes through.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::error::ApiError;
+use crate::events::EventStore;
+use crate::metadata::MetadataSource;
+use crate::routes::{engineers, events, health, metadata, root, summaries};
+use crate::telemetry::log_request;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<EventStore>,
+    pub metadata: Arc<MetadataSource>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(root::root))
+        .route("/health", get(health::health))
+        .route("/metadata", get(metadata::metadata))
+        .route("/events", get(events::list_events))
+        .route("/engineers", get(engineers::list_engineers))
+        .route(
+            "/engineers/{engineer}/events",
+            get(engineers::engineer_events),
+        )
+        .route("/summaries/daily", get(summaries::daily))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(log_request))
+}
+
+/// A bug must not take the process down or show its internals: log it, answer 500.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = message, "handler panicked");
+    ApiError::Internal.into_response()
+}

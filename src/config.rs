@@ -1,0 +1,209 @@
+//! Configuration: environment variables, read and validated once at start-up.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing_subscriber::EnvFilter;
+
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_METADATA_CACHE_TTL_SECONDS: u64 = 300;
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) the runtime API serves requests instead.
+    pub on_lambda: bool,
+    pub bind_addr: SocketAddr,
+    pub events_file: Option<PathBuf>,
+    pub ssm_parameter_prefix: Option<String>,
+    pub metadata_cache_ttl: Duration,
+    pub app_description: String,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    /// Whether lambda_http puts `/{stage}` in front of REST API paths: it does unless
+    /// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set, to any value.
+    pub stage_in_path: bool,
+}
+
+/// A variable that does not hold what it must; the message names both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is invalid: expected {}",
+            self.variable, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    /// An empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|value| !value.is_empty());
+        let invalid = |variable: &'static str, value: String, expected: &str| ConfigError {
+            variable,
+            value,
+            expected: expected.to_owned(),
+        };
+        let on_lambda = var("AWS_LAMBDA_RUNTIME_API").is_some();
+
+        let bind_addr = match var("BIND_ADDR") {
+            None => DEFAULT_BIND_ADDR
+                .parse()
+                .expect("the default address parses"),
+            Some(value) => value.parse().map_err(|_| {
+                invalid(
+                    "BIND_ADDR",
+                    value,
+                    "an IP address and port, such as 127.0.0.1:3000",
+                )
+            })?,
+        };
+
+        let ssm_parameter_prefix = match var("SSM_PARAMETER_PREFIX") {
+            None => None,
+            Some(value)
+                if value.starts_with('/') && !value.ends_with('/') && !value.contains("//") =>
+            {
+                Some(value)
+            }
+            Some(value) => {
+                return Err(invalid(
+                    "SSM_PARAMETER_PREFIX",
+                    value,
+                    "a parameter path such as /pipeline-events-api/dev (leading '/', no trailing '/')",
+                ));
+            }
+        };
+
+        let metadata_cache_ttl = match var("METADATA_CACHE_TTL_SECONDS") {
+            None => Duration::from_secs(DEFAULT_METADATA_CACHE_TTL_SECONDS),
+            Some(value) => match value.parse::<u64>() {
+                Ok(seconds) if seconds <= 86_400 => Duration::from_secs(seconds),
+                _ => {
+                    return Err(invalid(
+                        "METADATA_CACHE_TTL_SECONDS",
+                        value,
+                        "a whole number of seconds from 0 to 86400",
+                    ));
+                }
+            },
+        };
+
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            None if on_lambda => LogFormat::Json,
+            None => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => return Err(invalid("LOG_FORMAT", other.to_owned(), "json or pretty")),
+        };
+
+        let log_level = var("LOG_LEVEL").unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned());
+        if EnvFilter::try_new(&log_level).is_err() {
+            return Err(invalid(
+                "LOG_LEVEL",
+                log_level,
+                "a level (error, warn, info, debug, trace) or tracing filter directives",
+            ));
+        }
+
+        Ok(Self {
+            on_lambda,
+            bind_addr,
+            events_file: var("EVENTS_FILE").map(PathBuf::from),
+            ssm_parameter_prefix,
+            metadata_cache_ttl,
+            app_description: var("APP_DESCRIPTION")
+                .unwrap_or_else(|| env!("CARGO_PKG_DESCRIPTION").to_owned()),
+            log_format,
+            log_level,
+            stage_in_path: lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_locally_without_aws() {
+        let config = config(&[]).unwrap();
+        assert!(!config.on_lambda);
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.ssm_parameter_prefix, None);
+        assert_eq!(config.metadata_cache_ttl, Duration::from_secs(300));
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        assert!(config.stage_in_path);
+    }
+
+    #[test]
+    fn lambda_defaults_to_json_logs() {
+        let config = config(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")]).unwrap();
+        assert!(config.on_lambda);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn ignore_stage_variable_counts_when_set_to_anything() {
+        let config = config(&[("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "false")]).unwrap();
+        assert!(!config.stage_in_path);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (name, value) in [
+            ("BIND_ADDR", "localhost"),
+            ("SSM_PARAMETER_PREFIX", "no-slash"),
+            ("SSM_PARAMETER_PREFIX", "/trailing/"),
+            ("METADATA_CACHE_TTL_SECONDS", "-1"),
+            ("METADATA_CACHE_TTL_SECONDS", "soon"),
+            ("LOG_FORMAT", "xml"),
+            ("LOG_LEVEL", "info,[[["),
+        ] {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert_eq!(error.variable, name);
+            let message = error.to_string();
+            assert!(message.starts_with(name), "{message}");
+            assert!(message.contains("expected"), "{message}");
+        }
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let config = config(&[("SSM_PARAMETER_PREFIX", ""), ("EVENTS_FILE", "")]).unwrap();
+        assert_eq!(config.ssm_parameter_prefix, None);
+        assert_eq!(config.events_file, None);
+    }
+}

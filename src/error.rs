@@ -1,0 +1,128 @@
+//! Every non-2xx answer: a status and `{"error":{"code":"<snake_case>","message":"<sentence>"}}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// How long a client should wait before asking for metadata again after a 503.
+pub const METADATA_RETRY_AFTER_SECONDS: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    NotFound,
+    MethodNotAllowed,
+    UnknownParameter { name: String },
+    InvalidParameter { name: &'static str, message: String },
+    InvalidRange(String),
+    InvalidCursor,
+    RangeTooLarge { days: i64, max: i64 },
+    EngineerNotFound(String),
+    MetadataUnavailable(String),
+    Internal,
+}
+
+impl ApiError {
+    pub fn invalid(name: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            name,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound | Self::EngineerNotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnknownParameter { .. }
+            | Self::InvalidParameter { .. }
+            | Self::InvalidRange(_)
+            | Self::InvalidCursor
+            | Self::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
+            Self::MetadataUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnknownParameter { .. } => "unknown_parameter",
+            Self::InvalidParameter { .. } => "invalid_parameter",
+            Self::InvalidRange(_) => "invalid_range",
+            Self::InvalidCursor => "invalid_cursor",
+            Self::RangeTooLarge { .. } => "range_too_large",
+            Self::EngineerNotFound(_) => "engineer_not_found",
+            Self::MetadataUnavailable(_) => "metadata_unavailable",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::NotFound => "No resource at this path.".into(),
+            Self::MethodNotAllowed => {
+                "This path does not support that method; see the Allow header.".into()
+            }
+            Self::UnknownParameter { name } => format!(
+                "Unknown query parameter '{}'; see the README for the parameters each route takes.",
+                shorten(name)
+            ),
+            Self::InvalidParameter { name, message } => {
+                format!("Parameter '{name}' {message}.")
+            }
+            Self::InvalidRange(message) => format!("{message}."),
+            Self::InvalidCursor => {
+                "Parameter 'cursor' must be a next_cursor value returned by this query.".into()
+            }
+            Self::RangeTooLarge { days, max } => {
+                format!("The range covers {days} days; at most {max} are allowed.")
+            }
+            Self::EngineerNotFound(name) => {
+                format!("No engineer named '{}'.", shorten(name))
+            }
+            Self::MetadataUnavailable(message) => format!("{message}."),
+            Self::Internal => "The service failed to answer; the failure has been logged.".into(),
+        }
+    }
+}
+
+/// Client input is echoed in messages, but never at length.
+fn shorten(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail {
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.message(),
+            },
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Self::MetadataUnavailable(_) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(METADATA_RETRY_AFTER_SECONDS),
+            );
+        }
+        response
+    }
+}

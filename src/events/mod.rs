@@ -1,0 +1,16 @@
+//! The event domain: the pipeline's events, their indexes, queries and daily statistics.
+//! Nothing in here knows about HTTP, Lambda or AWS.
+
+mod generate;
+mod load;
+mod model;
+mod query;
+mod store;
+mod summary;
+
+pub use generate::{GeneratorSettings, generate, write_json_lines};
+pub use load::{LoadError, RawEvent, parse_events};
+pub use model::{Event, EventView, Timestamp, format_timestamp};
+pub use query::{EventQuery, Page, Position};
+pub use store::{EngineerSummary, EventStore, StoreError};
+pub use summary::{ActionCounts, DaySummary, DayTotals, date_of_day, day_of};

@@ -1,0 +1,244 @@
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::Read;
+
+use serde::Serialize;
+
+use super::load::{LoadError, RawEvent, parse_events};
+use super::model::{Event, EventView, Timestamp};
+use super::summary::DayTotals;
+
+/// The oldest and newest instants an event may carry: 1970-01-01 to 9999-12-31.
+const MIN_TIMESTAMP: Timestamp = 0;
+const MAX_TIMESTAMP: Timestamp = 253_402_300_799;
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The events, held in memory and indexed for the queries the API answers:
+/// sorted by (timestamp, id) for range queries, per engineer, per action, and per UTC day.
+#[derive(Debug, Default)]
+pub struct EventStore {
+    pub(crate) events: Vec<Event>,
+    /// Sorted by name; an event's `engineer` is an index into this.
+    pub(crate) engineers: Vec<Engineer>,
+    /// Sorted by name; an event's `action` is an index into this.
+    pub(crate) actions: Vec<Box<str>>,
+    /// Positions in `events` of each action's events, in order.
+    pub(crate) action_events: Vec<Vec<u32>>,
+    /// Days since the epoch that have events, with their totals.
+    pub(crate) days: BTreeMap<i64, DayTotals>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Engineer {
+    pub(crate) name: Box<str>,
+    /// Positions in `events` of this engineer's events, in order.
+    pub(crate) events: Vec<u32>,
+}
+
+/// Per-engineer figures for `GET /engineers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineerSummary<'a> {
+    pub name: &'a str,
+    pub events: usize,
+    #[serde(serialize_with = "super::model::serialize_timestamp")]
+    pub first_event: Timestamp,
+    #[serde(serialize_with = "super::model::serialize_timestamp")]
+    pub last_event: Timestamp,
+}
+
+/// A record the store refuses, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl EventStore {
+    /// Loads a dataset in the pipeline's export format; `source` names it in errors.
+    pub fn load(reader: impl Read, source: &str) -> Result<Self, LoadError> {
+        let mut builder = Builder::default();
+        parse_events(reader, source, |raw| builder.push(raw).map_err(|e| e.0))?;
+        Ok(builder.finish())
+    }
+
+    /// Builds a store from records already in memory (the generator, tests, benchmarks).
+    pub fn from_records(records: impl IntoIterator<Item = RawEvent>) -> Result<Self, StoreError> {
+        let mut builder = Builder::default();
+        for (index, raw) in records.into_iter().enumerate() {
+            builder
+                .push(raw)
+                .map_err(|e| StoreError(format!("record {}: {e}", index + 1)))?;
+        }
+        Ok(builder.finish())
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn has_engineer(&self, name: &str) -> bool {
+        self.engineer_id(name).is_some()
+    }
+
+    /// Every engineer, sorted by name, with their event count and first and last event.
+    pub fn engineers(&self) -> impl ExactSizeIterator<Item = EngineerSummary<'_>> {
+        self.engineers.iter().map(|engineer| EngineerSummary {
+            name: &engineer.name,
+            events: engineer.events.len(),
+            first_event: self.events[engineer.events[0] as usize].timestamp,
+            last_event: self.events[engineer.events[engineer.events.len() - 1] as usize].timestamp,
+        })
+    }
+
+    /// The first and last instants of the store, if it has events.
+    pub fn time_span(&self) -> Option<(Timestamp, Timestamp)> {
+        Some((
+            self.events.first()?.timestamp,
+            self.events.last()?.timestamp,
+        ))
+    }
+
+    pub(crate) fn engineer_id(&self, name: &str) -> Option<usize> {
+        self.engineers
+            .binary_search_by(|engineer| (*engineer.name).cmp(name))
+            .ok()
+    }
+
+    pub(crate) fn action_id(&self, name: &str) -> Option<usize> {
+        self.actions
+            .binary_search_by(|action| (**action).cmp(name))
+            .ok()
+    }
+
+    pub(crate) fn view<'s>(&'s self, event: &'s Event) -> EventView<'s> {
+        EventView {
+            id: event.id,
+            timestamp: event.timestamp,
+            sha: &event.sha,
+            action: &self.actions[event.action as usize],
+            engineer: &self.engineers[event.engineer as usize].name,
+        }
+    }
+}
+
+/// Collects records, interning names as they arrive, then sorts and indexes once.
+#[derive(Default)]
+struct Builder {
+    events: Vec<Event>,
+    engineer_ids: HashMap<Box<str>, u32>,
+    action_ids: HashMap<Box<str>, u16>,
+    seen_ids: HashSet<u64>,
+}
+
+impl Builder {
+    fn push(&mut self, raw: RawEvent) -> Result<(), StoreError> {
+        let refuse = |message: String| Err(StoreError(message));
+        if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&raw.date) {
+            return refuse(format!(
+                "date {} is outside 1970-01-01..9999-12-31 (expected Unix seconds)",
+                raw.date
+            ));
+        }
+        if raw.sha.is_empty() {
+            return refuse("sha must not be empty".into());
+        }
+        if raw.action.is_empty() {
+            return refuse("action must not be empty".into());
+        }
+        if raw.engineer.is_empty() {
+            return refuse("engineer must not be empty".into());
+        }
+        if !self.seen_ids.insert(raw.id) {
+            return refuse(format!("id {} appears more than once", raw.id));
+        }
+        let engineer = intern(&mut self.engineer_ids, raw.engineer, u32::MAX)
+            .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
+        let action = intern(&mut self.action_ids, raw.action, u16::MAX)
+            .ok_or_else(|| StoreError("too many distinct actions".into()))?;
+        if self.events.len() >= u32::MAX as usize {
+            return refuse("too many events".into());
+        }
+        self.events.push(Event {
+            id: raw.id,
+            timestamp: raw.date,
+            sha: raw.sha.into_boxed_str(),
+            action,
+            engineer,
+        });
+        Ok(())
+    }
+
+    fn finish(self) -> EventStore {
+        let (engineer_names, engineer_remap) = sorted_names(self.engineer_ids);
+        let (actions, action_remap) = sorted_names(self.action_ids);
+
+        let mut events = self.events;
+        for event in &mut events {
+            event.engineer = engineer_remap[event.engineer as usize];
+            event.action = action_remap[event.action as usize] as u16;
+        }
+        events.sort_unstable_by_key(Event::position);
+
+        let mut engineers: Vec<Engineer> = engineer_names
+            .into_iter()
+            .map(|name| Engineer {
+                name,
+                events: Vec::new(),
+            })
+            .collect();
+        let mut action_events = vec![Vec::new(); actions.len()];
+        for (position, event) in events.iter().enumerate() {
+            engineers[event.engineer as usize]
+                .events
+                .push(position as u32);
+            action_events[event.action as usize].push(position as u32);
+        }
+
+        let days = DayTotals::index(&events, actions.len());
+        EventStore {
+            events,
+            engineers,
+            actions,
+            action_events,
+            days,
+        }
+    }
+}
+
+/// Returns the id of `name`, adding it if new; `None` once `max` names exist.
+fn intern<T>(ids: &mut HashMap<Box<str>, T>, name: String, max: T) -> Option<T>
+where
+    T: Copy + TryFrom<usize> + PartialEq,
+{
+    if let Some(&id) = ids.get(name.as_str()) {
+        return Some(id);
+    }
+    let id = T::try_from(ids.len()).ok().filter(|id| *id != max)?;
+    ids.insert(name.into_boxed_str(), id);
+    Some(id)
+}
+
+/// The names in sorted order, and for each insertion-order id its sorted position.
+fn sorted_names<T: Copy + Into<u32>>(ids: HashMap<Box<str>, T>) -> (Vec<Box<str>>, Vec<u32>) {
+    let mut by_name: Vec<(Box<str>, T)> = ids.into_iter().collect();
+    by_name.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut remap = vec![0u32; by_name.len()];
+    let names = by_name
+        .into_iter()
+        .enumerate()
+        .map(|(sorted, (name, id))| {
+            remap[id.into() as usize] = sorted as u32;
+            name
+        })
+        .collect();
+    (names, remap)
+}

@@ -1,0 +1,135 @@
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use super::model::{Event, Timestamp};
+use super::store::{EventStore, SECONDS_PER_DAY};
+
+/// Days from 0001-01-01 (chrono's "days from CE", day 1) to 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+/// What happened on one UTC day with events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayTotals {
+    pub total: u32,
+    pub engineers: u32,
+    /// Indexed by action id.
+    pub actions: Box<[u32]>,
+}
+
+impl DayTotals {
+    /// Totals for every day that has events; `events` must be sorted by time.
+    pub(crate) fn index(events: &[Event], action_count: usize) -> BTreeMap<i64, DayTotals> {
+        let mut days = BTreeMap::new();
+        for day_events in events.chunk_by(|a, b| day_of(a.timestamp) == day_of(b.timestamp)) {
+            let mut actions = vec![0u32; action_count].into_boxed_slice();
+            let mut engineers: Vec<u32> = Vec::with_capacity(day_events.len());
+            for event in day_events {
+                actions[event.action as usize] += 1;
+                engineers.push(event.engineer);
+            }
+            engineers.sort_unstable();
+            engineers.dedup();
+            days.insert(
+                day_of(day_events[0].timestamp),
+                DayTotals {
+                    total: day_events.len() as u32,
+                    engineers: engineers.len() as u32,
+                    actions,
+                },
+            );
+        }
+        days
+    }
+}
+
+/// Days since 1970-01-01 of the UTC day holding `timestamp`.
+pub fn day_of(timestamp: Timestamp) -> i64 {
+    timestamp.div_euclid(SECONDS_PER_DAY)
+}
+
+pub fn date_of_day(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + UNIX_EPOCH_DAYS_FROM_CE).ok()?)
+}
+
+/// One line of the daily summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaySummary<'a> {
+    pub date: NaiveDate,
+    pub total: i64,
+    pub actions: ActionCounts<'a>,
+    pub engineers: i64,
+    pub change: Change<'a>,
+}
+
+/// This day minus the previous calendar day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change<'a> {
+    pub total: i64,
+    pub actions: ActionCounts<'a>,
+}
+
+/// A count per action, serialized as a JSON object; every action the store knows is listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionCounts<'a> {
+    names: &'a [Box<str>],
+    counts: Vec<i64>,
+}
+
+impl ActionCounts<'_> {
+    pub fn get(&self, action: &str) -> Option<i64> {
+        let index = self.names.iter().position(|name| &**name == action)?;
+        Some(self.counts[index])
+    }
+}
+
+impl Serialize for ActionCounts<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.names.len()))?;
+        for (name, count) in self.names.iter().zip(&self.counts) {
+            map.serialize_entry(&**name, count)?;
+        }
+        map.end()
+    }
+}
+
+impl EventStore {
+    /// Daily statistics for every UTC calendar day from `first` to `last` (days since the epoch,
+    /// inclusive), empty days included. The caller bounds the range.
+    pub fn daily_summary(&self, first: i64, last: i64) -> Vec<DaySummary<'_>> {
+        let no_actions = vec![0u32; self.actions.len()].into_boxed_slice();
+        let empty = DayTotals {
+            total: 0,
+            engineers: 0,
+            actions: no_actions,
+        };
+        let totals = |day: i64| self.days.get(&day).unwrap_or(&empty);
+
+        let mut previous = totals(first - 1);
+        (first..=last)
+            .filter_map(|day| {
+                let today = totals(day);
+                let counts = |f: &dyn Fn(usize) -> i64| ActionCounts {
+                    names: &self.actions,
+                    counts: (0..self.actions.len()).map(f).collect(),
+                };
+                let summary = DaySummary {
+                    date: date_of_day(day)?,
+                    total: today.total.into(),
+                    actions: counts(&|a| today.actions[a].into()),
+                    engineers: today.engineers.into(),
+                    change: Change {
+                        total: i64::from(today.total) - i64::from(previous.total),
+                        actions: counts(&|a| {
+                            i64::from(today.actions[a]) - i64::from(previous.actions[a])
+                        }),
+                    },
+                };
+                previous = today;
+                Some(summary)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,59 @@
+//! The Lambda entry point: the same Router, behind lambda_http.
+//!
+//! API Gateway stages: for REST API (v1) events lambda_http puts `/{stage}` in front of the
+//! path unless `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set, and HTTP API (v2) events on a
+//! named stage carry it in `rawPath`. The stage is API Gateway's business, not a route's, so it
+//! is taken off here, before routing, and every route answers the same on any stage as locally.
+
+use axum::Router;
+use axum::http::Request;
+use axum::http::uri::{PathAndQuery, Uri};
+use lambda_http::request::RequestContext;
+use lambda_http::tower::Layer;
+use lambda_http::tower::util::{MapRequest, MapRequestLayer};
+use lambda_http::{Body, RequestExt};
+
+/// The Router as lambda_http sees it: stage prefix removed first.
+pub fn service(
+    router: Router,
+    stage_in_path: bool,
+) -> MapRequest<Router, impl Fn(Request<Body>) -> Request<Body> + Clone> {
+    MapRequestLayer::new(move |request| strip_stage(request, stage_in_path)).layer(router)
+}
+
+pub async fn run(router: Router, stage_in_path: bool) -> Result<(), lambda_http::Error> {
+    lambda_http::run(service(router, stage_in_path)).await
+}
+
+fn strip_stage(mut request: Request<Body>, stage_in_path: bool) -> Request<Body> {
+    let stage = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) if stage_in_path => context.stage.clone(),
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
+        _ => None,
+    };
+    let Some(stage) = stage.filter(|stage| stage != "$default" && !stage.is_empty()) else {
+        return request;
+    };
+    let path = request.uri().path();
+    let prefix_len = stage.len() + 1;
+    let has_prefix = path.len() >= prefix_len
+        && path[1..].starts_with(stage.as_str())
+        && matches!(path.as_bytes().get(prefix_len), None | Some(b'/'));
+    if !has_prefix {
+        return request;
+    }
+    let rest = match &path[prefix_len..] {
+        "" => "/",
+        rest => rest,
+    };
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    parts.path_and_query = PathAndQuery::try_from(path_and_query).ok();
+    if let Ok(uri) = Uri::from_parts(parts) {
+        *request.uri_mut() = uri;
+    }
+    request
+}

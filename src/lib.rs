@@ -1,0 +1,11 @@
+//! A deployment pipeline's events over HTTP: one Router served by AWS Lambda or locally.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod lambda;
+pub mod metadata;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;

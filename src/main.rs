@@ -1,0 +1,74 @@
+use std::process::ExitCode;
+
+use pipeline_events_api::config::{Config, LogFormat};
+use pipeline_events_api::{app, lambda, startup, telemetry};
+
+fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            telemetry::init(default_log_format(), "info");
+            tracing::error!("configuration error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(config.log_format, &config.log_level);
+
+    let state = match startup::build_state(&config) {
+        Ok(state) => state,
+        Err(error) => {
+            tracing::error!("cannot load events: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let router = app::router(state);
+
+    // Lambda sends one request at a time to an instance: a single-threaded runtime starts faster.
+    // Locally, use every core.
+    let runtime = if config.on_lambda {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let outcome = runtime.block_on(async {
+        if config.on_lambda {
+            lambda::run(router, config.stage_in_path)
+                .await
+                .map_err(|error| error.to_string())
+        } else {
+            let listener = tokio::net::TcpListener::bind(config.bind_addr)
+                .await
+                .map_err(|error| format!("cannot listen on {}: {error}", config.bind_addr))?;
+            startup::serve_local(listener, router)
+                .await
+                .map_err(|error| error.to_string())
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn default_log_format() -> LogFormat {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        LogFormat::Json
+    } else {
+        LogFormat::Pretty
+    }
+}

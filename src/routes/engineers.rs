@@ -1,0 +1,51 @@
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::events::event_page;
+use super::params::Params;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::events::EngineerSummary;
+
+#[derive(Serialize)]
+struct EngineerList<'a> {
+    engineers: Vec<EngineerSummary<'a>>,
+}
+
+/// `GET /engineers`: every engineer, sorted by name, with event counts and first/last event.
+pub async fn list_engineers(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
+    let list = EngineerList {
+        engineers: state.store.engineers().collect(),
+    };
+    Ok(Json(list).into_response())
+}
+
+/// `GET /engineers/{engineer}/events?from&to&action&limit&cursor`
+pub async fn engineer_events(
+    State(state): State<AppState>,
+    engineer: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let Path(engineer) = engineer
+        .map_err(|_| ApiError::invalid("engineer", "must be valid UTF-8 once percent-decoded"))?;
+    let params = Params::parse(
+        query.as_deref(),
+        &["from", "to", "action", "limit", "cursor"],
+    )?;
+    if !state.store.has_engineer(&engineer) {
+        return Err(ApiError::EngineerNotFound(engineer));
+    }
+    event_page(
+        &state,
+        &params,
+        "/engineers/{engineer}/events",
+        Some(&engineer),
+    )
+}

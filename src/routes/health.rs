@@ -1,0 +1,27 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::metadata::BUILD_VERSION;
+
+/// `GET /health`, in the IETF health-check draft format. It reads only in-process state:
+/// nothing remote can make it slow or fail.
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let body = json!({
+        "status": "pass",
+        "version": BUILD_VERSION,
+        "checks": {
+            "events:count": [{ "status": "pass", "observedValue": state.store.len() }]
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/health+json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Json(body),
+    )
+}

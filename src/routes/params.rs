@@ -1,0 +1,143 @@
+//! Query-string parsing shared by the list routes: every parameter is known, given once, and
+//! parsed into the domain's terms, or the request is refused with a code that says why.
+
+use chrono::{DateTime, Days, NaiveDate};
+
+use crate::error::ApiError;
+use crate::events::Timestamp;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+
+/// The parameters of one request, by name.
+pub struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    /// Splits `raw` (the query string, undecoded) and refuses names outside `allowed` and names
+    /// given twice.
+    pub fn parse(raw: Option<&str>, allowed: &[&'static str]) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map_err(|_| ApiError::invalid("query", "is not a valid query string"))?;
+        for (index, (name, _)) in pairs.iter().enumerate() {
+            let Some(&known) = allowed.iter().find(|known| **known == name) else {
+                return Err(ApiError::UnknownParameter { name: name.clone() });
+            };
+            if pairs[..index].iter().any(|(earlier, _)| earlier == name) {
+                return Err(ApiError::invalid(known, "is given more than once"));
+            }
+        }
+        Ok(Self { pairs })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A value that must not be empty when given.
+    pub fn text(&self, name: &'static str) -> Result<Option<&str>, ApiError> {
+        match self.get(name) {
+            Some("") => Err(ApiError::invalid(name, "must not be empty")),
+            other => Ok(other),
+        }
+    }
+
+    /// `from`: the first instant included.
+    pub fn from(&self) -> Result<Option<Timestamp>, ApiError> {
+        self.get("from")
+            .map(|value| instant("from", value, false))
+            .transpose()
+    }
+
+    /// `to`: the first instant excluded; a date means the end of that day.
+    pub fn to(&self) -> Result<Option<Timestamp>, ApiError> {
+        self.get("to")
+            .map(|value| instant("to", value, true))
+            .transpose()
+    }
+
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        let Some(value) = self.get("limit") else {
+            return Ok(DEFAULT_LIMIT);
+        };
+        match value.parse::<usize>() {
+            Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+            _ => Err(ApiError::invalid(
+                "limit",
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            )),
+        }
+    }
+}
+
+/// `from` must come before `to` when both are given.
+pub fn check_range(from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(), ApiError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from >= to => Err(ApiError::InvalidRange(
+            "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An RFC 3339 timestamp (any offset) or a `YYYY-MM-DD` date in UTC, as whole seconds rounded
+/// up: events carry whole seconds, so `t >= 10.5` and `t >= 11` select the same events, and so
+/// do `t < 10.5` and `t < 11`.
+fn instant(
+    name: &'static str,
+    value: &str,
+    date_means_end_of_day: bool,
+) -> Result<Timestamp, ApiError> {
+    let expected = || {
+        ApiError::invalid(
+            name,
+            "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
+        )
+    };
+    if value.len() == 10 {
+        let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| expected())?;
+        let date = if date_means_end_of_day {
+            date.checked_add_days(Days::new(1)).ok_or_else(expected)?
+        } else {
+            date
+        };
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp());
+    }
+    let instant = DateTime::parse_from_rfc3339(value).map_err(|_| expected())?;
+    let rounded_up = i64::from(instant.timestamp_subsec_nanos() > 0);
+    Ok(instant.timestamp() + rounded_up)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_timestamps() {
+        assert_eq!(instant("from", "2017-10-30", false), Ok(1_509_321_600));
+        assert_eq!(
+            instant("to", "2017-10-30", true),
+            Ok(1_509_321_600 + 86_400)
+        );
+        assert_eq!(
+            instant("from", "2017-10-30T00:00:00Z", false),
+            Ok(1_509_321_600)
+        );
+        assert_eq!(
+            instant("from", "2017-10-30T02:00:00+02:00", false),
+            Ok(1_509_321_600)
+        );
+        assert_eq!(
+            instant("from", "2017-10-30T00:00:00.25Z", false),
+            Ok(1_509_321_601)
+        );
+        assert!(instant("from", "2017-13-01", false).is_err());
+        assert!(instant("from", "2017-10-30T00:00:00", false).is_err());
+        assert!(instant("to", "9999-12-31", true).is_err());
+    }
+}

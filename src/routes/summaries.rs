@@ -1,0 +1,50 @@
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::params::{Params, check_range};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::events::{DaySummary, day_of};
+
+/// The longest range one request may summarise, in days.
+pub const MAX_DAYS: i64 = 366;
+
+#[derive(Serialize)]
+struct DailySummaries<'a> {
+    days: Vec<DaySummary<'a>>,
+}
+
+/// `GET /summaries/daily?from&to`: one entry per UTC calendar day, empty days included.
+/// A timestamp selects the day that holds it; `to` stays exclusive, a date in `to` includes that
+/// day. Without `from` or `to`, the store's first or last day.
+pub async fn daily(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref(), &["from", "to"])?;
+    let from = params.from()?;
+    let to = params.to()?;
+    check_range(from, to)?;
+
+    let span = state.store.time_span();
+    let first = from.map(day_of).or(span.map(|(first, _)| day_of(first)));
+    let last = to
+        .map(|to| day_of(to - 1))
+        .or(span.map(|(_, last)| day_of(last)));
+    let days = match (first.or(last), last.or(first)) {
+        (Some(first), Some(last)) if first <= last => {
+            let count = last - first + 1;
+            if count > MAX_DAYS {
+                return Err(ApiError::RangeTooLarge {
+                    days: count,
+                    max: MAX_DAYS,
+                });
+            }
+            state.store.daily_summary(first, last)
+        }
+        _ => Vec::new(),
+    };
+    Ok(Json(DailySummaries { days }).into_response())
+}

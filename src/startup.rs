@@ -1,0 +1,85 @@
+//! From a validated configuration to a running service: the store, the state, the server.
+
+use std::fs::File;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::events::{EventStore, LoadError};
+use crate::metadata::MetadataSource;
+
+/// The built-in sample dataset, written by `make sample-data` (examples/generate_events.rs).
+pub const SAMPLE_EVENTS: &[u8] = include_bytes!("../data/events.jsonl");
+
+/// Everything a request needs, built once. Nothing remote is called here: the SSM client is
+/// built on the first `/metadata` request.
+pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
+    let started = Instant::now();
+    let store = match &config.events_file {
+        Some(path) => {
+            let source = path.display().to_string();
+            let file = File::open(path).map_err(|e| LoadError {
+                source: source.clone(),
+                record: None,
+                message: format!("cannot open: {e}"),
+            })?;
+            EventStore::load(file, &source)?
+        }
+        None => EventStore::load(SAMPLE_EVENTS, "built-in sample dataset")?,
+    };
+    tracing::info!(
+        events = store.len(),
+        source = config
+            .events_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "built-in".into()),
+        load_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "event store loaded"
+    );
+
+    let metadata = match &config.ssm_parameter_prefix {
+        Some(prefix) => MetadataSource::ssm(
+            prefix.clone(),
+            config.app_description.clone(),
+            config.metadata_cache_ttl,
+        ),
+        None => MetadataSource::build_time(config.app_description.clone()),
+    };
+    Ok(AppState {
+        store: Arc::new(store),
+        metadata: Arc::new(metadata),
+    })
+}
+
+/// Serves `router` over HTTP on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve_local(listener: TcpListener, router: Router) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    tracing::info!("listening on http://{address} (try: curl http://{address}/events?limit=2)");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,65 @@
+//! Logs through tracing: one JSON object per line under Lambda, human-readable locally.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber. `level` was validated with the configuration.
+pub fn init(format: LogFormat, level: &str) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_target(false)
+            .init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .init(),
+    }
+}
+
+/// One log line per request: method, path, status, latency, and the Lambda and API Gateway
+/// request ids when the request came through Lambda.
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone());
+    let apigw_request_id = request
+        .request_context_ref()
+        .and_then(|context| match context {
+            RequestContext::ApiGatewayV1(c) => c.request_id.clone(),
+            RequestContext::ApiGatewayV2(c) => c.request_id.clone(),
+            _ => None,
+        });
+
+    let response = next.run(request).await;
+
+    let status = response.status().as_u16();
+    let latency_us = started.elapsed().as_micros() as u64;
+    let request_id = request_id.as_deref().unwrap_or("");
+    let apigw_request_id = apigw_request_id.as_deref().unwrap_or("");
+    if status >= 500 {
+        tracing::error!(%method, path, status, latency_us, request_id, apigw_request_id, "request");
+    } else {
+        tracing::info!(%method, path, status, latency_us, request_id, apigw_request_id, "request");
+    }
+    response
+}
