@@ -27,7 +27,7 @@ pub struct MetadataError(pub String);
 
 pub enum MetadataSource {
     BuildTime(Metadata),
-    Ssm(SsmMetadata),
+    Ssm(Box<SsmMetadata>),
 }
 
 impl MetadataSource {
@@ -41,7 +41,7 @@ impl MetadataSource {
 
     /// Reads from SSM under `prefix` on first use; nothing remote happens here.
     pub fn ssm(prefix: String, description: String, ttl: Duration) -> Self {
-        Self::Ssm(SsmMetadata::new(prefix, description, ttl, None))
+        Self::Ssm(Box::new(SsmMetadata::new(prefix, description, ttl, None)))
     }
 
     pub async fn get(&self) -> Result<Metadata, MetadataError> {

@@ -1,0 +1,72 @@
+use serde_json::json;
+
+use crate::events::follow_cursors;
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn lists_engineers_by_name_with_counts_and_span() {
+    let response = TestApp::fixture().get("/engineers").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.json(),
+        json!({"engineers": [
+            {"name": "alice", "events": 3, "first_event": "2017-10-30T09:00:00Z", "last_event": "2017-11-01T12:00:00Z"},
+            {"name": "bob", "events": 3, "first_event": "2017-10-30T10:00:00Z", "last_event": "2017-11-01T13:00:00Z"},
+            {"name": "carol", "events": 2, "first_event": "2017-10-30T23:59:59Z", "last_event": "2017-11-01T00:00:00Z"},
+        ]})
+    );
+}
+
+#[tokio::test]
+async fn engineer_events_are_that_engineers_only() {
+    let app = TestApp::fixture();
+    assert_eq!(app.get("/engineers/bob/events").await.ids(), [3, 7, 8]);
+    assert_eq!(
+        app.get("/engineers/bob/events?from=2017-11-01&action=deploy")
+            .await
+            .ids(),
+        [7]
+    );
+    // Percent-encoded path segments are decoded.
+    assert_eq!(app.get("/engineers/%61lice/events").await.ids(), [1, 2, 6]);
+    let paged = follow_cursors(&app, "/engineers/alice/events?limit=1").await;
+    assert_eq!(paged, [1, 2, 6]);
+}
+
+#[tokio::test]
+async fn unknown_engineer_is_404() {
+    let app = TestApp::fixture();
+    let message = app
+        .get("/engineers/nobody/events")
+        .await
+        .assert_error(404, "engineer_not_found");
+    assert!(message.contains("nobody"), "{message}");
+    // Names are matched exactly.
+    app.get("/engineers/Alice/events")
+        .await
+        .assert_error(404, "engineer_not_found");
+}
+
+#[tokio::test]
+async fn engineer_routes_refuse_parameters_they_do_not_take() {
+    let app = TestApp::fixture();
+    app.get("/engineers?limit=5")
+        .await
+        .assert_error(400, "unknown_parameter");
+    let message = app
+        .get("/engineers/bob/events?engineer=alice")
+        .await
+        .assert_error(400, "unknown_parameter");
+    assert!(message.contains("engineer"), "{message}");
+}
+
+#[tokio::test]
+async fn the_sample_has_a_few_dozen_engineers() {
+    let body = TestApp::sample().get("/engineers").await.json();
+    let engineers = body["engineers"].as_array().unwrap();
+    assert!((24..=60).contains(&engineers.len()), "{}", engineers.len());
+    let names: Vec<&str> = engineers.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+}

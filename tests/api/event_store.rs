@@ -1,0 +1,109 @@
+//! Loading the pipeline's export format, and the built-in sample dataset.
+
+use pipeline_events_api::events::{EventStore, GeneratorSettings, generate, write_json_lines};
+use pipeline_events_api::startup::SAMPLE_EVENTS;
+
+use crate::support::{TestApp, fixture_records};
+
+fn load(text: &str) -> Result<EventStore, String> {
+    EventStore::load(text.as_bytes(), "events.json").map_err(|e| e.to_string())
+}
+
+#[test]
+fn json_array_and_json_lines_load_the_same_events() {
+    let records = fixture_records();
+    let array = serde_json::to_string_pretty(&records).unwrap();
+    let mut lines = Vec::new();
+    write_json_lines(&records, &mut lines).unwrap();
+    let from_array = load(&array).unwrap();
+    let from_lines = load(std::str::from_utf8(&lines).unwrap()).unwrap();
+    assert_eq!(from_array.len(), 8);
+    assert_eq!(from_lines.len(), 8);
+    let engineers = |store: &EventStore| store.engineers().map(|e| (e.name.to_owned(), e.events)).collect::<Vec<_>>();
+    assert_eq!(engineers(&from_array), engineers(&from_lines));
+    assert_eq!(load("[]").unwrap().len(), 0);
+    assert_eq!(load("").unwrap().len(), 0);
+}
+
+#[test]
+fn errors_name_the_source_the_record_and_the_problem() {
+    let cases = [
+        (
+            r#"[{"id":1,"sha":"a","date":1,"action":"stage","engineer":"x"},{"id":2,"sha":"b","date":2,"action":"stage"}]"#,
+            "record 2",
+            "engineer",
+        ),
+        (
+            "{\"id\":1,\"sha\":\"a\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":\"two\"}\n",
+            "record 2",
+            "invalid type",
+        ),
+        (
+            "{\"id\":1,\"sha\":\"a\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":1,\"sha\":\"b\",\"date\":2,\"action\":\"stage\",\"engineer\":\"y\"}\n",
+            "record 2",
+            "id 1 appears more than once",
+        ),
+        (
+            r#"[{"id":1,"sha":"a","date":-5,"action":"stage","engineer":"x"}]"#,
+            "record 1",
+            "outside 1970-01-01",
+        ),
+        (
+            r#"[{"id":1,"sha":"a","date":1,"action":"","engineer":"x"}]"#,
+            "record 1",
+            "action must not be empty",
+        ),
+        (
+            r#"[{"id":1,"sha":"a","date":1,"action":"stage","engineer":"x"}"#,
+            "record 2",
+            "EOF",
+        ),
+        ("{not json", "record 1", "key must be a string"),
+    ];
+    for (text, record, problem) in cases {
+        let message = load(text).unwrap_err();
+        assert!(message.starts_with("events.json: "), "{message}");
+        assert!(message.contains(record), "{message} should name {record}");
+        assert!(message.contains(problem), "{message} should say {problem}");
+    }
+}
+
+#[test]
+fn the_built_in_dataset_is_what_the_generator_writes() {
+    let mut expected = Vec::new();
+    write_json_lines(&generate(&GeneratorSettings::default()), &mut expected).unwrap();
+    assert!(
+        expected == SAMPLE_EVENTS,
+        "data/events.jsonl is stale: run `make sample-data`"
+    );
+}
+
+#[test]
+fn the_generator_is_deterministic_and_scales() {
+    let settings = GeneratorSettings {
+        events: 20_000,
+        days: 365,
+        ..GeneratorSettings::default()
+    };
+    let first = generate(&settings);
+    assert_eq!(first, generate(&settings));
+    assert!(first.len() >= 20_000);
+    let other_seed = generate(&GeneratorSettings { seed: 7, ..settings });
+    assert_ne!(first, other_seed);
+    // Stage and deploy pairs share a sha.
+    let deploy = first.iter().find(|e| e.action == "deploy").unwrap();
+    assert!(
+        first
+            .iter()
+            .any(|e| e.action == "stage" && e.sha == deploy.sha && e.date < deploy.date)
+    );
+    EventStore::from_records(first).expect("generated records are valid");
+}
+
+#[tokio::test]
+async fn the_sample_dataset_answers_every_route() {
+    let app = TestApp::sample();
+    for path in ["/events?from=2017-10-09&to=2017-10-13", "/engineers", "/summaries/daily"] {
+        assert_eq!(app.get(path).await.status, 200, "{path}");
+    }
+}

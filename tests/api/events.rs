@@ -1,0 +1,151 @@
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn lists_every_event_by_time_then_id() {
+    let response = TestApp::fixture().get("/events").await;
+    assert_eq!(response.ids(), [1, 2, 3, 4, 5, 6, 7, 8]);
+    let body = response.json();
+    assert_eq!(body["next_cursor"], json!(null));
+    assert_eq!(
+        body["events"][0],
+        json!({
+            "id": 1,
+            "timestamp": "2017-10-30T09:00:00Z",
+            "sha": "a1",
+            "action": "stage",
+            "engineer": "alice"
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_date_in_to_means_the_whole_day() {
+    let app = TestApp::fixture();
+    let day = app.get("/events?from=2017-10-30&to=2017-10-30").await;
+    assert_eq!(day.ids(), [1, 2, 3, 4]);
+    let empty_day = app.get("/events?from=2017-10-31&to=2017-10-31").await;
+    assert_eq!(empty_day.ids(), Vec::<u64>::new());
+}
+
+#[tokio::test]
+async fn from_is_inclusive_and_to_exclusive() {
+    let app = TestApp::fixture();
+    let before = app.get("/events?to=2017-11-01T00:00:00Z").await;
+    assert_eq!(before.ids(), [1, 2, 3, 4]);
+    let after = app.get("/events?from=2017-11-01T00:00:00Z").await;
+    assert_eq!(after.ids(), [5, 6, 7, 8]);
+    let one_second = app
+        .get("/events?from=2017-10-30T23:59:59Z&to=2017-11-01T00:00:01Z")
+        .await;
+    assert_eq!(one_second.ids(), [4, 5]);
+}
+
+#[tokio::test]
+async fn timestamps_take_any_offset_and_fractions() {
+    let app = TestApp::fixture();
+    // 11:00+02:00 is 09:00Z, the first event.
+    let response = app
+        .get("/events?from=2017-10-30T11:00:00%2B02:00&to=2017-10-30T09:30:00Z")
+        .await;
+    assert_eq!(response.ids(), [1]);
+    // A fraction past 09:00:00 excludes the event at 09:00:00 from `from`, includes it under `to`.
+    let response = app.get("/events?from=2017-10-30T09:00:00.5Z").await;
+    assert_eq!(response.ids()[0], 2);
+    let response = app.get("/events?to=2017-10-30T09:00:00.5Z").await;
+    assert_eq!(response.ids(), [1]);
+}
+
+#[tokio::test]
+async fn filters_by_engineer_and_action() {
+    let app = TestApp::fixture();
+    assert_eq!(app.get("/events?engineer=bob").await.ids(), [3, 7, 8]);
+    assert_eq!(app.get("/events?action=deploy").await.ids(), [2, 5, 7]);
+    assert_eq!(app.get("/events?engineer=bob&action=deploy").await.ids(), [7]);
+    assert_eq!(
+        app.get("/events?engineer=alice&action=stage&from=2017-10-31")
+            .await
+            .ids(),
+        [6]
+    );
+    // Nobody by that name on this route is simply no events.
+    assert_eq!(app.get("/events?engineer=nobody").await.ids(), Vec::<u64>::new());
+    assert_eq!(app.get("/events?action=build").await.ids(), Vec::<u64>::new());
+}
+
+#[tokio::test]
+async fn limit_caps_the_page_and_defaults_to_100() {
+    let app = TestApp::sample();
+    let page = app.get("/events").await;
+    assert_eq!(page.ids().len(), 100);
+    assert!(page.json()["next_cursor"].is_string());
+    assert_eq!(app.get("/events?limit=1").await.ids().len(), 1);
+    assert_eq!(app.get("/events?limit=1000").await.ids().len(), 1000);
+}
+
+/// Follows `next_cursor` from `first` to the end; returns every id seen, in order.
+pub async fn follow_cursors(app: &TestApp, first: &str) -> Vec<u64> {
+    let separator = if first.contains('?') { '&' } else { '?' };
+    let mut ids = Vec::new();
+    let mut uri = first.to_owned();
+    for _ in 0..100_000 {
+        let response = app.get(&uri).await;
+        ids.extend(response.ids());
+        match response.json()["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("{first}{separator}cursor={cursor}"),
+            None => return ids,
+        }
+    }
+    panic!("pagination did not end");
+}
+
+#[tokio::test]
+async fn cursors_return_every_event_exactly_once() {
+    let app = TestApp::fixture();
+    // Events 6 and 7 share a timestamp: a page boundary between them must lose neither.
+    for limit in 1..=9 {
+        let ids = follow_cursors(&app, &format!("/events?limit={limit}")).await;
+        assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7, 8], "limit {limit}");
+    }
+
+    let sample = TestApp::sample();
+    for query in [
+        "limit=7",
+        "limit=50&engineer=ada.berg",
+        "limit=13&action=deploy",
+        "limit=3&action=rollback&from=2017-10-09&to=2017-10-20",
+        "limit=11&engineer=chen.costa&action=stage",
+    ] {
+        // The same filters, unpaginated.
+        let reference = sample
+            .get(&format!(
+                "/events?limit=1000&{}",
+                query.split('&').skip(1).collect::<Vec<_>>().join("&")
+            ))
+            .await
+            .ids();
+        assert!(reference.len() < 1000, "the reference fits one page");
+        let paged = follow_cursors(&sample, &format!("/events?{query}")).await;
+        assert_eq!(paged, reference, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_belongs_to_its_query() {
+    let app = TestApp::fixture();
+    let first = app.get("/events?limit=2&engineer=bob").await.json();
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let same = app
+        .get(&format!("/events?limit=2&engineer=bob&cursor={cursor}"))
+        .await;
+    assert_eq!(same.ids(), [8]);
+    let other = app
+        .get(&format!("/events?limit=2&engineer=alice&cursor={cursor}"))
+        .await;
+    other.assert_error(400, "invalid_cursor");
+    let other_route = app
+        .get(&format!("/engineers/bob/events?limit=2&cursor={cursor}"))
+        .await;
+    other_route.assert_error(400, "invalid_cursor");
+}

@@ -1,0 +1,80 @@
+//! The Lambda path in-process: real API Gateway and function URL payloads, parsed by
+//! `lambda_http::request::from_str`, through the same adaptor `main` hands to lambda_http.
+
+use http_body_util::BodyExt;
+use lambda_http::request::from_str;
+use pipeline_events_api::lambda;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::support::TestApp;
+use crate::support::payloads::{ALL, Kind, event};
+
+async fn call(kind: Kind, method: &str, path: &str, query: &[(&str, &str)], raw: &str) -> (u16, Value) {
+    let payload = event(kind, method, path, query, raw).to_string();
+    let request = from_str(&payload).expect("lambda_http parses the payload");
+    // lambda_http added the stage unless this process has AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH.
+    let stage_in_path = std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none();
+    let service = lambda::service(TestApp::fixture().router, stage_in_path);
+    let response = service.oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let json = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).expect("a JSON body")
+    };
+    (status, json)
+}
+
+#[tokio::test]
+async fn every_route_answers_on_a_named_stage_as_locally() {
+    let routes = [
+        ("/", 200),
+        ("/health", 200),
+        ("/metadata", 200),
+        ("/events", 200),
+        ("/engineers", 200),
+        ("/engineers/bob/events", 200),
+        ("/summaries/daily", 200),
+        ("/nope", 404),
+    ];
+    for kind in ALL {
+        for (path, status) in routes {
+            let (got, body) = call(kind, "GET", path, &[], "").await;
+            assert_eq!(got, status, "{kind:?} {path}: {body}");
+            let local = TestApp::fixture().get(path).await;
+            assert_eq!(body, local.json(), "{kind:?} {path} answers as locally");
+        }
+    }
+}
+
+#[tokio::test]
+async fn query_parameters_arrive_through_every_integration() {
+    for kind in ALL {
+        let (status, body) = call(
+            kind,
+            "GET",
+            "/events",
+            &[("engineer", "bob"), ("from", "2017-11-01T00:00:00+00:00")],
+            "engineer=bob&from=2017-11-01T00%3A00%3A00%2B00%3A00",
+        )
+        .await;
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        let ids: Vec<u64> = body["events"].as_array().unwrap().iter().map(|e| e["id"].as_u64().unwrap()).collect();
+        assert_eq!(ids, [7, 8], "{kind:?}");
+
+        let (status, body) = call(kind, "GET", "/events", &[("limit", "0")], "limit=0").await;
+        assert_eq!(status, 400, "{kind:?}");
+        assert_eq!(body["error"]["code"], "invalid_parameter");
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_through_lambda_is_405() {
+    for kind in ALL {
+        let (status, body) = call(kind, "POST", "/events", &[], "").await;
+        assert_eq!(status, 405, "{kind:?}");
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+    }
+}

@@ -1,0 +1,96 @@
+//! The real binary as Lambda runs it: started against a Runtime API on 127.0.0.1, handed real
+//! API Gateway events, answering with proxy responses.
+
+use serde_json::{Value, json};
+
+use crate::support::binary::{command, forward_lines};
+use crate::support::payloads::{Kind, event};
+use crate::support::runtime_api::{Outcome, RuntimeApi};
+
+struct Function {
+    api: RuntimeApi,
+    child: std::process::Child,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(extra: &[(&str, &str)]) -> Function {
+    let api = RuntimeApi::start().await;
+    let env = api.lambda_env();
+    let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    envs.extend_from_slice(extra);
+    let mut child = command(&envs).spawn().expect("the binary starts");
+    forward_lines(child.stderr.take().unwrap());
+    forward_lines(child.stdout.take().unwrap());
+    Function { api, child }
+}
+
+async fn invoke(function: &Function, payload: Value) -> Value {
+    match function.api.invoke(payload).await {
+        Outcome::Response(response) => response,
+        Outcome::Error(error) => panic!("the function reported an error: {error}"),
+    }
+}
+
+fn body(response: &Value) -> Value {
+    assert_eq!(response["isBase64Encoded"], json!(false), "{response}");
+    serde_json::from_str(response["body"].as_str().expect("a text body")).expect("a JSON body")
+}
+
+#[tokio::test]
+async fn rest_api_events_on_a_stage_get_proxy_responses() {
+    let function = start(&[]).await;
+    assert!(
+        function.api.first_poll(std::time::Duration::from_secs(10)).await.is_some(),
+        "the runtime asked for an event"
+    );
+
+    let health = invoke(&function, event(Kind::RestV1, "GET", "/health", &[], "")).await;
+    assert_eq!(health["statusCode"], 200, "{health}");
+    assert_eq!(health["headers"]["content-type"], "application/health+json");
+    assert_eq!(body(&health)["status"], "pass");
+
+    let events = invoke(&function, event(Kind::RestV1, "GET", "/events", &[("limit", "2")], "")).await;
+    assert_eq!(events["statusCode"], 200, "{events}");
+    assert_eq!(body(&events)["events"].as_array().unwrap().len(), 2);
+
+    let bad = invoke(&function, event(Kind::RestV1, "GET", "/events", &[("limit", "abc")], "")).await;
+    assert_eq!(bad["statusCode"], 400, "{bad}");
+    assert_eq!(body(&bad)["error"]["code"], "invalid_parameter");
+
+    let missing = invoke(&function, event(Kind::RestV1, "GET", "/nope", &[], "")).await;
+    assert_eq!(missing["statusCode"], 404);
+    assert!(function.api.init_error().is_none());
+}
+
+#[tokio::test]
+async fn http_api_and_function_url_events_get_responses() {
+    let function = start(&[]).await;
+    for kind in [Kind::HttpV2, Kind::FunctionUrl] {
+        let response = invoke(&function, event(kind, "GET", "/engineers/bob/events", &[], "")).await;
+        assert_eq!(response["statusCode"], 200, "{kind:?}: {response}");
+        assert_eq!(body(&response)["events"].as_array().unwrap().len() > 0, true);
+    }
+}
+
+#[tokio::test]
+async fn ignore_stage_variable_set_still_routes() {
+    // lambda_http skips the stage prefix when the variable is set to anything, even "false".
+    let function = start(&[("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "false")]).await;
+    for kind in [Kind::RestV1, Kind::HttpV2] {
+        let response = invoke(&function, event(kind, "GET", "/health", &[], "")).await;
+        assert_eq!(response["statusCode"], 200, "{kind:?}: {response}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_configuration_stops_start_up_before_polling() {
+    let function = start(&[("METADATA_CACHE_TTL_SECONDS", "soon")]).await;
+    let polled = function.api.first_poll(std::time::Duration::from_secs(3)).await;
+    assert!(polled.is_none(), "a misconfigured function must not take events");
+}

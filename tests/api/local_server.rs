@@ -1,0 +1,99 @@
+//! The binary as `make run` starts it: a plain HTTP server, over real TCP.
+
+use crate::support::binary::{LocalServer, http_get, run_to_exit};
+
+#[test]
+fn serves_every_route_over_tcp() {
+    let server = LocalServer::start(&[]);
+    assert!(server.address.ip().is_loopback());
+    for (path, status, content_type) in [
+        ("/", 200, "application/json"),
+        ("/health", 200, "application/health+json"),
+        ("/metadata", 200, "application/json"),
+        ("/events?limit=2", 200, "application/json"),
+        ("/engineers", 200, "application/json"),
+        ("/summaries/daily?from=2017-10-02&to=2017-10-08", 200, "application/json"),
+        ("/events?limit=0", 400, "application/json"),
+        ("/nope", 404, "application/json"),
+    ] {
+        let (got, headers, body) = http_get(server.address, path);
+        assert_eq!(got, status, "{path}: {body}");
+        let header = headers.iter().find(|(name, _)| name == "content-type").map(|(_, v)| v.as_str());
+        assert_eq!(header, Some(content_type), "{path}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    }
+    assert!(server.terminate().success(), "SIGTERM shuts down cleanly");
+}
+
+#[test]
+fn logs_one_json_line_per_request() {
+    let server = LocalServer::start(&[]);
+    http_get(server.address, "/events?limit=1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let line = server
+            .log_lines
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("a request log line");
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        if entry["message"] == "request" {
+            assert_eq!(entry["method"], "GET");
+            assert_eq!(entry["path"], "/events");
+            assert_eq!(entry["status"], 200);
+            assert!(entry["latency_us"].is_u64(), "{entry}");
+            break;
+        }
+    }
+}
+
+#[test]
+fn serves_an_events_file() {
+    let dir = std::env::temp_dir().join(format!("events-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("events.json");
+    std::fs::write(
+        &file,
+        r#"[{"id":1,"sha":"abc","date":1509321600,"action":"deploy","engineer":"zoe"}]"#,
+    )
+    .unwrap();
+    let server = LocalServer::start(&[("EVENTS_FILE", file.to_str().unwrap())]);
+    let (status, _, body) = http_get(server.address, "/engineers");
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        r#"{"engineers":[{"name":"zoe","events":1,"first_event":"2017-10-30T00:00:00Z","last_event":"2017-10-30T00:00:00Z"}]}"#
+    );
+}
+
+#[test]
+fn bad_configuration_stops_start_up_naming_the_variable() {
+    for (name, value) in [
+        ("BIND_ADDR", "not-an-address"),
+        ("LOG_FORMAT", "xml"),
+        ("SSM_PARAMETER_PREFIX", "relative/path"),
+        ("METADATA_CACHE_TTL_SECONDS", "-5"),
+    ] {
+        let (status, log) = run_to_exit(&[(name, value)]);
+        assert!(!status.success(), "{name}={value} must stop start-up");
+        assert!(log.contains(name) && log.contains("expected"), "{name}: {log}");
+    }
+}
+
+#[test]
+fn a_bad_events_file_stops_start_up_naming_file_and_record() {
+    let dir = std::env::temp_dir().join(format!("bad-events-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\":1,\"sha\":\"a\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":2,\"sha\":\"b\"}\n",
+    )
+    .unwrap();
+    let (status, log) = run_to_exit(&[("EVENTS_FILE", file.to_str().unwrap())]);
+    assert!(!status.success());
+    assert!(log.contains("broken.jsonl") && log.contains("record 2") && log.contains("missing field"), "{log}");
+
+    let (status, log) = run_to_exit(&[("EVENTS_FILE", "/nonexistent/events.json")]);
+    assert!(!status.success());
+    assert!(log.contains("/nonexistent/events.json") && log.contains("cannot open"), "{log}");
+}

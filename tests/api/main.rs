@@ -1,0 +1,16 @@
+//! Integration tests: one file per route or concern; `support/` holds what the tests start.
+
+mod support;
+
+mod engineers;
+mod errors;
+mod event_store;
+mod events;
+mod health;
+mod lambda_events;
+mod lambda_runtime;
+mod local_server;
+mod metadata;
+mod metadata_ssm;
+mod root;
+mod summaries;

@@ -1,0 +1,147 @@
+//! `/metadata` from SSM Parameter Store: the real aws-sdk-ssm client against moto_server.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use pipeline_events_api::events::EventStore;
+use pipeline_events_api::metadata::{MetadataSource, SsmMetadata};
+use serde_json::json;
+
+use crate::support::binary::{LocalServer, http_get};
+use crate::support::moto::{Moto, REGION, client_for};
+use crate::support::{TestApp, fixture_records};
+
+const PREFIX: &str = "/pipeline-events-api/test";
+
+fn app_with(client: aws_sdk_ssm::Client, ttl: Duration) -> TestApp {
+    let source = SsmMetadata::new(PREFIX.into(), "from ssm".into(), ttl, Some(client));
+    TestApp::new(
+        EventStore::from_records(fixture_records()).unwrap(),
+        MetadataSource::Ssm(Box::new(source)),
+    )
+}
+
+async fn put_both(moto: &Moto, version: &str, sha: &str) {
+    moto.put(&format!("{PREFIX}/version"), version).await;
+    moto.put(&format!("{PREFIX}/commit_sha"), sha).await;
+}
+
+/// Accepts connections and never answers: an SSM endpoint that hangs.
+fn hanging_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn reads_version_and_commit_sha_from_ssm() {
+    let moto = Moto::start();
+    put_both(&moto, "1.4.2", "0123456789abcdef0123456789abcdef01234567").await;
+    let app = app_with(moto.client(), Duration::from_secs(300));
+    let response = app.get("/metadata").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.json(),
+        json!({"myapplication": [{
+            "version": "1.4.2",
+            "description": "from ssm",
+            "lastcommitsha": "0123456789abcdef0123456789abcdef01234567"
+        }]})
+    );
+}
+
+#[tokio::test]
+async fn values_are_cached_for_the_ttl() {
+    let moto = Moto::start();
+    put_both(&moto, "1.0.0", "aaa").await;
+    let cached = app_with(moto.client(), Duration::from_secs(300));
+    let uncached = app_with(moto.client(), Duration::ZERO);
+    assert_eq!(cached.get("/metadata").await.json()["myapplication"][0]["version"], "1.0.0");
+    assert_eq!(uncached.get("/metadata").await.json()["myapplication"][0]["version"], "1.0.0");
+    put_both(&moto, "2.0.0", "bbb").await;
+    assert_eq!(cached.get("/metadata").await.json()["myapplication"][0]["version"], "1.0.0");
+    assert_eq!(uncached.get("/metadata").await.json()["myapplication"][0]["version"], "2.0.0");
+}
+
+#[tokio::test]
+async fn a_missing_parameter_is_503_naming_it() {
+    let moto = Moto::start();
+    moto.put(&format!("{PREFIX}/version"), "1.0.0").await;
+    let response = app_with(moto.client(), Duration::from_secs(300)).get("/metadata").await;
+    let message = response.assert_error(503, "metadata_unavailable");
+    assert!(message.contains(&format!("{PREFIX}/commit_sha")), "{message}");
+    assert!(!message.contains("/version"), "{message}");
+    assert_eq!(response.header("retry-after"), Some("5"));
+}
+
+#[tokio::test]
+async fn a_stopped_ssm_serves_the_stale_value() {
+    let mut moto = Moto::start();
+    put_both(&moto, "3.1.0", "ccc").await;
+    let app = app_with(moto.client(), Duration::ZERO);
+    assert_eq!(app.get("/metadata").await.status, 200);
+    moto.stop();
+    let started = Instant::now();
+    let response = app.get("/metadata").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["myapplication"][0]["version"], "3.1.0");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn no_ssm_and_nothing_cached_is_503() {
+    let endpoint = format!("http://127.0.0.1:{}", crate::support::moto::free_port());
+    let app = app_with(client_for(&endpoint), Duration::from_secs(300));
+    let response = app.get("/metadata").await;
+    let message = response.assert_error(503, "metadata_unavailable");
+    assert!(!message.contains("127.0.0.1"), "no endpoint in the message: {message}");
+}
+
+#[tokio::test]
+async fn a_hanging_ssm_still_answers_within_3_seconds() {
+    let app = app_with(client_for(&hanging_endpoint()), Duration::from_secs(300));
+    let started = Instant::now();
+    let response = app.get("/metadata").await;
+    let elapsed = started.elapsed();
+    response.assert_error(503, "metadata_unavailable");
+    assert!(elapsed < Duration::from_secs(3), "answered after {elapsed:?}");
+    // Nothing else waits on SSM.
+    for path in ["/health", "/events", "/engineers", "/summaries/daily"] {
+        assert_eq!(app.get(path).await.status, 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_binary_reads_ssm_through_the_standard_aws_environment() {
+    let moto = Moto::start();
+    put_both(&moto, "9.9.9", "fedcba9876543210fedcba9876543210fedcba98").await;
+    let endpoint = moto.endpoint();
+    let server = LocalServer::start(&[
+        ("SSM_PARAMETER_PREFIX", PREFIX),
+        ("APP_DESCRIPTION", "deployed by tests"),
+        ("AWS_ENDPOINT_URL", &endpoint),
+        ("AWS_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]);
+    let server_address = server.address;
+    let (status, _, body) = tokio::task::spawn_blocking(move || http_get(server_address, "/metadata"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"myapplication": [{
+            "version": "9.9.9",
+            "description": "deployed by tests",
+            "lastcommitsha": "fedcba9876543210fedcba9876543210fedcba98"
+        }]})
+    );
+}

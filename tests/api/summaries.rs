@@ -1,0 +1,118 @@
+use serde_json::json;
+
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn every_day_of_the_store_with_changes() {
+    let response = TestApp::fixture().get("/summaries/daily").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.json(),
+        json!({"days": [
+            {
+                "date": "2017-10-30", "total": 4,
+                "actions": {"deploy": 1, "rollback": 0, "stage": 3},
+                "engineers": 3,
+                "change": {"total": 4, "actions": {"deploy": 1, "rollback": 0, "stage": 3}}
+            },
+            {
+                "date": "2017-10-31", "total": 0,
+                "actions": {"deploy": 0, "rollback": 0, "stage": 0},
+                "engineers": 0,
+                "change": {"total": -4, "actions": {"deploy": -1, "rollback": 0, "stage": -3}}
+            },
+            {
+                "date": "2017-11-01", "total": 4,
+                "actions": {"deploy": 2, "rollback": 1, "stage": 1},
+                "engineers": 3,
+                "change": {"total": 4, "actions": {"deploy": 2, "rollback": 1, "stage": 1}}
+            }
+        ]})
+    );
+}
+
+#[tokio::test]
+async fn the_first_listed_day_changes_from_the_day_before_it() {
+    let body = TestApp::fixture()
+        .get("/summaries/daily?from=2017-10-31&to=2017-11-01")
+        .await
+        .json();
+    let days = body["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[0]["date"], "2017-10-31");
+    // 2017-10-30 had 4 events, so the first listed day changed by -4.
+    assert_eq!(days[0]["change"]["total"], -4);
+    assert_eq!(days[0]["change"]["actions"]["stage"], -3);
+}
+
+#[tokio::test]
+async fn timestamps_select_the_days_that_hold_them() {
+    let app = TestApp::fixture();
+    let dates = |body: serde_json::Value| -> Vec<String> {
+        body["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["date"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let body = app
+        .get("/summaries/daily?from=2017-10-30T12:00:00Z&to=2017-10-31T06:00:00Z")
+        .await
+        .json();
+    assert_eq!(dates(body), ["2017-10-30", "2017-10-31"]);
+    // `to` is exclusive: midnight does not pull in the day it starts.
+    let body = app
+        .get("/summaries/daily?from=2017-10-30&to=2017-10-31T00:00:00Z")
+        .await
+        .json();
+    assert_eq!(dates(body), ["2017-10-30"]);
+    // Days outside the store are listed, with zeros.
+    let body = app
+        .get("/summaries/daily?from=2017-10-28&to=2017-10-29")
+        .await
+        .json();
+    assert_eq!(dates(body.clone()), ["2017-10-28", "2017-10-29"]);
+    assert_eq!(body["days"][1]["total"], 0);
+}
+
+#[tokio::test]
+async fn at_most_366_days() {
+    let app = TestApp::fixture();
+    let leap_year = app
+        .get("/summaries/daily?from=2016-01-01&to=2016-12-31")
+        .await;
+    assert_eq!(leap_year.json()["days"].as_array().unwrap().len(), 366);
+    let message = app
+        .get("/summaries/daily?from=2017-01-01&to=2018-01-02")
+        .await
+        .assert_error(400, "range_too_large");
+    assert!(message.contains("367"), "{message}");
+}
+
+#[tokio::test]
+async fn counts_add_up_to_the_events() {
+    let body = TestApp::sample().get("/summaries/daily").await.json();
+    let days = body["days"].as_array().unwrap();
+    assert!(days.len() >= 40, "the sample spans several weeks: {}", days.len());
+    let total: u64 = days.iter().map(|d| d["total"].as_u64().unwrap()).sum();
+    let health = TestApp::sample().get("/health").await.json();
+    assert_eq!(total, health["checks"]["events:count"][0]["observedValue"].as_u64().unwrap());
+    for day in days {
+        let actions: i64 = day["actions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_i64().unwrap())
+            .sum();
+        assert_eq!(actions, day["total"].as_i64().unwrap(), "{day}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_store_has_no_days() {
+    let app = TestApp::with_records(Vec::new());
+    assert_eq!(app.get("/summaries/daily").await.json(), json!({"days": []}));
+    assert_eq!(app.get("/events").await.ids(), Vec::<u64>::new());
+    assert_eq!(app.get("/engineers").await.json(), json!({"engineers": []}));
+}

@@ -1,0 +1,159 @@
+//! The Router in-process, driven with `tower::ServiceExt::oneshot`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use pipeline_events_api::app::{AppState, router};
+use pipeline_events_api::events::{EventStore, RawEvent};
+use pipeline_events_api::metadata::MetadataSource;
+use pipeline_events_api::startup::SAMPLE_EVENTS;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A small store whose every figure the tests can check by hand. Records are given out of
+/// order on purpose: the store sorts them.
+///
+/// 2017-10-30: 1 alice stage 09:00, 2 alice deploy 09:30, 3 bob stage 10:00, 4 carol stage 23:59:59
+/// 2017-10-31: nothing
+/// 2017-11-01: 5 carol deploy 00:00, 6 alice stage 12:00, 7 bob deploy 12:00, 8 bob rollback 13:00
+pub fn fixture_records() -> Vec<RawEvent> {
+    const OCT_30: i64 = 1_509_321_600;
+    const NOV_1: i64 = 1_509_494_400;
+    let record = |id, date, action: &str, engineer: &str, sha: &str| RawEvent {
+        id,
+        sha: sha.to_owned(),
+        date,
+        action: action.to_owned(),
+        engineer: engineer.to_owned(),
+    };
+    vec![
+        record(7, NOV_1 + 12 * 3600, "deploy", "bob", "b1"),
+        record(1, OCT_30 + 9 * 3600, "stage", "alice", "a1"),
+        record(3, OCT_30 + 10 * 3600, "stage", "bob", "b1"),
+        record(2, OCT_30 + 9 * 3600 + 1800, "deploy", "alice", "a1"),
+        record(4, OCT_30 + 86_399, "stage", "carol", "c1"),
+        record(6, NOV_1 + 12 * 3600, "stage", "alice", "a2"),
+        record(5, NOV_1, "deploy", "carol", "c1"),
+        record(8, NOV_1 + 13 * 3600, "rollback", "bob", "b1"),
+    ]
+}
+
+impl TestApp {
+    pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
+        Self {
+            router: router(AppState {
+                store: Arc::new(store),
+                metadata: Arc::new(metadata),
+            }),
+        }
+    }
+
+    /// The hand-checked fixture store.
+    pub fn fixture() -> Self {
+        Self::with_records(fixture_records())
+    }
+
+    pub fn with_records(records: Vec<RawEvent>) -> Self {
+        Self::new(
+            EventStore::from_records(records).expect("valid records"),
+            MetadataSource::build_time("test description".into()),
+        )
+    }
+
+    /// The built-in sample dataset, as `make run` serves it.
+    pub fn sample() -> Self {
+        Self::new(
+            EventStore::load(SAMPLE_EVENTS, "sample").expect("the sample loads"),
+            MetadataSource::build_time("test description".into()),
+        )
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.request(Method::GET, uri).await
+    }
+
+    pub async fn request(&self, method: Method, uri: &str) -> TestResponse {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .expect("a valid request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let (parts, body) = response.into_parts();
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.collect().await.expect("a body").to_bytes().to_vec(),
+        }
+    }
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a JSON error with this status and code, and returns its message.
+    pub fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        let body = self.json();
+        assert_eq!(body["error"]["code"], code, "body: {body}");
+        let message = body["error"]["message"]
+            .as_str()
+            .expect("a message")
+            .to_owned();
+        assert!(!message.is_empty());
+        assert_eq!(body.as_object().map(|o| o.len()), Some(1), "only `error`: {body}");
+        message
+    }
+
+    /// The ids of an event list, in order.
+    pub fn ids(&self) -> Vec<u64> {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self.json()["events"]
+            .as_array()
+            .expect("an events array")
+            .iter()
+            .map(|e| e["id"].as_u64().expect("an id"))
+            .collect()
+    }
+}

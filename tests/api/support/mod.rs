@@ -1,0 +1,7 @@
+pub mod app;
+pub mod binary;
+pub mod moto;
+pub mod payloads;
+pub mod runtime_api;
+
+pub use app::{TestApp, fixture_records};
