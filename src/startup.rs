@@ -59,7 +59,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
 /// Serves `router` over HTTP on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve_local(listener: TcpListener, router: Router) -> std::io::Result<()> {
     let address = listener.local_addr()?;
-    tracing::info!("listening on http://{address} (try: curl http://{address}/events?limit=2)");
+    tracing::info!(%address, "listening on http://{address} (try: curl http://{address}/events?limit=2)");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -65,7 +65,10 @@ async fn the_sample_has_a_few_dozen_engineers() {
     let body = TestApp::sample().get("/engineers").await.json();
     let engineers = body["engineers"].as_array().unwrap();
     assert!((24..=60).contains(&engineers.len()), "{}", engineers.len());
-    let names: Vec<&str> = engineers.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = engineers
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);

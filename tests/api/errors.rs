@@ -25,25 +25,73 @@ fn malformed_requests() -> Vec<(String, u16, &'static str)> {
         ("/events?from=yesterday".into(), 400, "invalid_parameter"),
         ("/events?from=2017-13-01".into(), 400, "invalid_parameter"),
         ("/events?from=2017-02-30".into(), 400, "invalid_parameter"),
-        ("/events?from=2017-10-30T25:00:00Z".into(), 400, "invalid_parameter"),
-        ("/events?from=2017-10-30T12:00:00".into(), 400, "invalid_parameter"),
+        (
+            "/events?from=2017-10-30T25:00:00Z".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/events?from=2017-10-30T12:00:00".into(),
+            400,
+            "invalid_parameter",
+        ),
         ("/events?to=2017/10/30".into(), 400, "invalid_parameter"),
         ("/events?to=30-10-2017".into(), 400, "invalid_parameter"),
         ("/events?from=1509321600".into(), 400, "invalid_parameter"),
         ("/events?from=".into(), 400, "invalid_parameter"),
         ("/events?to=%00".into(), 400, "invalid_parameter"),
-        ("/events?from=2017-10-30T12:00:00+02:00".into(), 400, "invalid_parameter"),
-        ("/events?to=9999-12-31".into(), 400, "invalid_parameter"),
-        ("/summaries/daily?from=not-a-date".into(), 400, "invalid_parameter"),
-        ("/summaries/daily?to=2017-10-3".into(), 400, "invalid_parameter"),
-        ("/engineers/alice/events?from=soon".into(), 400, "invalid_parameter"),
+        (
+            "/events?from=2017-10-30T12:00:00+02:00".into(),
+            400,
+            "invalid_parameter",
+        ),
+        ("/events?to=0000-00-00".into(), 400, "invalid_parameter"),
+        (
+            "/summaries/daily?from=not-a-date".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/summaries/daily?to=2017-10-3".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/engineers/alice/events?from=soon".into(),
+            400,
+            "invalid_parameter",
+        ),
         // Reversed and empty ranges.
-        ("/events?from=2017-11-01&to=2017-10-30".into(), 400, "invalid_range"),
-        ("/events?from=2017-10-31&to=2017-10-30".into(), 400, "invalid_range"),
-        ("/events?from=2017-10-30T10:00:00Z&to=2017-10-30T10:00:00Z".into(), 400, "invalid_range"),
-        ("/events?from=2017-10-30T10:00:00Z&to=2017-10-30T09:00:00Z".into(), 400, "invalid_range"),
-        ("/summaries/daily?from=2018-01-01&to=2017-01-01".into(), 400, "invalid_range"),
-        ("/engineers/alice/events?from=2017-11-01&to=2017-10-01".into(), 400, "invalid_range"),
+        (
+            "/events?from=2017-11-01&to=2017-10-30".into(),
+            400,
+            "invalid_range",
+        ),
+        (
+            "/events?from=2017-10-31&to=2017-10-30".into(),
+            400,
+            "invalid_range",
+        ),
+        (
+            "/events?from=2017-10-30T10:00:00Z&to=2017-10-30T10:00:00Z".into(),
+            400,
+            "invalid_range",
+        ),
+        (
+            "/events?from=2017-10-30T10:00:00Z&to=2017-10-30T09:00:00Z".into(),
+            400,
+            "invalid_range",
+        ),
+        (
+            "/summaries/daily?from=2018-01-01&to=2017-01-01".into(),
+            400,
+            "invalid_range",
+        ),
+        (
+            "/engineers/alice/events?from=2017-11-01&to=2017-10-01".into(),
+            400,
+            "invalid_range",
+        ),
         // Limits.
         ("/events?limit=0".into(), 400, "invalid_parameter"),
         ("/events?limit=1001".into(), 400, "invalid_parameter"),
@@ -51,40 +99,96 @@ fn malformed_requests() -> Vec<(String, u16, &'static str)> {
         ("/events?limit=abc".into(), 400, "invalid_parameter"),
         ("/events?limit=1.5".into(), 400, "invalid_parameter"),
         ("/events?limit=".into(), 400, "invalid_parameter"),
-        ("/events?limit=99999999999999999999999".into(), 400, "invalid_parameter"),
+        (
+            "/events?limit=99999999999999999999999".into(),
+            400,
+            "invalid_parameter",
+        ),
         ("/events?limit=%2B5".into(), 400, "invalid_parameter"),
-        ("/engineers/alice/events?limit=0".into(), 400, "invalid_parameter"),
+        (
+            "/engineers/alice/events?limit=0".into(),
+            400,
+            "invalid_parameter",
+        ),
         // Cursors the service never issued.
         ("/events?cursor=abc".into(), 400, "invalid_cursor"),
         ("/events?cursor=".into(), 400, "invalid_cursor"),
         (format!("/events?cursor={forged}"), 400, "invalid_cursor"),
-        (format!("/events?cursor={}", "f".repeat(48)), 400, "invalid_cursor"),
-        (format!("/events?cursor={}", "é".repeat(24)), 400, "invalid_cursor"),
+        (
+            format!("/events?cursor={}", "f".repeat(48)),
+            400,
+            "invalid_cursor",
+        ),
+        (
+            format!("/events?cursor={}", "é".repeat(24)),
+            400,
+            "invalid_cursor",
+        ),
         ("/events?cursor=%FF%FE".into(), 400, "invalid_cursor"),
-        (format!("/events?cursor={}", "0".repeat(4096)), 400, "invalid_cursor"),
-        (format!("/engineers/alice/events?cursor={forged}"), 400, "invalid_cursor"),
+        (
+            format!("/events?cursor={}", "0".repeat(4096)),
+            400,
+            "invalid_cursor",
+        ),
+        (
+            format!("/engineers/alice/events?cursor={forged}"),
+            400,
+            "invalid_cursor",
+        ),
         // Unknown, repeated and misspelt parameters.
         ("/events?fromm=2017-10-30".into(), 400, "unknown_parameter"),
         ("/events?From=2017-10-30".into(), 400, "unknown_parameter"),
         ("/events?page=2".into(), 400, "unknown_parameter"),
         ("/events?%00=1".into(), 400, "unknown_parameter"),
         ("/events?=1".into(), 400, "unknown_parameter"),
-        ("/summaries/daily?engineer=alice".into(), 400, "unknown_parameter"),
+        (
+            "/summaries/daily?engineer=alice".into(),
+            400,
+            "unknown_parameter",
+        ),
         ("/summaries/daily?limit=5".into(), 400, "unknown_parameter"),
-        ("/engineers?from=2017-10-30".into(), 400, "unknown_parameter"),
+        (
+            "/engineers?from=2017-10-30".into(),
+            400,
+            "unknown_parameter",
+        ),
         ("/?x=1".into(), 200, ""),
         ("/events?limit=1&limit=2".into(), 400, "invalid_parameter"),
-        ("/events?engineer=a&engineer=b".into(), 400, "invalid_parameter"),
+        (
+            "/events?engineer=a&engineer=b".into(),
+            400,
+            "invalid_parameter",
+        ),
         ("/events?engineer=".into(), 400, "invalid_parameter"),
         ("/events?action=".into(), 400, "invalid_parameter"),
         // Engineer names: long, non-ASCII, encoded junk.
-        (format!("/engineers/{long_name}/events"), 404, "engineer_not_found"),
-        ("/engineers/%C3%A9lodie/events".into(), 404, "engineer_not_found"),
-        ("/engineers/%E2%80%AE%F0%9F%98%80/events".into(), 404, "engineer_not_found"),
+        (
+            format!("/engineers/{long_name}/events"),
+            404,
+            "engineer_not_found",
+        ),
+        (
+            "/engineers/%C3%A9lodie/events".into(),
+            404,
+            "engineer_not_found",
+        ),
+        (
+            "/engineers/%E2%80%AE%F0%9F%98%80/events".into(),
+            404,
+            "engineer_not_found",
+        ),
         ("/engineers/%FF%FE/events".into(), 400, "invalid_parameter"),
         ("/engineers/%00/events".into(), 404, "engineer_not_found"),
-        ("/engineers/..%2F..%2Fetc%2Fpasswd/events".into(), 404, "engineer_not_found"),
-        ("/engineers/%25%25%25/events".into(), 404, "engineer_not_found"),
+        (
+            "/engineers/..%2F..%2Fetc%2Fpasswd/events".into(),
+            404,
+            "engineer_not_found",
+        ),
+        (
+            "/engineers/%25%25%25/events".into(),
+            404,
+            "engineer_not_found",
+        ),
         // Paths that are not routes.
         ("/engineers/alice".into(), 404, "not_found"),
         ("/engineers/alice/events/extra".into(), 404, "not_found"),
@@ -97,8 +201,16 @@ fn malformed_requests() -> Vec<(String, u16, &'static str)> {
     ];
     // Very long and non-ASCII values in every parameter.
     for name in ["from", "to", "limit"] {
-        cases.push((format!("/events?{name}={long_name}"), 400, "invalid_parameter"));
-        cases.push((format!("/events?{name}=%E6%97%A5%E6%9C%AC"), 400, "invalid_parameter"));
+        cases.push((
+            format!("/events?{name}={long_name}"),
+            400,
+            "invalid_parameter",
+        ));
+        cases.push((
+            format!("/events?{name}=%E6%97%A5%E6%9C%AC"),
+            400,
+            "invalid_parameter",
+        ));
     }
     cases.push((format!("/events?{long_name}=1"), 400, "unknown_parameter"));
     cases
@@ -112,16 +224,26 @@ async fn malformed_requests_get_a_4xx_json_error_never_a_5xx() {
     for (uri, status, code) in cases {
         let response = app.get(&uri).await;
         let short: String = uri.chars().take(80).collect();
-        assert!(response.status.as_u16() < 500, "{short} gave {}", response.status);
+        assert!(
+            response.status.as_u16() < 500,
+            "{short} gave {}",
+            response.status
+        );
         if status == 200 {
             // Parameters on routes that take none are ignored only at `/`.
             continue;
         }
         let message = response.assert_error(status, code);
         assert!(CODES.contains(&code));
-        assert!(message.chars().count() < 200, "{short}: message too long: {message}");
+        assert!(
+            message.chars().count() < 200,
+            "{short}: message too long: {message}"
+        );
         for leak in ["panic", "serde", "src/", "rustc", "thread", "Error {"] {
-            assert!(!message.contains(leak), "{short}: message leaks internals: {message}");
+            assert!(
+                !message.contains(leak),
+                "{short}: message leaks internals: {message}"
+            );
         }
     }
 }
@@ -129,32 +251,65 @@ async fn malformed_requests_get_a_4xx_json_error_never_a_5xx() {
 #[tokio::test]
 async fn messages_name_the_parameter_and_what_was_expected() {
     let app = TestApp::fixture();
-    let message = app.get("/events?from=yesterday").await.assert_error(400, "invalid_parameter");
-    assert!(message.contains("'from'") && message.contains("RFC 3339"), "{message}");
-    let message = app.get("/events?limit=0").await.assert_error(400, "invalid_parameter");
-    assert!(message.contains("'limit'") && message.contains("1 to 1000"), "{message}");
-    let message = app.get("/events?color=red").await.assert_error(400, "unknown_parameter");
+    let message = app
+        .get("/events?from=yesterday")
+        .await
+        .assert_error(400, "invalid_parameter");
+    assert!(
+        message.contains("'from'") && message.contains("RFC 3339"),
+        "{message}"
+    );
+    let message = app
+        .get("/events?limit=0")
+        .await
+        .assert_error(400, "invalid_parameter");
+    assert!(
+        message.contains("'limit'") && message.contains("1 to 1000"),
+        "{message}"
+    );
+    let message = app
+        .get("/events?color=red")
+        .await
+        .assert_error(400, "unknown_parameter");
     assert!(message.contains("'color'"), "{message}");
     let message = app
         .get("/events?from=2017-11-01&to=2017-10-30")
         .await
         .assert_error(400, "invalid_range");
-    assert!(message.contains("'from'") && message.contains("'to'"), "{message}");
+    assert!(
+        message.contains("'from'") && message.contains("'to'"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn unknown_paths_are_404_json() {
-    TestApp::fixture().get("/nope").await.assert_error(404, "not_found");
+    TestApp::fixture()
+        .get("/nope")
+        .await
+        .assert_error(404, "not_found");
 }
 
 #[tokio::test]
 async fn wrong_methods_are_405_with_allow() {
     let app = TestApp::fixture();
-    for path in ["/", "/health", "/metadata", "/events", "/engineers", "/engineers/bob/events", "/summaries/daily"] {
+    for path in [
+        "/",
+        "/health",
+        "/metadata",
+        "/events",
+        "/engineers",
+        "/engineers/bob/events",
+        "/summaries/daily",
+    ] {
         for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
             let response = app.request(method.clone(), path).await;
             response.assert_error(405, "method_not_allowed");
-            assert_eq!(response.header("allow"), Some("GET,HEAD"), "{method} {path}");
+            assert_eq!(
+                response.header("allow"),
+                Some("GET,HEAD"),
+                "{method} {path}"
+            );
         }
     }
 }

@@ -19,7 +19,12 @@ fn json_array_and_json_lines_load_the_same_events() {
     let from_lines = load(std::str::from_utf8(&lines).unwrap()).unwrap();
     assert_eq!(from_array.len(), 8);
     assert_eq!(from_lines.len(), 8);
-    let engineers = |store: &EventStore| store.engineers().map(|e| (e.name.to_owned(), e.events)).collect::<Vec<_>>();
+    let engineers = |store: &EventStore| {
+        store
+            .engineers()
+            .map(|e| (e.name.to_owned(), e.events))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(engineers(&from_array), engineers(&from_lines));
     assert_eq!(load("[]").unwrap().len(), 0);
     assert_eq!(load("").unwrap().len(), 0);
@@ -88,7 +93,10 @@ fn the_generator_is_deterministic_and_scales() {
     let first = generate(&settings);
     assert_eq!(first, generate(&settings));
     assert!(first.len() >= 20_000);
-    let other_seed = generate(&GeneratorSettings { seed: 7, ..settings });
+    let other_seed = generate(&GeneratorSettings {
+        seed: 7,
+        ..settings
+    });
     assert_ne!(first, other_seed);
     // Stage and deploy pairs share a sha.
     let deploy = first.iter().find(|e| e.action == "deploy").unwrap();
@@ -103,7 +111,11 @@ fn the_generator_is_deterministic_and_scales() {
 #[tokio::test]
 async fn the_sample_dataset_answers_every_route() {
     let app = TestApp::sample();
-    for path in ["/events?from=2017-10-09&to=2017-10-13", "/engineers", "/summaries/daily"] {
+    for path in [
+        "/events?from=2017-10-09&to=2017-10-13",
+        "/engineers",
+        "/summaries/daily",
+    ] {
         assert_eq!(app.get(path).await.status, 200, "{path}");
     }
 }

@@ -62,7 +62,10 @@ async fn filters_by_engineer_and_action() {
     let app = TestApp::fixture();
     assert_eq!(app.get("/events?engineer=bob").await.ids(), [3, 7, 8]);
     assert_eq!(app.get("/events?action=deploy").await.ids(), [2, 5, 7]);
-    assert_eq!(app.get("/events?engineer=bob&action=deploy").await.ids(), [7]);
+    assert_eq!(
+        app.get("/events?engineer=bob&action=deploy").await.ids(),
+        [7]
+    );
     assert_eq!(
         app.get("/events?engineer=alice&action=stage&from=2017-10-31")
             .await
@@ -70,8 +73,14 @@ async fn filters_by_engineer_and_action() {
         [6]
     );
     // Nobody by that name on this route is simply no events.
-    assert_eq!(app.get("/events?engineer=nobody").await.ids(), Vec::<u64>::new());
-    assert_eq!(app.get("/events?action=build").await.ids(), Vec::<u64>::new());
+    assert_eq!(
+        app.get("/events?engineer=nobody").await.ids(),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        app.get("/events?action=build").await.ids(),
+        Vec::<u64>::new()
+    );
 }
 
 #[tokio::test]
@@ -111,7 +120,7 @@ async fn cursors_return_every_event_exactly_once() {
 
     let sample = TestApp::sample();
     for query in [
-        "limit=7",
+        "limit=7&from=2017-10-02&to=2017-10-20",
         "limit=50&engineer=ada.berg",
         "limit=13&action=deploy",
         "limit=3&action=rollback&from=2017-10-09&to=2017-10-20",

@@ -6,7 +6,10 @@ use crate::support::TestApp;
 async fn health_reports_pass_version_and_event_count() {
     let response = TestApp::fixture().get("/health").await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.header("content-type"), Some("application/health+json"));
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/health+json")
+    );
     assert_eq!(response.header("cache-control"), Some("no-store"));
     assert_eq!(
         response.json(),

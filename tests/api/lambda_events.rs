@@ -10,7 +10,13 @@ use tower::ServiceExt;
 use crate::support::TestApp;
 use crate::support::payloads::{ALL, Kind, event};
 
-async fn call(kind: Kind, method: &str, path: &str, query: &[(&str, &str)], raw: &str) -> (u16, Value) {
+async fn call(
+    kind: Kind,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    raw: &str,
+) -> (u16, Value) {
     let payload = event(kind, method, path, query, raw).to_string();
     let request = from_str(&payload).expect("lambda_http parses the payload");
     // lambda_http added the stage unless this process has AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH.
@@ -61,7 +67,12 @@ async fn query_parameters_arrive_through_every_integration() {
         )
         .await;
         assert_eq!(status, 200, "{kind:?}: {body}");
-        let ids: Vec<u64> = body["events"].as_array().unwrap().iter().map(|e| e["id"].as_u64().unwrap()).collect();
+        let ids: Vec<u64> = body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect();
         assert_eq!(ids, [7, 8], "{kind:?}");
 
         let (status, body) = call(kind, "GET", "/events", &[("limit", "0")], "limit=0").await;

@@ -12,15 +12,23 @@ fn serves_every_route_over_tcp() {
         ("/metadata", 200, "application/json"),
         ("/events?limit=2", 200, "application/json"),
         ("/engineers", 200, "application/json"),
-        ("/summaries/daily?from=2017-10-02&to=2017-10-08", 200, "application/json"),
+        (
+            "/summaries/daily?from=2017-10-02&to=2017-10-08",
+            200,
+            "application/json",
+        ),
         ("/events?limit=0", 400, "application/json"),
         ("/nope", 404, "application/json"),
     ] {
         let (got, headers, body) = http_get(server.address, path);
         assert_eq!(got, status, "{path}: {body}");
-        let header = headers.iter().find(|(name, _)| name == "content-type").map(|(_, v)| v.as_str());
+        let header = headers
+            .iter()
+            .find(|(name, _)| name == "content-type")
+            .map(|(_, v)| v.as_str());
         assert_eq!(header, Some(content_type), "{path}");
-        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+        serde_json::from_str::<serde_json::Value>(&body)
+            .unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
     }
     assert!(server.terminate().success(), "SIGTERM shuts down cleanly");
 }
@@ -75,7 +83,10 @@ fn bad_configuration_stops_start_up_naming_the_variable() {
     ] {
         let (status, log) = run_to_exit(&[(name, value)]);
         assert!(!status.success(), "{name}={value} must stop start-up");
-        assert!(log.contains(name) && log.contains("expected"), "{name}: {log}");
+        assert!(
+            log.contains(name) && log.contains("expected"),
+            "{name}: {log}"
+        );
     }
 }
 
@@ -91,9 +102,15 @@ fn a_bad_events_file_stops_start_up_naming_file_and_record() {
     .unwrap();
     let (status, log) = run_to_exit(&[("EVENTS_FILE", file.to_str().unwrap())]);
     assert!(!status.success());
-    assert!(log.contains("broken.jsonl") && log.contains("record 2") && log.contains("missing field"), "{log}");
+    assert!(
+        log.contains("broken.jsonl") && log.contains("record 2") && log.contains("missing field"),
+        "{log}"
+    );
 
     let (status, log) = run_to_exit(&[("EVENTS_FILE", "/nonexistent/events.json")]);
     assert!(!status.success());
-    assert!(log.contains("/nonexistent/events.json") && log.contains("cannot open"), "{log}");
+    assert!(
+        log.contains("/nonexistent/events.json") && log.contains("cannot open"),
+        "{log}"
+    );
 }

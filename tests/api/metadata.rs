@@ -38,9 +38,12 @@ async fn build_time_sha_is_the_checked_out_commit() {
         _ => "unknown".to_owned(),
     };
     let body = TestApp::fixture().get("/metadata").await.json();
-    assert_eq!(body, json!({"myapplication": [{
-        "version": env!("CARGO_PKG_VERSION"),
-        "description": "test description",
-        "lastcommitsha": expected,
-    }]}));
+    assert_eq!(
+        body,
+        json!({"myapplication": [{
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "test description",
+            "lastcommitsha": expected,
+        }]})
+    );
 }

@@ -62,20 +62,37 @@ async fn values_are_cached_for_the_ttl() {
     put_both(&moto, "1.0.0", "aaa").await;
     let cached = app_with(moto.client(), Duration::from_secs(300));
     let uncached = app_with(moto.client(), Duration::ZERO);
-    assert_eq!(cached.get("/metadata").await.json()["myapplication"][0]["version"], "1.0.0");
-    assert_eq!(uncached.get("/metadata").await.json()["myapplication"][0]["version"], "1.0.0");
+    assert_eq!(
+        cached.get("/metadata").await.json()["myapplication"][0]["version"],
+        "1.0.0"
+    );
+    assert_eq!(
+        uncached.get("/metadata").await.json()["myapplication"][0]["version"],
+        "1.0.0"
+    );
     put_both(&moto, "2.0.0", "bbb").await;
-    assert_eq!(cached.get("/metadata").await.json()["myapplication"][0]["version"], "1.0.0");
-    assert_eq!(uncached.get("/metadata").await.json()["myapplication"][0]["version"], "2.0.0");
+    assert_eq!(
+        cached.get("/metadata").await.json()["myapplication"][0]["version"],
+        "1.0.0"
+    );
+    assert_eq!(
+        uncached.get("/metadata").await.json()["myapplication"][0]["version"],
+        "2.0.0"
+    );
 }
 
 #[tokio::test]
 async fn a_missing_parameter_is_503_naming_it() {
     let moto = Moto::start();
     moto.put(&format!("{PREFIX}/version"), "1.0.0").await;
-    let response = app_with(moto.client(), Duration::from_secs(300)).get("/metadata").await;
+    let response = app_with(moto.client(), Duration::from_secs(300))
+        .get("/metadata")
+        .await;
     let message = response.assert_error(503, "metadata_unavailable");
-    assert!(message.contains(&format!("{PREFIX}/commit_sha")), "{message}");
+    assert!(
+        message.contains(&format!("{PREFIX}/commit_sha")),
+        "{message}"
+    );
     assert!(!message.contains("/version"), "{message}");
     assert_eq!(response.header("retry-after"), Some("5"));
 }
@@ -100,7 +117,10 @@ async fn no_ssm_and_nothing_cached_is_503() {
     let app = app_with(client_for(&endpoint), Duration::from_secs(300));
     let response = app.get("/metadata").await;
     let message = response.assert_error(503, "metadata_unavailable");
-    assert!(!message.contains("127.0.0.1"), "no endpoint in the message: {message}");
+    assert!(
+        !message.contains("127.0.0.1"),
+        "no endpoint in the message: {message}"
+    );
 }
 
 #[tokio::test]
@@ -110,7 +130,10 @@ async fn a_hanging_ssm_still_answers_within_3_seconds() {
     let response = app.get("/metadata").await;
     let elapsed = started.elapsed();
     response.assert_error(503, "metadata_unavailable");
-    assert!(elapsed < Duration::from_secs(3), "answered after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "answered after {elapsed:?}"
+    );
     // Nothing else waits on SSM.
     for path in ["/health", "/events", "/engineers", "/summaries/daily"] {
         assert_eq!(app.get(path).await.status, 200, "{path}");
@@ -131,9 +154,10 @@ async fn the_binary_reads_ssm_through_the_standard_aws_environment() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
     ]);
     let server_address = server.address;
-    let (status, _, body) = tokio::task::spawn_blocking(move || http_get(server_address, "/metadata"))
-        .await
-        .unwrap();
+    let (status, _, body) =
+        tokio::task::spawn_blocking(move || http_get(server_address, "/metadata"))
+            .await
+            .unwrap();
     assert_eq!(status, 200, "{body}");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(

@@ -14,7 +14,14 @@ async fn root_says_hello() {
 #[tokio::test]
 async fn head_answers_like_get_without_a_body() {
     let app = TestApp::fixture();
-    for path in ["/", "/health", "/metadata", "/events", "/engineers", "/summaries/daily"] {
+    for path in [
+        "/",
+        "/health",
+        "/metadata",
+        "/events",
+        "/engineers",
+        "/summaries/daily",
+    ] {
         let response = app.request(Method::HEAD, path).await;
         assert_eq!(response.status, 200, "HEAD {path}");
         assert!(response.body.is_empty(), "HEAD {path} has no body");

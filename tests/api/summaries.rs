@@ -94,10 +94,19 @@ async fn at_most_366_days() {
 async fn counts_add_up_to_the_events() {
     let body = TestApp::sample().get("/summaries/daily").await.json();
     let days = body["days"].as_array().unwrap();
-    assert!(days.len() >= 40, "the sample spans several weeks: {}", days.len());
+    assert!(
+        days.len() >= 40,
+        "the sample spans several weeks: {}",
+        days.len()
+    );
     let total: u64 = days.iter().map(|d| d["total"].as_u64().unwrap()).sum();
     let health = TestApp::sample().get("/health").await.json();
-    assert_eq!(total, health["checks"]["events:count"][0]["observedValue"].as_u64().unwrap());
+    assert_eq!(
+        total,
+        health["checks"]["events:count"][0]["observedValue"]
+            .as_u64()
+            .unwrap()
+    );
     for day in days {
         let actions: i64 = day["actions"]
             .as_object()
@@ -112,7 +121,10 @@ async fn counts_add_up_to_the_events() {
 #[tokio::test]
 async fn an_empty_store_has_no_days() {
     let app = TestApp::with_records(Vec::new());
-    assert_eq!(app.get("/summaries/daily").await.json(), json!({"days": []}));
+    assert_eq!(
+        app.get("/summaries/daily").await.json(),
+        json!({"days": []})
+    );
     assert_eq!(app.get("/events").await.ids(), Vec::<u64>::new());
     assert_eq!(app.get("/engineers").await.json(), json!({"engineers": []}));
 }

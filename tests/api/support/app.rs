@@ -137,7 +137,11 @@ impl TestResponse {
             .expect("a message")
             .to_owned();
         assert!(!message.is_empty());
-        assert_eq!(body.as_object().map(|o| o.len()), Some(1), "only `error`: {body}");
+        assert_eq!(
+            body.as_object().map(|o| o.len()),
+            Some(1),
+            "only `error`: {body}"
+        );
         message
     }
 

@@ -23,7 +23,7 @@ pub fn command(envs: &[(&str, &str)]) -> Command {
         .env_clear()
         .envs(envs.iter().copied())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped());
     command
 }
@@ -44,9 +44,9 @@ impl LocalServer {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let wait = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = log_lines
-                .recv_timeout(wait)
-                .unwrap_or_else(|_| panic!("no 'listening' log line; exit: {:?}", child.try_wait()));
+            let line = log_lines.recv_timeout(wait).unwrap_or_else(|_| {
+                panic!("no 'listening' log line; exit: {:?}", child.try_wait())
+            });
             let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;
             };
@@ -90,14 +90,13 @@ pub fn run_to_exit(envs: &[(&str, &str)]) -> (ExitStatus, String) {
     (status, lines.iter().collect::<Vec<_>>().join("\n"))
 }
 
-/// Lines of a child's output, read on a thread so the pipe never fills.
+/// Lines of a child's output, read on a thread until the child closes it, so the pipe neither
+/// fills nor closes under the child, whether or not anyone still listens.
 pub fn forward_lines(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
+            let _ = sender.send(line);
         }
     });
     receiver

@@ -18,9 +18,9 @@ pub struct Moto {
 }
 
 fn moto_server_path() -> PathBuf {
-    let path = std::env::var_os("MOTO_SERVER").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
-    });
+    let path = std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
     assert!(
         path.exists(),
         "moto_server not found at {}: run `make test`, which installs it into .venv",
@@ -50,7 +50,10 @@ impl Moto {
         let address: SocketAddr = ([127, 0, 0, 1], port).into();
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on {address}");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on {address}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Self {

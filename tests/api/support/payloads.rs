@@ -16,12 +16,19 @@ pub const ALL: [Kind; 3] = [Kind::RestV1, Kind::HttpV2, Kind::FunctionUrl];
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists")).expect("fixture is JSON")
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists"))
+        .expect("fixture is JSON")
 }
 
 /// The payload for `GET path?query` as that kind of integration would send it. `query` holds
 /// decoded pairs, as API Gateway gives them to the function; `raw_query` is the v2 raw string.
-pub fn event(kind: Kind, method: &str, path: &str, query: &[(&str, &str)], raw_query: &str) -> Value {
+pub fn event(
+    kind: Kind,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    raw_query: &str,
+) -> Value {
     match kind {
         Kind::RestV1 => {
             let mut event = fixture("apigw_rest_v1.json");
@@ -31,10 +38,14 @@ pub fn event(kind: Kind, method: &str, path: &str, query: &[(&str, &str)], raw_q
             event["requestContext"]["path"] = json!(format!("/dev{path}"));
             event["pathParameters"] = json!({ "proxy": path.trim_start_matches('/') });
             if !query.is_empty() {
-                let single: serde_json::Map<String, Value> =
-                    query.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-                let multi: serde_json::Map<String, Value> =
-                    query.iter().map(|(k, v)| (k.to_string(), json!([v]))).collect();
+                let single: serde_json::Map<String, Value> = query
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json!(v)))
+                    .collect();
+                let multi: serde_json::Map<String, Value> = query
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json!([v])))
+                    .collect();
                 event["queryStringParameters"] = Value::Object(single);
                 event["multiValueQueryStringParameters"] = Value::Object(multi);
             }
@@ -51,8 +62,10 @@ pub fn event(kind: Kind, method: &str, path: &str, query: &[(&str, &str)], raw_q
             event["requestContext"]["http"]["method"] = json!(method);
             event["rawQueryString"] = json!(raw_query);
             if !query.is_empty() {
-                let single: serde_json::Map<String, Value> =
-                    query.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                let single: serde_json::Map<String, Value> = query
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json!(v)))
+                    .collect();
                 event["queryStringParameters"] = Value::Object(single);
             }
             event
