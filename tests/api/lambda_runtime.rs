@@ -106,7 +106,10 @@ async fn http_api_and_function_url_events_get_responses() {
         assert_eq!(response["statusCode"], 200, "{kind:?}: {response}");
         let events = body(&response)["events"].as_array().unwrap().clone();
         assert!(!events.is_empty(), "{kind:?}");
-        assert!(events.iter().all(|e| e["engineer"] == "ada.berg"), "{kind:?}");
+        assert!(
+            events.iter().all(|e| e["engineer"] == "ada.berg"),
+            "{kind:?}"
+        );
     }
 }
 
