@@ -54,8 +54,9 @@ pub async fn log_request(request: Request, next: Next) -> Response {
 
     let status = response.status().as_u16();
     let latency_us = started.elapsed().as_micros() as u64;
-    let request_id = request_id.as_deref().unwrap_or("");
-    let apigw_request_id = apigw_request_id.as_deref().unwrap_or("");
+    // Absent ids are left out of the line rather than logged empty.
+    let request_id = request_id.as_deref();
+    let apigw_request_id = apigw_request_id.as_deref();
     if status >= 500 {
         tracing::error!(%method, path, status, latency_us, request_id, apigw_request_id, "request");
     } else {

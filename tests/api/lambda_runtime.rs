@@ -92,6 +92,20 @@ async fn rest_api_events_on_a_stage_get_proxy_responses() {
     let missing = invoke(&function, event(Kind::RestV1, "GET", "/nope", &[], "")).await;
     assert_eq!(missing["statusCode"], 404);
     assert!(function.api.init_error().is_none());
+
+    // Under Lambda, logs are JSON lines carrying the Lambda and API Gateway request ids.
+    let log = function.log();
+    let health_line = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|entry| entry["message"] == "request" && entry["path"] == "/health")
+        .unwrap_or_else(|| panic!("a JSON request line for /health in:\n{log}"));
+    assert_eq!(health_line["request_id"], "req-1", "{health_line}");
+    assert_eq!(
+        health_line["apigw_request_id"],
+        "3f1c2a9e-5b7d-4e2f-9a61-0c8d7e6f5a4b"
+    );
+    assert_eq!(health_line["status"], 200);
 }
 
 #[tokio::test]
