@@ -1,0 +1,176 @@
+resource "aws_api_gateway_rest_api" "api" {
+  name        = local.name
+  description = "Deployment pipeline events API (${var.environment})"
+
+  # API keys come in the x-api-key header.
+  api_key_source = "HEADER"
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# Every path goes to the function, which answers 404/405 itself. `/health` has its own resource
+# so that it alone can be called without an API key (uptime checks, load balancers).
+resource "aws_api_gateway_resource" "proxy" {
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_rest_api.api.root_resource_id
+  path_part   = "{proxy+}"
+}
+
+resource "aws_api_gateway_resource" "health" {
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_rest_api.api.root_resource_id
+  path_part   = "health"
+}
+
+locals {
+  # resource id => whether an API key is required
+  api_methods = {
+    root   = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, api_key_required = true }
+    proxy  = { resource_id = aws_api_gateway_resource.proxy.id, api_key_required = true }
+    health = { resource_id = aws_api_gateway_resource.health.id, api_key_required = false }
+  }
+}
+
+resource "aws_api_gateway_method" "api" {
+  #checkov:skip=CKV_AWS_59:Only GET /health is open, by design: it reports status, version and an event count, and uptime checks must reach it without a key. Every other method requires an API key.
+  #checkov:skip=CKV2_AWS_53:Requests carry no body; the function validates every query parameter and path segment itself and answers 4xx JSON errors.
+  for_each = local.api_methods
+
+  rest_api_id      = aws_api_gateway_rest_api.api.id
+  resource_id      = each.value.resource_id
+  http_method      = "ANY"
+  authorization    = "NONE"
+  api_key_required = each.value.api_key_required
+}
+
+resource "aws_api_gateway_integration" "api" {
+  for_each = local.api_methods
+
+  rest_api_id             = aws_api_gateway_rest_api.api.id
+  resource_id             = each.value.resource_id
+  http_method             = aws_api_gateway_method.api[each.key].http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = aws_lambda_function.api.invoke_arn
+}
+
+resource "aws_api_gateway_deployment" "api" {
+  rest_api_id = aws_api_gateway_rest_api.api.id
+
+  # A new deployment whenever the routing changes.
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_api_gateway_resource.proxy,
+      aws_api_gateway_resource.health,
+      aws_api_gateway_method.api,
+      aws_api_gateway_integration.api,
+    ]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_log_group" "api_access" {
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default, 90 in prod): operational logs, not an audit trail.
+  #checkov:skip=CKV_AWS_158:Access logs hold request metadata only; CloudWatch encrypts them at rest with AWS-owned keys.
+  name              = "/aws/apigateway/${local.name}/access"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_api_gateway_stage" "api" {
+  #checkov:skip=CKV_AWS_120:Responses are computed in microseconds from memory, and /metadata must reflect a deploy at once; a cache would add cost and staleness.
+  #checkov:skip=CKV2_AWS_51:Clients are people and pipelines with API keys, not mutual-TLS peers; client certificates would only matter for a private backend.
+  #checkov:skip=CKV2_AWS_29:Usage-plan throttling and API keys bound abuse; a WAF web ACL costs more per month than this API and can be attached when it faces the open internet at scale.
+  rest_api_id          = aws_api_gateway_rest_api.api.id
+  deployment_id        = aws_api_gateway_deployment.api.id
+  stage_name           = var.environment
+  xray_tracing_enabled = true
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.api_access.arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      extendedRequestId  = "$context.extendedRequestId"
+      requestTime        = "$context.requestTime"
+      httpMethod         = "$context.httpMethod"
+      path               = "$context.path"
+      status             = "$context.status"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationLatency = "$context.integrationLatency"
+      integrationStatus  = "$context.integration.status"
+      sourceIp           = "$context.identity.sourceIp"
+      userAgent          = "$context.identity.userAgent"
+      apiKeyId           = "$context.identity.apiKeyId"
+      errorMessage       = "$context.error.message"
+      xrayTraceId        = "$context.xrayTraceId"
+    })
+  }
+}
+
+# Execution logging needs the account's API Gateway CloudWatch role, which infra/bootstrap sets.
+resource "aws_api_gateway_method_settings" "all" {
+  #checkov:skip=CKV_AWS_225:Caching is off on purpose (see the stage): answers come from memory in microseconds and /metadata must show a deploy at once.
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  stage_name  = aws_api_gateway_stage.api.stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled    = true
+    logging_level      = "ERROR"
+    data_trace_enabled = false
+    caching_enabled    = false
+  }
+}
+
+resource "aws_api_gateway_api_key" "default" {
+  name        = "${local.name}-default"
+  description = "Default key for ${local.name}"
+}
+
+resource "aws_api_gateway_usage_plan" "default" {
+  name        = "${local.name}-default"
+  description = "Throttling${var.quota_limit == null ? "" : " and quota"} for ${local.name}"
+
+  api_stages {
+    api_id = aws_api_gateway_rest_api.api.id
+    stage  = aws_api_gateway_stage.api.stage_name
+  }
+
+  throttle_settings {
+    rate_limit  = var.throttle_rate_limit
+    burst_limit = var.throttle_burst_limit
+  }
+
+  dynamic "quota_settings" {
+    for_each = var.quota_limit == null ? [] : [var.quota_limit]
+
+    content {
+      limit  = quota_settings.value
+      period = var.quota_period
+    }
+  }
+}
+
+resource "aws_api_gateway_usage_plan_key" "default" {
+  key_id        = aws_api_gateway_api_key.default.id
+  key_type      = "API_KEY"
+  usage_plan_id = aws_api_gateway_usage_plan.default.id
+}
+
+# Only this API's stage may invoke the function.
+resource "aws_lambda_permission" "api_gateway" {
+  statement_id  = "AllowInvokeFromApiGateway"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.api.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.api.execution_arn}/${aws_api_gateway_stage.api.stage_name}/*/*"
+}

@@ -1,0 +1,68 @@
+variable "aws_region" {
+  description = "Region of the state bucket and of the API Gateway account settings."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like eu-west-1."
+  }
+}
+
+variable "project_name" {
+  description = "Prefix of the resources the deploy role may manage; must match the main stack."
+  type        = string
+  default     = "pipeline-events-api"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,40}$", var.project_name))
+    error_message = "project_name must be 3-41 lowercase letters, digits or dashes."
+  }
+}
+
+variable "state_bucket_name" {
+  description = "Name of the S3 bucket for Terraform state (globally unique)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket_name))
+    error_message = "state_bucket_name must be a valid S3 bucket name."
+  }
+}
+
+variable "github_owner" {
+  description = "Owner (user or organisation) of the GitHub repository whose workflows may deploy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]+$", var.github_owner))
+    error_message = "github_owner must be a GitHub user or organisation name."
+  }
+}
+
+variable "github_repo" {
+  description = "Name of the GitHub repository whose workflows may deploy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+$", var.github_repo))
+    error_message = "github_repo must be a repository name."
+  }
+}
+
+variable "github_environments" {
+  description = "GitHub environments whose jobs may assume the deploy role (protect them in the repository settings)."
+  type        = list(string)
+  default     = ["dev", "prod"]
+
+  validation {
+    condition     = length(var.github_environments) > 0 && alltrue([for e in var.github_environments : can(regex("^[a-z][a-z0-9-]{1,15}$", e))])
+    error_message = "github_environments must list environment names such as dev and prod."
+  }
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider; false if the account already has one."
+  type        = bool
+  default     = true
+}

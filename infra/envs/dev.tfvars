@@ -1,0 +1,11 @@
+environment                 = "dev"
+lambda_memory_mb            = 128
+lambda_reserved_concurrency = -1
+log_level                   = "debug"
+log_retention_days          = 14
+metadata_cache_ttl_seconds  = 60
+throttle_rate_limit         = 20
+throttle_burst_limit        = 40
+quota_limit                 = 100000
+quota_period                = "MONTH"
+latency_p99_threshold_ms    = 1500

@@ -1,0 +1,9 @@
+environment                 = "prod"
+lambda_memory_mb            = 256
+lambda_reserved_concurrency = 50
+log_level                   = "info"
+log_retention_days          = 90
+metadata_cache_ttl_seconds  = 300
+throttle_rate_limit         = 100
+throttle_burst_limit        = 200
+latency_p99_threshold_ms    = 1000

@@ -1,0 +1,140 @@
+resource "aws_sns_topic" "alarms" {
+  #checkov:skip=CKV_AWS_26:CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, and alarm notices hold no sensitive data; a CMK per environment is not worth its key policy here.
+  name = "${local.name}-alarms"
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  count = var.alarm_email == null ? 0 : 1
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = var.alarm_email
+}
+
+locals {
+  lambda_dimensions = { FunctionName = aws_lambda_function.api.function_name }
+  api_dimensions    = { ApiName = aws_api_gateway_rest_api.api.name, Stage = aws_api_gateway_stage.api.stage_name }
+  alarm_actions     = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
+  alarm_name          = "${local.name}-lambda-errors"
+  alarm_description   = "The function failed (unhandled errors or timeouts)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = local.lambda_dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
+  alarm_name          = "${local.name}-lambda-throttles"
+  alarm_description   = "Invocations were throttled: concurrency is exhausted."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Throttles"
+  dimensions          = local.lambda_dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_5xx" {
+  alarm_name          = "${local.name}-api-5xx"
+  alarm_description   = "The API answered 5XX: the function failed, timed out or was throttled."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5XXError"
+  dimensions          = local.api_dimensions
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_metric_alarm" "api_latency_p99" {
+  alarm_name          = "${local.name}-api-latency-p99"
+  alarm_description   = "p99 latency at API Gateway above ${var.latency_p99_threshold_ms} ms for 15 minutes."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "Latency"
+  dimensions          = local.api_dimensions
+  extended_statistic  = "p99"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = var.latency_p99_threshold_ms
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+resource "aws_cloudwatch_dashboard" "api" {
+  dashboard_name = local.name
+  dashboard_body = jsonencode({
+    widgets = [
+      {
+        type = "metric", x = 0, y = 0, width = 12, height = 6
+        properties = {
+          title  = "Requests and errors (API Gateway)"
+          region = var.aws_region
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            ["AWS/ApiGateway", "Count", "ApiName", local.api_dimensions.ApiName, "Stage", local.api_dimensions.Stage],
+            ["AWS/ApiGateway", "4XXError", "ApiName", local.api_dimensions.ApiName, "Stage", local.api_dimensions.Stage],
+            ["AWS/ApiGateway", "5XXError", "ApiName", local.api_dimensions.ApiName, "Stage", local.api_dimensions.Stage],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 0, width = 12, height = 6
+        properties = {
+          title  = "Latency (API Gateway, ms)"
+          region = var.aws_region
+          period = 60
+          metrics = [
+            ["AWS/ApiGateway", "Latency", "ApiName", local.api_dimensions.ApiName, "Stage", local.api_dimensions.Stage, { stat = "p50" }],
+            ["AWS/ApiGateway", "Latency", "ApiName", local.api_dimensions.ApiName, "Stage", local.api_dimensions.Stage, { stat = "p99" }],
+            ["AWS/ApiGateway", "IntegrationLatency", "ApiName", local.api_dimensions.ApiName, "Stage", local.api_dimensions.Stage, { stat = "p99" }],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 6, width = 12, height = 6
+        properties = {
+          title  = "Function invocations, errors, throttles"
+          region = var.aws_region
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            ["AWS/Lambda", "Invocations", "FunctionName", local.lambda_dimensions.FunctionName],
+            ["AWS/Lambda", "Errors", "FunctionName", local.lambda_dimensions.FunctionName],
+            ["AWS/Lambda", "Throttles", "FunctionName", local.lambda_dimensions.FunctionName],
+          ]
+        }
+      },
+      {
+        type = "log", x = 12, y = 6, width = 12, height = 6
+        properties = {
+          title  = "Cold starts (count and Init Duration, ms)"
+          region = var.aws_region
+          query  = "SOURCE '${aws_cloudwatch_log_group.lambda.name}' | filter @type = \"REPORT\" and ispresent(@initDuration) | stats count() as coldStarts, avg(@initDuration) as avgInitMs, max(@initDuration) as maxInitMs by bin(5m)"
+          view   = "timeSeries"
+        }
+      },
+    ]
+  })
+}

@@ -1,0 +1,40 @@
+output "invoke_url" {
+  description = "Base URL of the API stage, e.g. https://abc123.execute-api.eu-west-1.amazonaws.com/dev"
+  value       = aws_api_gateway_stage.api.invoke_url
+}
+
+output "api_key_id" {
+  description = "Id of the default API key; `make api-key` prints its value."
+  value       = aws_api_gateway_api_key.default.id
+}
+
+output "api_key_value" {
+  description = "The default API key, sent as the x-api-key header."
+  value       = aws_api_gateway_api_key.default.value
+  sensitive   = true
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.api.function_name
+}
+
+output "log_group" {
+  description = "The function's CloudWatch log group."
+  value       = aws_cloudwatch_log_group.lambda.name
+}
+
+output "api_access_log_group" {
+  description = "API Gateway's access log group."
+  value       = aws_cloudwatch_log_group.api_access.name
+}
+
+output "ssm_parameter_prefix" {
+  description = "Where the deployed version and commit SHA are kept."
+  value       = local.ssm_prefix
+}
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard."
+  value       = aws_cloudwatch_dashboard.api.dashboard_name
+}

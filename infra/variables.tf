@@ -1,0 +1,212 @@
+variable "environment" {
+  description = "Environment name (dev, prod, …); names the API stage, the resources and the SSM prefix."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
+    error_message = "environment must be 2-16 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like eu-west-1."
+  }
+}
+
+variable "project_name" {
+  description = "Prefix for every resource name and the SSM parameter path."
+  type        = string
+  default     = "pipeline-events-api"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,40}$", var.project_name))
+    error_message = "project_name must be 3-41 lowercase letters, digits or dashes."
+  }
+}
+
+variable "lambda_package_path" {
+  description = "The zip `make package` builds: one executable named bootstrap."
+  type        = string
+  default     = "../target/lambda/pipeline-events-api/bootstrap.zip"
+}
+
+variable "lambda_architecture" {
+  description = "CPU architecture of the function; must match the package (make package ARCH=…)."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be arm64 or x86_64."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Function memory in MB (CPU scales with it)."
+  type        = number
+  default     = 128
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
+    error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Function timeout; kept well under API Gateway's 29 s integration limit."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds <= 25
+    error_message = "lambda_timeout_seconds must be between 1 and 25."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrent executions; -1 leaves the function on the account's unreserved pool."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == -1 || var.lambda_reserved_concurrency >= 1
+    error_message = "lambda_reserved_concurrency must be -1 (unreserved) or at least 1."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the function: error, warn, info, debug or trace."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["error", "warn", "info", "debug", "trace"], var.log_level)
+    error_message = "log_level must be error, warn, info, debug or trace."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's and the API's log groups."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, …)."
+  }
+}
+
+variable "app_version" {
+  description = "Version deployed (the crate version), written to SSM <prefix>/version by each deploy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9A-Za-z.+-]{1,64}$", var.app_version))
+    error_message = "app_version must be a version string such as 0.1.0."
+  }
+}
+
+variable "commit_sha" {
+  description = "Git commit deployed, written to SSM <prefix>/commit_sha by each deploy."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{40}$", var.commit_sha))
+    error_message = "commit_sha must be a full 40-character git commit SHA."
+  }
+}
+
+variable "app_description" {
+  description = "APP_DESCRIPTION of the function: `description` in /metadata."
+  type        = string
+  default     = "Deployment pipeline events API"
+}
+
+variable "metadata_cache_ttl_seconds" {
+  description = "How long the function caches the SSM metadata."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.metadata_cache_ttl_seconds >= 0 && var.metadata_cache_ttl_seconds <= 86400
+    error_message = "metadata_cache_ttl_seconds must be between 0 and 86400."
+  }
+}
+
+variable "throttle_rate_limit" {
+  description = "Usage plan steady-state requests per second, per API key."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.throttle_rate_limit > 0
+    error_message = "throttle_rate_limit must be positive."
+  }
+}
+
+variable "throttle_burst_limit" {
+  description = "Usage plan burst (token bucket size), per API key."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.throttle_burst_limit >= 1
+    error_message = "throttle_burst_limit must be at least 1."
+  }
+}
+
+variable "quota_limit" {
+  description = "Optional usage plan quota: requests per quota_period; null for none."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.quota_limit == null || try(var.quota_limit >= 1, false)
+    error_message = "quota_limit must be null or at least 1."
+  }
+}
+
+variable "quota_period" {
+  description = "Period of quota_limit: DAY, WEEK or MONTH."
+  type        = string
+  default     = "MONTH"
+
+  validation {
+    condition     = contains(["DAY", "WEEK", "MONTH"], var.quota_period)
+    error_message = "quota_period must be DAY, WEEK or MONTH."
+  }
+}
+
+variable "alarm_email" {
+  description = "Optional e-mail address subscribed to the alarm topic; null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be null or an e-mail address."
+  }
+}
+
+variable "latency_p99_threshold_ms" {
+  description = "API Gateway p99 latency above which the latency alarm fires."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.latency_p99_threshold_ms > 0
+    error_message = "latency_p99_threshold_ms must be positive."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}
