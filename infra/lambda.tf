@@ -18,8 +18,9 @@ resource "aws_lambda_function" "api" {
   handler       = "bootstrap"
   architectures = [var.lambda_architecture]
 
-  filename         = var.lambda_package_path
-  source_code_hash = filebase64sha256(var.lambda_package_path)
+  filename = var.lambda_package_path
+  # The package need not exist to destroy or validate; applying without it fails on `filename`.
+  source_code_hash = fileexists(var.lambda_package_path) ? filebase64sha256(var.lambda_package_path) : null
 
   memory_size                    = var.lambda_memory_mb
   timeout                        = var.lambda_timeout_seconds

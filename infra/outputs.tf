@@ -38,3 +38,8 @@ output "dashboard_name" {
   description = "The CloudWatch dashboard."
   value       = aws_cloudwatch_dashboard.api.dashboard_name
 }
+
+output "deployed_commit_sha" {
+  description = "The git commit this stack last deployed (also in SSM <prefix>/commit_sha)."
+  value       = aws_ssm_parameter.commit_sha.value
+}

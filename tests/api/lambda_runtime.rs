@@ -3,18 +3,18 @@
 
 use serde_json::{Value, json};
 
-use crate::support::binary::{command, forward_lines};
+use crate::support::binary::{binary_path, command_for, forward_lines};
 use crate::support::payloads::{Kind, event};
 use crate::support::runtime_api::{Outcome, RuntimeApi};
 
-struct Function {
-    api: RuntimeApi,
+pub struct Function {
+    pub api: RuntimeApi,
     child: std::process::Child,
     log: std::sync::mpsc::Receiver<String>,
 }
 
 impl Function {
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         self.log.try_iter().collect::<Vec<_>>().join("\n")
     }
 }
@@ -27,16 +27,23 @@ impl Drop for Function {
 }
 
 async fn start(extra: &[(&str, &str)]) -> Function {
+    start_program(&binary_path(), extra).await
+}
+
+/// Starts `program` as Lambda would, against a fresh Runtime API endpoint.
+pub async fn start_program(program: &std::path::Path, extra: &[(&str, &str)]) -> Function {
     let api = RuntimeApi::start().await;
     let env = api.lambda_env();
     let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     envs.extend_from_slice(extra);
-    let mut child = command(&envs).spawn().expect("the binary starts");
+    let mut child = command_for(program, &envs)
+        .spawn()
+        .expect("the binary starts");
     let log = forward_lines(child.stderr.take().unwrap());
     Function { api, child, log }
 }
 
-async fn invoke(function: &Function, payload: Value) -> Value {
+pub async fn invoke(function: &Function, payload: Value) -> Value {
     match function.api.invoke(payload).await {
         Some(Outcome::Response(response)) => response,
         Some(Outcome::Error(error)) => panic!("the function reported an error: {error}"),
@@ -47,7 +54,7 @@ async fn invoke(function: &Function, payload: Value) -> Value {
     }
 }
 
-fn body(response: &Value) -> Value {
+pub fn body(response: &Value) -> Value {
     assert_eq!(response["isBase64Encoded"], json!(false), "{response}");
     serde_json::from_str(response["body"].as_str().expect("a text body")).expect("a JSON body")
 }

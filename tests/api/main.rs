@@ -8,6 +8,7 @@ mod event_store;
 mod events;
 mod health;
 mod lambda_events;
+mod lambda_package;
 mod lambda_runtime;
 mod local_server;
 mod metadata;

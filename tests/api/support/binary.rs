@@ -18,7 +18,11 @@ pub fn binary_path() -> PathBuf {
 /// A command for the binary with a clean environment: nothing from the developer's shell
 /// (AWS profiles, LOG_LEVEL, …) leaks into what is tested.
 pub fn command(envs: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(binary_path());
+    command_for(&binary_path(), envs)
+}
+
+pub fn command_for(program: &std::path::Path, envs: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(program);
     command
         .env_clear()
         .envs(envs.iter().copied())

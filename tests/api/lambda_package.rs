@@ -1,0 +1,128 @@
+//! The Lambda package `make package` builds: one executable `bootstrap` in a zip, linked against
+//! a glibc Lambda's provided.al2023 has (2.34), and answering a real API Gateway event when
+//! started as Lambda starts it. `make test` builds the package and runs these with
+//! `--include-ignored`, pointing LAMBDA_PACKAGE at the zip.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use crate::lambda_runtime::{body, invoke, start_program};
+use crate::support::payloads::{Kind, event};
+
+/// Lambda's provided.al2023 ships glibc 2.34.
+const LAMBDA_GLIBC: (u32, u32) = (2, 34);
+
+fn package_path() -> PathBuf {
+    let path = std::env::var_os("LAMBDA_PACKAGE")
+        .map(PathBuf::from)
+        .expect(
+            "LAMBDA_PACKAGE must name the zip to check: run `make test` (or `make package-test`)",
+        );
+    assert!(
+        path.exists(),
+        "{} does not exist: run `make package`",
+        path.display()
+    );
+    path
+}
+
+/// Unpacks `bootstrap` into a fresh directory and returns its path.
+fn unpack() -> PathBuf {
+    let file = std::fs::File::open(package_path()).expect("the zip opens");
+    let mut archive = zip::ZipArchive::new(file).expect("a zip archive");
+    let mut entry = archive.by_name("bootstrap").expect("bootstrap in the zip");
+    let mut bytes = Vec::new();
+    entry.read_to_end(&mut bytes).expect("bootstrap reads");
+    let dir = std::env::temp_dir().join(format!("lambda-package-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bootstrap");
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+#[ignore = "needs the Lambda zip: run by `make test`"]
+fn the_zip_holds_only_an_executable_bootstrap() {
+    let file = std::fs::File::open(package_path()).expect("the zip opens");
+    let mut archive = zip::ZipArchive::new(file).expect("a zip archive");
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|name| name.expect("a readable entry name").into_owned())
+        .collect();
+    assert_eq!(names, ["bootstrap"]);
+    let entry = archive.by_index(0).unwrap();
+    let mode = entry.unix_mode().expect("unix permissions are recorded");
+    assert!(mode & 0o111 != 0, "bootstrap is executable: mode {mode:o}");
+}
+
+#[test]
+#[ignore = "needs the Lambda zip: run by `make test`"]
+fn bootstrap_needs_no_glibc_newer_than_lambda_has() {
+    let bootstrap = unpack();
+    let output = std::process::Command::new("objdump")
+        .arg("-T")
+        .arg(&bootstrap)
+        .output()
+        .expect("objdump (binutils) runs");
+    assert!(
+        output.status.success(),
+        "objdump: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let newest = newest_glibc(&String::from_utf8_lossy(&output.stdout))
+        .expect("the binary links glibc dynamically");
+    assert!(
+        newest <= LAMBDA_GLIBC,
+        "bootstrap needs GLIBC_{}.{}, Lambda has {}.{}",
+        newest.0,
+        newest.1,
+        LAMBDA_GLIBC.0,
+        LAMBDA_GLIBC.1
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the Lambda zip: run by `make test`"]
+async fn the_packaged_bootstrap_answers_a_rest_api_event() {
+    let bootstrap = unpack();
+    let function = start_program(&bootstrap, &[]).await;
+    let response = invoke(&function, event(Kind::RestV1, "GET", "/health", &[], "")).await;
+    assert_eq!(
+        response["statusCode"],
+        200,
+        "{response}\n{}",
+        function.log()
+    );
+    assert_eq!(body(&response)["status"], "pass");
+    assert!(function.api.init_error().is_none());
+}
+
+/// The newest `GLIBC_x.y` symbol version in `objdump -T` output.
+fn newest_glibc(symbols: &str) -> Option<(u32, u32)> {
+    symbols
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter_map(|word| word.strip_prefix("GLIBC_"))
+        .filter_map(|version| {
+            let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+            Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+        })
+        .max()
+}
+
+#[test]
+fn glibc_versions_are_read_from_objdump_output() {
+    let output = "\
+0000000000000000      DF *UND*  0000000000000000 (GLIBC_2.2.5) free
+0000000000000000      DF *UND*  0000000000000000 (GLIBC_2.35) __libc_start_main
+0000000000000000      DF *UND*  0000000000000000  GLIBC_2.17  clock_gettime
+0000000000000000  w   D  *UND*  0000000000000000  GLIBC_PRIVATE __tls_get_addr";
+    let newest = newest_glibc(output);
+    assert_eq!(newest, Some((2, 35)));
+    assert!(
+        newest > Some(LAMBDA_GLIBC),
+        "a 2.35 binary would be refused"
+    );
+    assert_eq!(newest_glibc("no versions here"), None);
+}
