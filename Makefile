@@ -129,12 +129,13 @@ preflight:
 	@scripts/preflight.sh --need-bucket
 	@[[ -f $(TF_DIR)/envs/$(ENV).tfvars ]] || { echo "error: no $(TF_DIR)/envs/$(ENV).tfvars: ENV must name one of $$(ls $(TF_DIR)/envs | sed 's/.tfvars//' | tr '\n' ' ')" >&2; exit 1; }
 
+# init's own output goes to stderr, so that `URL=$$(make -s url)` captures only the URL.
 .PHONY: init
 init: preflight ## terraform init for ENV (state key per environment)
-	cd $(TF_DIR) && $(TF) init -input=false -reconfigure \
+	@cd $(TF_DIR) && $(TF) init -input=false -reconfigure \
 		-backend-config="bucket=$(TF_STATE_BUCKET)" \
 		-backend-config="key=$(BIN)/$(ENV).tfstate" \
-		-backend-config="region=$(AWS_REGION)"
+		-backend-config="region=$(AWS_REGION)" >&2
 
 .PHONY: plan
 plan: preflight $(if $(SKIP_PACKAGE),,package) init ## Show what make deploy ENV=… would change
@@ -153,20 +154,20 @@ clean-tree:
 		{ echo "error: uncommitted changes would ship under commit $(COMMIT_SHA): commit them (or ALLOW_DIRTY=1)" >&2; exit 1; }
 
 .PHONY: smoke
-smoke: ## Call every endpoint of the deployed ENV with its API key; fails on a wrong answer
+smoke: init ## Call every endpoint of the deployed ENV with its API key; fails on a wrong answer
 	@cd $(TF_DIR) && url=$$($(TF) output -raw invoke_url) && key=$$($(TF) output -raw api_key_value) \
 		&& sha=$$($(TF) output -raw deployed_commit_sha) && ../scripts/smoke.sh "$$url" "$$key" "$$sha"
 
 .PHONY: url
-url: ## Print the deployed ENV's base URL
+url: init ## Print the deployed ENV's base URL
 	@cd $(TF_DIR) && $(TF) output -raw invoke_url && echo
 
 .PHONY: api-key
-api-key: ## Print the deployed ENV's API key (send it as x-api-key)
+api-key: init ## Print the deployed ENV's API key (send it as x-api-key)
 	@cd $(TF_DIR) && $(TF) output -raw api_key_value && echo
 
 .PHONY: logs
-logs: ## Tail the deployed function's logs
+logs: init ## Tail the deployed function's logs
 	@command -v aws >/dev/null || { echo "error: the AWS CLI is not installed" >&2; exit 1; }
 	aws logs tail "$$(cd $(TF_DIR) && $(TF) output -raw log_group)" --follow --format short
 
