@@ -13,5 +13,6 @@ mod lambda_runtime;
 mod local_server;
 mod metadata;
 mod metadata_ssm;
+mod properties;
 mod root;
 mod summaries;
