@@ -29,7 +29,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
             })?;
             EventStore::load(file, &source)?
         }
-        None => EventStore::load(SAMPLE_EVENTS, "built-in sample dataset")?,
+        None => EventStore::load_slice(SAMPLE_EVENTS, "built-in sample dataset")?,
     };
     tracing::info!(
         events = store.len(),

@@ -1,6 +1,7 @@
 //! The pipeline's export format: a JSON array, or JSON lines, of
 //! `{"id":<integer>,"sha":"<hex>","date":<unix seconds>,"action":"<string>","engineer":"<string>"}`.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
@@ -38,46 +39,99 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// One record as it is parsed: strings borrow from the input when they can (a slice without
+/// escapes), so loading allocates only what the store keeps.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RecordRef<'a> {
+    pub id: u64,
+    #[serde(borrow)]
+    pub sha: Cow<'a, str>,
+    pub date: i64,
+    #[serde(borrow)]
+    pub action: Cow<'a, str>,
+    #[serde(borrow)]
+    pub engineer: Cow<'a, str>,
+}
+
+impl<'a> From<&'a RawEvent> for RecordRef<'a> {
+    fn from(raw: &'a RawEvent) -> Self {
+        Self {
+            id: raw.id,
+            sha: Cow::Borrowed(&raw.sha),
+            date: raw.date,
+            action: Cow::Borrowed(&raw.action),
+            engineer: Cow::Borrowed(&raw.engineer),
+        }
+    }
+}
+
 /// Streams the records of `reader` into `sink`, one at a time, so that a large file is never
 /// held in memory twice. `sink` may refuse a record with a message; loading stops there.
-pub fn parse_events<R, F>(reader: R, source: &str, mut sink: F) -> Result<usize, LoadError>
+pub(crate) fn parse_reader<R, F>(reader: R, source: &str, sink: F) -> Result<usize, LoadError>
 where
     R: Read,
-    F: FnMut(RawEvent) -> Result<(), String>,
+    F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let error = |record: Option<usize>, message: String| LoadError {
+    let is_array = match first_significant_byte(&mut reader) {
+        Ok(first) => first == Some(b'['),
+        Err(e) => return Err(error(source, None, format!("cannot read: {e}"))),
+    };
+    parse(serde_json::de::IoRead::new(reader), is_array, source, sink)
+}
+
+/// Parses a dataset already in memory (the built-in sample): no copy, strings borrowed.
+pub(crate) fn parse_slice<F>(bytes: &[u8], source: &str, sink: F) -> Result<usize, LoadError>
+where
+    F: FnMut(RecordRef<'_>) -> Result<(), String>,
+{
+    let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    parse(
+        serde_json::de::SliceRead::new(bytes),
+        is_array,
+        source,
+        sink,
+    )
+}
+
+fn error(source: &str, record: Option<usize>, message: String) -> LoadError {
+    LoadError {
         source: source.to_owned(),
         record,
         message,
-    };
-    let is_array = match first_significant_byte(&mut reader) {
-        Ok(Some(b'[')) => true,
-        Ok(_) => false,
-        Err(e) => return Err(error(None, format!("cannot read: {e}"))),
-    };
+    }
+}
 
+fn parse<'de, R, F>(read: R, is_array: bool, source: &str, mut sink: F) -> Result<usize, LoadError>
+where
+    R: serde_json::de::Read<'de>,
+    F: FnMut(RecordRef<'_>) -> Result<(), String>,
+{
     // Records accepted so far; an error is always about the next one.
     let accepted = Cell::new(0usize);
-    let mut push = |raw: RawEvent| {
-        sink(raw)?;
+    let mut push = |record: RecordRef<'_>| {
+        sink(record)?;
         accepted.set(accepted.get() + 1);
         Ok(())
     };
-    let at_next = |message: String| error(Some(accepted.get() + 1), message);
+    let at_next = |message: String| error(source, Some(accepted.get() + 1), message);
 
+    let mut de = serde_json::Deserializer::new(read);
     if is_array {
-        let mut de = serde_json::Deserializer::from_reader(reader);
         ArraySink { push: &mut push }
             .deserialize(&mut de)
             .map_err(|e| at_next(e.to_string()))?;
-        de.end()
-            .map_err(|e| error(None, format!("unexpected data after the array: {e}")))?;
+        de.end().map_err(|e| {
+            error(
+                source,
+                None,
+                format!("unexpected data after the array: {e}"),
+            )
+        })?;
     } else {
-        let stream = serde_json::Deserializer::from_reader(reader).into_iter::<RawEvent>();
-        for item in stream {
-            let raw = item.map_err(|e| at_next(e.to_string()))?;
-            push(raw).map_err(at_next)?;
+        for item in de.into_iter::<RecordRef<'_>>() {
+            let record = item.map_err(|e| at_next(e.to_string()))?;
+            push(record).map_err(at_next)?;
         }
     }
     Ok(accepted.get())
@@ -103,7 +157,7 @@ struct ArraySink<'a, F> {
 
 impl<'de, F> DeserializeSeed<'de> for ArraySink<'_, F>
 where
-    F: FnMut(RawEvent) -> Result<(), String>,
+    F: FnMut(RecordRef<'de>) -> Result<(), String>,
 {
     type Value = ();
 
@@ -114,7 +168,7 @@ where
 
 impl<'de, F> Visitor<'de> for ArraySink<'_, F>
 where
-    F: FnMut(RawEvent) -> Result<(), String>,
+    F: FnMut(RecordRef<'de>) -> Result<(), String>,
 {
     type Value = ();
 
@@ -123,8 +177,8 @@ where
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(raw) = seq.next_element::<RawEvent>()? {
-            (self.push)(raw).map_err(A::Error::custom)?;
+        while let Some(record) = seq.next_element::<RecordRef<'de>>()? {
+            (self.push)(record).map_err(A::Error::custom)?;
         }
         Ok(())
     }

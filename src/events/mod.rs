@@ -9,7 +9,7 @@ mod store;
 mod summary;
 
 pub use generate::{GeneratorSettings, generate, write_json_lines};
-pub use load::{LoadError, RawEvent, parse_events};
+pub use load::{LoadError, RawEvent};
 pub use model::{Event, EventView, Timestamp, format_timestamp};
 pub use query::{EventQuery, Page, Position};
 pub use store::{EngineerSummary, EventStore, StoreError};

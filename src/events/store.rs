@@ -4,7 +4,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use super::load::{LoadError, RawEvent, parse_events};
+use super::load::{LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
 use super::model::{Event, EventView, Timestamp};
 use super::summary::DayTotals;
 
@@ -62,7 +62,18 @@ impl EventStore {
     /// Loads a dataset in the pipeline's export format; `source` names it in errors.
     pub fn load(reader: impl Read, source: &str) -> Result<Self, LoadError> {
         let mut builder = Builder::default();
-        parse_events(reader, source, |raw| builder.push(raw).map_err(|e| e.0))?;
+        parse_reader(reader, source, |record| {
+            builder.push(record).map_err(|e| e.0)
+        })?;
+        Ok(builder.finish())
+    }
+
+    /// Loads a dataset that is already in memory, such as the built-in sample.
+    pub fn load_slice(bytes: &[u8], source: &str) -> Result<Self, LoadError> {
+        let mut builder = Builder::default();
+        parse_slice(bytes, source, |record| {
+            builder.push(record).map_err(|e| e.0)
+        })?;
         Ok(builder.finish())
     }
 
@@ -71,7 +82,7 @@ impl EventStore {
         let mut builder = Builder::default();
         for (index, raw) in records.into_iter().enumerate() {
             builder
-                .push(raw)
+                .push(RecordRef::from(&raw))
                 .map_err(|e| StoreError(format!("record {}: {e}", index + 1)))?;
         }
         Ok(builder.finish())
@@ -140,7 +151,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn push(&mut self, raw: RawEvent) -> Result<(), StoreError> {
+    fn push(&mut self, raw: RecordRef<'_>) -> Result<(), StoreError> {
         let refuse = |message: String| Err(StoreError(message));
         if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&raw.date) {
             return refuse(format!(
@@ -160,9 +171,9 @@ impl Builder {
         if !self.seen_ids.insert(raw.id) {
             return refuse(format!("id {} appears more than once", raw.id));
         }
-        let engineer = intern(&mut self.engineer_ids, raw.engineer, u32::MAX)
+        let engineer = intern(&mut self.engineer_ids, &raw.engineer, u32::MAX)
             .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
-        let action = intern(&mut self.action_ids, raw.action, u16::MAX)
+        let action = intern(&mut self.action_ids, &raw.action, u16::MAX)
             .ok_or_else(|| StoreError("too many distinct actions".into()))?;
         if self.events.len() >= u32::MAX as usize {
             return refuse("too many events".into());
@@ -170,7 +181,7 @@ impl Builder {
         self.events.push(Event {
             id: raw.id,
             timestamp: raw.date,
-            sha: raw.sha.into_boxed_str(),
+            sha: raw.sha.into(),
             action,
             engineer,
         });
@@ -215,15 +226,15 @@ impl Builder {
 }
 
 /// Returns the id of `name`, adding it if new; `None` once `max` names exist.
-fn intern<T>(ids: &mut HashMap<Box<str>, T>, name: String, max: T) -> Option<T>
+fn intern<T>(ids: &mut HashMap<Box<str>, T>, name: &str, max: T) -> Option<T>
 where
     T: Copy + TryFrom<usize> + PartialEq,
 {
-    if let Some(&id) = ids.get(name.as_str()) {
+    if let Some(&id) = ids.get(name) {
         return Some(id);
     }
     let id = T::try_from(ids.len()).ok().filter(|id| *id != max)?;
-    ids.insert(name.into_boxed_str(), id);
+    ids.insert(name.into(), id);
     Some(id)
 }
 

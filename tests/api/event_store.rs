@@ -5,8 +5,22 @@ use pipeline_events_api::startup::SAMPLE_EVENTS;
 
 use crate::support::{TestApp, fixture_records};
 
+/// Loads through both paths (a reader, as for EVENTS_FILE; a slice, as for the built-in sample)
+/// and requires the same outcome from each.
 fn load(text: &str) -> Result<EventStore, String> {
-    EventStore::load(text.as_bytes(), "events.json").map_err(|e| e.to_string())
+    let from_reader = EventStore::load(text.as_bytes(), "events.json").map_err(|e| e.to_string());
+    let from_slice =
+        EventStore::load_slice(text.as_bytes(), "events.json").map_err(|e| e.to_string());
+    match (&from_reader, &from_slice) {
+        (Ok(a), Ok(b)) => assert_eq!(a.len(), b.len()),
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        _ => panic!(
+            "reader and slice disagree: {:?} vs {:?}",
+            from_reader.as_ref().err(),
+            from_slice.as_ref().err()
+        ),
+    }
+    from_reader
 }
 
 #[test]

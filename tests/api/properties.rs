@@ -109,7 +109,7 @@ fn random_requests_never_get_a_5xx() {
 
 #[test]
 fn cursor_pages_add_up_to_one_unpaginated_query() {
-    let store = EventStore::load(SAMPLE_EVENTS, "sample").unwrap();
+    let store = EventStore::load_slice(SAMPLE_EVENTS, "sample").unwrap();
     let (first, last) = store.time_span().unwrap();
     let engineers: Vec<String> = store.engineers().map(|e| e.name.to_owned()).collect();
     let mut runner = TestRunner::new(Config {

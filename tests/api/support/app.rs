@@ -77,7 +77,7 @@ impl TestApp {
     /// The built-in sample dataset, as `make run` serves it.
     pub fn sample() -> Self {
         Self::new(
-            EventStore::load(SAMPLE_EVENTS, "sample").expect("the sample loads"),
+            EventStore::load_slice(SAMPLE_EVENTS, "sample").expect("the sample loads"),
             MetadataSource::build_time("test description".into()),
         )
     }
