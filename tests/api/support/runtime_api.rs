@@ -23,10 +23,15 @@ pub enum Outcome {
     Error(Value),
 }
 
+/// Where an invocation's answer goes, with how long it took.
+type Waiting = HashMap<String, oneshot::Sender<(Outcome, Duration)>>;
+
 #[derive(Clone)]
 struct Shared {
     queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>>,
-    waiting: Arc<Mutex<HashMap<String, oneshot::Sender<Outcome>>>>,
+    waiting: Arc<Mutex<Waiting>>,
+    /// When each invocation was handed to the runtime.
+    handed: Arc<Mutex<HashMap<String, Instant>>>,
     first_poll: Arc<Mutex<Option<Instant>>>,
     first_poll_signal: Arc<tokio::sync::Notify>,
     init_error: Arc<Mutex<Option<Value>>>,
@@ -45,6 +50,7 @@ impl RuntimeApi {
         let shared = Shared {
             queue: Arc::new(tokio::sync::Mutex::new(receiver)),
             waiting: Arc::default(),
+            handed: Arc::default(),
             first_poll: Arc::default(),
             first_poll_signal: Arc::default(),
             init_error: Arc::default(),
@@ -109,6 +115,12 @@ impl RuntimeApi {
 
     /// Hands `event` to the runtime and waits (10 s at most) for its answer.
     pub async fn invoke(&self, event: Value) -> Option<Outcome> {
+        self.invoke_timed(event).await.map(|(outcome, _)| outcome)
+    }
+
+    /// Like `invoke`, with the time from handing the event out (the `next` response) to the
+    /// runtime posting its answer: what Lambda reports as the invocation's duration.
+    pub async fn invoke_timed(&self, event: Value) -> Option<(Outcome, Duration)> {
         let id = format!(
             "req-{}",
             self.next_id
@@ -139,6 +151,11 @@ async fn next(State(shared): State<Shared>) -> impl IntoResponse {
         .recv()
         .await
         .expect("the sender lives as long as the test");
+    shared
+        .handed
+        .lock()
+        .unwrap()
+        .insert(id.clone(), Instant::now());
     let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {
@@ -174,9 +191,16 @@ async fn init_error(State(shared): State<Shared>, body: Bytes) -> StatusCode {
 }
 
 fn finish(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+    let took = shared
+        .handed
+        .lock()
+        .unwrap()
+        .remove(id)
+        .map(|handed| handed.elapsed())
+        .unwrap_or_default();
     match shared.waiting.lock().unwrap().remove(id) {
         Some(done) => {
-            let _ = done.send(outcome);
+            let _ = done.send((outcome, took));
             StatusCode::ACCEPTED
         }
         None => StatusCode::BAD_REQUEST,

@@ -1,0 +1,65 @@
+//! `make bench`, in-process: query latency on a generated 1 000 000-event store, each figure
+//! the domain query plus the JSON the route would send.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pipeline_events_api::events::{EventQuery, EventStore, GeneratorSettings, day_of, generate};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn queries(c: &mut Criterion) {
+    let settings = GeneratorSettings {
+        events: 1_000_000,
+        days: 365,
+        engineers: 48,
+        ..GeneratorSettings::default()
+    };
+    let store = EventStore::from_records(generate(&settings)).expect("valid records");
+    let (first, last) = store.time_span().unwrap();
+    let middle = first + (last - first) / 2;
+    let engineer = store.engineers().nth(7).unwrap().name.to_owned();
+    eprintln!(
+        "store: {} events, {} engineers",
+        store.len(),
+        store.engineers().len()
+    );
+
+    c.bench_function("range page of 100", |b| {
+        b.iter(|| {
+            let page = store.query(&EventQuery {
+                from: Some(black_box(middle)),
+                to: Some(middle + 30 * 86_400),
+                limit: 100,
+                ..EventQuery::default()
+            });
+            serde_json::to_vec(&page.events).unwrap()
+        })
+    });
+    c.bench_function("engineer page of 100", |b| {
+        b.iter(|| {
+            let page = store.query(&EventQuery {
+                from: Some(black_box(middle)),
+                engineer: Some(&engineer),
+                limit: 100,
+                ..EventQuery::default()
+            });
+            serde_json::to_vec(&page.events).unwrap()
+        })
+    });
+    c.bench_function("daily summary over a year", |b| {
+        let first_day = day_of(first);
+        b.iter(|| {
+            let days = store.daily_summary(black_box(first_day), first_day + 365);
+            serde_json::to_vec(&days).unwrap()
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50);
+    targets = queries
+}
+criterion_main!(benches);

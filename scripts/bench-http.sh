@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make bench`, HTTP side: the local server under wrk on 127.0.0.1, bounded in time.
+# Throughput of /health and of an /events range page (10 s each), then a 60 s soak over every
+# route, valid and invalid requests mixed: no socket errors, no 5xx, RSS steady.
+# Usage: scripts/bench-http.sh BINARY OUT_JSON
+set -euo pipefail
+
+binary=${1:?usage: bench-http.sh BINARY OUT_JSON}
+out=${2:?usage: bench-http.sh BINARY OUT_JSON}
+here=$(cd "$(dirname "$0")" && pwd)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+threads=2
+connections=32
+
+# Request logs off: the figure is the service, not the terminal it logs to.
+BIND_ADDR="127.0.0.1:$port" LOG_LEVEL=warn "$binary" 2>/dev/null &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl --silent --fail --output /dev/null "$base/health" && break
+  sleep 0.05
+done
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
+
+run() { # run SECONDS PATHS -> JSON line
+  WRK_PATHS=$2 wrk --threads "$threads" --connections "$connections" --duration "$1s" \
+    --script "$here/wrk-report.lua" "$base" | tail -n 1
+}
+
+range_page='/events?from=2017-10-16&to=2017-10-28&limit=100'
+mixed='/,/health,/metadata,/events?limit=100,/events?from=2017-10-16&to=2017-10-20&action=deploy'
+mixed+=',/engineers,/engineers/ada.berg/events?limit=20,/summaries/daily,/summaries/daily?from=2017-10-02&to=2017-10-09'
+mixed+=',/events?limit=0,/events?from=yesterday,/events?cursor=forged,/events?color=red,/nope'
+mixed+=',/engineers/nobody/events,/summaries/daily?from=2010-01-01&to=2017-01-01'
+
+echo "wrk: /health, 10 s" >&2
+health=$(run 10 /health)
+echo "wrk: /events range page, 10 s" >&2
+events=$(run 10 "$range_page")
+echo "wrk: soak warm-up over every route, 5 s" >&2
+run 5 "$mixed" >/dev/null
+rss_after_warmup=$(rss_kib)
+echo "wrk: soak over every route, valid and invalid, 60 s" >&2
+soak=$(run 60 "$mixed")
+rss_at_end=$(rss_kib)
+
+cat >"$out" <<JSON
+{"threads":$threads,"connections":$connections,
+ "health":$health,
+ "events_range_page":$events,
+ "events_range_page_path":"$range_page",
+ "soak":$soak,
+ "soak_rss_kib_after_warmup":$rss_after_warmup,
+ "soak_rss_kib_at_end":$rss_at_end}
+JSON
+echo "wrote $out" >&2

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Turns `make bench` results into a table with budgets, BENCHMARKS.md-ready markdown and an SVG.
+
+Reads target/bench/lambda.json, target/bench/http.json and criterion's estimates; writes
+target/bench/report.md and target/bench/cold-start.svg, prints the table, and exits 1 if a
+budget is missed.
+"""
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "target" / "bench"
+MB = 1024 * 1024
+
+
+def pct(values, p):
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
+
+
+def spread(values, unit="ms", digits=2):
+    return (f"median {statistics.median(values):.{digits}f} {unit}, "
+            f"p90 {pct(values, 90):.{digits}f}, min–max {min(values):.{digits}f}–{max(values):.{digits}f} "
+            f"(n={len(values)})")
+
+
+def criterion_estimates():
+    found = {}
+    for estimates in (ROOT / "target" / "criterion").glob("*/new/estimates.json"):
+        bench = json.loads((estimates.parent / "benchmark.json").read_text())
+        data = json.loads(estimates.read_text())
+        found[bench["full_id"]] = {
+            "median_us": data["median"]["point_estimate"] / 1000,
+            "low_us": data["median"]["confidence_interval"]["lower_bound"] / 1000,
+            "high_us": data["median"]["confidence_interval"]["upper_bound"] / 1000,
+        }
+    return found
+
+
+def machine():
+    def run(*cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "?"
+    model = next((line.split(":", 1)[1].strip() for line in run("lscpu").splitlines()
+                  if line.startswith("Model name")), platform.processor() or "?")
+    mem_kib = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                    if line.startswith("MemTotal")), 0)
+    return (f"{model}, {os.cpu_count()} cores, {mem_kib / MB:.0f} GiB, Linux {platform.release()}, "
+            f"{run('rustc', '--version')}")
+
+
+def svg_chart(init_ms, first_ms, budget_ms):
+    width, height, left, bottom, top = 640, 280, 48, 36, 24
+    runs = len(init_ms)
+    top_value = max(max(init_ms), max(first_ms), budget_ms) * 1.15
+    plot_w, plot_h = width - left - 16, height - bottom - top
+    bar = plot_w / runs
+    y = lambda v: top + plot_h - v / top_value * plot_h
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'font-family="sans-serif" font-size="11">',
+             f'<text x="{left}" y="14" font-size="13">Cold start per run: spawn → first poll (init) '
+             f'and first /events invocation, ms</text>']
+    for tick in range(0, int(top_value) + 1, max(1, int(top_value / 5))):
+        parts.append(f'<line x1="{left}" x2="{width - 16}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>'
+                     f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick}</text>')
+    for i, (init, first) in enumerate(zip(init_ms, first_ms)):
+        x = left + i * bar
+        parts.append(f'<rect x="{x + 1:.1f}" y="{y(init):.1f}" width="{bar * 0.55:.1f}" '
+                     f'height="{top + plot_h - y(init):.1f}" fill="#4a7ebb"/>')
+        parts.append(f'<rect x="{x + 1 + bar * 0.55:.1f}" y="{y(first):.1f}" width="{bar * 0.3:.1f}" '
+                     f'height="{top + plot_h - y(first):.1f}" fill="#e08a2c"/>')
+    parts.append(f'<line x1="{left}" x2="{width - 16}" y1="{y(budget_ms):.1f}" y2="{y(budget_ms):.1f}" '
+                 f'stroke="#c0392b" stroke-dasharray="4 3"/>'
+                 f'<text x="{width - 18}" y="{y(budget_ms) - 4:.1f}" text-anchor="end" fill="#c0392b">'
+                 f'init budget {budget_ms} ms</text>')
+    parts.append(f'<text x="{left}" y="{height - 8}">runs 1–{runs}</text>'
+                 f'<rect x="{left + 90}" y="{height - 18}" width="10" height="10" fill="#4a7ebb"/>'
+                 f'<text x="{left + 104}" y="{height - 9}">init</text>'
+                 f'<rect x="{left + 140}" y="{height - 18}" width="10" height="10" fill="#e08a2c"/>'
+                 f'<text x="{left + 154}" y="{height - 9}">first invocation</text></svg>')
+    return "\n".join(parts)
+
+
+def main():
+    lam = json.loads((OUT / "lambda.json").read_text())
+    http = json.loads((OUT / "http.json").read_text())
+    crit = criterion_estimates()
+    rows, missed = [], []
+
+    def row(figure, result, budget, ok):
+        rows.append((figure, result, budget, "—" if ok is None else ("yes" if ok else "**no**")))
+        if ok is False:
+            missed.append(figure)
+
+    cold, warm, big = lam["cold_start"], lam["warm"], lam["big_store"]
+    init_ms, first_ms = cold["init_ms"], cold["first_invocation_ms"]
+    row("cold start: spawn → first `next` poll (built-in dataset)", spread(init_ms), "≤ 5 ms median",
+        statistics.median(init_ms) <= 5)
+    row("first invocation after init (REST event, `/events`)", spread(first_ms), "≤ 2 ms",
+        statistics.median(first_ms) <= 2)
+    took = warm["took_ms"]
+    row(f"warm invocation ({warm['invocations']} REST events over all routes)",
+        f"p50 {pct(took, 50):.3f} ms, p99 {pct(took, 99):.3f} ms, max {max(took):.3f} ms; "
+        f"{warm['server_errors']} 5xx", "p99 ≤ 1 ms", pct(took, 99) <= 1 and warm["server_errors"] == 0)
+    for name, budget in [("range page of 100", 50), ("engineer page of 100", 50),
+                         ("daily summary over a year", 100)]:
+        est = crit.get(name)
+        if est is None:
+            row(f"query: {name} (1 000 000 events)", "not measured", f"≤ {budget} µs", False)
+        else:
+            row(f"query: {name} (1 000 000 events, query + JSON)",
+                f"median {est['median_us']:.1f} µs (95% CI {est['low_us']:.1f}–{est['high_us']:.1f})",
+                f"≤ {budget} µs", est["median_us"] <= budget)
+    load_ms = big["logged_load_ms"]
+    row(f"load of {big['events']:,} events ({big['file_bytes'] / MB:.0f} MB JSON lines): spawn → first poll",
+        spread(big["init_ms"], digits=0) + (f"; of which store load {statistics.median(load_ms):.0f} ms"
+                                             if load_ms else ""),
+        "≤ 1 s", statistics.median(big["init_ms"]) <= 1000)
+    builtin_mb = statistics.median(cold["peak_rss_kib"]) / 1024
+    big_mb = statistics.median(big["peak_rss_kib"]) / 1024
+    row("memory: peak RSS, built-in dataset", f"{builtin_mb:.1f} MB", "≤ 16 MB", builtin_mb <= 16)
+    row("memory: peak RSS, 1 000 000 events", f"{big_mb:.1f} MB", "≤ 150 MB", big_mb <= 150)
+    pkg = lam["package"]
+    for arch in ("x86_64", "arm64"):
+        size = pkg.get(f"{arch}_bytes")
+        row(f"package zip ({arch})", f"{size / MB:.2f} MB" if size else
+            "not built here (no aarch64 rust-std; GitHub Actions builds it)", "≤ 6 MB",
+            None if size is None else size <= 6 * MB)
+    for key, label in [("health", "`/health`"), ("events_range_page", "`/events` range page of 100")]:
+        r = http[key]
+        row(f"local server throughput, {label} (wrk, {http['threads']} threads, "
+            f"{http['connections']} connections, 10 s)",
+            f"{r['requests_per_s']:,.0f} req/s, p99 {r['latency_p99_ms']:.2f} ms, "
+            f"{r['socket_errors']} socket errors", "report", None)
+    soak = http["soak"]
+    drift = (http["soak_rss_kib_at_end"] - http["soak_rss_kib_after_warmup"]) / http["soak_rss_kib_after_warmup"]
+    row("soak: 60 s at saturation over every route, valid and invalid mixed",
+        f"{soak['requests']:,} requests, {soak['socket_errors']} socket errors, {soak['server_errors']} 5xx, "
+        f"RSS {http['soak_rss_kib_after_warmup'] / 1024:.1f} → {http['soak_rss_kib_at_end'] / 1024:.1f} MB "
+        f"({drift:+.1%})", "0, 0, within 5 %",
+        soak["socket_errors"] == 0 and soak["server_errors"] == 0 and abs(drift) <= 0.05)
+
+    table = ["| figure | result | budget | met |", "|---|---|---|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    report = "\n".join([
+        f"Machine: {machine()}.", "",
+        *table, "",
+        "![Cold start per run](docs/cold-start.svg)", "",
+    ])
+    (OUT / "report.md").write_text(report)
+    (OUT / "cold-start.svg").write_text(svg_chart(init_ms, first_ms, 5))
+    print(report)
+    print(f"wrote {OUT / 'report.md'} and {OUT / 'cold-start.svg'}")
+    if missed:
+        print("budgets missed: " + "; ".join(missed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
