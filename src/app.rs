@@ -12,6 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::error::ApiError;
 use crate::events::EventStore;
 use crate::metadata::MetadataSource;
+use crate::routes::summaries::DailyJson;
 use crate::routes::{engineers, events, health, metadata, root, summaries};
 use crate::telemetry::log_request;
 
@@ -19,6 +20,17 @@ use crate::telemetry::log_request;
 pub struct AppState {
     pub store: Arc<EventStore>,
     pub metadata: Arc<MetadataSource>,
+    pub daily_json: Arc<DailyJson>,
+}
+
+impl AppState {
+    pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
+        Self {
+            store: Arc::new(store),
+            metadata: Arc::new(metadata),
+            daily_json: Arc::default(),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

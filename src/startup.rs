@@ -1,7 +1,6 @@
 //! From a validated configuration to a running service: the store, the state, the server.
 
 use std::fs::File;
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -50,10 +49,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
         ),
         None => MetadataSource::build_time(config.app_description.clone()),
     };
-    Ok(AppState {
-        store: Arc::new(store),
-        metadata: Arc::new(metadata),
-    })
+    Ok(AppState::new(store, metadata))
 }
 
 /// Serves `router` over HTTP on `listener` until Ctrl-C or SIGTERM.

@@ -13,4 +13,4 @@ pub use load::{LoadError, RawEvent};
 pub use model::{Event, EventView, Timestamp, format_timestamp};
 pub use query::{EventQuery, Page, Position};
 pub use store::{EngineerSummary, EventStore, StoreError};
-pub use summary::{ActionCounts, DaySummary, DayTotals, date_of_day, day_of};
+pub use summary::{ActionCounts, DaySummary, day_of};

@@ -12,7 +12,7 @@ const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
 
 /// What happened on one UTC day with events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DayTotals {
+pub(crate) struct DayTotals {
     pub total: u32,
     pub engineers: u32,
     /// Indexed by action id.
@@ -78,13 +78,6 @@ pub struct ActionCounts<'a> {
     counts: Vec<i64>,
 }
 
-impl ActionCounts<'_> {
-    pub fn get(&self, action: &str) -> Option<i64> {
-        let index = self.names.iter().position(|name| &**name == action)?;
-        Some(self.counts[index])
-    }
-}
-
 impl Serialize for ActionCounts<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.names.len()))?;
@@ -99,37 +92,40 @@ impl EventStore {
     /// Daily statistics for every UTC calendar day from `first` to `last` (days since the epoch,
     /// inclusive), empty days included. The caller bounds the range.
     pub fn daily_summary(&self, first: i64, last: i64) -> Vec<DaySummary<'_>> {
-        let no_actions = vec![0u32; self.actions.len()].into_boxed_slice();
-        let empty = DayTotals {
-            total: 0,
-            engineers: 0,
-            actions: no_actions,
-        };
-        let totals = |day: i64| self.days.get(&day).unwrap_or(&empty);
-
-        let mut previous = totals(first - 1);
         (first..=last)
-            .filter_map(|day| {
-                let today = totals(day);
-                let counts = |f: &dyn Fn(usize) -> i64| ActionCounts {
-                    names: &self.actions,
-                    counts: (0..self.actions.len()).map(f).collect(),
-                };
-                let summary = DaySummary {
-                    date: date_of_day(day)?,
-                    total: today.total.into(),
-                    actions: counts(&|a| today.actions[a].into()),
-                    engineers: today.engineers.into(),
-                    change: Change {
-                        total: i64::from(today.total) - i64::from(previous.total),
-                        actions: counts(&|a| {
-                            i64::from(today.actions[a]) - i64::from(previous.actions[a])
-                        }),
-                    },
-                };
-                previous = today;
-                Some(summary)
-            })
+            .filter_map(|day| self.day_summary(day))
             .collect()
+    }
+
+    /// One day's statistics; the change is from the previous calendar day, whatever range the
+    /// day is listed in. `None` only for a day outside the calendar chrono knows.
+    pub fn day_summary(&self, day: i64) -> Option<DaySummary<'_>> {
+        let today = self.days.get(&day);
+        let previous = self.days.get(&(day - 1));
+        let count = |totals: Option<&DayTotals>, action: usize| {
+            totals.map_or(0, |t| i64::from(t.actions[action]))
+        };
+        let total = |totals: Option<&DayTotals>| totals.map_or(0, |t| i64::from(t.total));
+        let counts = |f: &dyn Fn(usize) -> i64| ActionCounts {
+            names: &self.actions,
+            counts: (0..self.actions.len()).map(f).collect(),
+        };
+        Some(DaySummary {
+            date: date_of_day(day)?,
+            total: total(today),
+            actions: counts(&|a| count(today, a)),
+            engineers: today.map_or(0, |t| i64::from(t.engineers)),
+            change: Change {
+                total: total(today) - total(previous),
+                actions: counts(&|a| count(today, a) - count(previous, a)),
+            },
+        })
+    }
+
+    /// Days whose summary is not all zeros: days with events and the days right after them.
+    pub fn days_with_activity(&self) -> impl Iterator<Item = i64> + '_ {
+        let mut days: Vec<i64> = self.days.keys().flat_map(|&day| [day, day + 1]).collect();
+        days.dedup();
+        days.into_iter()
     }
 }

@@ -128,3 +128,40 @@ async fn an_empty_store_has_no_days() {
     assert_eq!(app.get("/events").await.ids(), Vec::<u64>::new());
     assert_eq!(app.get("/engineers").await.json(), json!({"engineers": []}));
 }
+
+#[tokio::test]
+async fn responses_equal_the_domain_summary_for_any_range() {
+    use pipeline_events_api::events::EventStore;
+    use pipeline_events_api::startup::SAMPLE_EVENTS;
+
+    let store = EventStore::load_slice(SAMPLE_EVENTS, "sample").unwrap();
+    let app = TestApp::sample();
+    let day = |date: &str| {
+        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp()
+            / 86_400
+    };
+    // Before the data, across its start, all of it, across its end, after it, one day.
+    for (from, to) in [
+        ("2017-09-01", "2017-09-10"),
+        ("2017-09-25", "2017-10-05"),
+        ("2017-10-02", "2017-11-12"),
+        ("2017-11-10", "2017-11-20"),
+        ("2017-12-01", "2017-12-02"),
+        ("2017-10-14", "2017-10-14"),
+    ] {
+        // Twice: the second answer comes from the rendered days.
+        for _ in 0..2 {
+            let body = app
+                .get(&format!("/summaries/daily?from={from}&to={to}"))
+                .await
+                .json();
+            let expected = json!({ "days": store.daily_summary(day(from), day(to)) });
+            assert_eq!(body, expected, "{from}..{to}");
+        }
+    }
+}

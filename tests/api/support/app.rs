@@ -1,7 +1,5 @@
 //! The Router in-process, driven with `tower::ServiceExt::oneshot`.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -55,10 +53,7 @@ pub fn fixture_records() -> Vec<RawEvent> {
 impl TestApp {
     pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
         Self {
-            router: router(AppState {
-                store: Arc::new(store),
-                metadata: Arc::new(metadata),
-            }),
+            router: router(AppState::new(store, metadata)),
         }
     }
 
