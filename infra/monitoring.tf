@@ -12,73 +12,52 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 }
 
 locals {
-  lambda_dimensions = { FunctionName = aws_lambda_function.api.function_name }
-  api_dimensions    = { ApiName = aws_api_gateway_rest_api.api.name, Stage = aws_api_gateway_stage.api.stage_name }
-  alarm_actions     = [aws_sns_topic.alarms.arn]
+  # Maps, not objects: every alarm below must have the same type for for_each.
+  lambda_dimensions = tomap({ FunctionName = aws_lambda_function.api.function_name })
+  api_dimensions    = tomap({ ApiName = aws_api_gateway_rest_api.api.name, Stage = aws_api_gateway_stage.api.stage_name })
+
+  # Each alarm fires above `threshold` (a count, or ms for latency) in `periods` 5-minute periods.
+  alarms = {
+    lambda-errors = {
+      description = "The function failed (unhandled errors or timeouts)."
+      namespace   = "AWS/Lambda", metric = "Errors", dimensions = local.lambda_dimensions
+      statistic   = "Sum", threshold = 0, periods = 1
+    }
+    lambda-throttles = {
+      description = "Invocations were throttled: concurrency is exhausted."
+      namespace   = "AWS/Lambda", metric = "Throttles", dimensions = local.lambda_dimensions
+      statistic   = "Sum", threshold = 0, periods = 1
+    }
+    api-5xx = {
+      description = "The API answered 5XX: the function failed, timed out or was throttled."
+      namespace   = "AWS/ApiGateway", metric = "5XXError", dimensions = local.api_dimensions
+      statistic   = "Sum", threshold = 0, periods = 1
+    }
+    api-latency-p99 = {
+      description = "p99 latency at API Gateway above ${var.latency_p99_threshold_ms} ms for 15 minutes."
+      namespace   = "AWS/ApiGateway", metric = "Latency", dimensions = local.api_dimensions
+      statistic   = "p99", threshold = var.latency_p99_threshold_ms, periods = 3
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  alarm_name          = "${local.name}-lambda-errors"
-  alarm_description   = "The function failed (unhandled errors or timeouts)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = local.lambda_dimensions
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
+resource "aws_cloudwatch_metric_alarm" "api" {
+  for_each = local.alarms
 
-resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
-  alarm_name          = "${local.name}-lambda-throttles"
-  alarm_description   = "Invocations were throttled: concurrency is exhausted."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
-  dimensions          = local.lambda_dimensions
-  statistic           = "Sum"
+  alarm_name          = "${local.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = startswith(each.value.statistic, "p") ? null : each.value.statistic
+  extended_statistic  = startswith(each.value.statistic, "p") ? each.value.statistic : null
   period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
+  evaluation_periods  = each.value.periods
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_5xx" {
-  alarm_name          = "${local.name}-api-5xx"
-  alarm_description   = "The API answered 5XX: the function failed, timed out or was throttled."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "5XXError"
-  dimensions          = local.api_dimensions
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_latency_p99" {
-  alarm_name          = "${local.name}-api-latency-p99"
-  alarm_description   = "p99 latency at API Gateway above ${var.latency_p99_threshold_ms} ms for 15 minutes."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "Latency"
-  dimensions          = local.api_dimensions
-  extended_statistic  = "p99"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = var.latency_p99_threshold_ms
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
 resource "aws_cloudwatch_dashboard" "api" {

@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 
-use crate::support::TestApp;
+use crate::support::{ROUTES, TestApp};
 
 const CODES: [&str; 8] = [
     "not_found",
@@ -293,15 +293,7 @@ async fn unknown_paths_are_404_json() {
 #[tokio::test]
 async fn wrong_methods_are_405_with_allow() {
     let app = TestApp::fixture();
-    for path in [
-        "/",
-        "/health",
-        "/metadata",
-        "/events",
-        "/engineers",
-        "/engineers/bob/events",
-        "/summaries/daily",
-    ] {
+    for path in ROUTES {
         for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
             let response = app.request(method.clone(), path).await;
             response.assert_error(405, "method_not_allowed");

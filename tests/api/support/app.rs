@@ -11,6 +11,17 @@ use pipeline_events_api::startup::SAMPLE_EVENTS;
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// Every route, with a path the fixture store answers with 200.
+pub const ROUTES: [&str; 7] = [
+    "/",
+    "/health",
+    "/metadata",
+    "/events",
+    "/engineers",
+    "/engineers/bob/events",
+    "/summaries/daily",
+];
+
 pub struct TestApp {
     pub router: Router,
 }

@@ -4,4 +4,4 @@ pub mod moto;
 pub mod payloads;
 pub mod runtime_api;
 
-pub use app::{TestApp, fixture_records};
+pub use app::{ROUTES, TestApp, fixture_records};
