@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -34,14 +35,10 @@ impl DailyJson {
         let mut out = Vec::with_capacity(16 + (last - first + 1).max(0) as usize * 200);
         out.extend_from_slice(b"{\"days\":[");
         for day in first..=last {
-            let rendered;
-            let fragment = match active.get(&day) {
-                Some(fragment) => &**fragment,
+            let fragment: Cow<'_, str> = match active.get(&day) {
+                Some(fragment) => Cow::Borrowed(fragment),
                 None => match render_day(store, day) {
-                    Some(fragment) => {
-                        rendered = fragment;
-                        &rendered
-                    }
+                    Some(fragment) => Cow::Owned(fragment),
                     None => continue,
                 },
             };
