@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use payloads::{Kind, event};
-use pipeline_events_api::events::{GeneratorSettings, generate, write_json_lines};
+use pipeline_events::{GeneratorSettings, generate, write_json_lines};
 use runtime_api::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
 
@@ -32,7 +32,7 @@ const BIG_STORE_EVENTS: usize = 1_000_000;
 const BIG_STORE_RUNS: usize = 5;
 
 fn main() {
-    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    let out_dir = workspace_root().join("target/bench");
     std::fs::create_dir_all(&out_dir).unwrap();
     let zip = std::env::var_os("LAMBDA_PACKAGE")
         .map(PathBuf::from)
@@ -283,7 +283,7 @@ async fn big_store(bootstrap: &Path, file: &Path) -> Value {
 
 fn packages(zip: &Path) -> Value {
     let size = |arch: &str| {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        let path = workspace_root().join(format!(
             "target/lambda/{arch}/pipeline-events-api/bootstrap.zip"
         ));
         std::fs::metadata(path).ok().map(|m| m.len())
@@ -311,4 +311,12 @@ fn unpack(zip: &Path, out_dir: &Path) -> PathBuf {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+/// The repository root: this package lives in its `benches/` directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("benches/ is inside the workspace")
+        .to_path_buf()
 }

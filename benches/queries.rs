@@ -2,8 +2,7 @@
 //! the work of the route: the domain query plus the JSON it sends.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pipeline_events_api::events::{EventQuery, EventStore, GeneratorSettings, day_of, generate};
-use pipeline_events_api::routes::summaries::DailyJson;
+use pipeline_events::{DailyJson, EventQuery, EventStore, GeneratorSettings, day_of, generate};
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -3,9 +3,11 @@
 pub mod app;
 pub mod config;
 pub mod error;
-pub mod events;
 pub mod lambda;
 pub mod metadata;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+
+/// The event domain (its own crate, `crates/events`), where the routes expect it.
+pub use pipeline_events as events;

@@ -1,12 +1,12 @@
 //! Writes generated pipeline events as JSON lines to stdout.
 //!
-//! `cargo run --release --example generate_events` writes the built-in sample dataset;
+//! `cargo run --release -p pipeline-events --example generate_events` writes the built-in sample dataset;
 //! `-- --events 1000000 --days 365 --engineers 48` writes a store for benchmarks.
 
 use std::io::{BufWriter, stdout};
 use std::process::ExitCode;
 
-use pipeline_events_api::events::{GeneratorSettings, generate, write_json_lines};
+use pipeline_events::{GeneratorSettings, generate, write_json_lines};
 
 fn main() -> ExitCode {
     let mut settings = GeneratorSettings::default();

@@ -1,6 +1,7 @@
 //! The event domain: the pipeline's events, their indexes, queries and daily statistics.
 //! Nothing in here knows about HTTP, Lambda or AWS.
 
+mod daily_json;
 mod generate;
 mod load;
 mod model;
@@ -8,6 +9,7 @@ mod query;
 mod store;
 mod summary;
 
+pub use daily_json::DailyJson;
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
 pub use model::{Event, EventView, Timestamp, format_timestamp};
