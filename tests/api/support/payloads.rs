@@ -14,10 +14,13 @@ pub enum Kind {
 
 pub const ALL: [Kind; 3] = [Kind::RestV1, Kind::HttpV2, Kind::FunctionUrl];
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists"))
-        .expect("fixture is JSON")
+// Compiled in, so the benchmarks (another package, see benches/lambda.rs) find them too.
+const REST_V1: &str = include_str!("../../fixtures/apigw_rest_v1.json");
+const HTTP_V2: &str = include_str!("../../fixtures/apigw_http_v2.json");
+const FUNCTION_URL: &str = include_str!("../../fixtures/function_url.json");
+
+fn fixture(json: &str) -> Value {
+    serde_json::from_str(json).expect("fixture is JSON")
 }
 
 /// The payload for `GET path?query` as that kind of integration would send it. `query` holds
@@ -31,7 +34,7 @@ pub fn event(
 ) -> Value {
     match kind {
         Kind::RestV1 => {
-            let mut event = fixture("apigw_rest_v1.json");
+            let mut event = fixture(REST_V1);
             event["path"] = json!(path);
             event["httpMethod"] = json!(method);
             event["requestContext"]["httpMethod"] = json!(method);
@@ -53,8 +56,8 @@ pub fn event(
         }
         Kind::HttpV2 | Kind::FunctionUrl => {
             let (file, full_path) = match kind {
-                Kind::HttpV2 => ("apigw_http_v2.json", format!("/dev{path}")),
-                _ => ("function_url.json", path.to_owned()),
+                Kind::HttpV2 => (HTTP_V2, format!("/dev{path}")),
+                _ => (FUNCTION_URL, path.to_owned()),
             };
             let mut event = fixture(file);
             event["rawPath"] = json!(full_path);
