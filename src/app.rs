@@ -10,8 +10,7 @@ use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
-use crate::events::DailyJson;
-use crate::events::EventStore;
+use crate::events::{DailyJson, EventStore};
 use crate::metadata::MetadataSource;
 use crate::routes::{engineers, events, health, metadata, root, summaries};
 use crate::telemetry::log_request;
