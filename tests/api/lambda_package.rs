@@ -5,7 +5,8 @@
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::lambda_runtime::{body, invoke, start_program};
 use crate::support::payloads::{Kind, event};
@@ -27,18 +28,27 @@ fn package_path() -> PathBuf {
     path
 }
 
-/// Unpacks `bootstrap` into a fresh directory and returns its path.
+/// `bootstrap` from the zip, unpacked once per test run and shared: when each test unpacked its
+/// own copy to the same path, objdump could read a file another test was still writing.
+fn bootstrap() -> &'static Path {
+    static BOOTSTRAP: OnceLock<PathBuf> = OnceLock::new();
+    BOOTSTRAP.get_or_init(unpack)
+}
+
 fn unpack() -> PathBuf {
     let file = std::fs::File::open(package_path()).expect("the zip opens");
     let mut archive = zip::ZipArchive::new(file).expect("a zip archive");
     let mut entry = archive.by_name("bootstrap").expect("bootstrap in the zip");
     let mut bytes = Vec::new();
     entry.read_to_end(&mut bytes).expect("bootstrap reads");
-    let dir = std::env::temp_dir().join(format!("lambda-package-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lambda-package");
     std::fs::create_dir_all(&dir).unwrap();
+    // Written aside and renamed into place, so another test run never sees a partial file.
+    let partial = dir.join(format!("bootstrap.{}", std::process::id()));
+    std::fs::write(&partial, bytes).unwrap();
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = dir.join("bootstrap");
-    std::fs::write(&path, bytes).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&partial, &path).unwrap();
     path
 }
 
@@ -60,10 +70,9 @@ fn the_zip_holds_only_an_executable_bootstrap() {
 #[test]
 #[ignore = "needs the Lambda zip: run by `make test`"]
 fn bootstrap_needs_no_glibc_newer_than_lambda_has() {
-    let bootstrap = unpack();
     let output = std::process::Command::new("objdump")
         .arg("-T")
-        .arg(&bootstrap)
+        .arg(bootstrap())
         .output()
         .expect("objdump (binutils) runs");
     assert!(
@@ -86,8 +95,7 @@ fn bootstrap_needs_no_glibc_newer_than_lambda_has() {
 #[tokio::test]
 #[ignore = "needs the Lambda zip: run by `make test`"]
 async fn the_packaged_bootstrap_answers_a_rest_api_event() {
-    let bootstrap = unpack();
-    let function = start_program(&bootstrap, &[]).await;
+    let function = start_program(bootstrap(), &[]).await;
     let response = invoke(&function, event(Kind::RestV1, "GET", "/health", &[], "")).await;
     assert_eq!(
         response["statusCode"],
