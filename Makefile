@@ -51,7 +51,7 @@ run: ## Build and serve the whole API on http://127.0.0.1:3000 (BIND_ADDR to cha
 	$(CARGO) run --release --bin $(BIN)
 
 .PHONY: test
-test: tools lint check-infra check-workflows check-scripts package-host ## Everything CI checks (installs its tools first)
+test: tools objdump lint check-infra check-workflows check-scripts package-host ## Everything CI checks (installs its tools first)
 	MOTO_SERVER="$(VENV_BIN)/moto_server" LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" \
 		$(CARGO) test --workspace --locked -- --include-ignored
 
@@ -107,11 +107,16 @@ bench: $(PACKAGE_TOOLS_STAMP) wrk ## Benchmarks with budgets: cold start, invoca
 bench-build:
 	nice -n 10 $(BENCH_CARGO) --no-run
 
-# wrk comes from Debian; installing it needs root (or sudo).
+# Commands from Debian, installed when missing (as root, or with sudo): wrk for make bench,
+# objdump (binutils) for the package's GLIBC check in make test.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-.PHONY: wrk
+apt_install = command -v $(1) >/dev/null || $(SUDO) apt-get install -y -q $(2) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(2); }
+
+.PHONY: wrk objdump
 wrk:
-	@command -v wrk >/dev/null || $(SUDO) apt-get install -y -q wrk || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk; }
+	@$(call apt_install,wrk,wrk)
+objdump:
+	@$(call apt_install,objdump,binutils)
 
 ##@ Offline checks (part of make test)
 
