@@ -35,7 +35,15 @@ VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1
 COMMIT_SHA := $(shell git rev-parse HEAD 2>/dev/null)
 
 TF       ?= terraform
+export TF
 TF_DIR   := infra
+# Plan, show, confirm (or AUTO_APPROVE=1), apply that plan: scripts/terraform-apply.sh.
+TF_APPLY := scripts/terraform-apply.sh
+# Bootstrap: the GitHub deploy role is made only when GITHUB_OWNER and GITHUB_REPO are set.
+GITHUB_OIDC_PROVIDER ?= create
+BOOTSTRAP_VARS = -var=aws_region=$(AWS_REGION) -var=state_bucket_name=$(TF_STATE_BUCKET) \
+                 -var=github_oidc_provider=$(GITHUB_OIDC_PROVIDER) \
+                 $(if $(GITHUB_OWNER),-var=github_owner=$(GITHUB_OWNER)) $(if $(GITHUB_REPO),-var=github_repo=$(GITHUB_REPO))
 TF_VARS   = -var-file=envs/$(ENV).tfvars -var=aws_region=$(AWS_REGION) \
             -var=lambda_architecture=$(ARCH) -var=lambda_package_path=$(CURDIR)/$(PACKAGE) \
             -var=app_version=$(VERSION) -var=commit_sha=$(COMMIT_SHA)
@@ -50,10 +58,20 @@ help: ## List the targets
 run: ## Build and serve the whole API on http://127.0.0.1:3000 (BIND_ADDR to change)
 	$(CARGO) run --release --bin $(BIN)
 
+# Tests run in an AWS environment of their own: nothing from .env or the shell (a profile, keys,
+# a region, an endpoint) reaches them, and no AWS file is read.
+AWS_CLEAN_ENV := env $(foreach v,AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+	AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE,-u $(v)) \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+
 .PHONY: test
-test: tools objdump lint check-infra check-workflows check-scripts package-host ## Everything CI checks (installs its tools first)
-	MOTO_SERVER="$(VENV_BIN)/moto_server" LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" \
+test: tools objdump lint check-infra check-workflows check-scripts package-host test-deploy ## Everything CI checks (installs its tools first)
+	$(AWS_CLEAN_ENV) MOTO_SERVER="$(VENV_BIN)/moto_server" LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" \
 		$(CARGO) test --workspace --locked -- --include-ignored
+
+.PHONY: test-deploy
+test-deploy: $(VENV_STAMP) ## The deploy path offline: Makefile targets against stand-in terraform/aws, smoke.sh, infra rules
+	$(AWS_CLEAN_ENV) $(VENV_BIN)/pytest -q -p no:cacheprovider tests/deploy
 
 .PHONY: lint
 lint: ## cargo fmt --check and clippy -D warnings
@@ -153,20 +171,35 @@ package-host: ## Build the x86_64 zip that make test checks (the arm64 one is bu
 ##@ Deploy (needs AWS credentials; see .env.example)
 
 .PHONY: bootstrap
-bootstrap: ## One-time per account: state bucket, API Gateway logging role, GitHub OIDC deploy role
-	scripts/preflight.sh
+bootstrap: ## One-time per account: state bucket, logging role, function boundary, GitHub deploy role (asks first)
 	@[[ -n "$(TF_STATE_BUCKET)" ]] || { echo "error: set TF_STATE_BUCKET in .env (a new, globally unique bucket name)" >&2; exit 1; }
-	@[[ -n "$(GITHUB_OWNER)" && -n "$(GITHUB_REPO)" ]] || { echo "error: set GITHUB_OWNER and GITHUB_REPO in .env (the repository allowed to deploy)" >&2; exit 1; }
-	cd $(TF_DIR)/bootstrap && $(TF) init -input=false && $(TF) apply -input=false \
-		-var=aws_region=$(AWS_REGION) -var=state_bucket_name=$(TF_STATE_BUCKET) \
-		-var=github_owner=$(GITHUB_OWNER) -var=github_repo=$(GITHUB_REPO)
+	@[[ -z "$(GITHUB_OWNER)$(GITHUB_REPO)" || ( -n "$(GITHUB_OWNER)" && -n "$(GITHUB_REPO)" ) ]] || { echo "error: set both GITHUB_OWNER and GITHUB_REPO (for GitHub Actions deploys), or neither (laptop only)" >&2; exit 1; }
+	@[[ "$(GITHUB_OIDC_PROVIDER)" == create || "$(GITHUB_OIDC_PROVIDER)" == existing ]] || { echo "error: GITHUB_OIDC_PROVIDER must be create or existing, not '$(GITHUB_OIDC_PROVIDER)'" >&2; exit 1; }
+	@$(TF) -chdir=$(TF_DIR)/bootstrap init -input=false >&2
+	@GITHUB_OWNER="$(GITHUB_OWNER)" GITHUB_OIDC_PROVIDER="$(GITHUB_OIDC_PROVIDER)" scripts/preflight.sh --bootstrap
+	$(TF_APPLY) $(TF_DIR)/bootstrap $(BOOTSTRAP_VARS)
+	@echo "Bootstrap state is local and git-ignored: keep $(TF_DIR)/bootstrap/terraform.tfstate safe. 'make bootstrap-outputs' prints the outputs again." >&2
+
+.PHONY: bootstrap-outputs
+bootstrap-outputs: ## Print the bootstrap outputs again (state bucket, deploy role ARN, ...)
+	@$(TF) -chdir=$(TF_DIR)/bootstrap output
 
 .PHONY: preflight
 preflight:
-	@scripts/preflight.sh --need-bucket
-	@[[ -f $(TF_DIR)/envs/$(ENV).tfvars ]] || { echo "error: no $(TF_DIR)/envs/$(ENV).tfvars: ENV must name one of $$(ls $(TF_DIR)/envs | sed 's/.tfvars//' | tr '\n' ' ')" >&2; exit 1; }
+	@scripts/preflight.sh --env "$(ENV)" --need-bucket
 
 # init's own output goes to stderr, so that `URL=$$(make -s url)` captures only the URL.
+# The lock files pin each provider build by checksum for these platforms. Needs the Terraform
+# registry: run it where it is reachable, then commit infra/**/.terraform.lock.hcl.
+LOCK_PLATFORMS := linux_amd64 linux_arm64 darwin_amd64 darwin_arm64
+
+.PHONY: lock
+lock: ## Write both stacks' .terraform.lock.hcl for Linux and macOS, amd64 and arm64 (needs the registry)
+	for stack in $(TF_DIR) $(TF_DIR)/bootstrap; do \
+		$(TF) -chdir=$$stack init -backend=false -input=false >&2 && \
+		$(TF) -chdir=$$stack providers lock $(addprefix -platform=,$(LOCK_PLATFORMS)) || exit 1; \
+	done
+
 .PHONY: init
 init: preflight ## terraform init for ENV (state key per environment)
 	@cd $(TF_DIR) && $(TF) init -input=false -reconfigure \
@@ -176,12 +209,12 @@ init: preflight ## terraform init for ENV (state key per environment)
 
 .PHONY: plan
 plan: preflight $(if $(SKIP_PACKAGE),,package) init ## Show what make deploy ENV=… would change
-	cd $(TF_DIR) && $(TF) plan -input=false $(TF_VARS)
+	$(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VARS)
 
 .PHONY: deploy
-deploy: preflight clean-tree $(if $(SKIP_PACKAGE),,package) init ## Package, apply with version and commit SHA, then smoke test
+deploy: preflight clean-tree $(if $(SKIP_PACKAGE),,package) init ## Package, show the plan and apply it (asks first; AUTO_APPROVE=1 does not), then smoke test
 	@[[ -f $(PACKAGE) ]] || { echo "error: no package at $(PACKAGE): run make package ARCH=$(ARCH)" >&2; exit 1; }
-	cd $(TF_DIR) && $(TF) apply -input=false -auto-approve $(TF_VARS)
+	$(TF_APPLY) $(TF_DIR) $(TF_VARS)
 	$(MAKE) --no-print-directory smoke
 
 .PHONY: clean-tree
@@ -204,13 +237,13 @@ api-key: init ## Print the deployed ENV's API key (send it as x-api-key)
 	@cd $(TF_DIR) && $(TF) output -raw api_key_value && echo
 
 .PHONY: logs
-logs: init ## Tail the deployed function's logs
-	@command -v aws >/dev/null || { echo "error: the AWS CLI is not installed" >&2; exit 1; }
+logs: init ## Tail the deployed function's logs (AWS CLI v2)
+	@[[ "$$(aws --version 2>&1)" == aws-cli/2.* ]] || { echo "error: make logs needs AWS CLI v2 ('aws logs tail'); found: $$(aws --version 2>&1 | head -n 1)" >&2; exit 1; }
 	aws logs tail "$$(cd $(TF_DIR) && $(TF) output -raw log_group)" --follow --format short
 
 .PHONY: destroy
-destroy: preflight init ## Delete everything of ENV (not the state bucket)
-	cd $(TF_DIR) && $(TF) destroy -input=false $(TF_VARS)
+destroy: preflight init ## Delete everything of ENV, not the state bucket (shows the plan and asks first)
+	$(TF_APPLY) $(TF_DIR) --destroy $(TF_VARS)
 
 ##@ Housekeeping
 

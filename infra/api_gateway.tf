@@ -79,7 +79,7 @@ resource "aws_api_gateway_deployment" "api" {
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {
-  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default, 90 in prod): operational logs, not an audit trail.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default; dev 14, prod 90): operational logs, not an audit trail.
   #checkov:skip=CKV_AWS_158:Access logs hold request metadata only; CloudWatch encrypts them at rest with AWS-owned keys.
   name              = "/aws/apigateway/${local.name}/access"
   retention_in_days = var.log_retention_days
@@ -116,6 +116,16 @@ resource "aws_api_gateway_stage" "api" {
   }
 }
 
+# API Gateway writes execution logs to a group it names after the API id and stage, and creates it
+# with no expiry if it does not exist: made here first, it has the stack's retention and goes
+# with the stack.
+resource "aws_cloudwatch_log_group" "api_execution" {
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default; dev 14, prod 90): ERROR-level execution logs, not an audit trail.
+  #checkov:skip=CKV_AWS_158:Execution logs at ERROR level hold request ids and error messages only; CloudWatch encrypts them at rest with AWS-owned keys.
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.api.id}/${aws_api_gateway_stage.api.stage_name}"
+  retention_in_days = var.log_retention_days
+}
+
 # Execution logging needs the account's API Gateway CloudWatch role, which infra/bootstrap sets.
 resource "aws_api_gateway_method_settings" "all" {
   #checkov:skip=CKV_AWS_225:Caching is off on purpose (see the stage): answers come from memory in microseconds and /metadata must show a deploy at once.
@@ -129,6 +139,8 @@ resource "aws_api_gateway_method_settings" "all" {
     data_trace_enabled = false
     caching_enabled    = false
   }
+
+  depends_on = [aws_cloudwatch_log_group.api_execution]
 }
 
 resource "aws_api_gateway_api_key" "default" {

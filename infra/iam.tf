@@ -12,6 +12,8 @@ data "aws_iam_policy_document" "lambda_assume" {
 resource "aws_iam_role" "lambda" {
   name               = "${local.name}-lambda"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  # Created by infra/bootstrap; the deploy role may only create and change roles that carry it.
+  permissions_boundary = local.function_boundary_arn
 }
 
 # Exactly what the function does: read its two parameters, write its own logs and traces.

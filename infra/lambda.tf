@@ -1,5 +1,5 @@
 resource "aws_cloudwatch_log_group" "lambda" {
-  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default, 90 in prod): these are operational logs, not an audit trail, and a year of them costs more than it tells.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (30 days by default; dev 14, prod 90): these are operational logs, not an audit trail, and a year of them costs more than it tells.
   #checkov:skip=CKV_AWS_158:Logs hold request lines only (no secrets or personal data); CloudWatch encrypts them at rest with AWS-owned keys, and a CMK per environment adds cost and key-policy upkeep for no gain here.
   name              = "/aws/lambda/${local.name}"
   retention_in_days = var.log_retention_days
@@ -49,8 +49,12 @@ resource "aws_lambda_function" "api" {
     }
   }
 
+  # The parameters are written before new code can start: a fresh instance must never cache the
+  # previous deploy's commit SHA (the smoke test checks /metadata right after apply).
   depends_on = [
     aws_iam_role_policy.lambda,
     aws_cloudwatch_log_group.lambda,
+    aws_ssm_parameter.version,
+    aws_ssm_parameter.commit_sha,
   ]
 }

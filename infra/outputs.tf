@@ -41,5 +41,5 @@ output "dashboard_name" {
 
 output "deployed_commit_sha" {
   description = "The git commit this stack last deployed (also in SSM <prefix>/commit_sha)."
-  value       = aws_ssm_parameter.commit_sha.value
+  value       = aws_ssm_parameter.commit_sha.insecure_value
 }

@@ -4,13 +4,14 @@ resource "aws_ssm_parameter" "version" {
   name        = "${local.ssm_prefix}/version"
   description = "Version of ${local.name} deployed"
   type        = "String"
-  value       = var.app_version
+  # insecure_value: public build metadata, shown in plans; `value` would make it sensitive.
+  insecure_value = var.app_version
 }
 
 resource "aws_ssm_parameter" "commit_sha" {
   #checkov:skip=CKV2_AWS_34:The commit SHA is public build metadata that /metadata serves; String keeps the read free of kms:Decrypt.
-  name        = "${local.ssm_prefix}/commit_sha"
-  description = "Git commit of ${local.name} deployed"
-  type        = "String"
-  value       = var.commit_sha
+  name           = "${local.ssm_prefix}/commit_sha"
+  description    = "Git commit of ${local.name} deployed"
+  type           = "String"
+  insecure_value = var.commit_sha
 }

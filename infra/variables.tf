@@ -33,7 +33,7 @@ variable "project_name" {
 variable "lambda_package_path" {
   description = "The zip `make package` builds: one executable named bootstrap."
   type        = string
-  default     = "../target/lambda/pipeline-events-api/bootstrap.zip"
+  default     = "../target/lambda/arm64/pipeline-events-api/bootstrap.zip"
 }
 
 variable "lambda_architecture" {

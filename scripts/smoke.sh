@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
 # Calls every endpoint of a deployed stage and fails on any wrong answer.
 # Usage: scripts/smoke.sh BASE_URL API_KEY EXPECTED_COMMIT_SHA
+# A stage that was just deployed can answer wrongly for a while (a new API key is refused with
+# 403 for some seconds): each check is retried until SMOKE_WAIT_SECONDS (default 90) have passed
+# since the smoke test started, then fails.
 set -euo pipefail
 
 base=${1:?usage: smoke.sh BASE_URL API_KEY EXPECTED_COMMIT_SHA}
 key=${2:?api key missing}
 sha=${3:?expected commit sha missing}
 base=${base%/}
+deadline=$((SECONDS + ${SMOKE_WAIT_SECONDS:-90}))
+retry_pause=${SMOKE_RETRY_PAUSE_SECONDS:-3}
 failures=0
 passed=0
 
+# call EXPECTED_STATUS PATH [curl args...]: one request; body to $body, status on stdout.
+call() {
+  local path=$1
+  shift
+  curl --silent --show-error --max-time 15 --output "$body" --write-out '%{http_code}' "$@" "$base$path" 2>/dev/null || echo 000
+}
+
 # check NAME EXPECTED_STATUS PATH [curl args...]: prints the body of a passing call on stdout.
 check() {
-  local name=$1 expected=$2 path=$3
+  local name=$1 expected=$2 path=$3 status
   shift 3
-  local body status
   body=$(mktemp)
-  status=$(curl --silent --show-error --max-time 15 --retry 3 --retry-all-errors \
-    --output "$body" --write-out '%{http_code}' "$@" "$base$path") || status=000
+  while status=$(call "$path" "$@") && [[ "$status" != "$expected" ]] && ((SECONDS < deadline)); do
+    echo "wait $name: got $status, expected $expected; retrying" >&2
+    sleep "$retry_pause"
+  done
   if [[ "$status" == "$expected" ]]; then
     passed=$((passed + 1))
     echo "ok   $name ($status)" >&2
@@ -38,8 +51,17 @@ check "GET /summaries/daily with key" 200 /summaries/daily "${auth[@]}" >/dev/nu
 check "GET /events?limit=0 is a 400" 400 "/events?limit=0" "${auth[@]}" >/dev/null
 check "GET /events without key is refused" 403 /events >/dev/null
 
+# The commit SHA: new code starts only after the parameters are written (infra/lambda.tf), but a
+# warm instance of unchanged code may serve its cached value until its TTL ends.
 metadata=$(check "GET /metadata with key" 200 /metadata "${auth[@]}")
-deployed=$(sed -n 's/.*"lastcommitsha":"\([^"]*\)".*/\1/p' <<<"$metadata")
+deployed=$(sed -n 's/.*"lastcommitsha" *: *"\([^"]*\)".*/\1/p' <<<"$metadata")
+while [[ "$deployed" != "$sha" ]] && ((SECONDS < deadline)); do
+  echo "wait /metadata reports '$deployed', deployed $sha; retrying" >&2
+  sleep "$retry_pause"
+  body=$(mktemp)
+  [[ "$(call /metadata "${auth[@]}")" == 200 ]] && deployed=$(sed -n 's/.*"lastcommitsha" *: *"\([^"]*\)".*/\1/p' "$body")
+  rm -f "$body"
+done
 if [[ "$deployed" == "$sha" ]]; then
   passed=$((passed + 1))
   echo "ok   /metadata reports the deployed commit $sha" >&2

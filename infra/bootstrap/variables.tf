@@ -31,21 +31,23 @@ variable "state_bucket_name" {
 }
 
 variable "github_owner" {
-  description = "Owner (user or organisation) of the GitHub repository whose workflows may deploy."
+  description = "Owner (user or organisation) of the GitHub repository whose workflows may deploy; null (the default) for a laptop-only set-up without the GitHub deploy role."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9-]+$", var.github_owner))
+    condition     = var.github_owner == null || can(regex("^[A-Za-z0-9-]+$", var.github_owner))
     error_message = "github_owner must be a GitHub user or organisation name."
   }
 }
 
 variable "github_repo" {
-  description = "Name of the GitHub repository whose workflows may deploy."
+  description = "Name of the GitHub repository whose workflows may deploy; null together with github_owner."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_.-]+$", var.github_repo))
+    condition     = var.github_repo == null || can(regex("^[A-Za-z0-9_.-]+$", var.github_repo))
     error_message = "github_repo must be a repository name."
   }
 }
@@ -61,8 +63,13 @@ variable "github_environments" {
   }
 }
 
-variable "create_github_oidc_provider" {
-  description = "Create the account's GitHub OIDC provider; false if the account already has one."
-  type        = bool
-  default     = true
+variable "github_oidc_provider" {
+  description = "create: this stack creates the account's GitHub OIDC provider. existing: reuse the one the account already has (IAM allows one provider per URL)."
+  type        = string
+  default     = "create"
+
+  validation {
+    condition     = contains(["create", "existing"], var.github_oidc_provider)
+    error_message = "github_oidc_provider must be create or existing."
+  }
 }

@@ -1,0 +1,146 @@
+"""Rules for infra/ that `terraform validate` cannot check offline (or at all) and that a review
+found broken: each would otherwise show only in a user's first real plan or apply."""
+import fnmatch
+import re
+from pathlib import Path
+
+import hcl2
+import pytest
+
+from conftest import ROOT
+
+INFRA = ROOT / "infra"
+# Attributes the AWS provider marks sensitive, of resources this project uses or may.
+SENSITIVE_ATTRIBUTES = {
+    "aws_ssm_parameter": {"value"},
+    "aws_api_gateway_api_key": {"value"},
+    "aws_iam_access_key": {"secret", "ses_smtp_password_v4"},
+}
+
+
+def attr(body, key, default=None):
+    """An attribute's value: this HCL parser wraps each in a list of one."""
+    value = body.get(key, default)
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def stack(path: Path) -> dict:
+    merged: dict = {}
+    for file in sorted(path.glob("*.tf")):
+        with file.open() as handle:
+            for kind, blocks in hcl2.load(handle).items():
+                merged.setdefault(kind, []).extend(blocks)
+    return merged
+
+
+def blocks(parsed, kind):
+    for block in parsed.get(kind, []):
+        yield from block.items()
+
+
+def resources(parsed, rtype):
+    for block in parsed.get("resource", []):
+        for name, body in block.get(rtype, {}).items():
+            yield name, body
+
+
+@pytest.mark.parametrize("path", [INFRA, INFRA / "bootstrap"], ids=["main", "bootstrap"])
+def test_root_outputs_of_sensitive_values_are_marked_sensitive(path):
+    # "Output refers to sensitive values" fails plan, never validate.
+    for name, body in blocks(stack(path), "output"):
+        value = str(attr(body, "value"))
+        refers = any(re.search(rf"\b{rtype}\.[\w\[\]*]+\.{attr}\b", value)
+                     for rtype, attrs in SENSITIVE_ATTRIBUTES.items() for attr in attrs)
+        if refers:
+            assert attr(body, "sensitive") is True, f"output {name} needs sensitive = true"
+
+
+def test_the_function_starts_after_its_parameters_are_written():
+    (_, function), = resources(stack(INFRA), "aws_lambda_function")
+    depends = str(attr(function, "depends_on", []))
+    for name, _ in resources(stack(INFRA), "aws_ssm_parameter"):
+        assert f"aws_ssm_parameter.{name}" in depends
+
+
+def test_function_roles_carry_the_boundary():
+    for name, role in resources(stack(INFRA), "aws_iam_role"):
+        assert "function_boundary" in str(attr(role, "permissions_boundary")), name
+
+
+def test_api_gateway_execution_logs_are_managed():
+    names = [str(attr(body, "name")) for _, body in resources(stack(INFRA), "aws_cloudwatch_log_group")]
+    assert any(name.startswith("API-Gateway-Execution-Logs_") for name in names)
+
+
+def test_the_default_package_path_is_where_make_package_writes():
+    variables = dict(blocks(stack(INFRA), "variable"))
+    default = attr(variables["lambda_package_path"], "default")
+    arch = attr(variables["lambda_architecture"], "default")
+    makefile = (ROOT / "Makefile").read_text()
+    package = re.search(r"^PACKAGE\s*=\s*(\S+)", makefile, re.M).group(1)
+    package = package.replace("$(ARCH)", arch).replace("$(BIN)", "pipeline-events-api")
+    assert default == f"../{package}"
+
+
+def deploy_statements():
+    (_, document), = [(n, b) for n, b in
+                      ((n, b) for block in stack(INFRA / "bootstrap").get("data", [])
+                       for n, b in block.get("aws_iam_policy_document", {}).items())
+                      if n == "deploy"]
+    return document["statement"]
+
+
+def conditions(statement):
+    return {(attr(c, "test"), attr(c, "variable")): attr(c, "values")
+            for c in statement.get("condition", [])}
+
+
+def actions(statement):
+    return attr(statement, "actions")
+
+
+def test_the_deploy_role_names_every_action():
+    for statement in deploy_statements():
+        for action in actions(statement):
+            assert "*" not in action, f"{attr(statement, 'sid')}: {action}"
+
+
+def test_the_deploy_role_cannot_write_iam_outside_the_boundary():
+    boundary = "${local.boundary_arn}"
+    writes = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy",
+              "iam:PutRolePermissionsBoundary", "iam:DeleteRolePolicy"}
+    for statement in deploy_statements():
+        if attr(statement, "effect") == "Deny":
+            continue
+        granted = writes & set(actions(statement))
+        if granted:
+            assert conditions(statement).get(("StringEquals", "iam:PermissionsBoundary")) == [boundary], granted
+        if "iam:PassRole" in actions(statement):
+            assert conditions(statement)[("StringEquals", "iam:PassedToService")] == ["lambda.amazonaws.com"]
+
+
+def test_the_deploy_roles_iam_resources_match_no_bootstrap_role():
+    source = (INFRA / "bootstrap/locals.tf").read_text()
+    pattern = re.search(r'function_roles = "arn:aws:iam::\$\{local.account_id\}:role/(.*)"', source).group(1)
+    pattern = pattern.replace("${var.project_name}", "pipeline-events-api")
+    bootstrap_roles = [str(attr(body, "name")).replace("${var.project_name}", "pipeline-events-api")
+                       for _, body in resources(stack(INFRA / "bootstrap"), "aws_iam_role")]
+    assert bootstrap_roles, "bootstrap makes roles"
+    for role in bootstrap_roles:
+        assert not fnmatch.fnmatch(role, pattern), role
+    assert fnmatch.fnmatch("pipeline-events-api-dev-lambda", pattern)
+
+
+def test_the_deploy_role_cannot_change_api_gateway_account_settings():
+    for statement in deploy_statements():
+        for resource in attr(statement, "resources", []):
+            assert "/account" not in resource
+            if "apigateway" in resource and resource.endswith("::/*"):
+                pytest.fail(f"every API of the region: {resource}")
+
+
+def test_lambda_add_permission_is_for_api_gateway_only():
+    for statement in deploy_statements():
+        if "lambda:AddPermission" in actions(statement):
+            assert conditions(statement)[("StringEquals", "lambda:Principal")] == ["apigateway.amazonaws.com"]
+        assert not any(a.startswith("lambda:") and "FunctionUrl" in a for a in actions(statement))

@@ -1,0 +1,215 @@
+"""Every Makefile target that changes AWS, run as a user and as CI would: none may hang on, or be
+refused for, a confirmation nobody can give; each asks a person first, and CI says so."""
+import json
+import os
+import pty
+import subprocess
+
+import pytest
+
+CHANGING_TARGETS = ["bootstrap", "deploy", "destroy"]
+
+
+def applies(project):
+    return [c for c in project.calls("terraform") if c["args"][0] in ("apply", "destroy")]
+
+
+def deploy_env(stage, project, **extra):
+    outputs = {"invoke_url": stage.url, "api_key_value": "key",
+               "deployed_commit_sha": project.commit_sha()}
+    return {"FAKE_TF_OUTPUTS": json.dumps(outputs), **extra}
+
+
+@pytest.mark.parametrize("target", CHANGING_TARGETS)
+def test_without_a_terminal_a_change_stops_before_applying_and_says_how(project, target):
+    result = project.make(target, "ENV=dev")
+    assert result.returncode != 0
+    assert "AUTO_APPROVE=1" in result.stderr
+    assert applies(project) == []
+    # It planned first: the user saw what would change.
+    assert any(c["args"][0] == "plan" for c in project.calls("terraform"))
+
+
+@pytest.mark.parametrize("target", CHANGING_TARGETS)
+def test_auto_approve_applies_the_plan_that_was_shown(project, target, stage_factory):
+    stage = stage_factory(sha=project.commit_sha())
+    result = project.make(target, "ENV=dev", env=deploy_env(stage, project, AUTO_APPROVE="1"))
+    assert result.returncode == 0, result.stderr
+    plans = [c for c in project.calls("terraform") if c["args"][0] == "plan"]
+    (apply,) = applies(project)
+    out = next(a for a in plans[-1]["args"] if a.startswith("-out="))[len("-out="):]
+    assert apply["args"] == ["apply", "-input=false", out]
+    assert apply["chdir"] == plans[-1]["chdir"]
+    if target == "destroy":
+        assert "-destroy" in plans[-1]["args"]
+    # The saved plan (it can hold sensitive values) is gone.
+    assert not (project.path / apply["chdir"] / out).exists()
+
+
+def run_on_a_terminal(project, target, typed, env):
+    """make with its stdin on a pseudo-terminal, `typed` sent once it asks."""
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", target, "ENV=dev"], cwd=project.path,
+            env={**os.environ, **env}, stdin=follower, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        os.write(leader, typed.encode())
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("typed, applied", [("yes\n", True), ("no\n", False)])
+def test_a_person_confirms_on_the_terminal(project, typed, applied):
+    env = {"PATH": f"{project.path.parent}:{os.environ['PATH']}"}
+    from conftest import STAND_INS
+    env = {"PATH": f"{STAND_INS}:{os.environ['PATH']}", "FAKE_LOG": str(project.log),
+           "AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "example-state"}
+    project.log.write_text("")
+    status, stderr = run_on_a_terminal(project, "bootstrap", typed, env)
+    assert (status == 0) == applied, stderr
+    assert len(applies(project)) == (1 if applied else 0)
+    if not applied:
+        assert "Cancelled: nothing was changed" in stderr
+
+
+def test_no_changes_means_no_apply_and_no_question(project):
+    result = project.make("bootstrap", env={"FAKE_TF_PLAN_EXIT": "0"})
+    assert result.returncode == 0, result.stderr
+    assert applies(project) == []
+
+
+def test_a_failed_plan_stops_everything(project):
+    result = project.make("destroy", "ENV=dev", env={"FAKE_TF_PLAN_EXIT": "1", "AUTO_APPROVE": "1"})
+    assert result.returncode != 0
+    assert applies(project) == []
+
+
+def test_bootstrap_for_a_laptop_needs_no_github_repository(project):
+    result = project.make("bootstrap", env={"AUTO_APPROVE": "1"})
+    assert result.returncode == 0, result.stderr
+    plan = next(c for c in project.calls("terraform") if c["args"][0] == "plan")
+    assert not any(a.startswith("-var=github_owner") for a in plan["args"])
+    assert "-var=github_oidc_provider=create" in plan["args"]
+    assert "bootstrap-outputs" in result.stderr and "terraform.tfstate" in result.stderr
+
+
+def test_bootstrap_needs_both_github_names_or_neither(project):
+    result = project.make("bootstrap", env={"AUTO_APPROVE": "1", "GITHUB_OWNER": "acme"})
+    assert result.returncode != 0
+    assert "GITHUB_OWNER and GITHUB_REPO" in result.stderr
+    assert project.calls("terraform") == []
+
+
+GITHUB = {"AUTO_APPROVE": "1", "GITHUB_OWNER": "acme", "GITHUB_REPO": "events"}
+EXISTING = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+
+
+def test_bootstrap_names_the_setting_when_the_account_has_githubs_provider(project):
+    result = project.make("bootstrap", env={**GITHUB, "FAKE_AWS_OIDC_PROVIDERS": EXISTING})
+    assert result.returncode != 0
+    assert "GITHUB_OIDC_PROVIDER=existing" in result.stderr
+    assert applies(project) == []
+
+
+def test_bootstrap_reuses_an_existing_provider(project):
+    env = {**GITHUB, "FAKE_AWS_OIDC_PROVIDERS": EXISTING, "GITHUB_OIDC_PROVIDER": "existing"}
+    result = project.make("bootstrap", env=env)
+    assert result.returncode == 0, result.stderr
+    plan = next(c for c in project.calls("terraform") if c["args"][0] == "plan")
+    assert "-var=github_oidc_provider=existing" in plan["args"]
+    assert "-var=github_owner=acme" in plan["args"]
+
+
+def test_a_provider_this_bootstrap_made_is_not_mistaken_for_a_foreign_one(project):
+    env = {**GITHUB, "FAKE_AWS_OIDC_PROVIDERS": EXISTING,
+           "FAKE_TF_STATE": "aws_iam_openid_connect_provider.github[0]"}
+    result = project.make("bootstrap", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_bootstrap_outputs_can_be_printed_again(project):
+    result = project.make("bootstrap-outputs")
+    assert result.returncode == 0, result.stderr
+    assert "invoke_url" in result.stdout or "=" in result.stdout
+    (call,) = project.calls("terraform")
+    assert call["chdir"] == "infra/bootstrap" and call["args"] == ["output"]
+
+
+def test_an_unknown_env_is_named_before_credentials_are_checked(project):
+    result = project.make("deploy", "ENV=staging")
+    assert result.returncode != 0
+    assert "ENV must name one of: dev prod" in result.stderr
+    assert project.calls("aws") == []
+
+
+def test_the_aws_clis_own_error_is_shown(project):
+    error = "The config profile (my-profile) could not be found"
+    result = project.make("plan", "ENV=dev", env={"FAKE_AWS_STS_ERROR": error})
+    assert result.returncode != 0
+    assert error in result.stderr
+
+
+def test_reserved_concurrency_the_account_cannot_give_stops_the_deploy(project):
+    tfvars = project.path / "infra/envs/dev.tfvars"
+    tfvars.write_text(tfvars.read_text().replace(
+        "lambda_reserved_concurrency = -1", "lambda_reserved_concurrency = 50"))
+    env = {"AUTO_APPROVE": "1", "ALLOW_DIRTY": "1", "FAKE_AWS_CONCURRENCY": "10\t10"}
+    result = project.make("deploy", "ENV=dev", env=env)
+    assert result.returncode != 0
+    assert "reserves 50" in result.stderr and "lambda_reserved_concurrency = -1" in result.stderr
+    assert project.calls("terraform") == [] or applies(project) == []
+
+
+def test_reserved_concurrency_that_fits_is_let_through(project, stage_factory):
+    tfvars = project.path / "infra/envs/dev.tfvars"
+    tfvars.write_text(tfvars.read_text().replace(
+        "lambda_reserved_concurrency = -1", "lambda_reserved_concurrency = 50"))
+    stage = stage_factory(sha=project.commit_sha())
+    env = deploy_env(stage, project, AUTO_APPROVE="1", ALLOW_DIRTY="1",
+                     FAKE_AWS_CONCURRENCY="1000\t1000")
+    result = project.make("deploy", "ENV=dev", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_prod_as_shipped_reserves_nothing(project):
+    text = (project.path / "infra/envs/prod.tfvars").read_text()
+    assert "lambda_reserved_concurrency = -1" in text
+
+
+def test_make_logs_needs_aws_cli_v2(project):
+    result = project.make("logs", "ENV=dev", env={"FAKE_AWS_VERSION": "aws-cli/1.45.11 Python/3.11"})
+    assert result.returncode != 0
+    assert "AWS CLI v2" in result.stderr
+    assert not any(c["args"][:2] == ["logs", "tail"] for c in project.calls("aws"))
+
+
+def test_a_deploy_smoke_tests_the_stage_it_applied(project, stage_factory):
+    stage = stage_factory(sha=project.commit_sha(), refuse_first=3)
+    result = project.make("deploy", "ENV=dev", env=deploy_env(stage, project, AUTO_APPROVE="1"))
+    assert result.returncode == 0, result.stderr
+    assert "smoke: 8 passed, 0 failed" in result.stderr
+
+
+def test_tests_get_no_aws_settings_from_dotenv(project, tmp_path):
+    shutil_env = (project.path / ".env.example").read_text()
+    (project.path / ".env").write_text(shutil_env)
+    recorder = tmp_path / "cargo-env.json"
+    fake_cargo = tmp_path / "cargo"
+    fake_cargo.write_text(
+        "#!/usr/bin/env python3\nimport json, os, sys\n"
+        f"json.dump(dict(os.environ), open({str(recorder)!r}, 'w'))\n")
+    fake_cargo.chmod(0o755)
+    skipped = ["tools", "objdump", "lint", "check-infra", "check-workflows", "check-scripts",
+               "package-host", "test-deploy"]
+    result = project.make(*[f"-o{t}" for t in skipped], "test", f"CARGO={fake_cargo}",
+                          env={"AWS_ACCESS_KEY_ID": "AKIAFROMSHELL"})
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(recorder.read_text())
+    for name in ["AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_REGION", "TF_STATE_BUCKET"]:
+        assert name not in seen or name == "TF_STATE_BUCKET", name
+    assert seen["AWS_CONFIG_FILE"] == "/dev/null"
+    assert seen["AWS_SHARED_CREDENTIALS_FILE"] == "/dev/null"

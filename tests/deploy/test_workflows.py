@@ -1,0 +1,52 @@
+"""Rules for .github/ that actionlint does not check: pinned actions, no token left behind,
+prod from main only, a queued prod deploy never cancelled by a push."""
+import re
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
+
+
+def steps(path):
+    workflow = yaml.safe_load(path.read_text())
+    for job in workflow["jobs"].values():
+        yield from job.get("steps", [])
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_third_party_actions_are_pinned_to_a_commit_with_the_tag_beside_it(path):
+    for line in path.read_text().splitlines():
+        match = re.search(r"uses: (\S+)", line)
+        if match and not match.group(1).startswith("./"):
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", match.group(1)), line
+            assert re.search(r"# v\d+\.\d+\.\d+$", line), f"tag comment missing: {line}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkout_leaves_no_token_in_the_git_config(path):
+    for step in steps(path):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step.get("with", {}).get("persist-credentials") is False
+
+
+def test_prod_is_deployed_from_main_only():
+    deploy = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())["jobs"]["deploy"]
+    guard = deploy["steps"][0]
+    assert guard["if"] == "env.ENV == 'prod' && github.ref != 'refs/heads/main'"
+    assert "exit 1" in guard["run"]
+    assert deploy["env"]["AUTO_APPROVE"] == "1"
+
+
+def test_a_dispatch_has_a_ci_concurrency_group_of_its_own():
+    ci = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    group = ci["concurrency"]["group"]
+    assert "github.event_name == 'workflow_dispatch' && github.run_id" in group
+
+
+def test_dependabot_keeps_actions_and_crates_current():
+    config = yaml.safe_load((ROOT / ".github/dependabot.yml").read_text())
+    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
+    assert {"github-actions", "cargo"} <= ecosystems
