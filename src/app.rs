@@ -4,7 +4,8 @@ use std::any::Any;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::middleware::from_fn;
+use axum::extract::Request;
+use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -48,7 +49,21 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(from_fn(refuse_long_uris))
         .layer(from_fn(log_request))
+}
+
+/// Longer paths and queries than any route needs are refused before routing. The local server's
+/// HTTP library refuses request lines over 64 KiB itself, with an empty 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+async fn refuse_long_uris(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let length = uri.path().len() + uri.query().map_or(0, |query| query.len() + 1);
+    if length > MAX_URI_BYTES {
+        return ApiError::UriTooLong { max: MAX_URI_BYTES }.into_response();
+    }
+    next.run(request).await
 }
 
 /// A bug must not take the process down or show its internals: log it, answer 500.

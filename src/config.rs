@@ -121,11 +121,11 @@ impl Config {
         };
 
         let log_level = var("LOG_LEVEL").unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned());
-        if EnvFilter::try_new(&log_level).is_err() {
+        if !is_log_filter(&log_level) {
             return Err(invalid(
                 "LOG_LEVEL",
                 log_level,
-                "a level (error, warn, info, debug, trace) or tracing filter directives",
+                "a level (error, warn, info, debug, trace, off) or tracing directives such as info,pipeline_events_api=debug",
             ));
         }
 
@@ -142,6 +142,20 @@ impl Config {
             stage_in_path: lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none(),
         })
     }
+}
+
+/// Levels, or `target=level` directives, comma-separated. tracing would also take a bare word
+/// as a target name, so a misspelt level (`warning`) would silently log nothing: refused here.
+fn is_log_filter(value: &str) -> bool {
+    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+    let is_level = |word: &str| LEVELS.iter().any(|level| level.eq_ignore_ascii_case(word));
+    EnvFilter::try_new(value).is_ok()
+        && value
+            .split(',')
+            .all(|directive| match directive.rsplit_once('=') {
+                Some((target, level)) => !target.is_empty() && is_level(level),
+                None => is_level(directive),
+            })
 }
 
 #[cfg(test)]
@@ -191,12 +205,29 @@ mod tests {
             ("METADATA_CACHE_TTL_SECONDS", "soon"),
             ("LOG_FORMAT", "xml"),
             ("LOG_LEVEL", "info,[[["),
+            ("LOG_LEVEL", "warning"),
+            ("LOG_LEVEL", "hyper"),
+            ("LOG_LEVEL", "info,hyper=loud"),
+            ("LOG_LEVEL", "=debug"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();
             assert_eq!(error.variable, name);
             let message = error.to_string();
             assert!(message.starts_with(name), "{message}");
             assert!(message.contains("expected"), "{message}");
+        }
+    }
+
+    #[test]
+    fn log_levels_and_directives() {
+        for value in [
+            "error",
+            "WARN",
+            "off",
+            "info,hyper=warn",
+            "pipeline_events_api=trace",
+        ] {
+            assert_eq!(config(&[("LOG_LEVEL", value)]).unwrap().log_level, value);
         }
     }
 

@@ -12,6 +12,7 @@ pub const METADATA_RETRY_AFTER_SECONDS: u32 = 5;
 pub enum ApiError {
     NotFound,
     MethodNotAllowed,
+    UriTooLong { max: usize },
     UnknownParameter { name: String },
     InvalidParameter { name: &'static str, message: String },
     InvalidRange(String),
@@ -34,6 +35,7 @@ impl ApiError {
         match self {
             Self::NotFound | Self::EngineerNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::UnknownParameter { .. }
             | Self::InvalidParameter { .. }
             | Self::InvalidRange(_)
@@ -48,6 +50,7 @@ impl ApiError {
         match self {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::UriTooLong { .. } => "uri_too_long",
             Self::UnknownParameter { .. } => "unknown_parameter",
             Self::InvalidParameter { .. } => "invalid_parameter",
             Self::InvalidRange(_) => "invalid_range",
@@ -64,6 +67,9 @@ impl ApiError {
             Self::NotFound => "No resource at this path.".into(),
             Self::MethodNotAllowed => {
                 "This path does not support that method; see the Allow header.".into()
+            }
+            Self::UriTooLong { max } => {
+                format!("The request's path and query are longer than {max} bytes.")
             }
             Self::UnknownParameter { name } => format!(
                 "Unknown query parameter '{}'; see the README for the parameters each route takes.",

@@ -4,6 +4,7 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod lambda;
+pub mod local_server;
 pub mod metadata;
 pub mod routes;
 pub mod startup;

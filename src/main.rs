@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use pipeline_events_api::config::{Config, LogFormat};
-use pipeline_events_api::{app, lambda, startup, telemetry};
+use pipeline_events_api::{app, lambda, local_server, startup, telemetry};
 
 fn main() -> ExitCode {
     let config = match Config::from_env() {
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             let listener = tokio::net::TcpListener::bind(config.bind_addr)
                 .await
                 .map_err(|error| format!("cannot listen on {}: {error}", config.bind_addr))?;
-            startup::serve_local(listener, router)
+            local_server::serve(listener, router)
                 .await
                 .map_err(|error| error.to_string())
         }

@@ -1,10 +1,7 @@
-//! From a validated configuration to a running service: the store, the state, the server.
+//! From a validated configuration to the state every request shares: the store, the metadata.
 
 use std::fs::File;
 use std::time::Instant;
-
-use axum::Router;
-use tokio::net::TcpListener;
 
 use crate::app::AppState;
 use crate::config::Config;
@@ -50,32 +47,4 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
         None => MetadataSource::build_time(config.app_description.clone()),
     };
     Ok(AppState::new(store, metadata))
-}
-
-/// Serves `router` over HTTP on `listener` until Ctrl-C or SIGTERM.
-pub async fn serve_local(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    let address = listener.local_addr()?;
-    tracing::info!(%address, "listening on http://{address} (try: curl http://{address}/events?limit=2)");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! {
-            _ = ctrl_c => {},
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
 }

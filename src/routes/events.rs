@@ -47,7 +47,7 @@ pub(super) fn event_page(
         engineer,
         action,
     };
-    let after = match params.get("cursor") {
+    let after = match params.text("cursor")? {
         Some(value) => Some(cursor::decode(value, &scope)?),
         None => None,
     };

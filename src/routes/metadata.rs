@@ -1,12 +1,17 @@
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 
+use super::params::Params;
 use crate::app::AppState;
 use crate::error::ApiError;
 
 /// `GET /metadata`: version, description and last commit SHA.
-pub async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn metadata(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     let metadata = state
         .metadata
         .get()

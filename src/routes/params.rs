@@ -109,7 +109,18 @@ fn instant(
         };
         return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp());
     }
-    let instant = DateTime::parse_from_rfc3339(value).map_err(|_| expected())?;
+    let instant = DateTime::parse_from_rfc3339(value).map_err(|_| {
+        if value.contains(' ') {
+            // An unencoded '+' in a query string means a space.
+            ApiError::invalid(
+                name,
+                "must be an RFC 3339 timestamp; it holds a space, which is how an unencoded '+' \
+                 arrives: write the offset's '+' as %2B (2017-10-09T08:00:00%2B02:00)",
+            )
+        } else {
+            expected()
+        }
+    })?;
     let rounded_up = i64::from(instant.timestamp_subsec_nanos() > 0);
     Ok(instant.timestamp() + rounded_up)
 }

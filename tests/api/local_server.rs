@@ -80,6 +80,8 @@ fn bad_configuration_stops_start_up_naming_the_variable() {
         ("LOG_FORMAT", "xml"),
         ("SSM_PARAMETER_PREFIX", "relative/path"),
         ("METADATA_CACHE_TTL_SECONDS", "-5"),
+        // A misspelt level: tracing would read it as a target and log nothing at all.
+        ("LOG_LEVEL", "warning"),
     ] {
         let (status, log) = run_to_exit(&[(name, value)]);
         assert!(!status.success(), "{name}={value} must stop start-up");
@@ -113,4 +115,46 @@ fn a_bad_events_file_stops_start_up_naming_file_and_record() {
         log.contains("/nonexistent/events.json") && log.contains("cannot open"),
         "{log}"
     );
+}
+
+#[test]
+fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    use std::io::{Read, Write};
+    let server = LocalServer::start(&[]);
+    let mut stream = std::net::TcpStream::connect(server.address).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    // Past the server's 10 s header timeout, with room to spare; a server without one would
+    // keep the connection open and this read would time out instead.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let outcome = stream.read_to_end(&mut answer);
+    assert!(
+        !matches!(&outcome, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "still open: {outcome:?}"
+    );
+}
+
+#[test]
+fn an_overlong_uri_gets_a_json_414() {
+    let server = LocalServer::start(&[]);
+    let path = format!("/events?from={}", "x".repeat(10_000));
+    let (status, headers, body) = http_get(server.address, &path);
+    assert_eq!(status, 414, "{body}");
+    assert!(
+        headers
+            .iter()
+            .any(|(name, value)| name == "content-type" && value == "application/json"),
+        "{headers:?}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "uri_too_long");
+    // Past 64 KiB the HTTP library refuses the request line itself, before the Router: still a
+    // 414, with an empty body (README: "Errors").
+    let path = format!("/events?from={}", "x".repeat(100_000));
+    let (status, _, _) = http_get(server.address, &path);
+    assert_eq!(status, 414);
 }

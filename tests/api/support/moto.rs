@@ -11,6 +11,15 @@ use aws_sdk_ssm::types::ParameterType;
 
 pub const REGION: &str = "eu-west-1";
 
+/// An AWS environment that names no profile, file or real credentials.
+const CLEAN_AWS_ENV: [(&str, &str); 5] = [
+    ("AWS_CONFIG_FILE", "/dev/null"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_DEFAULT_REGION", REGION),
+];
+
 /// A running moto_server; stopped when dropped.
 pub struct Moto {
     child: Option<Child>,
@@ -40,7 +49,12 @@ pub fn free_port() -> u16 {
 impl Moto {
     pub fn start() -> Self {
         let port = free_port();
+        // Nothing of the developer's AWS set-up (a profile from .env, say) reaches moto: boto
+        // inside it would fail on a profile it cannot find.
         let child = Command::new(moto_server_path())
+            .env_clear()
+            .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+            .envs(CLEAN_AWS_ENV)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
