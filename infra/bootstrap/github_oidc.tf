@@ -75,3 +75,14 @@ resource "aws_iam_role_policy" "deploy" {
   role   = aws_iam_role.deploy[0].id
   policy = data.aws_iam_policy_document.deploy.json
 }
+
+# The role and its policy were single resources before the laptop-only set-up made them optional.
+moved {
+  from = aws_iam_role.deploy
+  to   = aws_iam_role.deploy[0]
+}
+
+moved {
+  from = aws_iam_role_policy.deploy
+  to   = aws_iam_role_policy.deploy[0]
+}
