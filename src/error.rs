@@ -5,8 +5,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// How long a client should wait before asking for metadata again after a 503.
-pub const METADATA_RETRY_AFTER_SECONDS: u32 = 5;
+/// How long a client should wait before asking for metadata again after a 503: the time the
+/// service answers 503 at once before trying SSM again.
+pub const METADATA_RETRY_AFTER_SECONDS: u64 = crate::metadata::FAILURE_BACKOFF.as_secs();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {

@@ -8,23 +8,35 @@ use tokio::sync::{Mutex, OnceCell, RwLock};
 
 use super::{Metadata, MetadataError};
 
-/// Everything one refresh may take, client set-up, retries and all.
+/// Everything one refresh may take, client set-up, retries and all: the one timeout that bounds
+/// a `/metadata` request (the SDK's own attempt timeouts only keep a single try from using it up).
 pub const FETCH_BUDGET: Duration = Duration::from_secs(2);
 /// After a failed refresh with a stale value at hand, keep serving it this long before
 /// asking SSM again, so that an outage does not make every request wait for a timeout.
 const RETRY_BACKOFF: Duration = Duration::from_secs(30);
+/// After a failed refresh with nothing cached, answer 503 at once for this long (the
+/// `Retry-After` the 503 carries) instead of sending every request into the same outage.
+pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Version and commit SHA from the SSM parameters `<prefix>/version` and `<prefix>/commit_sha`,
 /// read in one `GetParameters` call and cached for `ttl`. A failed refresh serves the last
-/// value read, if any.
+/// value read, if any. One refresh runs at a time; requests that wait for it share its outcome.
 pub struct SsmMetadata {
     version_name: String,
     commit_sha_name: String,
     description: String,
     ttl: Duration,
+    budget: Duration,
     client: OnceCell<Client>,
-    cache: RwLock<Option<Cached>>,
+    state: RwLock<State>,
     refreshing: Mutex<()>,
+}
+
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    /// The last refresh failed: until `retry_at`, its error is the answer.
+    failure: Option<(MetadataError, Instant)>,
 }
 
 #[derive(Clone)]
@@ -34,13 +46,35 @@ struct Cached {
     refresh_at: Instant,
 }
 
-/// The timeouts and retries every SSM client of this service uses; within `FETCH_BUDGET`.
+enum Snapshot {
+    Answer(Result<Metadata, MetadataError>),
+    Refresh { stale: Option<Metadata> },
+}
+
+impl State {
+    /// What a request gets without calling SSM, if anything.
+    fn snapshot(&self, now: Instant) -> Snapshot {
+        match (&self.cached, &self.failure) {
+            (Some(cached), _) if now < cached.refresh_at => {
+                Snapshot::Answer(Ok(cached.metadata.clone()))
+            }
+            (None, Some((error, retry_at))) if now < *retry_at => {
+                Snapshot::Answer(Err(error.clone()))
+            }
+            (cached, _) => Snapshot::Refresh {
+                stale: cached.as_ref().map(|cached| cached.metadata.clone()),
+            },
+        }
+    }
+}
+
+/// The timeouts and retries every SSM client of this service uses: two attempts of at most
+/// 900 ms each, so that one slow try leaves time for another within `FETCH_BUDGET`.
 pub fn ssm_client_config() -> (TimeoutConfig, RetryConfig) {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(500))
         .read_timeout(Duration::from_millis(900))
         .operation_attempt_timeout(Duration::from_millis(900))
-        .operation_timeout(FETCH_BUDGET)
         .build();
     let retries = RetryConfig::standard().with_max_attempts(2);
     (timeouts, retries)
@@ -55,58 +89,77 @@ impl SsmMetadata {
             commit_sha_name: format!("{prefix}/commit_sha"),
             description,
             ttl,
+            budget: FETCH_BUDGET,
             client: OnceCell::new_with(client),
-            cache: RwLock::new(None),
+            state: RwLock::default(),
             refreshing: Mutex::new(()),
         }
     }
 
+    /// A budget other than `FETCH_BUDGET`, for tests of the budget itself.
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
     pub async fn get(&self) -> Result<Metadata, MetadataError> {
-        let stale = match self.cache.read().await.as_ref() {
-            Some(cached) if Instant::now() < cached.refresh_at => {
-                return Ok(cached.metadata.clone());
-            }
-            other => other.map(|cached| cached.metadata.clone()),
+        let stale = match self.state.read().await.snapshot(Instant::now()) {
+            Snapshot::Answer(answer) => return answer,
+            Snapshot::Refresh { stale } => stale,
         };
 
-        // One refresh at a time. Requests that have a stale value serve it rather than queue.
+        // One refresh at a time. Requests that have a stale value serve it rather than queue;
+        // the others wait for the refresh in progress and take its outcome.
         let _refreshing = match (self.refreshing.try_lock(), &stale) {
             (Ok(guard), _) => guard,
             (Err(_), Some(stale)) => return Ok(stale.clone()),
             (Err(_), None) => {
                 let guard = self.refreshing.lock().await;
-                if let Some(cached) = self.cache.read().await.as_ref() {
-                    return Ok(cached.metadata.clone());
+                if let Snapshot::Answer(answer) = self.state.read().await.snapshot(Instant::now()) {
+                    return answer;
                 }
                 guard
             }
         };
 
-        match tokio::time::timeout(FETCH_BUDGET, self.fetch()).await {
-            Ok(Ok(metadata)) => {
-                *self.cache.write().await = Some(Cached {
+        let outcome = match tokio::time::timeout(self.budget, self.fetch()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(MetadataError(format!(
+                "SSM did not answer within {} ms",
+                self.budget.as_millis()
+            ))),
+        };
+        let mut state = self.state.write().await;
+        let now = Instant::now();
+        match outcome {
+            Ok(metadata) => {
+                state.cached = Some(Cached {
                     metadata: metadata.clone(),
-                    refresh_at: Instant::now() + self.ttl,
+                    refresh_at: now + self.ttl,
                 });
+                state.failure = None;
                 Ok(metadata)
             }
-            outcome => {
-                let reason = match outcome {
-                    Ok(Err(error)) => error.0,
-                    _ => format!("SSM did not answer within {} ms", FETCH_BUDGET.as_millis()),
-                };
+            Err(error) => {
+                state.failure = Some((error.clone(), now + FAILURE_BACKOFF));
                 match stale {
                     Some(metadata) => {
-                        tracing::warn!(reason, "SSM refresh failed; serving the cached metadata");
-                        *self.cache.write().await = Some(Cached {
+                        tracing::warn!(
+                            reason = error.0,
+                            "SSM refresh failed; serving the cached metadata"
+                        );
+                        state.cached = Some(Cached {
                             metadata: metadata.clone(),
-                            refresh_at: Instant::now() + RETRY_BACKOFF.min(self.ttl),
+                            refresh_at: now + RETRY_BACKOFF.min(self.ttl),
                         });
                         Ok(metadata)
                     }
                     None => {
-                        tracing::error!(reason, "SSM read failed and no metadata is cached");
-                        Err(MetadataError(reason))
+                        tracing::error!(
+                            reason = error.0,
+                            "SSM read failed and no metadata is cached"
+                        );
+                        Err(error)
                     }
                 }
             }

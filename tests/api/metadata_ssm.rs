@@ -1,6 +1,8 @@
 //! `/metadata` from SSM Parameter Store: the real aws-sdk-ssm client against moto_server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pipeline_events_api::events::EventStore;
@@ -28,15 +30,23 @@ async fn put_both(moto: &Moto, version: &str, sha: &str) {
 
 /// Accepts connections and never answers: an SSM endpoint that hangs.
 fn hanging_endpoint() -> String {
+    hanging_endpoint_counting().0
+}
+
+/// A hanging endpoint, and how many connections it has accepted so far.
+fn hanging_endpoint_counting() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
             held.push(stream);
         }
     });
-    format!("http://{address}")
+    (format!("http://{address}"), accepted)
 }
 
 #[tokio::test]
@@ -168,4 +178,65 @@ async fn the_binary_reads_ssm_through_the_standard_aws_environment() {
             "lastcommitsha": "fedcba9876543210fedcba9876543210fedcba98"
         }]})
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_with_nothing_cached_share_one_fetch_and_its_failure() {
+    let (endpoint, accepted) = hanging_endpoint_counting();
+    let app = Arc::new(app_with(client_for(&endpoint), Duration::from_secs(300)));
+    let started = Instant::now();
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            let app = Arc::clone(&app);
+            tokio::spawn(async move {
+                let response = app.get("/metadata").await;
+                (response, started.elapsed())
+            })
+        })
+        .collect();
+    for request in requests {
+        let (response, elapsed) = request.await.unwrap();
+        response.assert_error(503, "metadata_unavailable");
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "answered after {elapsed:?}"
+        );
+    }
+    // One fetch (the SDK's two attempts at most), not one per waiter.
+    let connections = accepted.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&connections), "{connections} connections");
+
+    // Within the backoff the failure is the answer: no new fetch.
+    app.get("/metadata")
+        .await
+        .assert_error(503, "metadata_unavailable");
+    assert_eq!(accepted.load(Ordering::SeqCst), connections);
+}
+
+#[tokio::test]
+async fn the_fetch_budget_alone_bounds_a_request() {
+    // A client with no timeouts of its own: only the budget can end the wait.
+    let client = aws_sdk_ssm::Client::from_conf(
+        client_for(&hanging_endpoint())
+            .config()
+            .to_builder()
+            .timeout_config(aws_sdk_ssm::config::timeout::TimeoutConfig::disabled())
+            .build(),
+    );
+    let source = SsmMetadata::new(
+        PREFIX.into(),
+        "d".into(),
+        Duration::from_secs(300),
+        Some(client),
+    )
+    .with_budget(Duration::from_millis(300));
+    let app = TestApp::new(
+        EventStore::from_records(fixture_records()).unwrap(),
+        MetadataSource::Ssm(Box::new(source)),
+    );
+    let response = tokio::time::timeout(Duration::from_secs(10), app.get("/metadata"))
+        .await
+        .expect("the budget ends the wait");
+    let message = response.assert_error(503, "metadata_unavailable");
+    assert!(message.contains("300 ms"), "{message}");
 }
