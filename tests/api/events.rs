@@ -158,3 +158,31 @@ async fn a_cursor_belongs_to_its_query() {
         .await;
     other_route.assert_error(400, "invalid_cursor");
 }
+
+#[tokio::test]
+async fn a_cursor_is_bound_to_its_range_and_filters() {
+    let app = TestApp::fixture();
+    let query = "from=2017-10-30&to=2017-11-01&action=stage";
+    let first = app.get(&format!("/events?limit=1&{query}")).await.json();
+    let cursor = first["next_cursor"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/events?limit=1&{query}&cursor={cursor}"))
+            .await
+            .status,
+        200
+    );
+    // The same query with any one part changed, dropped or added refuses it.
+    for other in [
+        "from=2017-10-29&to=2017-11-01&action=stage",
+        "to=2017-11-01&action=stage",
+        "from=2017-10-30&to=2017-11-02&action=stage",
+        "from=2017-10-30&action=stage",
+        "from=2017-10-30&to=2017-11-01&action=deploy",
+        "from=2017-10-30&to=2017-11-01",
+        "from=2017-10-30&to=2017-11-01&action=stage&engineer=alice",
+    ] {
+        app.get(&format!("/events?limit=1&{other}&cursor={cursor}"))
+            .await
+            .assert_error(400, "invalid_cursor");
+    }
+}

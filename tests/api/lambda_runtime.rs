@@ -146,7 +146,7 @@ async fn ignore_stage_variable_set_still_routes() {
 
 #[tokio::test]
 async fn a_bad_configuration_stops_start_up_before_polling() {
-    let function = start(&[("METADATA_CACHE_TTL_SECONDS", "soon")]).await;
+    let mut function = start(&[("METADATA_CACHE_TTL_SECONDS", "soon")]).await;
     let polled = function
         .api
         .first_poll(std::time::Duration::from_secs(3))
@@ -154,5 +154,23 @@ async fn a_bad_configuration_stops_start_up_before_polling() {
     assert!(
         polled.is_none(),
         "a misconfigured function must not take events"
+    );
+    // It stopped for that reason: a failure exit, and a JSON log line naming the variable.
+    let status = crate::support::binary::wait_with_timeout(
+        &mut function.child,
+        std::time::Duration::from_secs(10),
+    )
+    .expect("the function exits");
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    let log = function.log();
+    let line = log
+        .lines()
+        .find_map(|line| serde_json::from_str::<Value>(line).ok())
+        .unwrap_or_else(|| panic!("no JSON log line: {log}"));
+    assert_eq!(line["level"], "ERROR", "{line}");
+    let message = line["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("METADATA_CACHE_TTL_SECONDS=\"soon\" is invalid"),
+        "{message}"
     );
 }

@@ -1,6 +1,7 @@
 //! The binary as `make run` starts it: a plain HTTP server, over real TCP.
 
 use crate::support::binary::{LocalServer, http_get, run_to_exit};
+use crate::support::temp::TempDir;
 
 #[test]
 fn serves_every_route_over_tcp() {
@@ -56,9 +57,8 @@ fn logs_one_json_line_per_request() {
 
 #[test]
 fn serves_an_events_file() {
-    let dir = std::env::temp_dir().join(format!("events-file-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("events.json");
+    let dir = TempDir::new("events-file");
+    let file = dir.path().join("events.json");
     std::fs::write(
         &file,
         r#"[{"id":1,"sha":"abc","date":1509321600,"action":"deploy","engineer":"zoe"}]"#,
@@ -94,9 +94,8 @@ fn bad_configuration_stops_start_up_naming_the_variable() {
 
 #[test]
 fn a_bad_events_file_stops_start_up_naming_file_and_record() {
-    let dir = std::env::temp_dir().join(format!("bad-events-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("broken.jsonl");
+    let dir = TempDir::new("bad-events");
+    let file = dir.path().join("broken.jsonl");
     std::fs::write(
         &file,
         "{\"id\":1,\"sha\":\"a\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":2,\"sha\":\"b\"}\n",

@@ -13,6 +13,7 @@ mod lambda_runtime;
 mod local_server;
 mod metadata;
 mod metadata_ssm;
+mod oracle;
 mod properties;
 mod root;
 mod summaries;

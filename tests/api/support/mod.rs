@@ -3,5 +3,6 @@ pub mod binary;
 pub mod moto;
 pub mod payloads;
 pub mod runtime_api;
+pub mod temp;
 
 pub use app::{ROUTES, TestApp, fixture_records};

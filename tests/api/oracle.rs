@@ -1,0 +1,259 @@
+//! The read routes against an independent oracle: a plain linear scan of the records, written
+//! here and sharing nothing with the store's indexes, range code or summaries. Random datasets,
+//! random queries, every page followed through the Router.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat};
+use pipeline_events_api::events::RawEvent;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+/// 2017-10-30T00:00:00Z: datasets span the ten days from here.
+const START: i64 = 1_509_321_600;
+const DAY: i64 = 86_400;
+const ENGINEERS: [&str; 4] = ["ada", "bob", "cy", "dee"];
+const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "hotfix"];
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// Events with unique ids, crowded onto few instants so that ties on time are common.
+fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
+    let event = (
+        0i64..(10 * DAY / 1800),
+        0i64..3,
+        prop::sample::select(ACTIONS.to_vec()),
+        prop::sample::select(ENGINEERS.to_vec()),
+    );
+    proptest::collection::vec(event, 1..120).prop_map(|events| {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(index, (slot, second, action, engineer))| RawEvent {
+                // Ids out of time order, so that order by id and order by time differ.
+                id: (index as u64 * 7919) % 100_003 + 1,
+                sha: format!("{:040x}", index),
+                date: START + slot * 1800 + second,
+                action: action.to_owned(),
+                engineer: engineer.to_owned(),
+            })
+            .collect()
+    })
+}
+
+fn rfc3339(seconds: i64) -> String {
+    DateTime::from_timestamp(seconds, 0)
+        .unwrap()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn date(seconds: i64) -> String {
+    DateTime::from_timestamp(seconds, 0)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A bound, resolved against the dataset: often the instant of one of its events, so that
+/// events fall exactly on `from` and `to`.
+#[derive(Debug, Clone)]
+enum Bound {
+    OnEvent(prop::sample::Index),
+    Instant(i64),
+    Date(i64),
+}
+
+fn bound() -> impl Strategy<Value = Bound> {
+    prop_oneof![
+        2 => any::<prop::sample::Index>().prop_map(Bound::OnEvent),
+        1 => ((START - DAY)..(START + 11 * DAY)).prop_map(Bound::Instant),
+        1 => (-1i64..11).prop_map(Bound::Date),
+    ]
+}
+
+impl Bound {
+    /// As a client writes it, and the instant the oracle reads from it: a timestamp is that
+    /// instant; a date is its midnight for `from` and the next midnight for `to`.
+    fn resolve(&self, records: &[RawEvent], is_to: bool) -> (String, i64) {
+        match self {
+            Bound::OnEvent(index) => {
+                let t = records[index.index(records.len())].date;
+                (rfc3339(t), t)
+            }
+            Bound::Instant(t) => (rfc3339(*t), *t),
+            Bound::Date(d) => {
+                let midnight = START + d * DAY;
+                (
+                    date(midnight),
+                    if is_to { midnight + DAY } else { midnight },
+                )
+            }
+        }
+    }
+}
+
+fn view(record: &RawEvent) -> Value {
+    json!({
+        "id": record.id,
+        "timestamp": rfc3339(record.date),
+        "sha": record.sha,
+        "action": record.action,
+        "engineer": record.engineer,
+    })
+}
+
+/// Every page of `path?query`, following `next_cursor`, checking each page's size. A cursor
+/// that does not move on fails the test instead of looping.
+fn all_pages(app: &TestApp, path: &str, query: &str, limit: usize, most: usize) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut uri = format!("{path}?{query}");
+    for _ in 0..=most {
+        let response = runtime().block_on(app.get(&uri));
+        assert_eq!(response.status, 200, "{uri}: {:?}", response.json());
+        let body = response.json();
+        let page = body["events"].as_array().unwrap().clone();
+        assert!(page.len() <= limit, "{uri}: {} > {limit}", page.len());
+        events.extend(page);
+        match body["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("{path}?{query}&cursor={cursor}"),
+            None => return events,
+        }
+    }
+    panic!("{path}?{query}: more pages than events");
+}
+
+fn encode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
+
+#[test]
+fn event_pages_equal_a_linear_scan() {
+    let mut runner = TestRunner::new(Config {
+        cases: 200,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let query = (
+        proptest::option::of(bound()),
+        proptest::option::of(bound()),
+        proptest::option::of(prop::sample::select(ENGINEERS.to_vec())),
+        proptest::option::of(prop::sample::select(ACTIONS.to_vec())),
+        1usize..40,
+        any::<bool>(),
+    );
+    runner
+        .run(
+            &(dataset(), query),
+            |(records, (from, to, engineer, action, limit, by_path))| {
+                let from = from.map(|b| b.resolve(&records, false));
+                let to = to.map(|b| b.resolve(&records, true));
+                if let (Some((_, f)), Some((_, t))) = (&from, &to)
+                    && f >= t
+                {
+                    return Ok(()); // an invalid range: the error tests cover it
+                }
+                let app = TestApp::with_records(records.clone());
+                let mut expected: Vec<&RawEvent> = records
+                    .iter()
+                    .filter(|r| from.as_ref().is_none_or(|(_, f)| r.date >= *f))
+                    .filter(|r| to.as_ref().is_none_or(|(_, t)| r.date < *t))
+                    .filter(|r| engineer.is_none_or(|e| r.engineer == e))
+                    .filter(|r| action.is_none_or(|a| r.action == a))
+                    .collect();
+                expected.sort_by_key(|r| (r.date, r.id));
+                let expected: Vec<Value> = expected.into_iter().map(view).collect();
+
+                let mut query = vec![format!("limit={limit}")];
+                if let Some((text, _)) = &from {
+                    query.push(format!("from={}", encode(text)));
+                }
+                if let Some((text, _)) = &to {
+                    query.push(format!("to={}", encode(text)));
+                }
+                if let Some(action) = action {
+                    query.push(format!("action={action}"));
+                }
+                let path = match engineer {
+                    // The engineer route answers 404 for a name with no events at all.
+                    Some(name) if by_path && records.iter().any(|r| r.engineer == name) => {
+                        format!("/engineers/{name}/events")
+                    }
+                    Some(name) => {
+                        query.push(format!("engineer={name}"));
+                        "/events".to_owned()
+                    }
+                    None => "/events".to_owned(),
+                };
+                let paged = all_pages(&app, &path, &query.join("&"), limit, records.len());
+                prop_assert_eq!(paged, expected, "{}?{}", path, query.join("&"));
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+#[test]
+fn daily_summaries_equal_a_linear_scan() {
+    let mut runner = TestRunner::new(Config {
+        cases: 200,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let range = ((-2i64..12), (0i64..8));
+    runner
+        .run(&(dataset(), range), |(records, (first, span))| {
+            let app = TestApp::with_records(records.clone());
+            let last = first + span;
+            let day_of = |seconds: i64| (seconds - START).div_euclid(DAY);
+            let known: BTreeSet<&str> = records.iter().map(|r| r.action.as_str()).collect();
+            let counts = |day: i64| {
+                let mut actions: BTreeMap<&str, i64> = known.iter().map(|a| (*a, 0)).collect();
+                let mut engineers = BTreeSet::new();
+                for record in records.iter().filter(|r| day_of(r.date) == day) {
+                    *actions.get_mut(record.action.as_str()).unwrap() += 1;
+                    engineers.insert(record.engineer.as_str());
+                }
+                (actions, engineers.len() as i64)
+            };
+            let expected: Vec<Value> = (first..=last)
+                .map(|day| {
+                    let (today, engineers) = counts(day);
+                    let (yesterday, _) = counts(day - 1);
+                    let total = |c: &BTreeMap<&str, i64>| c.values().sum::<i64>();
+                    let change: BTreeMap<&str, i64> =
+                        today.iter().map(|(a, n)| (*a, n - yesterday[a])).collect();
+                    json!({
+                        "date": NaiveDate::from_ymd_opt(2017, 10, 30).unwrap()
+                            .checked_add_signed(chrono::Duration::days(day)).unwrap()
+                            .to_string(),
+                        "total": total(&today),
+                        "actions": today,
+                        "engineers": engineers,
+                        "change": {"total": total(&today) - total(&yesterday), "actions": change},
+                    })
+                })
+                .collect();
+            let uri = format!(
+                "/summaries/daily?from={}&to={}",
+                date(START + first * DAY),
+                date(START + last * DAY)
+            );
+            let response = runtime().block_on(app.get(&uri));
+            prop_assert_eq!(response.status, 200);
+            prop_assert_eq!(&response.json()["days"], &json!(expected), "{}", uri);
+            Ok(())
+        })
+        .unwrap();
+}
