@@ -1,7 +1,6 @@
 //! The one Router: every route, the JSON fallbacks, and the layers every request goes through.
 
 use std::any::Any;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
@@ -11,27 +10,9 @@ use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
-use crate::events::{DailyJson, EventStore};
-use crate::metadata::MetadataSource;
 use crate::routes::{engineers, events, health, metadata, root, summaries};
+use crate::state::AppState;
 use crate::telemetry::log_request;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<EventStore>,
-    pub metadata: Arc<MetadataSource>,
-    pub daily_json: Arc<DailyJson>,
-}
-
-impl AppState {
-    pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
-        Self {
-            store: Arc::new(store),
-            metadata: Arc::new(metadata),
-            daily_json: Arc::default(),
-        }
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     Router::new()

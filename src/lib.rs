@@ -8,6 +8,7 @@ pub mod local_server;
 pub mod metadata;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 
 /// The event domain (its own crate, `crates/events`), where the routes expect it.

@@ -3,10 +3,10 @@
 use std::fs::File;
 use std::time::Instant;
 
-use crate::app::AppState;
 use crate::config::Config;
 use crate::events::{EventStore, LoadError};
 use crate::metadata::MetadataSource;
+use crate::state::AppState;
 
 /// The built-in sample dataset, written by `make sample-data` (examples/generate_events.rs).
 pub const SAMPLE_EVENTS: &[u8] = include_bytes!("../data/events.jsonl");

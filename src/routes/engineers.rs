@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use super::events::event_page;
 use super::params::Params;
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::events::EngineerSummary;
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct EngineerList<'a> {

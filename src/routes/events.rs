@@ -5,9 +5,9 @@ use serde::Serialize;
 
 use super::cursor::{self, Scope};
 use super::params::{Params, check_range};
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::events::{EventQuery, EventView};
+use crate::state::AppState;
 
 #[derive(Serialize)]
 struct EventList<'a> {

@@ -5,9 +5,9 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::params::Params;
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::metadata::BUILD_VERSION;
+use crate::state::AppState;
 
 /// `GET /health`, in the IETF health-check draft format. It reads only in-process state:
 /// nothing remote can make it slow or fail.

@@ -3,8 +3,8 @@ use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 
 use super::params::Params;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// `GET /metadata`: version, description and last commit SHA.
 pub async fn metadata(

@@ -3,9 +3,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::params::{Params, check_range};
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::events::day_of;
+use crate::state::AppState;
 
 /// The longest range one request may summarise, in days.
 pub const MAX_DAYS: i64 = 366;
@@ -36,7 +36,7 @@ pub async fn daily(
                     max: MAX_DAYS,
                 });
             }
-            state.daily_json.render(&state.store, first, last)
+            state.store.daily_json(first, last)
         }
         _ => b"{\"days\":[]}".to_vec(),
     };

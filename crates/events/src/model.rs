@@ -1,8 +1,22 @@
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
 /// Seconds since the Unix epoch, UTC. Events carry whole seconds, as the pipeline exports them.
 pub type Timestamp = i64;
+
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
+/// Days from 0001-01-01 (chrono's "days from CE", day 1) to 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+/// Days since 1970-01-01 of the UTC day holding `timestamp`.
+pub fn day_of(timestamp: Timestamp) -> i64 {
+    timestamp.div_euclid(SECONDS_PER_DAY)
+}
+
+/// The calendar date of a day since 1970-01-01; `None` outside the calendar chrono knows.
+pub fn date_of_day(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + UNIX_EPOCH_DAYS_FROM_CE).ok()?)
+}
 
 /// One stored event. Engineer and action names are interned in the store, which keeps a million
 /// events within a small memory budget.

@@ -4,17 +4,20 @@ use std::io::Read;
 
 use serde::Serialize;
 
+use super::daily_json::DailyJson;
 use super::load::{LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
 use super::model::{Event, EventView, Timestamp};
-use super::summary::DayTotals;
+use super::query::{EventQuery, Page, Position, bounds};
+use super::summary::{self, DaySummary, DayTotals};
 
 /// The oldest and newest instants an event may carry: 1970-01-01 to 9999-12-31.
 const MIN_TIMESTAMP: Timestamp = 0;
 const MAX_TIMESTAMP: Timestamp = 253_402_300_799;
-pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
 
 /// The events, held in memory and indexed for the queries the API answers:
 /// sorted by (timestamp, id) for range queries, per engineer, per action, and per UTC day.
+/// Its whole API is here; `query`, `summary` and `daily_json` hold the types and the pieces it
+/// is built from.
 #[derive(Debug, Default)]
 pub struct EventStore {
     pub(crate) events: Vec<Event>,
@@ -26,6 +29,8 @@ pub struct EventStore {
     pub(crate) action_events: Vec<Vec<u32>>,
     /// Days since the epoch that have events, with their totals.
     pub(crate) days: BTreeMap<i64, DayTotals>,
+    /// `GET /summaries/daily`'s JSON, per day, rendered on first use.
+    daily_json: DailyJson,
 }
 
 #[derive(Debug)]
@@ -116,6 +121,112 @@ impl EventStore {
             self.events.first()?.timestamp,
             self.events.last()?.timestamp,
         ))
+    }
+
+    /// The events matching `query`, ordered by (timestamp, id), at most `query.limit` of them.
+    ///
+    /// The cost is two binary searches over the narrowest index (all events, one engineer's or
+    /// one action's) plus the page itself; with both an engineer and an action the smaller of
+    /// the two lists is walked and the other condition filtered.
+    pub fn query(&self, query: &EventQuery<'_>) -> Page<'_> {
+        let empty = Page {
+            events: Vec::new(),
+            next: None,
+        };
+        let engineer = match query.engineer.map(|name| self.engineer_id(name)) {
+            Some(None) => return empty,
+            Some(Some(id)) => Some(id),
+            None => None,
+        };
+        let action = match query.action.map(|name| self.action_id(name)) {
+            Some(None) => return empty,
+            Some(Some(id)) => Some(id),
+            None => None,
+        };
+        let engineer_list = engineer.map(|id| &self.engineers[id].events[..]);
+        let action_list = action.map(|id| &self.action_events[id][..]);
+        let keep = |event: &Event| {
+            engineer.is_none_or(|id| event.engineer as usize == id)
+                && action.is_none_or(|id| event.action as usize == id)
+        };
+
+        let take = query.limit.saturating_add(1);
+        let mut matched: Vec<&Event> = match (engineer_list, action_list) {
+            (None, None) => {
+                let range = bounds(&self.events, Event::position, query);
+                self.events[range].iter().take(take).collect()
+            }
+            (Some(list), None) | (None, Some(list)) => self.walk(list, query, take, keep),
+            (Some(a), Some(b)) => {
+                self.walk(if a.len() <= b.len() { a } else { b }, query, take, keep)
+            }
+        };
+
+        let next = if matched.len() > query.limit {
+            matched.truncate(query.limit);
+            matched.last().map(|event| Position {
+                timestamp: event.timestamp,
+                id: event.id,
+            })
+        } else {
+            None
+        };
+        Page {
+            events: matched.into_iter().map(|event| self.view(event)).collect(),
+            next,
+        }
+    }
+
+    fn walk<'s>(
+        &'s self,
+        list: &[u32],
+        query: &EventQuery<'_>,
+        take: usize,
+        keep: impl Fn(&Event) -> bool,
+    ) -> Vec<&'s Event> {
+        let event = |position: &u32| &self.events[*position as usize];
+        list[bounds(list, |position| event(position).position(), query)]
+            .iter()
+            .map(event)
+            .filter(|e| keep(e))
+            .take(take)
+            .collect()
+    }
+
+    /// Daily statistics for every UTC calendar day from `first` to `last` (days since the epoch,
+    /// inclusive), empty days included. The caller bounds the range.
+    pub fn daily_summary(&self, first: i64, last: i64) -> Vec<DaySummary<'_>> {
+        (first..=last)
+            .filter_map(|day| self.day_summary(day))
+            .collect()
+    }
+
+    /// One day's statistics; the change is from the previous calendar day, whatever range the
+    /// day is listed in. `None` only for a day outside the calendar chrono knows.
+    pub fn day_summary(&self, day: i64) -> Option<DaySummary<'_>> {
+        summary::day_summary(&self.days, &self.actions, day)
+    }
+
+    /// `{"days":[…]}` for the days `first..=last`, as `daily_summary` would serialize them,
+    /// joined from each day's JSON, rendered once.
+    pub fn daily_json(&self, first: i64, last: i64) -> Vec<u8> {
+        self.daily_json.render(
+            first,
+            last,
+            |day| self.day_json(day),
+            || self.days_with_activity(),
+        )
+    }
+
+    /// One day's summary as JSON.
+    pub fn day_json(&self, day: i64) -> Option<String> {
+        let summary = self.day_summary(day)?;
+        Some(serde_json::to_string(&summary).expect("a day summary serializes"))
+    }
+
+    /// Days whose summary is not all zeros: days with events and the days right after them.
+    pub fn days_with_activity(&self) -> Vec<i64> {
+        summary::days_with_activity(&self.days)
     }
 
     pub(crate) fn engineer_id(&self, name: &str) -> Option<usize> {
@@ -221,6 +332,7 @@ impl Builder {
             actions,
             action_events,
             days,
+            daily_json: DailyJson::default(),
         }
     }
 }

@@ -4,11 +4,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::model::{Event, Timestamp};
-use super::store::{EventStore, SECONDS_PER_DAY};
-
-/// Days from 0001-01-01 (chrono's "days from CE", day 1) to 1970-01-01.
-const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
+use super::model::{Event, date_of_day, day_of};
 
 /// What happened on one UTC day with events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,15 +41,6 @@ impl DayTotals {
     }
 }
 
-/// Days since 1970-01-01 of the UTC day holding `timestamp`.
-pub fn day_of(timestamp: Timestamp) -> i64 {
-    timestamp.div_euclid(SECONDS_PER_DAY)
-}
-
-pub fn date_of_day(day: i64) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + UNIX_EPOCH_DAYS_FROM_CE).ok()?)
-}
-
 /// One line of the daily summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DaySummary<'a> {
@@ -88,44 +75,38 @@ impl Serialize for ActionCounts<'_> {
     }
 }
 
-impl EventStore {
-    /// Daily statistics for every UTC calendar day from `first` to `last` (days since the epoch,
-    /// inclusive), empty days included. The caller bounds the range.
-    pub fn daily_summary(&self, first: i64, last: i64) -> Vec<DaySummary<'_>> {
-        (first..=last)
-            .filter_map(|day| self.day_summary(day))
-            .collect()
-    }
+/// One day's statistics from the per-day totals: the change is from the previous calendar day,
+/// whatever range the day is listed in. `None` only for a day outside the calendar chrono knows.
+pub(crate) fn day_summary<'a>(
+    days: &BTreeMap<i64, DayTotals>,
+    actions: &'a [Box<str>],
+    day: i64,
+) -> Option<DaySummary<'a>> {
+    let today = days.get(&day);
+    let previous = days.get(&(day - 1));
+    let count = |totals: Option<&DayTotals>, action: usize| {
+        totals.map_or(0, |t| i64::from(t.actions[action]))
+    };
+    let total = |totals: Option<&DayTotals>| totals.map_or(0, |t| i64::from(t.total));
+    let counts = |f: &dyn Fn(usize) -> i64| ActionCounts {
+        names: actions,
+        counts: (0..actions.len()).map(f).collect(),
+    };
+    Some(DaySummary {
+        date: date_of_day(day)?,
+        total: total(today),
+        actions: counts(&|a| count(today, a)),
+        engineers: today.map_or(0, |t| i64::from(t.engineers)),
+        change: Change {
+            total: total(today) - total(previous),
+            actions: counts(&|a| count(today, a) - count(previous, a)),
+        },
+    })
+}
 
-    /// One day's statistics; the change is from the previous calendar day, whatever range the
-    /// day is listed in. `None` only for a day outside the calendar chrono knows.
-    pub fn day_summary(&self, day: i64) -> Option<DaySummary<'_>> {
-        let today = self.days.get(&day);
-        let previous = self.days.get(&(day - 1));
-        let count = |totals: Option<&DayTotals>, action: usize| {
-            totals.map_or(0, |t| i64::from(t.actions[action]))
-        };
-        let total = |totals: Option<&DayTotals>| totals.map_or(0, |t| i64::from(t.total));
-        let counts = |f: &dyn Fn(usize) -> i64| ActionCounts {
-            names: &self.actions,
-            counts: (0..self.actions.len()).map(f).collect(),
-        };
-        Some(DaySummary {
-            date: date_of_day(day)?,
-            total: total(today),
-            actions: counts(&|a| count(today, a)),
-            engineers: today.map_or(0, |t| i64::from(t.engineers)),
-            change: Change {
-                total: total(today) - total(previous),
-                actions: counts(&|a| count(today, a) - count(previous, a)),
-            },
-        })
-    }
-
-    /// Days whose summary is not all zeros: days with events and the days right after them.
-    pub fn days_with_activity(&self) -> impl Iterator<Item = i64> + '_ {
-        let mut days: Vec<i64> = self.days.keys().flat_map(|&day| [day, day + 1]).collect();
-        days.dedup();
-        days.into_iter()
-    }
+/// Days whose summary is not all zeros: days with events and the days right after them.
+pub(crate) fn days_with_activity(days: &BTreeMap<i64, DayTotals>) -> Vec<i64> {
+    let mut active: Vec<i64> = days.keys().flat_map(|&day| [day, day + 1]).collect();
+    active.dedup();
+    active
 }

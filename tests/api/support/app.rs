@@ -4,10 +4,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use pipeline_events_api::app::{AppState, router};
+use pipeline_events_api::app::router;
 use pipeline_events_api::events::{EventStore, RawEvent};
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::startup::SAMPLE_EVENTS;
+use pipeline_events_api::state::AppState;
 use serde_json::Value;
 use tower::ServiceExt;
 
