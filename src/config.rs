@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_METADATA_CACHE_TTL_SECONDS: u64 = 300;
@@ -149,7 +149,7 @@ impl Config {
 fn is_log_filter(value: &str) -> bool {
     const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
     let is_level = |word: &str| LEVELS.iter().any(|level| level.eq_ignore_ascii_case(word));
-    EnvFilter::try_new(value).is_ok()
+    value.parse::<Targets>().is_ok()
         && value
             .split(',')
             .all(|directive| match directive.rsplit_once('=') {

@@ -157,3 +157,21 @@ fn an_overlong_uri_gets_a_json_414() {
     let (status, _, _) = http_get(server.address, &path);
     assert_eq!(status, 414);
 }
+
+#[test]
+fn log_level_directives_filter_by_target() {
+    // Everything at info, except the request lines (target pipeline_events_api::telemetry).
+    let server = LocalServer::start(&[("LOG_LEVEL", "info,pipeline_events_api::telemetry=off")]);
+    http_get(server.address, "/health");
+    let lines = server.terminate_and_read_log();
+    let messages: Vec<String> = lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m == "shutting down"),
+        "{messages:?}"
+    );
+    assert!(!messages.iter().any(|m| m == "request"), "{messages:?}");
+}
