@@ -1,19 +1,12 @@
-use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 use super::events::event_page;
 use super::params::Params;
 use crate::error::ApiError;
-use crate::events::EngineerSummary;
 use crate::state::AppState;
-
-#[derive(Serialize)]
-struct EngineerList<'a> {
-    engineers: Vec<EngineerSummary<'a>>,
-}
 
 /// `GET /engineers`: every engineer, sorted by name, with event counts and first/last event.
 pub async fn list_engineers(
@@ -21,10 +14,8 @@ pub async fn list_engineers(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let list = EngineerList {
-        engineers: state.store.engineers().collect(),
-    };
-    Ok(Json(list).into_response())
+    let body = state.store.engineers_json().to_vec();
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /engineers/{engineer}/events?from&to&action&limit&cursor`

@@ -1,4 +1,6 @@
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use std::fmt;
+
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use serde::Serialize;
 
 /// Seconds since the Unix epoch, UTC. Events carry whole seconds, as the pipeline exports them.
@@ -54,9 +56,64 @@ pub fn format_timestamp(timestamp: Timestamp) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// Serializes as `format_timestamp` does, written straight into the output: no `String` per
+/// timestamp on the list routes.
 pub(crate) fn serialize_timestamp<S: serde::Serializer>(
     ts: &Timestamp,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_timestamp(*ts))
+    s.collect_str(&Rfc3339(*ts))
+}
+
+struct Rfc3339(Timestamp);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let time = DateTime::<Utc>::from_timestamp(self.0, 0).ok_or(fmt::Error)?;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            time.year(),
+            time.month(),
+            time.day(),
+            time.hour(),
+            time.minute(),
+            time.second()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialized_timestamps_read_as_chronos_rfc_3339() {
+        // From the first instant an event may carry to the last, and days between.
+        let mut instant = 0;
+        while instant <= 253_402_300_799 {
+            let json = serde_json::to_string(&EventView {
+                id: 1,
+                timestamp: instant,
+                sha: "a",
+                action: "b",
+                engineer: "c",
+            })
+            .unwrap();
+            let expected = format!("\"timestamp\":\"{}\"", format_timestamp(instant));
+            assert!(json.contains(&expected), "{json} lacks {expected}");
+            instant += 86_400 * 37 + 3_661;
+        }
+        assert!(
+            serde_json::to_string(&EventView {
+                id: 1,
+                timestamp: 253_402_300_799,
+                sha: "a",
+                action: "b",
+                engineer: "c",
+            })
+            .unwrap()
+            .contains("9999-12-31T23:59:59Z")
+        );
+    }
 }

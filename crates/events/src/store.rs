@@ -1,6 +1,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -31,6 +32,8 @@ pub struct EventStore {
     pub(crate) days: BTreeMap<i64, DayTotals>,
     /// `GET /summaries/daily`'s JSON, per day, rendered on first use.
     daily_json: DailyJson,
+    /// `GET /engineers`' JSON, rendered on first use: the list never changes.
+    engineers_json: OnceLock<Box<[u8]>>,
 }
 
 #[derive(Debug)]
@@ -115,6 +118,22 @@ impl EventStore {
         })
     }
 
+    /// `{"engineers":[…]}` with every engineer as `engineers` lists them, rendered once.
+    pub fn engineers_json(&self) -> &[u8] {
+        #[derive(Serialize)]
+        struct EngineerList<'a> {
+            engineers: Vec<EngineerSummary<'a>>,
+        }
+        self.engineers_json.get_or_init(|| {
+            let list = EngineerList {
+                engineers: self.engineers().collect(),
+            };
+            serde_json::to_vec(&list)
+                .expect("an engineer list serializes")
+                .into_boxed_slice()
+        })
+    }
+
     /// The first and last instants of the store, if it has events.
     pub fn time_span(&self) -> Option<(Timestamp, Timestamp)> {
         Some((
@@ -150,31 +169,34 @@ impl EventStore {
                 && action.is_none_or(|id| event.action as usize == id)
         };
 
+        // One more than the page, to know whether another page follows; views are made
+        // straight from the index, in one pass.
         let take = query.limit.saturating_add(1);
-        let mut matched: Vec<&Event> = match (engineer_list, action_list) {
+        let mut events: Vec<EventView<'_>> = Vec::with_capacity(take.min(1024));
+        match (engineer_list, action_list) {
             (None, None) => {
                 let range = bounds(&self.events, Event::position, query);
-                self.events[range].iter().take(take).collect()
+                events.extend(self.events[range].iter().take(take).map(|e| self.view(e)));
             }
-            (Some(list), None) | (None, Some(list)) => self.walk(list, query, take, keep),
+            (Some(list), None) | (None, Some(list)) => {
+                self.walk(list, query, take, keep, &mut events)
+            }
             (Some(a), Some(b)) => {
-                self.walk(if a.len() <= b.len() { a } else { b }, query, take, keep)
+                let shorter = if a.len() <= b.len() { a } else { b };
+                self.walk(shorter, query, take, keep, &mut events)
             }
-        };
+        }
 
-        let next = if matched.len() > query.limit {
-            matched.truncate(query.limit);
-            matched.last().map(|event| Position {
+        let next = if events.len() > query.limit {
+            events.truncate(query.limit);
+            events.last().map(|event| Position {
                 timestamp: event.timestamp,
                 id: event.id,
             })
         } else {
             None
         };
-        Page {
-            events: matched.into_iter().map(|event| self.view(event)).collect(),
-            next,
-        }
+        Page { events, next }
     }
 
     fn walk<'s>(
@@ -183,14 +205,17 @@ impl EventStore {
         query: &EventQuery<'_>,
         take: usize,
         keep: impl Fn(&Event) -> bool,
-    ) -> Vec<&'s Event> {
+        into: &mut Vec<EventView<'s>>,
+    ) {
         let event = |position: &u32| &self.events[*position as usize];
-        list[bounds(list, |position| event(position).position(), query)]
-            .iter()
-            .map(event)
-            .filter(|e| keep(e))
-            .take(take)
-            .collect()
+        into.extend(
+            list[bounds(list, |position| event(position).position(), query)]
+                .iter()
+                .map(event)
+                .filter(|e| keep(e))
+                .take(take)
+                .map(|e| self.view(e)),
+        );
     }
 
     /// Daily statistics for every UTC calendar day from `first` to `last` (days since the epoch,
@@ -333,6 +358,7 @@ impl Builder {
             action_events,
             days,
             daily_json: DailyJson::default(),
+            engineers_json: OnceLock::new(),
         }
     }
 }
