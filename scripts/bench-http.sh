@@ -23,6 +23,9 @@ for _ in $(seq 1 100); do
 done
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
+# CPU time the server process has used, user + system, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+ticks_per_s=$(getconf CLK_TCK)
 
 run() { # run SECONDS PATHS -> JSON line
   WRK_PATHS=$2 wrk --threads "$threads" --connections "$connections" --duration "$1s" \
@@ -39,6 +42,21 @@ echo "wrk: /health, 10 s" >&2
 health=$(run 10 /health)
 echo "wrk: /events range page, 10 s" >&2
 events=$(run 10 "$range_page")
+# Server CPU per request, route by route, in one run: the read routes against /health.
+cpu_routes=(/health / /metadata /engineers /summaries/daily '/events?from=2017-10-30&to=2017-10-30'
+  '/events?from=2017-10-16&to=2017-10-28&limit=100' '/engineers/ada.berg/events?limit=20')
+cpu_json=""
+for route in "${cpu_routes[@]}"; do
+  echo "wrk: server CPU per request, $route, 5 s" >&2
+  before=$(cpu_ticks)
+  result=$(run 5 "$route")
+  after=$(cpu_ticks)
+  requests=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["requests"])' "$result")
+  cpu_us=$(python3 -c 'import sys; t, r, hz = map(float, sys.argv[1:]); print(f"{t / hz * 1e6 / r:.2f}")' \
+    "$((after - before))" "$requests" "$ticks_per_s")
+  cpu_json+="${cpu_json:+,}{\"path\":\"$route\",\"requests\":$requests,\"cpu_us_per_request\":$cpu_us}"
+done
+
 echo "wrk: soak warm-up over every route, 5 s" >&2
 run 5 "$mixed" >/dev/null
 rss_after_warmup=$(rss_kib)
@@ -51,6 +69,7 @@ cat >"$out" <<JSON
  "health":$health,
  "events_range_page":$events,
  "events_range_page_path":"$range_page",
+ "cpu_per_request":[$cpu_json],
  "soak":$soak,
  "soak_rss_kib_after_warmup":$rss_after_warmup,
  "soak_rss_kib_at_end":$rss_at_end}

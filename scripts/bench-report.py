@@ -144,6 +144,16 @@ def main():
             f"{http['connections']} connections, 10 s)",
             f"{r['requests_per_s']:,.0f} req/s, p99 {r['latency_p99_ms']:.2f} ms, "
             f"{r['socket_errors']} socket errors", "report", None)
+    # Server CPU per request under wrk, each read route against /health in the same run.
+    cpu = {entry["path"]: entry["cpu_us_per_request"] for entry in http.get("cpu_per_request", [])}
+    health_us = cpu.get("/health")
+    for path, us in cpu.items():
+        if path == "/health":
+            row("server CPU per request, `/health` (wrk, 5 s)", f"{us:.1f} µs", "report", None)
+        else:
+            ratio = us / health_us
+            row(f"server CPU per request, `{path}` (wrk, 5 s)", f"{us:.1f} µs ({ratio:.1f}× `/health`)",
+                "≤ 2× `/health`", ratio <= 2)
     soak = http["soak"]
     drift = (http["soak_rss_kib_at_end"] - http["soak_rss_kib_after_warmup"]) / http["soak_rss_kib_after_warmup"]
     row("soak: 60 s at saturation over every route, valid and invalid mixed",
