@@ -4,6 +4,8 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ssm::Client;
+use aws_sdk_ssm::config::SharedHttpClient;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use tokio::sync::{Mutex, OnceCell, RwLock};
 
 use super::{Metadata, MetadataError};
@@ -78,6 +80,13 @@ pub fn ssm_client_config() -> (TimeoutConfig, RetryConfig) {
         .build();
     let retries = RetryConfig::standard().with_max_attempts(2);
     (timeouts, retries)
+}
+
+/// The HTTPS client every AWS client of this service uses: rustls with the ring provider.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 impl SsmMetadata {
@@ -210,6 +219,7 @@ impl SsmMetadata {
 async fn build_client() -> Client {
     let (timeouts, retries) = ssm_client_config();
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .timeout_config(timeouts)
         .retry_config(retries)
         .load()

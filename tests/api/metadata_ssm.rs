@@ -240,3 +240,37 @@ async fn the_fetch_budget_alone_bounds_a_request() {
     let message = response.assert_error(503, "metadata_unavailable");
     assert!(message.contains("300 ms"), "{message}");
 }
+
+#[tokio::test]
+async fn the_binary_speaks_https_to_ssm() {
+    // An HTTPS endpoint that refuses the TLS handshake: the binary's own client (rustls on
+    // ring) gets as far as the handshake and answers 503, not a panic or a 500.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("https://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            use std::io::Write;
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS");
+        }
+    });
+    let server = LocalServer::start(&[
+        ("SSM_PARAMETER_PREFIX", PREFIX),
+        ("AWS_ENDPOINT_URL", &endpoint),
+        ("AWS_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]);
+    let server_address = server.address;
+    let (status, _, body) =
+        tokio::task::spawn_blocking(move || http_get(server_address, "/metadata"))
+            .await
+            .unwrap();
+    assert_eq!(status, 503, "{body}");
+    let log: Vec<String> = server.log_lines.try_iter().collect();
+    assert!(
+        log.iter().any(|line| line.contains("GetParameters failed")),
+        "{log:?}"
+    );
+    assert!(!log.iter().any(|line| line.contains("panicked")), "{log:?}");
+}

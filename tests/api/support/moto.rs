@@ -115,6 +115,7 @@ pub fn client_for(endpoint: &str) -> Client {
     let (timeouts, retries) = pipeline_events_api::metadata::ssm_client_config();
     let config = aws_sdk_ssm::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(pipeline_events_api::metadata::https_client())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
