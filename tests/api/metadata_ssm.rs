@@ -154,20 +154,7 @@ async fn a_hanging_ssm_still_answers_within_3_seconds() {
 async fn the_binary_reads_ssm_through_the_standard_aws_environment() {
     let moto = Moto::start();
     put_both(&moto, "9.9.9", "fedcba9876543210fedcba9876543210fedcba98").await;
-    let endpoint = moto.endpoint();
-    let server = LocalServer::start(&[
-        ("SSM_PARAMETER_PREFIX", PREFIX),
-        ("APP_DESCRIPTION", "deployed by tests"),
-        ("AWS_ENDPOINT_URL", &endpoint),
-        ("AWS_REGION", REGION),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ]);
-    let server_address = server.address;
-    let (status, _, body) =
-        tokio::task::spawn_blocking(move || http_get(server_address, "/metadata"))
-            .await
-            .unwrap();
+    let (_server, status, body) = binary_metadata(&moto.endpoint()).await;
     assert_eq!(status, 200, "{body}");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -254,18 +241,7 @@ async fn the_binary_speaks_https_to_ssm() {
             let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS");
         }
     });
-    let server = LocalServer::start(&[
-        ("SSM_PARAMETER_PREFIX", PREFIX),
-        ("AWS_ENDPOINT_URL", &endpoint),
-        ("AWS_REGION", REGION),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-    ]);
-    let server_address = server.address;
-    let (status, _, body) =
-        tokio::task::spawn_blocking(move || http_get(server_address, "/metadata"))
-            .await
-            .unwrap();
+    let (server, status, body) = binary_metadata(&endpoint).await;
     assert_eq!(status, 503, "{body}");
     let log: Vec<String> = server.log_lines.try_iter().collect();
     assert!(
@@ -273,4 +249,22 @@ async fn the_binary_speaks_https_to_ssm() {
         "{log:?}"
     );
     assert!(!log.iter().any(|line| line.contains("panicked")), "{log:?}");
+}
+
+/// The binary as a local server reading SSM at `endpoint` through the standard AWS environment,
+/// and its answer to `GET /metadata`.
+async fn binary_metadata(endpoint: &str) -> (LocalServer, u16, String) {
+    let server = LocalServer::start(&[
+        ("SSM_PARAMETER_PREFIX", PREFIX),
+        ("APP_DESCRIPTION", "deployed by tests"),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ]);
+    let address = server.address;
+    let (status, _, body) = tokio::task::spawn_blocking(move || http_get(address, "/metadata"))
+        .await
+        .unwrap();
+    (server, status, body)
 }

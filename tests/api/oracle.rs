@@ -3,7 +3,6 @@
 //! random queries, every page followed through the Router.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat};
 use pipeline_events_api::events::RawEvent;
@@ -11,23 +10,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, blocking_runtime};
 
 /// 2017-10-30T00:00:00Z: datasets span the ten days from here.
 const START: i64 = 1_509_321_600;
 const DAY: i64 = 86_400;
 const ENGINEERS: [&str; 4] = ["ada", "bob", "cy", "dee"];
 const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "hotfix"];
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    })
-}
 
 /// Events with unique ids, crowded onto few instants so that ties on time are common.
 fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
@@ -120,7 +109,7 @@ fn all_pages(app: &TestApp, path: &str, query: &str, limit: usize, most: usize) 
     let mut events = Vec::new();
     let mut uri = format!("{path}?{query}");
     for _ in 0..=most {
-        let response = runtime().block_on(app.get(&uri));
+        let response = blocking_runtime().block_on(app.get(&uri));
         assert_eq!(response.status, 200, "{uri}: {:?}", response.json());
         let body = response.json();
         let page = body["events"].as_array().unwrap().clone();
@@ -250,7 +239,7 @@ fn daily_summaries_equal_a_linear_scan() {
                 date(START + first * DAY),
                 date(START + last * DAY)
             );
-            let response = runtime().block_on(app.get(&uri));
+            let response = blocking_runtime().block_on(app.get(&uri));
             prop_assert_eq!(response.status, 200);
             prop_assert_eq!(&response.json()["days"], &json!(expected), "{}", uri);
             Ok(())

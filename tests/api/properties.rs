@@ -8,17 +8,7 @@ use pipeline_events_api::startup::SAMPLE_EVENTS;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use crate::support::TestApp;
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    })
-}
+use crate::support::{TestApp, blocking_runtime};
 
 fn app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();
@@ -95,7 +85,7 @@ fn random_requests_never_get_a_5xx() {
             } else {
                 format!("{path}?{query}")
             };
-            let response = runtime().block_on(app().get(&uri));
+            let response = blocking_runtime().block_on(app().get(&uri));
             let status = response.status.as_u16();
             prop_assert!((200..500).contains(&status), "{uri} gave {status}");
             if status >= 400 {
@@ -155,7 +145,7 @@ fn cursor_pages_add_up_to_one_unpaginated_query() {
             let mut paged = Vec::new();
             let mut uri = format!("/events?{query}");
             loop {
-                let response = runtime().block_on(app().get(&uri));
+                let response = blocking_runtime().block_on(app().get(&uri));
                 let page = response.ids();
                 prop_assert!(page.len() <= limit);
                 paged.extend(page);

@@ -168,3 +168,15 @@ impl TestResponse {
             .collect()
     }
 }
+
+/// One current-thread runtime for tests that drive the Router from a synchronous loop
+/// (proptest's runner), shared by the whole test process.
+pub fn blocking_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+}
