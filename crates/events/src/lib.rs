@@ -6,6 +6,7 @@ mod generate;
 mod load;
 mod model;
 mod query;
+mod sha;
 mod store;
 mod summary;
 
@@ -14,5 +15,6 @@ pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
 pub use model::{Event, EventView, Timestamp, date_of_day, day_of, format_timestamp};
 pub use query::{EventQuery, Page, Position};
+pub use sha::Sha;
 pub use store::{EngineerSummary, EventStore, StoreError};
 pub use summary::{ActionCounts, DaySummary};

@@ -1,6 +1,8 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 
+use super::sha::Sha;
+
 /// Seconds since the Unix epoch, UTC. Events carry whole seconds, as the pipeline exports them.
 pub type Timestamp = i64;
 
@@ -24,7 +26,7 @@ pub fn date_of_day(day: i64) -> Option<NaiveDate> {
 pub struct Event {
     pub id: u64,
     pub timestamp: Timestamp,
-    pub sha: Box<str>,
+    pub sha: Sha,
     pub(crate) action: u16,
     pub(crate) engineer: u32,
 }
@@ -42,7 +44,7 @@ pub struct EventView<'a> {
     pub id: u64,
     #[serde(serialize_with = "serialize_timestamp")]
     pub timestamp: Timestamp,
-    pub sha: &'a str,
+    pub sha: &'a Sha,
     pub action: &'a str,
     pub engineer: &'a str,
 }
@@ -76,7 +78,7 @@ mod tests {
             let json = serde_json::to_string(&EventView {
                 id: 1,
                 timestamp: instant,
-                sha: "a",
+                sha: &Sha::new("a"),
                 action: "b",
                 engineer: "c",
             })
@@ -89,7 +91,7 @@ mod tests {
             serde_json::to_string(&EventView {
                 id: 1,
                 timestamp: 253_402_300_799,
-                sha: "a",
+                sha: &Sha::new("a"),
                 action: "b",
                 engineer: "c",
             })

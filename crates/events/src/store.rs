@@ -9,6 +9,7 @@ use super::daily_json::DailyJson;
 use super::load::{LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
 use super::model::{Event, EventView, Timestamp};
 use super::query::{EventQuery, Page, Position, bounds};
+use super::sha::Sha;
 use super::summary::{self, DaySummary, DayTotals};
 
 /// The oldest and newest instants an event may carry: 1970-01-01 to 9999-12-31.
@@ -317,7 +318,7 @@ impl Builder {
         self.events.push(Event {
             id: raw.id,
             timestamp: raw.date,
-            sha: raw.sha.into(),
+            sha: Sha::new(&raw.sha),
             action,
             engineer,
         });
