@@ -14,7 +14,11 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 impl Sha {
     pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
-        let nibble = |digit: u8| HEX_DIGITS.iter().position(|d| *d == digit).map(|n| n as u8);
+        let nibble = |digit: u8| match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            _ => None,
+        };
         if bytes.len() == 40 {
             let mut packed = [0u8; 20];
             let all_hex = bytes.chunks_exact(2).zip(&mut packed).all(|(pair, byte)| {
