@@ -67,28 +67,27 @@ impl LocalServer {
 
     /// Sends SIGTERM and waits for the process to end.
     pub fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        wait_with_timeout(&mut self.child, Duration::from_secs(10)).expect("exits after SIGTERM")
+        self.send_term_and_wait()
     }
 
     /// Sends SIGTERM, waits for the process to end, and returns every log line not yet read.
     pub fn terminate_and_read_log(mut self) -> Vec<String> {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        wait_with_timeout(&mut self.child, Duration::from_secs(10)).expect("exits after SIGTERM");
+        self.send_term_and_wait();
         // The forwarding thread ends when the pipe closes; until then, lines may still arrive.
         let mut lines = Vec::new();
         while let Ok(line) = self.log_lines.recv_timeout(Duration::from_secs(5)) {
             lines.push(line);
         }
         lines
+    }
+
+    fn send_term_and_wait(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        wait_with_timeout(&mut self.child, Duration::from_secs(10)).expect("exits after SIGTERM")
     }
 }
 
