@@ -17,12 +17,24 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Where the events are: `EVENT_STORE=memory` (the default) or `dynamodb` with `EVENTS_TABLE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// Loaded at start-up from `EVENTS_FILE`, or the built-in sample dataset.
+    Memory {
+        events_file: Option<PathBuf>,
+    },
+    DynamoDb {
+        table: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Under Lambda (`AWS_LAMBDA_RUNTIME_API` set) the runtime API serves requests instead.
     pub on_lambda: bool,
     pub bind_addr: SocketAddr,
-    pub events_file: Option<PathBuf>,
+    pub store: StoreConfig,
     pub ssm_parameter_prefix: Option<String>,
     pub metadata_cache_ttl: Duration,
     pub app_description: String,
@@ -129,10 +141,48 @@ impl Config {
             ));
         }
 
+        let events_file = var("EVENTS_FILE").map(PathBuf::from);
+        let store = match var("EVENT_STORE").as_deref() {
+            None | Some("memory") => StoreConfig::Memory { events_file },
+            Some("dynamodb") => {
+                if let Some(file) = events_file {
+                    return Err(invalid(
+                        "EVENTS_FILE",
+                        file.display().to_string(),
+                        "nothing with EVENT_STORE=dynamodb: the table holds the events (load a file with `pipeline-events-api import`)",
+                    ));
+                }
+                match var("EVENTS_TABLE") {
+                    Some(table) if is_table_name(&table) => StoreConfig::DynamoDb { table },
+                    Some(table) => {
+                        return Err(invalid(
+                            "EVENTS_TABLE",
+                            table,
+                            "a DynamoDB table name: 3 to 255 of a-z, A-Z, 0-9, '_', '-' and '.'",
+                        ));
+                    }
+                    None => {
+                        return Err(invalid(
+                            "EVENTS_TABLE",
+                            String::new(),
+                            "the table's name when EVENT_STORE=dynamodb",
+                        ));
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "EVENT_STORE",
+                    other.to_owned(),
+                    "memory or dynamodb",
+                ));
+            }
+        };
+
         Ok(Self {
             on_lambda,
             bind_addr,
-            events_file: var("EVENTS_FILE").map(PathBuf::from),
+            store,
             ssm_parameter_prefix,
             metadata_cache_ttl,
             app_description: var("APP_DESCRIPTION")
@@ -142,6 +192,13 @@ impl Config {
             stage_in_path: lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none(),
         })
     }
+}
+
+fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Levels, or `target=level` directives, comma-separated. tracing would also take a bare word
@@ -235,6 +292,49 @@ mod tests {
     fn empty_values_count_as_unset() {
         let config = config(&[("SSM_PARAMETER_PREFIX", ""), ("EVENTS_FILE", "")]).unwrap();
         assert_eq!(config.ssm_parameter_prefix, None);
-        assert_eq!(config.events_file, None);
+        assert_eq!(config.store, StoreConfig::Memory { events_file: None });
+    }
+
+    #[test]
+    fn the_store_is_memory_unless_dynamodb_is_named_with_a_table() {
+        assert_eq!(
+            config(&[("EVENTS_FILE", "a.jsonl")]).unwrap().store,
+            StoreConfig::Memory {
+                events_file: Some("a.jsonl".into())
+            }
+        );
+        assert_eq!(
+            config(&[
+                ("EVENT_STORE", "dynamodb"),
+                ("EVENTS_TABLE", "pipeline-events-api-dev-events")
+            ])
+            .unwrap()
+            .store,
+            StoreConfig::DynamoDb {
+                table: "pipeline-events-api-dev-events".into()
+            }
+        );
+        for (vars, variable) in [
+            (&[("EVENT_STORE", "sqlite")][..], "EVENT_STORE"),
+            (&[("EVENT_STORE", "dynamodb")][..], "EVENTS_TABLE"),
+            (
+                &[("EVENT_STORE", "dynamodb"), ("EVENTS_TABLE", "a b")][..],
+                "EVENTS_TABLE",
+            ),
+            (
+                &[("EVENT_STORE", "dynamodb"), ("EVENTS_TABLE", "ab")][..],
+                "EVENTS_TABLE",
+            ),
+            (
+                &[
+                    ("EVENT_STORE", "dynamodb"),
+                    ("EVENTS_TABLE", "abc"),
+                    ("EVENTS_FILE", "x"),
+                ][..],
+                "EVENTS_FILE",
+            ),
+        ] {
+            assert_eq!(config(vars).unwrap_err().variable, variable, "{vars:?}");
+        }
     }
 }

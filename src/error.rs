@@ -8,6 +8,9 @@ use serde::Serialize;
 /// How long a client should wait before asking for metadata again after a 503: the time the
 /// service answers 503 at once before trying SSM again.
 pub const METADATA_RETRY_AFTER_SECONDS: u64 = crate::metadata::FAILURE_BACKOFF.as_secs();
+/// How long a client should wait after the event store failed to answer: DynamoDB throttling
+/// and brief outages pass within seconds.
+pub const STORE_RETRY_AFTER_SECONDS: u64 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -21,6 +24,7 @@ pub enum ApiError {
     RangeTooLarge { days: i64, max: i64 },
     EngineerNotFound(String),
     MetadataUnavailable(String),
+    StoreUnavailable,
     Internal,
 }
 
@@ -42,7 +46,9 @@ impl ApiError {
             | Self::InvalidRange(_)
             | Self::InvalidCursor
             | Self::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
-            Self::MetadataUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MetadataUnavailable(_) | Self::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +65,7 @@ impl ApiError {
             Self::RangeTooLarge { .. } => "range_too_large",
             Self::EngineerNotFound(_) => "engineer_not_found",
             Self::MetadataUnavailable(_) => "metadata_unavailable",
+            Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal_error",
         }
     }
@@ -90,6 +97,9 @@ impl ApiError {
                 format!("No engineer named '{}'.", shorten(name))
             }
             Self::MetadataUnavailable(message) => format!("{message}."),
+            Self::StoreUnavailable => {
+                "The event store did not answer in time; retry after the Retry-After delay.".into()
+            }
             Self::Internal => "The service failed to answer; the failure has been logged.".into(),
         }
     }
@@ -124,11 +134,15 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status(), Json(body)).into_response();
-        if let Self::MetadataUnavailable(_) = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(METADATA_RETRY_AFTER_SECONDS),
-            );
+        let retry_after = match self {
+            Self::MetadataUnavailable(_) => Some(METADATA_RETRY_AFTER_SECONDS),
+            Self::StoreUnavailable => Some(STORE_RETRY_AFTER_SECONDS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

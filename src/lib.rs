@@ -1,6 +1,7 @@
 //! A deployment pipeline's events over HTTP: one Router served by AWS Lambda or locally.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod lambda;
@@ -9,6 +10,7 @@ pub mod metadata;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 
 /// The event domain (its own crate, `crates/events`), where the routes expect it.

@@ -1,9 +1,20 @@
 use std::process::ExitCode;
 
 use pipeline_events_api::config::{Config, LogFormat};
-use pipeline_events_api::{app, lambda, local_server, startup, telemetry};
+use pipeline_events_api::{app, cli, lambda, local_server, startup, telemetry};
 
 fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os().skip(1).collect()) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("error: {error}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(cli::Command::Help) = command {
+        println!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -13,6 +24,9 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format, &config.log_level);
+    if let Some(command) = command {
+        return cli::run(command, &config);
+    }
 
     let state = match startup::build_state(&config) {
         Ok(state) => state,

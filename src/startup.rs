@@ -1,21 +1,46 @@
 //! From a validated configuration to the state every request shares: the store, the metadata.
 
 use std::fs::File;
+use std::path::Path;
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Config, StoreConfig};
 use crate::events::{EventStore, LoadError};
 use crate::metadata::MetadataSource;
 use crate::state::AppState;
+use crate::store::Store;
+use crate::store::dynamodb::DynamoStore;
 
 /// The built-in sample dataset, written by `make sample-data` (examples/generate_events.rs).
 pub const SAMPLE_EVENTS: &[u8] = include_bytes!("../data/events.jsonl");
 
-/// Everything a request needs, built once. Nothing remote is called here: the SSM client is
-/// built on the first `/metadata` request.
+/// Everything a request needs, built once. Nothing remote is called here: the SSM and
+/// DynamoDB clients are built on first use.
 pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
+    let store = match &config.store {
+        StoreConfig::Memory { events_file } => {
+            Store::Memory(load_memory_store(events_file.as_deref())?)
+        }
+        StoreConfig::DynamoDb { table } => {
+            tracing::info!(table, "serving events from DynamoDB");
+            Store::DynamoDb(DynamoStore::new(table.clone(), None))
+        }
+    };
+    let metadata = match &config.ssm_parameter_prefix {
+        Some(prefix) => MetadataSource::ssm(
+            prefix.clone(),
+            config.app_description.clone(),
+            config.metadata_cache_ttl,
+        ),
+        None => MetadataSource::build_time(config.app_description.clone()),
+    };
+    Ok(AppState::new(store, metadata))
+}
+
+/// `EVENTS_FILE`, or the built-in sample dataset.
+pub fn load_memory_store(events_file: Option<&Path>) -> Result<EventStore, LoadError> {
     let started = Instant::now();
-    let store = match &config.events_file {
+    let store = match events_file {
         Some(path) => {
             let source = path.display().to_string();
             let file = File::open(path).map_err(|e| LoadError {
@@ -29,22 +54,11 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     };
     tracing::info!(
         events = store.len(),
-        source = config
-            .events_file
-            .as_ref()
+        source = events_file
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "built-in".into()),
         load_ms = started.elapsed().as_secs_f64() * 1000.0,
         "event store loaded"
     );
-
-    let metadata = match &config.ssm_parameter_prefix {
-        Some(prefix) => MetadataSource::ssm(
-            prefix.clone(),
-            config.app_description.clone(),
-            config.metadata_cache_ttl,
-        ),
-        None => MetadataSource::build_time(config.app_description.clone()),
-    };
-    Ok(AppState::new(store, metadata))
+    Ok(store)
 }

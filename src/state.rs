@@ -2,17 +2,17 @@
 
 use std::sync::Arc;
 
-use crate::events::EventStore;
 use crate::metadata::MetadataSource;
+use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<EventStore>,
+    pub store: Arc<Store>,
     pub metadata: Arc<MetadataSource>,
 }
 
 impl AppState {
-    pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
+    pub fn new(store: Store, metadata: MetadataSource) -> Self {
         Self {
             store: Arc::new(store),
             metadata: Arc::new(metadata),

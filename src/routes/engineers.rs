@@ -3,7 +3,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::events::event_page;
+use super::events::{page_query, render};
 use super::params::Params;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -14,7 +14,7 @@ pub async fn list_engineers(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let body = state.store.engineers_json().to_vec();
+    let body = state.store.engineers_json().await?.into_owned();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -30,13 +30,11 @@ pub async fn engineer_events(
         query.as_deref(),
         &["from", "to", "action", "limit", "cursor"],
     )?;
-    if !state.store.has_engineer(&engineer) {
-        return Err(ApiError::EngineerNotFound(engineer));
+    let request = page_query(&params, Some(&engineer))?;
+    let scope = request.scope("/engineers/{engineer}/events");
+    let query = request.with_cursor(&params, &scope)?;
+    match state.store.engineer_events(&query).await? {
+        Some(page) => Ok(render(&page, &scope)),
+        None => Err(ApiError::EngineerNotFound(engineer.clone())),
     }
-    event_page(
-        &state,
-        &params,
-        "/engineers/{engineer}/events",
-        Some(&engineer),
-    )
 }

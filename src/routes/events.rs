@@ -8,10 +8,11 @@ use super::params::{Params, check_range};
 use crate::error::ApiError;
 use crate::events::{EventQuery, EventView};
 use crate::state::AppState;
+use crate::store::EventPage;
 
 #[derive(Serialize)]
 struct EventList<'a> {
-    events: Vec<EventView<'a>>,
+    events: &'a [EventView<'a>],
     next_cursor: Option<String>,
 }
 
@@ -25,44 +26,70 @@ pub async fn list_events(
         &["from", "to", "engineer", "action", "limit", "cursor"],
     )?;
     let engineer = params.text("engineer")?;
-    event_page(&state, &params, "/events", engineer)
+    let query = page_query(&params, engineer)?;
+    let scope = query.scope("/events");
+    let query = query.with_cursor(&params, &scope)?;
+    let page = state.store.events(&query).await?;
+    Ok(render(&page, &scope))
 }
 
-/// One page of events for a list route; `engineer` comes from the query or the path.
-pub(super) fn event_page(
-    state: &AppState,
-    params: &Params,
-    route: &str,
-    engineer: Option<&str>,
-) -> Result<Response, ApiError> {
+/// A list route's page request, before its cursor is read: the cursor is checked against the
+/// route and filters it was issued for.
+pub(super) struct PageRequest<'a> {
+    query: EventQuery<'a>,
+}
+
+impl<'a> PageRequest<'a> {
+    pub(super) fn scope(&self, route: &'a str) -> Scope<'a> {
+        Scope {
+            route,
+            from: self.query.from,
+            to: self.query.to,
+            engineer: self.query.engineer,
+            action: self.query.action,
+        }
+    }
+
+    pub(super) fn with_cursor(
+        mut self,
+        params: &'a Params,
+        scope: &Scope<'_>,
+    ) -> Result<EventQuery<'a>, ApiError> {
+        if let Some(value) = params.text("cursor")? {
+            self.query.after = Some(cursor::decode(value, scope)?);
+        }
+        Ok(self.query)
+    }
+}
+
+/// Reads `from`, `to`, `action` and `limit`; `engineer` comes from the query or the path.
+pub(super) fn page_query<'a>(
+    params: &'a Params,
+    engineer: Option<&'a str>,
+) -> Result<PageRequest<'a>, ApiError> {
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;
     let action = params.text("action")?;
     let limit = params.limit()?;
-    let scope = Scope {
-        route,
-        from,
-        to,
-        engineer,
-        action,
-    };
-    let after = match params.text("cursor")? {
-        Some(value) => Some(cursor::decode(value, &scope)?),
-        None => None,
-    };
+    Ok(PageRequest {
+        query: EventQuery {
+            from,
+            to,
+            engineer,
+            action,
+            after: None,
+            limit,
+        },
+    })
+}
 
-    let page = state.store.query(&EventQuery {
-        from,
-        to,
-        engineer,
-        action,
-        after,
-        limit,
-    });
+/// `{"events":[…],"next_cursor":…}`
+pub(super) fn render(page: &EventPage<'_>, scope: &Scope<'_>) -> Response {
+    let events = page.events();
     let list = EventList {
-        events: page.events,
-        next_cursor: page.next.map(|position| cursor::encode(position, &scope)),
+        events: &events,
+        next_cursor: page.next().map(|position| cursor::encode(position, scope)),
     };
-    Ok(Json(list).into_response())
+    Json(list).into_response()
 }

@@ -22,23 +22,27 @@ pub async fn daily(
     let to = params.to()?;
     check_range(from, to)?;
 
-    let span = state.store.time_span();
-    let first = from.map(day_of).or(span.map(|(first, _)| day_of(first)));
-    let last = to
-        .map(|to| day_of(to - 1))
-        .or(span.map(|(_, last)| day_of(last)));
-    let days = match (first.or(last), last.or(first)) {
-        (Some(first), Some(last)) if first <= last => {
-            let count = last - first + 1;
-            if count > MAX_DAYS {
-                return Err(ApiError::RangeTooLarge {
-                    days: count,
-                    max: MAX_DAYS,
-                });
+    let days = state
+        .store
+        .daily_json(Box::new(move |span| {
+            let first = from.map(day_of).or(span.map(|(first, _)| day_of(first)));
+            let last = to
+                .map(|to| day_of(to - 1))
+                .or(span.map(|(_, last)| day_of(last)));
+            match (first.or(last), last.or(first)) {
+                (Some(first), Some(last)) if first <= last => {
+                    let count = last - first + 1;
+                    if count > MAX_DAYS {
+                        return Err(ApiError::RangeTooLarge {
+                            days: count,
+                            max: MAX_DAYS,
+                        });
+                    }
+                    Ok(Some((first, last)))
+                }
+                _ => Ok(None),
             }
-            state.store.daily_json(first, last)
-        }
-        _ => b"{\"days\":[]}".to_vec(),
-    };
+        }))
+        .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], days).into_response())
 }

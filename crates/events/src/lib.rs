@@ -13,8 +13,11 @@ mod summary;
 pub use daily_json::DailyJson;
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
-pub use model::{Event, EventView, Timestamp, date_of_day, day_of, format_timestamp};
+pub use model::{
+    Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
+    date_of_day, day_of, format_timestamp,
+};
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
 pub use store::{EngineerSummary, EventStore, StoreError};
-pub use summary::{ActionCounts, DaySummary};
+pub use summary::{ActionCounts, DaySummary, DayTotals, daily_json, day_summary};

@@ -6,7 +6,10 @@ use super::sha::Sha;
 /// Seconds since the Unix epoch, UTC. Events carry whole seconds, as the pipeline exports them.
 pub type Timestamp = i64;
 
-pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
+pub const SECONDS_PER_DAY: i64 = 86_400;
+/// The oldest and newest instants an event may carry: 1970-01-01 to 9999-12-31.
+pub const MIN_TIMESTAMP: Timestamp = 0;
+pub const MAX_TIMESTAMP: Timestamp = 253_402_300_799;
 /// Days from 0001-01-01 (chrono's "days from CE", day 1) to 1970-01-01.
 const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
 
@@ -47,6 +50,28 @@ pub struct EventView<'a> {
     pub sha: &'a Sha,
     pub action: &'a str,
     pub engineer: &'a str,
+}
+
+/// An event with its names, owned: what a store that is not in memory reads back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: u64,
+    pub timestamp: Timestamp,
+    pub sha: Sha,
+    pub action: String,
+    pub engineer: String,
+}
+
+impl EventRecord {
+    pub fn view(&self) -> EventView<'_> {
+        EventView {
+            id: self.id,
+            timestamp: self.timestamp,
+            sha: &self.sha,
+            action: &self.action,
+            engineer: &self.engineer,
+        }
+    }
 }
 
 /// RFC 3339, UTC, whole seconds, `Z` suffix: `2017-10-30T12:00:00Z`.

@@ -7,14 +7,10 @@ use serde::Serialize;
 
 use super::daily_json::DailyJson;
 use super::load::{LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
-use super::model::{Event, EventView, Timestamp};
+use super::model::{Event, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp};
 use super::query::{EventQuery, Page, Position, bounds};
 use super::sha::Sha;
 use super::summary::{self, DaySummary, DayTotals};
-
-/// The oldest and newest instants an event may carry: 1970-01-01 to 9999-12-31.
-const MIN_TIMESTAMP: Timestamp = 0;
-const MAX_TIMESTAMP: Timestamp = 253_402_300_799;
 
 /// The events, held in memory and indexed for the queries the API answers:
 /// sorted by (timestamp, id) for range queries, per engineer, per action, and per UTC day.
@@ -103,6 +99,16 @@ impl EventStore {
 
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+
+    /// Every event, in (timestamp, id) order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = EventView<'_>> {
+        self.events.iter().map(|event| self.view(event))
+    }
+
+    /// Every action name, sorted.
+    pub fn actions(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.actions.iter().map(|action| &**action)
     }
 
     pub fn has_engineer(&self, name: &str) -> bool {

@@ -8,10 +8,11 @@ use super::model::{Event, date_of_day, day_of};
 
 /// What happened on one UTC day with events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DayTotals {
+pub struct DayTotals {
     pub total: u32,
+    /// Distinct engineers with events that day.
     pub engineers: u32,
-    /// Indexed by action id.
+    /// Indexed by the action's position in the store's sorted action names.
     pub actions: Box<[u32]>,
 }
 
@@ -77,7 +78,7 @@ impl Serialize for ActionCounts<'_> {
 
 /// One day's statistics from the per-day totals: the change is from the previous calendar day,
 /// whatever range the day is listed in. `None` only for a day outside the calendar chrono knows.
-pub(crate) fn day_summary<'a>(
+pub fn day_summary<'a>(
     days: &BTreeMap<i64, DayTotals>,
     actions: &'a [Box<str>],
     day: i64,
@@ -109,4 +110,28 @@ pub(crate) fn days_with_activity(days: &BTreeMap<i64, DayTotals>) -> Vec<i64> {
     let mut active: Vec<i64> = days.keys().flat_map(|&day| [day, day + 1]).collect();
     active.dedup();
     active
+}
+
+/// `{"days":[…]}` for the days `first..=last` (days since the epoch), every day listed, from
+/// per-day totals that include at least `first - 1..=last`. A store that keeps totals rather
+/// than events (DynamoDB) renders with this; the memory store's cached rendering equals it.
+pub fn daily_json(
+    days: &BTreeMap<i64, DayTotals>,
+    actions: &[Box<str>],
+    first: i64,
+    last: i64,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + (last - first + 1).max(0) as usize * 200);
+    out.extend_from_slice(b"{\"days\":[");
+    for day in first..=last {
+        let Some(summary) = day_summary(days, actions, day) else {
+            continue;
+        };
+        if out.last() != Some(&b'[') {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &summary).expect("a day summary serializes");
+    }
+    out.extend_from_slice(b"]}");
+    out
 }

@@ -1,0 +1,308 @@
+//! Subcommands of the one binary, for operators: load a file into the configured store, create
+//! the DynamoDB table, check (and repair) its aggregates. Without a subcommand the binary
+//! serves the API.
+
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::config::{Config, StoreConfig};
+use crate::events::{EventStore, LoadError, RawEvent};
+use crate::store::dynamodb::DynamoStore;
+use crate::store::dynamodb::import::{Progress, import};
+use crate::store::dynamodb::maintenance::verify;
+use crate::store::dynamodb::table::create_table;
+
+pub const USAGE: &str = "\
+usage: pipeline-events-api                    serve the API (locally, or under Lambda)
+       pipeline-events-api import FILE        load FILE (JSON array or JSON lines) into the store
+       pipeline-events-api create-table       create EVENTS_TABLE as infra/dynamodb.tf does
+       pipeline-events-api verify [--rebuild] check the table's aggregates against its events
+
+The store is the one the environment configures (EVENT_STORE, EVENTS_TABLE, EVENTS_FILE);
+AWS_ENDPOINT_URL_DYNAMODB points the DynamoDB commands at a local endpoint.";
+
+pub enum Command {
+    Import(PathBuf),
+    CreateTable,
+    Verify { rebuild: bool },
+    Help,
+}
+
+/// The subcommand in `args` (the program name excluded), or `None` to serve.
+pub fn parse(args: Vec<OsString>) -> Result<Option<Command>, String> {
+    use lexopt::prelude::*;
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let mut parser = lexopt::Parser::from_args(args);
+    let error = |e: lexopt::Error| e.to_string();
+    let command = match parser.next().map_err(error)? {
+        Some(Value(name)) => name.string().map_err(error)?,
+        Some(Long("help") | Short('h')) => return Ok(Some(Command::Help)),
+        Some(other) => return Err(other.unexpected().to_string()),
+        None => return Ok(None),
+    };
+    let command = match command.as_str() {
+        "import" => {
+            let file = match parser.next().map_err(error)? {
+                Some(Value(file)) => PathBuf::from(file),
+                Some(other) => return Err(other.unexpected().to_string()),
+                None => return Err("import needs the FILE to load".into()),
+            };
+            Command::Import(file)
+        }
+        "create-table" => Command::CreateTable,
+        "verify" => {
+            let mut rebuild = false;
+            if let Some(arg) = parser.next().map_err(error)? {
+                match arg {
+                    Long("rebuild") => rebuild = true,
+                    other => return Err(other.unexpected().to_string()),
+                }
+            }
+            Command::Verify { rebuild }
+        }
+        "help" => Command::Help,
+        other => return Err(format!("unknown command {other:?}")),
+    };
+    if let Some(arg) = parser.next().map_err(error)? {
+        return Err(arg.unexpected().to_string());
+    }
+    Ok(Some(command))
+}
+
+/// Runs a subcommand to its end; messages go to stderr, results to stdout.
+pub fn run(command: Command, config: &Config) -> ExitCode {
+    if let Command::Help = command {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match (command, &config.store) {
+            (Command::Import(file), StoreConfig::DynamoDb { table }) => {
+                import_into_table(&file, &DynamoStore::for_operator(table.clone())).await
+            }
+            (Command::Import(file), StoreConfig::Memory { events_file }) => {
+                import_into_file(&file, events_file.as_deref())
+            }
+            (Command::CreateTable, StoreConfig::DynamoDb { table }) => {
+                let store = DynamoStore::for_operator(table.clone());
+                match create_table(store.client().await, table).await? {
+                    true => println!("created table {table}"),
+                    false => println!("table {table} already exists; nothing changed"),
+                }
+                Ok(true)
+            }
+            (Command::Verify { rebuild }, StoreConfig::DynamoDb { table }) => {
+                verify_table(&DynamoStore::for_operator(table.clone()), rebuild).await
+            }
+            (Command::CreateTable | Command::Verify { .. }, StoreConfig::Memory { .. }) => Err(
+                "this command is for the DynamoDB store: set EVENT_STORE=dynamodb and EVENTS_TABLE"
+                    .into(),
+            ),
+            (Command::Help, _) => unreachable!("answered above"),
+        }
+    });
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(file: &Path) -> Result<EventStore, String> {
+    let source = file.display().to_string();
+    let reader = File::open(file).map_err(|e| format!("{source}: cannot open: {e}"))?;
+    EventStore::load(reader, &source).map_err(|e: LoadError| e.to_string())
+}
+
+async fn import_into_table(file: &Path, store: &DynamoStore) -> Result<bool, String> {
+    let events = load(file)?;
+    eprintln!(
+        "{}: {} events read; importing into table {}",
+        file.display(),
+        events.len(),
+        store.table()
+    );
+    let mut meter = ProgressMeter::new();
+    let report = import(store, &events, |progress| meter.show(&progress)).await;
+    meter.finish();
+    let report = report.map_err(|e| format!("{e}\nre-run the same import to complete it"))?;
+    if report.changed_nothing() {
+        println!(
+            "nothing to do: all {} events were already stored and the aggregates agree",
+            report.read
+        );
+    } else {
+        println!(
+            "imported {} new events ({} already stored); {} aggregate items updated",
+            report.written, report.already_stored, report.aggregates_updated
+        );
+    }
+    Ok(true)
+}
+
+/// The memory store's data is `EVENTS_FILE`: the new events are appended to it (JSON lines),
+/// after checking that the two files together load.
+fn import_into_file(file: &Path, events_file: Option<&Path>) -> Result<bool, String> {
+    let Some(target) = events_file else {
+        return Err(
+            "the memory store without EVENTS_FILE serves the built-in sample, which cannot be \
+             changed: set EVENTS_FILE to the JSON-lines file to import into, or EVENT_STORE=dynamodb"
+                .into(),
+        );
+    };
+    let incoming = load(file)?;
+    let existing = if target.exists() {
+        load(target)?
+    } else {
+        EventStore::default()
+    };
+    let stored: std::collections::HashMap<u64, RawEvent> =
+        existing.iter().map(|e| (e.id, raw(&e))).collect();
+    let mut new = Vec::new();
+    for event in incoming.iter() {
+        let event = raw(&event);
+        match stored.get(&event.id) {
+            None => new.push(event),
+            Some(same) if *same == event => {}
+            Some(_) => {
+                return Err(format!(
+                    "event id {} is already in {} with other content; nothing was changed",
+                    event.id,
+                    target.display()
+                ));
+            }
+        }
+    }
+    if new.is_empty() {
+        println!(
+            "nothing to do: all {} events are already in {}",
+            incoming.len(),
+            target.display()
+        );
+        return Ok(true);
+    }
+    let mut lines = Vec::new();
+    for event in &new {
+        serde_json::to_writer(&mut lines, event).map_err(|e| e.to_string())?;
+        lines.push(b'\n');
+    }
+    let mut out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(target)
+        .map_err(|e| format!("{}: {e}", target.display()))?;
+    out.write_all(&lines)
+        .and_then(|()| out.sync_all())
+        .map_err(|e| format!("{}: {e}", target.display()))?;
+    println!(
+        "imported {} new events into {} ({} already there)",
+        new.len(),
+        target.display(),
+        incoming.len() - new.len()
+    );
+    Ok(true)
+}
+
+fn raw(event: &crate::events::EventView<'_>) -> RawEvent {
+    RawEvent {
+        id: event.id,
+        sha: event.sha.as_str(&mut [0; 40]).to_owned(),
+        date: event.timestamp,
+        action: event.action.to_owned(),
+        engineer: event.engineer.to_owned(),
+    }
+}
+
+async fn verify_table(store: &DynamoStore, rebuild: bool) -> Result<bool, String> {
+    let report = verify(store, rebuild).await?;
+    let list = |label: &str, keys: &[String]| {
+        for key in keys.iter().take(20) {
+            println!("  {label}: {key}");
+        }
+        if keys.len() > 20 {
+            println!("  … and {} more {label}", keys.len() - 20);
+        }
+    };
+    println!("{} events in table {}", report.events, store.table());
+    list("missing", &report.missing);
+    list("differing", &report.differing);
+    list("extra", &report.extra);
+    list("undecodable", &report.undecodable);
+    for id in &report.duplicate_ids {
+        println!("  duplicate id: {id}");
+    }
+    if report.is_exact() {
+        println!("every aggregate equals its recomputation from the events");
+        return Ok(true);
+    }
+    if rebuild {
+        println!(
+            "rebuilt: {} aggregate items written or deleted",
+            report.repaired
+        );
+        let repairable_only = report.undecodable.is_empty() && report.duplicate_ids.is_empty();
+        return Ok(repairable_only);
+    }
+    println!("aggregates disagree with the events: run `pipeline-events-api verify --rebuild`");
+    Ok(false)
+}
+
+/// `checked N/M events (R/s, ETA Ss)` on a terminal, redrawn at most five times a second.
+struct ProgressMeter {
+    started: Instant,
+    drawn: Option<Instant>,
+    terminal: bool,
+}
+
+impl ProgressMeter {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            drawn: None,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&mut self, progress: &Progress) {
+        let now = Instant::now();
+        let due = self
+            .drawn
+            .is_none_or(|at| now.duration_since(at).as_millis() >= 200);
+        if !self.terminal || !(due || progress.done == progress.total) {
+            return;
+        }
+        self.drawn = Some(now);
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = progress.done as f64 / seconds;
+        let eta = (progress.total - progress.done) as f64 / rate.max(1e-9);
+        eprint!(
+            "\r\x1b[Kchecked {}/{} events ({:.0}/s, ETA {:.0}s)",
+            progress.done, progress.total, rate, eta
+        );
+    }
+
+    fn finish(&self) {
+        if self.terminal && self.drawn.is_some() {
+            eprintln!();
+        }
+    }
+}

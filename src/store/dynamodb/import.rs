@@ -1,0 +1,225 @@
+//! `pipeline-events-api import`: events from a file into the table, then the aggregates of
+//! every day and engineer the file touches recomputed from the events in the table.
+//!
+//! Safe to run again, and the way to finish an import that stopped: events are written only if
+//! missing (an id stored with other content stops the import), and the aggregates are always
+//! recomputed from what the table holds, never incremented, so a run that died between the two
+//! steps is completed by the next one. A run over data already imported writes nothing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::batch::{self, Write};
+use super::items::{
+    self, EngineerDayItem, EngineerItem, EventItem, Item, MetaItem, from_item, to_item,
+};
+use super::keys::{self, MAX_NAME_BYTES, Month};
+use super::{DynamoStore, aggregates};
+use crate::events::{EventStore, SECONDS_PER_DAY, day_of};
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub read: usize,
+    pub written: usize,
+    pub already_stored: usize,
+    /// Aggregate items (days, engineers' days, engineers, the store's totals) rewritten.
+    pub aggregates_updated: usize,
+}
+
+impl ImportReport {
+    pub fn changed_nothing(&self) -> bool {
+        self.written == 0 && self.aggregates_updated == 0
+    }
+}
+
+/// Where an import is: events checked so far, of how many.
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Imports every event of `events` (already parsed and checked: ids unique, fields present).
+pub async fn import(
+    store: &DynamoStore,
+    events: &EventStore,
+    mut progress: impl FnMut(Progress),
+) -> Result<ImportReport, String> {
+    for event in events.iter() {
+        for (field, value) in [("engineer", event.engineer), ("action", event.action)] {
+            if value.len() > MAX_NAME_BYTES {
+                return Err(format!(
+                    "event id {}: {field} is {} bytes long; DynamoDB keys hold at most {MAX_NAME_BYTES}",
+                    event.id,
+                    value.len()
+                ));
+            }
+        }
+    }
+    let client = store.client().await;
+    let table = store.table();
+    let mut report = ImportReport {
+        read: events.len(),
+        ..ImportReport::default()
+    };
+
+    // 1. The events: each chunk's keys read back, the missing ones written.
+    let all: Vec<EventItem> = events.iter().map(|event| EventItem::new(&event)).collect();
+    let mut checked = 0;
+    for chunk in all.chunks(batch::MAX_GET) {
+        let keys = chunk.iter().map(|e| items::key(&e.pk, &e.sk)).collect();
+        let stored: HashMap<String, EventItem> = batch::get(client, table, keys)
+            .await?
+            .into_iter()
+            .map(|item| {
+                from_item::<EventItem>(item)
+                    .map(|event| (event.sk.clone(), event))
+                    .map_err(|e| format!("stored item {} does not decode: {}", e.key, e.reason))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut missing = Vec::new();
+        for event in chunk {
+            match stored.get(&event.sk) {
+                None => missing.push(Write::Put(to_item(event))),
+                Some(existing) if existing == event => report.already_stored += 1,
+                Some(existing) => {
+                    return Err(format!(
+                        "event id {} is already stored with other content (sha {:?}, action {:?}, engineer {:?}); nothing of it was changed",
+                        event.id, existing.sha, existing.action, existing.engineer
+                    ));
+                }
+            }
+        }
+        report.written += missing.len();
+        batch::write(client, table, missing, |_| {}).await?;
+        checked += chunk.len();
+        progress(Progress {
+            done: checked,
+            total: all.len(),
+        });
+    }
+
+    // 2. Every touched day, recomputed from its events; then each touched engineer from their
+    //    days; then the store's totals from the engineers'.
+    let touched_days: BTreeSet<i64> = all.iter().map(|e| day_of(e.ts)).collect();
+    let mut desired: Vec<Item> = Vec::new();
+    for &day in &touched_days {
+        let day_events = day_events(client, table, day).await?;
+        let (days, engineer_days) = aggregates::days(&day_events);
+        desired.extend(days.iter().map(to_item));
+        desired.extend(engineer_days.iter().map(to_item));
+    }
+    report.aggregates_updated += sync(client, table, desired).await?;
+
+    let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer).collect();
+    let mut desired = Vec::new();
+    for engineer in touched_engineers {
+        let days: Vec<EngineerDayItem> =
+            query_all(client, table, &keys::engineer_days_pk(engineer), None).await?;
+        desired.extend(aggregates::engineer(engineer, &days).iter().map(to_item));
+    }
+    report.aggregates_updated += sync(client, table, desired).await?;
+
+    let engineers: Vec<EngineerItem> = query_all(client, table, keys::ENGINEERS_PK, None).await?;
+    let stored_meta: Option<MetaItem> = query_all(client, table, keys::META_PK, None)
+        .await?
+        .into_iter()
+        .next();
+    let mut actions: BTreeSet<String> = stored_meta.map(|meta| meta.actions).unwrap_or_default();
+    actions.extend(events.actions().map(str::to_owned));
+    let desired = aggregates::meta(actions, &engineers)
+        .iter()
+        .map(to_item)
+        .collect();
+    report.aggregates_updated += sync(client, table, desired).await?;
+    Ok(report)
+}
+
+/// The events of one UTC day, read from the table (strongly consistent).
+async fn day_events(client: &Client, table: &str, day: i64) -> Result<Vec<EventItem>, String> {
+    let start = day * SECONDS_PER_DAY;
+    let range = (
+        keys::event_sk(start, 0),
+        keys::event_sk(start + SECONDS_PER_DAY - 1, u64::MAX),
+    );
+    query_all(
+        client,
+        table,
+        &keys::events_pk(Month::of(start)),
+        Some(range),
+    )
+    .await
+}
+
+/// Every item of a partition of the table (strongly consistent), optionally within a
+/// sort-key interval.
+async fn query_all<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    sk_between: Option<(String, String)>,
+) -> Result<Vec<T>, String> {
+    let mut found = Vec::new();
+    let mut start = None;
+    loop {
+        let mut request = client
+            .query()
+            .table_name(table)
+            .consistent_read(true)
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .set_exclusive_start_key(start);
+        request = match &sk_between {
+            None => request.key_condition_expression("#pk = :pk"),
+            Some((low, high)) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
+                .expression_attribute_values(":high", AttributeValue::S(high.clone())),
+        };
+        let output = request
+            .send()
+            .await
+            .map_err(|e| format!("Query {pk}: {}", DisplayErrorContext(&e)))?;
+        for item in output.items.unwrap_or_default() {
+            found.push(
+                from_item(item)
+                    .map_err(|e| format!("stored item {} does not decode: {}", e.key, e.reason))?,
+            );
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return Ok(found);
+        }
+    }
+}
+
+/// Writes the items of `desired` that the table does not hold as they are; returns how many.
+async fn sync(client: &Client, table: &str, desired: Vec<Item>) -> Result<usize, String> {
+    let key_of = |item: &Item| items::key_of(item);
+    let keys = desired
+        .iter()
+        .map(|item| {
+            let text = |name: &str| item[name].as_s().expect("keys are strings").clone();
+            items::key(text(keys::PK), text(keys::SK))
+        })
+        .collect();
+    let stored: BTreeMap<String, Item> = batch::get(client, table, keys)
+        .await?
+        .into_iter()
+        .map(|item| (key_of(&item), item))
+        .collect();
+    let changed: Vec<Write> = desired
+        .into_iter()
+        .filter(|item| {
+            stored.get(&key_of(item)).map(items::normalized) != Some(items::normalized(item))
+        })
+        .map(Write::Put)
+        .collect();
+    let count = changed.len();
+    batch::write(client, table, changed, |_| {}).await?;
+    Ok(count)
+}

@@ -1,0 +1,185 @@
+//! Items as they are stored, converted with serde_dynamo. Attribute names are short and none is
+//! a DynamoDB reserved word that needs no alias in the expressions that use it (every expression
+//! aliases them anyway).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{self, Month};
+use crate::events::{EventRecord, EventView, Sha, Timestamp};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventItem {
+    pub pk: String,
+    pub sk: String,
+    pub gsi1pk: String,
+    pub gsi2pk: String,
+    pub id: u64,
+    pub ts: Timestamp,
+    pub sha: String,
+    pub action: String,
+    pub engineer: String,
+}
+
+impl EventItem {
+    pub fn new(event: &EventView<'_>) -> Self {
+        let month = Month::of(event.timestamp);
+        Self {
+            pk: keys::events_pk(month),
+            sk: keys::event_sk(event.timestamp, event.id),
+            gsi1pk: keys::engineer_index_pk(event.engineer),
+            gsi2pk: keys::action_index_pk(event.action, month),
+            id: event.id,
+            ts: event.timestamp,
+            sha: event.sha.as_str(&mut [0; 40]).to_owned(),
+            action: event.action.to_owned(),
+            engineer: event.engineer.to_owned(),
+        }
+    }
+
+    pub fn into_record(self) -> EventRecord {
+        EventRecord {
+            id: self.id,
+            timestamp: self.ts,
+            sha: Sha::new(&self.sha),
+            action: self.action,
+            engineer: self.engineer,
+        }
+    }
+}
+
+/// One UTC day's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayItem {
+    pub pk: String,
+    pub sk: String,
+    pub total: u32,
+    /// Distinct engineers.
+    pub engineers: u32,
+    pub actions: BTreeMap<String, u32>,
+}
+
+/// One engineer's events on one UTC day: what the engineer's totals are summed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineerDayItem {
+    pub pk: String,
+    pub sk: String,
+    pub events: u64,
+    pub first: Timestamp,
+    pub last: Timestamp,
+}
+
+/// One engineer's totals, as `GET /engineers` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineerItem {
+    pub pk: String,
+    /// The engineer's name.
+    pub sk: String,
+    pub events: u64,
+    pub first: Timestamp,
+    pub last: Timestamp,
+}
+
+/// The whole store's totals: every action name, the first and last instants, the event count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(with = "serde_dynamo::string_set")]
+    pub actions: BTreeSet<String>,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub events: u64,
+}
+
+pub fn to_item<T: Serialize>(value: &T) -> Item {
+    serde_dynamo::aws_sdk_dynamodb_1::to_item(value).expect("stored items serialize")
+}
+
+/// An item that does not decode: its key and why, for the log (never for a client).
+#[derive(Debug)]
+pub struct Undecodable {
+    pub key: String,
+    pub reason: String,
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, Undecodable> {
+    let key = key_of(&item);
+    serde_dynamo::aws_sdk_dynamodb_1::from_item(item).map_err(|error| Undecodable {
+        key,
+        reason: error.to_string(),
+    })
+}
+
+/// `pk`/`sk` of an item, for messages.
+pub fn key_of(item: &Item) -> String {
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|value| value.as_s().ok())
+            .map_or("?", String::as_str)
+            .to_owned()
+    };
+    format!("{}/{}", text(keys::PK), text(keys::SK))
+}
+
+/// The item with its sets sorted: DynamoDB sets have no order, so two reads of the same item
+/// may list a set's members differently.
+pub fn normalized(item: &Item) -> Item {
+    item.iter()
+        .map(|(name, value)| {
+            let value = match value {
+                AttributeValue::Ss(members) => {
+                    let mut members = members.clone();
+                    members.sort();
+                    AttributeValue::Ss(members)
+                }
+                other => other.clone(),
+            };
+            (name.clone(), value)
+        })
+        .collect()
+}
+
+/// The key attributes alone, to get or delete an item.
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([
+        (keys::PK.to_owned(), AttributeValue::S(pk.into())),
+        (keys::SK.to_owned(), AttributeValue::S(sk.into())),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_items() {
+        let sha = Sha::new("0123456789abcdef0123456789abcdef01234567");
+        let view = EventView {
+            id: 42,
+            timestamp: 1_509_321_600,
+            sha: &sha,
+            action: "deploy",
+            engineer: "alice",
+        };
+        let item = to_item(&EventItem::new(&view));
+        assert_eq!(item["pk"].as_s().unwrap(), "EV#2017-10");
+        assert_eq!(item["gsi2pk"].as_s().unwrap(), "ACT#deploy#2017-10");
+        assert_eq!(item["id"].as_n().unwrap(), "42");
+        let back: EventItem = from_item(item).unwrap();
+        assert_eq!(back.into_record().view(), view);
+    }
+
+    #[test]
+    fn a_broken_item_names_its_key() {
+        let mut item = key("EV#2017-10", "x");
+        item.insert("id".into(), AttributeValue::S("not a number".into()));
+        let error = from_item::<EventItem>(item).unwrap_err();
+        assert_eq!(error.key, "EV#2017-10/x");
+    }
+}

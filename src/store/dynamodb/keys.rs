@@ -1,0 +1,235 @@
+//! The table's layout, in one place. Every key is a string; timestamps and ids are zero-padded
+//! so that string order is (timestamp, id) order.
+//!
+//! | item                 | `pk`                    | `sk`                     | index keys            |
+//! |----------------------|-------------------------|--------------------------|-----------------------|
+//! | event                | `EV#<YYYY-MM>`          | `<ts:12>#<id:20>`        | `gsi1pk = ENG#<name>`, `gsi2pk = ACT#<action>#<YYYY-MM>` |
+//! | day totals           | `DAY#<YYYY>`            | `<YYYY-MM-DD>`           |                       |
+//! | engineer on a day    | `ENGDAY#<name>`         | `<YYYY-MM-DD>`           |                       |
+//! | engineer totals      | `ENGINEERS`             | `<name>`                 |                       |
+//! | store totals         | `META`                  | `STORE`                  |                       |
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::events::{
+    MAX_TIMESTAMP, MIN_TIMESTAMP, Position, SECONDS_PER_DAY, Timestamp, date_of_day,
+};
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// The index of events by engineer, and its partition key attribute (its sort key is `sk`).
+pub const BY_ENGINEER: &str = "by-engineer";
+pub const BY_ENGINEER_PK: &str = "gsi1pk";
+/// The index of events by action and month, and its partition key attribute.
+pub const BY_ACTION: &str = "by-action";
+pub const BY_ACTION_PK: &str = "gsi2pk";
+
+pub const ENGINEERS_PK: &str = "ENGINEERS";
+pub const META_PK: &str = "META";
+pub const META_SK: &str = "STORE";
+
+/// Keys are at most 2048 bytes (partition) and 1024 (sort): names are held to this.
+pub const MAX_NAME_BYTES: usize = 1000;
+
+/// A calendar month as months since 0000-01: consecutive months are consecutive numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month(i64);
+
+impl Month {
+    pub fn of(timestamp: Timestamp) -> Self {
+        let date = date_of_day(timestamp.div_euclid(SECONDS_PER_DAY))
+            .expect("timestamps are range-checked");
+        Self(i64::from(date.year()) * 12 + i64::from(date.month0()))
+    }
+
+    pub fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+
+    /// Months from `self` to `last`, both included.
+    pub fn through(self, last: Month) -> impl Iterator<Item = Month> {
+        (self.0..=last.0).map(Month)
+    }
+
+    /// The month's first instant.
+    pub fn start(self) -> Timestamp {
+        let date = NaiveDate::from_ymd_opt(
+            self.0.div_euclid(12) as i32,
+            self.0.rem_euclid(12) as u32 + 1,
+            1,
+        )
+        .expect("a month of the calendar");
+        date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
+    }
+
+    fn label(self) -> String {
+        format!(
+            "{:04}-{:02}",
+            self.0.div_euclid(12),
+            self.0.rem_euclid(12) + 1
+        )
+    }
+}
+
+pub fn events_pk(month: Month) -> String {
+    format!("EV#{}", month.label())
+}
+
+pub fn event_sk(timestamp: Timestamp, id: u64) -> String {
+    format!("{timestamp:012}#{id:020}")
+}
+
+/// The position an event's sort key stands for.
+pub fn position_of_sk(sk: &str) -> Option<Position> {
+    let (timestamp, id) = sk.split_once('#')?;
+    Some(Position {
+        timestamp: timestamp.parse().ok()?,
+        id: id.parse().ok()?,
+    })
+}
+
+pub fn engineer_index_pk(engineer: &str) -> String {
+    format!("ENG#{engineer}")
+}
+
+pub fn action_index_pk(action: &str, month: Month) -> String {
+    format!("ACT#{action}#{}", month.label())
+}
+
+pub fn days_pk(day: i64) -> String {
+    format!("DAY#{:04}", date(day).year())
+}
+
+pub fn day_sk(day: i64) -> String {
+    date(day).format("%Y-%m-%d").to_string()
+}
+
+/// The day a `day_sk` names, in days since the epoch.
+pub fn day_of_sk(sk: &str) -> Option<i64> {
+    let date = NaiveDate::parse_from_str(sk, "%Y-%m-%d").ok()?;
+    Some(
+        date.and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp()
+            .div_euclid(SECONDS_PER_DAY),
+    )
+}
+
+pub fn engineer_days_pk(engineer: &str) -> String {
+    format!("ENGDAY#{engineer}")
+}
+
+fn date(day: i64) -> NaiveDate {
+    date_of_day(day).expect("days of stored events are in the calendar")
+}
+
+/// The sort-key interval of the events in `[from, to)` after `after`, or `None` when it is
+/// empty. Both ends are inclusive, for `BETWEEN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkRange {
+    pub low: String,
+    pub high: String,
+    /// The first and last instants the interval can hold.
+    pub first: Timestamp,
+    pub last: Timestamp,
+}
+
+pub fn sk_range(
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    after: Option<Position>,
+) -> Option<SkRange> {
+    // (timestamp, id) of the first key allowed.
+    let mut low = (from.unwrap_or(MIN_TIMESTAMP).max(MIN_TIMESTAMP), 0u64);
+    if let Some(after) = after {
+        let next = match after.id.checked_add(1) {
+            Some(id) => (after.timestamp, id),
+            None => (after.timestamp.checked_add(1)?, 0),
+        };
+        low = low.max(next);
+    }
+    let last = to
+        .map_or(MAX_TIMESTAMP, |to| to.saturating_sub(1))
+        .min(MAX_TIMESTAMP);
+    if low.0 > last {
+        return None;
+    }
+    Some(SkRange {
+        low: event_sk(low.0, low.1),
+        // '~' sorts after every digit: the whole last second.
+        high: format!("{last:012}#~"),
+        first: low.0,
+        last,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_keys_sort_as_positions() {
+        let positions = [(0, 0), (0, 1), (9, u64::MAX), (10, 0), (253_402_300_799, 5)];
+        let keys: Vec<String> = positions.iter().map(|&(t, i)| event_sk(t, i)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        for (key, &(timestamp, id)) in keys.iter().zip(&positions) {
+            assert_eq!(position_of_sk(key), Some(Position { timestamp, id }));
+        }
+    }
+
+    #[test]
+    fn months_and_days() {
+        let oct_30_2017 = 1_509_321_600;
+        let month = Month::of(oct_30_2017);
+        assert_eq!(events_pk(month), "EV#2017-10");
+        assert_eq!(events_pk(month.next()), "EV#2017-11");
+        assert_eq!(events_pk(Month::of(0)), "EV#1970-01");
+        assert_eq!(events_pk(Month::of(MAX_TIMESTAMP)), "EV#9999-12");
+        assert_eq!(Month::of(oct_30_2017).start(), 1_506_816_000);
+        assert_eq!(
+            Month::of(Month::of(oct_30_2017).start() - 1),
+            Month::of(1_506_816_000 - 86_400)
+        );
+        let day = oct_30_2017 / 86_400;
+        assert_eq!(
+            (days_pk(day), day_sk(day)),
+            ("DAY#2017".into(), "2017-10-30".into())
+        );
+        assert_eq!(day_of_sk("2017-10-30"), Some(day));
+    }
+
+    #[test]
+    fn ranges_bound_from_to_and_after() {
+        let range = sk_range(Some(10), Some(20), None).unwrap();
+        assert_eq!(range.low, event_sk(10, 0));
+        assert!(range.high > event_sk(19, u64::MAX) && range.high < event_sk(20, 0));
+        let after = sk_range(
+            Some(10),
+            Some(20),
+            Some(Position {
+                timestamp: 15,
+                id: 3,
+            }),
+        )
+        .unwrap();
+        assert_eq!(after.low, event_sk(15, 4));
+        let wrapped = sk_range(
+            None,
+            None,
+            Some(Position {
+                timestamp: 15,
+                id: u64::MAX,
+            }),
+        )
+        .unwrap();
+        assert_eq!(wrapped.low, event_sk(16, 0));
+        assert_eq!(sk_range(Some(10), Some(10), None), None);
+        assert_eq!(sk_range(None, Some(0), None), None);
+        assert_eq!(
+            sk_range(Some(-100), None, None).unwrap().low,
+            event_sk(0, 0)
+        );
+    }
+}

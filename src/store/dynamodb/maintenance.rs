@@ -1,0 +1,154 @@
+//! `pipeline-events-api verify [--rebuild]`: every aggregate compared with a recomputation from
+//! every event, read with a Scan (fine here: never on a request path). `--rebuild` writes what
+//! differs and deletes aggregates no event accounts for.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+
+use super::batch::{self, Write};
+use super::items::{self, EngineerDayItem, EventItem, Item, from_item, to_item};
+use super::{DynamoStore, aggregates, keys};
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub events: usize,
+    /// Aggregates the events call for that the table lacks, or holds with other figures.
+    pub missing: Vec<String>,
+    pub differing: Vec<String>,
+    /// Aggregates no event accounts for.
+    pub extra: Vec<String>,
+    /// Items that do not decode, or whose key fits no layout: `key: reason`.
+    pub undecodable: Vec<String>,
+    /// Ids stored more than once.
+    pub duplicate_ids: Vec<u64>,
+    /// Aggregate items written or deleted by `--rebuild`.
+    pub repaired: usize,
+}
+
+impl VerifyReport {
+    pub fn is_exact(&self) -> bool {
+        self.missing.is_empty()
+            && self.differing.is_empty()
+            && self.extra.is_empty()
+            && self.undecodable.is_empty()
+            && self.duplicate_ids.is_empty()
+    }
+}
+
+pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, String> {
+    let client = store.client().await;
+    let table = store.table();
+    let mut report = VerifyReport::default();
+
+    let mut events: Vec<EventItem> = Vec::new();
+    let mut stored: BTreeMap<String, Item> = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let output = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| format!("Scan: {}", DisplayErrorContext(&e)))?;
+        for item in output.items.unwrap_or_default() {
+            let key = items::key_of(&item);
+            let pk = item.get(keys::PK).and_then(|v| v.as_s().ok()).cloned();
+            match pk.as_deref() {
+                Some(pk) if pk.starts_with("EV#") => match from_item::<EventItem>(item) {
+                    Ok(event) => events.push(event),
+                    Err(error) => report.undecodable.push(format!("{key}: {}", error.reason)),
+                },
+                Some(pk)
+                    if pk.starts_with("DAY#")
+                        || pk.starts_with("ENGDAY#")
+                        || pk == keys::ENGINEERS_PK
+                        || pk == keys::META_PK =>
+                {
+                    stored.insert(key, item);
+                }
+                _ => report
+                    .undecodable
+                    .push(format!("{key}: a key of no known kind")),
+            }
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    report.events = events.len();
+    for event in &events {
+        let expected = EventItem::new(&event.clone().into_record().view());
+        if &expected != event {
+            report.undecodable.push(format!(
+                "{}/{}: keys disagree with the event's fields",
+                event.pk, event.sk
+            ));
+        }
+    }
+    let mut ids: HashMap<u64, u32> = HashMap::new();
+    for event in &events {
+        *ids.entry(event.id).or_default() += 1;
+    }
+    report.duplicate_ids = ids
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id)
+        .collect();
+    report.duplicate_ids.sort_unstable();
+
+    let (days, engineer_days) = aggregates::days(&events);
+    let mut by_engineer: BTreeMap<String, Vec<EngineerDayItem>> = BTreeMap::new();
+    for day in &engineer_days {
+        let name = day
+            .pk
+            .strip_prefix("ENGDAY#")
+            .unwrap_or_default()
+            .to_owned();
+        by_engineer.entry(name).or_default().push(day.clone());
+    }
+    let engineers: Vec<_> = by_engineer
+        .iter()
+        .filter_map(|(name, days)| aggregates::engineer(name, days))
+        .collect();
+    let actions: BTreeSet<String> = events.iter().map(|e| e.action.clone()).collect();
+    let meta = aggregates::meta(actions, &engineers);
+
+    let mut desired: BTreeMap<String, Item> = BTreeMap::new();
+    let all = days
+        .iter()
+        .map(to_item)
+        .chain(engineer_days.iter().map(to_item))
+        .chain(engineers.iter().map(to_item))
+        .chain(meta.iter().map(to_item));
+    for item in all {
+        desired.insert(items::key_of(&item), item);
+    }
+
+    let mut writes = Vec::new();
+    for (key, item) in &desired {
+        match stored.get(key) {
+            None => report.missing.push(key.clone()),
+            Some(existing) if items::normalized(existing) != items::normalized(item) => {
+                report.differing.push(key.clone())
+            }
+            Some(_) => continue,
+        }
+        writes.push(Write::Put(item.clone()));
+    }
+    for (key, item) in &stored {
+        if !desired.contains_key(key) {
+            report.extra.push(key.clone());
+            let text = |name: &str| item[name].as_s().cloned().unwrap_or_default();
+            writes.push(Write::Delete(items::key(text(keys::PK), text(keys::SK))));
+        }
+    }
+    if rebuild {
+        report.repaired = writes.len();
+        batch::write(client, table, writes, |_| {}).await?;
+    }
+    Ok(report)
+}

@@ -1,0 +1,199 @@
+//! The event store in DynamoDB: one table (layout in `keys`), read on the request path with
+//! Query and GetItem only, written by `import` and kept exact by `maintenance`.
+
+mod aggregates;
+mod batch;
+pub mod import;
+pub mod items;
+pub mod keys;
+pub mod maintenance;
+mod read;
+pub mod table;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use tokio::sync::OnceCell;
+
+use crate::metadata::https_client;
+
+/// Everything one API call may spend in DynamoDB, every request and retry included: the one
+/// timeout that bounds an event route when the table is slow or unreachable.
+pub const CALL_BUDGET: Duration = Duration::from_millis(2500);
+
+/// Why the store could not answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// DynamoDB did not answer, refused for now (throttling), or the table is missing.
+    Unavailable,
+    /// An item did not decode, or DynamoDB refused a request the code made: a defect, logged.
+    Internal,
+}
+
+/// A table and the client that reads it, built on first use (start-up calls nothing remote).
+pub struct DynamoStore {
+    table: String,
+    client: OnceCell<Client>,
+    /// A client configuration given by the caller (tests, the CLI's endpoint); otherwise the
+    /// environment's, as every AWS SDK reads it.
+    config: Option<aws_sdk_dynamodb::Config>,
+    requests: Arc<AtomicU64>,
+    budget: Duration,
+    settings: fn() -> (TimeoutConfig, RetryConfig),
+}
+
+impl DynamoStore {
+    pub fn new(table: String, config: Option<aws_sdk_dynamodb::Config>) -> Self {
+        Self {
+            table,
+            client: OnceCell::new(),
+            config,
+            requests: Arc::default(),
+            budget: CALL_BUDGET,
+            settings: client_settings,
+        }
+    }
+
+    /// For the operator's commands (import, verify): long Scans and batches, and patience with
+    /// throttling, instead of the request path's tight timeouts.
+    pub fn for_operator(table: String) -> Self {
+        Self {
+            settings: operator_settings,
+            ..Self::new(table, None)
+        }
+    }
+
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// HTTP requests sent to DynamoDB so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let counter = RequestCounter(self.requests.clone());
+                let config = match &self.config {
+                    Some(config) => config.to_builder(),
+                    None => {
+                        let (timeouts, retries) = (self.settings)();
+                        let shared = aws_config::defaults(BehaviorVersion::latest())
+                            .http_client(https_client())
+                            .timeout_config(timeouts)
+                            .retry_config(retries)
+                            .load()
+                            .await;
+                        aws_sdk_dynamodb::config::Builder::from(&shared)
+                    }
+                };
+                Client::from_conf(config.interceptor(counter).build())
+            })
+            .await
+    }
+
+    /// Runs one API call's worth of DynamoDB work within the budget.
+    pub async fn within_budget<T, E: From<StoreFailure>>(
+        &self,
+        work: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        match tokio::time::timeout(self.budget, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = self.budget.as_millis() as u64,
+                    "DynamoDB did not answer within the budget"
+                );
+                Err(StoreFailure::Unavailable.into())
+            }
+        }
+    }
+}
+
+/// Timeouts and retries for the service's DynamoDB client: a try that hangs is cut after
+/// 800 ms so that another fits in `CALL_BUDGET`.
+pub fn client_settings() -> (TimeoutConfig, RetryConfig) {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_millis(800))
+        .operation_attempt_timeout(Duration::from_millis(800))
+        .build();
+    (timeouts, RetryConfig::standard().with_max_attempts(3))
+}
+
+fn operator_settings() -> (TimeoutConfig, RetryConfig) {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build();
+    (timeouts, RetryConfig::standard().with_max_attempts(8))
+}
+
+/// Classifies a failed request and logs it; the SDK's message can name hosts and accounts, so
+/// it goes to the log, never to a client.
+pub fn failure<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let unavailable = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => matches!(
+            service.err().code(),
+            Some(
+                "ResourceNotFoundException"
+                    | "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+            )
+        ),
+        _ => false,
+    };
+    if unavailable {
+        tracing::warn!(operation, error = %DisplayErrorContext(&error), "DynamoDB unavailable");
+        StoreFailure::Unavailable
+    } else {
+        tracing::error!(operation, error = %DisplayErrorContext(&error), "DynamoDB refused a request");
+        StoreFailure::Internal
+    }
+}
+
+/// Counts every request the client sends, retries included: the figure the README states per
+/// route and the tests assert.
+#[derive(Debug)]
+struct RequestCounter(Arc<AtomicU64>);
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}

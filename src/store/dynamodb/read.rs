@@ -1,0 +1,280 @@
+//! The request path: Query and GetItem only, a bounded number of each per API call.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::items::{self, DayItem, EngineerItem, EventItem, Item, MetaItem, from_item};
+use super::keys::{self, Month, SkRange};
+use super::{DynamoStore, StoreFailure, failure};
+use crate::events::{EventQuery, EventRecord, Position, Timestamp};
+
+/// The most Query requests one page of events may take. A page whose range crosses more
+/// months (or whose filtered walk reads further) comes back shorter, with a cursor.
+pub const MAX_QUERIES_PER_PAGE: usize = 13;
+
+/// Where a query reads: the table or an index, and the partition key attribute and value.
+struct Partition {
+    index: Option<&'static str>,
+    key_attribute: &'static str,
+    key: String,
+    /// The last instant this partition can hold (the end of its month), if it is a month.
+    ends_at: Option<Timestamp>,
+}
+
+impl DynamoStore {
+    /// The store's totals; `None` for an empty table.
+    pub async fn meta(&self) -> Result<Option<MetaItem>, StoreFailure> {
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::META_PK, keys::META_SK)))
+            .send()
+            .await
+            .map_err(|e| failure("GetItem", e))?;
+        output.item.map(decode).transpose()
+    }
+
+    pub async fn has_engineer(&self, name: &str) -> Result<bool, StoreFailure> {
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::ENGINEERS_PK, name)))
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await
+            .map_err(|e| failure("GetItem", e))?;
+        Ok(output.item.is_some())
+    }
+
+    /// Every engineer's totals, sorted by name (DynamoDB orders sort keys by their UTF-8
+    /// bytes, as Rust orders strings).
+    pub async fn engineers(&self) -> Result<Vec<EngineerItem>, StoreFailure> {
+        let mut engineers = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::ENGINEERS_PK.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failure("Query", e))?;
+            for item in output.items.unwrap_or_default() {
+                engineers.push(decode(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(engineers);
+            }
+        }
+    }
+
+    /// The per-day totals stored for the days `first..=last` (days since the epoch): one
+    /// Query per calendar year the days touch.
+    pub async fn days(&self, first: i64, last: i64) -> Result<Vec<DayItem>, StoreFailure> {
+        let first = first.max(0);
+        let mut days = Vec::new();
+        if last < first {
+            return Ok(days);
+        }
+        let years: BTreeSet<String> = [first, last]
+            .into_iter()
+            .chain((first..=last).step_by(300))
+            .map(keys::days_pk)
+            .collect();
+        for partition in years {
+            let mut start = None;
+            loop {
+                let output = self
+                    .client()
+                    .await
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                    .expression_attribute_names("#pk", keys::PK)
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                    .expression_attribute_values(":low", AttributeValue::S(keys::day_sk(first)))
+                    .expression_attribute_values(":high", AttributeValue::S(keys::day_sk(last)))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| failure("Query", e))?;
+                for item in output.items.unwrap_or_default() {
+                    days.push(decode(item)?);
+                }
+                start = output.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(days)
+    }
+
+    /// One page of events, in (timestamp, id) order, and where the next page starts.
+    ///
+    /// Without an engineer the events are read month by month (the table, or the index by
+    /// action), each Query asking for just what the page still needs; with an engineer, from
+    /// that engineer's partition of the index by engineer, the action (if any) filtered there.
+    pub async fn events_page(
+        &self,
+        query: &EventQuery<'_>,
+    ) -> Result<(Vec<EventRecord>, Option<Position>), StoreFailure> {
+        let Some(range) = keys::sk_range(query.from, query.to, query.after) else {
+            return Ok((Vec::new(), None));
+        };
+        let partitions: Vec<Partition> = match query.engineer {
+            Some(engineer) => vec![Partition {
+                index: Some(keys::BY_ENGINEER),
+                key_attribute: keys::BY_ENGINEER_PK,
+                key: keys::engineer_index_pk(engineer),
+                ends_at: None,
+            }],
+            None => {
+                let Some(meta) = self.meta().await? else {
+                    return Ok((Vec::new(), None));
+                };
+                let first = range.first.max(meta.first);
+                let last = range.last.min(meta.last);
+                if first > last {
+                    return Ok((Vec::new(), None));
+                }
+                Month::of(first)
+                    .through(Month::of(last))
+                    .map(|month| {
+                        let ends_at = Some(month.next().start() - 1);
+                        match query.action {
+                            Some(action) => Partition {
+                                index: Some(keys::BY_ACTION),
+                                key_attribute: keys::BY_ACTION_PK,
+                                key: keys::action_index_pk(action, month),
+                                ends_at,
+                            },
+                            None => Partition {
+                                index: None,
+                                key_attribute: keys::PK,
+                                key: keys::events_pk(month),
+                                ends_at,
+                            },
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let filter = query.engineer.and(query.action);
+        self.walk(&partitions, &range, filter, query.limit).await
+    }
+
+    async fn walk(
+        &self,
+        partitions: &[Partition],
+        range: &SkRange,
+        action_filter: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<EventRecord>, Option<Position>), StoreFailure> {
+        // One more than the page, to know whether another follows.
+        let want = limit + 1;
+        let mut events: Vec<EventRecord> = Vec::with_capacity(want.min(1024));
+        let mut queries = 0;
+        // The last position read, matched or not: where a shortened page resumes.
+        let mut read_through: Option<Position> = None;
+        'partitions: for partition in partitions {
+            let mut start: Option<Item> = None;
+            loop {
+                if queries == MAX_QUERIES_PER_PAGE {
+                    return Ok((events, read_through));
+                }
+                let needed = want - events.len();
+                // A filter reads before it filters: ask for more than is needed, within reason.
+                let read = match action_filter {
+                    Some(_) => (needed * 4).clamp(100, 1000),
+                    None => needed,
+                };
+                let mut request = self
+                    .client()
+                    .await
+                    .query()
+                    .table_name(&self.table)
+                    .set_index_name(partition.index.map(str::to_owned))
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                    .expression_attribute_names("#pk", partition.key_attribute)
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":pk", AttributeValue::S(partition.key.clone()))
+                    .expression_attribute_values(":low", AttributeValue::S(range.low.clone()))
+                    .expression_attribute_values(":high", AttributeValue::S(range.high.clone()))
+                    .limit(read as i32)
+                    .set_exclusive_start_key(start);
+                if let Some(action) = action_filter {
+                    request = request
+                        .filter_expression("#action = :action")
+                        .expression_attribute_names("#action", "action")
+                        .expression_attribute_values(":action", AttributeValue::S(action.into()));
+                }
+                let output = request.send().await.map_err(|e| failure("Query", e))?;
+                queries += 1;
+                for item in output.items.unwrap_or_default() {
+                    let event: EventItem = decode(item)?;
+                    events.push(event.into_record());
+                    if events.len() == want {
+                        break 'partitions;
+                    }
+                }
+                start = output.last_evaluated_key;
+                match &start {
+                    Some(key) => {
+                        let sk = key.get(keys::SK).and_then(|sk| sk.as_s().ok());
+                        read_through =
+                            Some(sk.and_then(|sk| keys::position_of_sk(sk)).ok_or_else(|| {
+                                tracing::error!(
+                                    key = items::key_of(key),
+                                    "a LastEvaluatedKey without an event sort key"
+                                );
+                                StoreFailure::Internal
+                            })?);
+                    }
+                    None => {
+                        read_through = Some(Position {
+                            timestamp: partition.ends_at.unwrap_or(range.last).min(range.last),
+                            id: u64::MAX,
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        if events.len() > limit {
+            events.truncate(limit);
+            let last = events.last().map(|event| Position {
+                timestamp: event.timestamp,
+                id: event.id,
+            });
+            return Ok((events, last));
+        }
+        Ok((events, None))
+    }
+}
+
+/// Decodes an item or logs its key and fails the call: an item that does not decode is a
+/// defect in the data (a hand-written item, an older layout) that a client must not be shown.
+pub(super) fn decode<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreFailure> {
+    from_item(item).map_err(|error| {
+        tracing::error!(
+            key = error.key,
+            reason = error.reason,
+            "an item in the table does not decode"
+        );
+        StoreFailure::Internal
+    })
+}

@@ -1,0 +1,116 @@
+//! The table as `infra/dynamodb.tf` makes it, for `pipeline-events-api create-table` (a local
+//! DynamoDB-compatible endpoint, tests). A test checks that the two agree.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
+    SseSpecification,
+};
+
+use super::keys;
+
+/// Creates the table and turns on point-in-time recovery; `Ok(false)` if it already exists.
+pub async fn create_table(client: &Client, table: &str) -> Result<bool, String> {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("a complete key element")
+    };
+    let string = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("a complete attribute definition")
+    };
+    let index = |name: &str, partition: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(partition, KeyType::Hash))
+            .key_schema(key(keys::SK, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("a complete index")
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(string(keys::PK))
+        .attribute_definitions(string(keys::SK))
+        .attribute_definitions(string(keys::BY_ENGINEER_PK))
+        .attribute_definitions(string(keys::BY_ACTION_PK))
+        .key_schema(key(keys::PK, KeyType::Hash))
+        .key_schema(key(keys::SK, KeyType::Range))
+        .global_secondary_indexes(index(keys::BY_ENGINEER, keys::BY_ENGINEER_PK))
+        .global_secondary_indexes(index(keys::BY_ACTION, keys::BY_ACTION_PK))
+        .sse_specification(SseSpecification::builder().enabled(true).build())
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(false);
+        }
+        Err(error) => {
+            return Err(format!(
+                "CreateTable {table}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+            ));
+        }
+    }
+    wait_until_active(client, table).await?;
+    client
+        .update_continuous_backups()
+        .table_name(table)
+        .point_in_time_recovery_specification(
+            PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(true)
+                .build()
+                .expect("a complete specification"),
+        )
+        .send()
+        .await
+        .map_err(|error| {
+            format!(
+                "UpdateContinuousBackups {table}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+            )
+        })?;
+    Ok(true)
+}
+
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), String> {
+    for _ in 0..120 {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|error| {
+                format!(
+                    "DescribeTable {table}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+                )
+            })?;
+        let status = described.table().and_then(|t| t.table_status());
+        if status.is_some_and(|s| s.as_str() == "ACTIVE") {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    Err(format!(
+        "table {table} did not become ACTIVE within a minute"
+    ))
+}

@@ -1,0 +1,214 @@
+//! The seam every event route reads through: the embedded in-memory store, or DynamoDB.
+//! Both answer the same questions with the same JSON; routes see only this.
+
+pub mod dynamodb;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use self::dynamodb::{DynamoStore, StoreFailure};
+use crate::error::ApiError;
+use crate::events::{
+    self, DayTotals, EngineerSummary, EventQuery, EventRecord, EventStore, EventView, Page,
+    Position, Timestamp,
+};
+
+pub enum Store {
+    Memory(EventStore),
+    DynamoDb(DynamoStore),
+}
+
+/// A page of events: borrowed from the memory store, or read from DynamoDB.
+pub enum EventPage<'a> {
+    Memory(Page<'a>),
+    Read {
+        events: Vec<EventRecord>,
+        next: Option<Position>,
+    },
+}
+
+impl EventPage<'_> {
+    pub fn events(&self) -> Cow<'_, [EventView<'_>]> {
+        match self {
+            Self::Memory(page) => Cow::Borrowed(&page.events),
+            Self::Read { events, .. } => Cow::Owned(events.iter().map(EventRecord::view).collect()),
+        }
+    }
+
+    pub fn next(&self) -> Option<Position> {
+        match self {
+            Self::Memory(page) => page.next,
+            Self::Read { next, .. } => *next,
+        }
+    }
+}
+
+/// `(first, last)` instants of the store, if it has events → the days to summarise, if any.
+pub type DayRange<'a> = Box<
+    dyn FnOnce(Option<(Timestamp, Timestamp)>) -> Result<Option<(i64, i64)>, ApiError> + Send + 'a,
+>;
+
+impl Store {
+    /// What `/health` names: the kind of store and, for DynamoDB, the table.
+    pub fn name(&self) -> Cow<'_, str> {
+        match self {
+            Self::Memory(_) => Cow::Borrowed("memory"),
+            Self::DynamoDb(store) => Cow::Owned(format!("dynamodb:{}", store.table())),
+        }
+    }
+
+    /// The number of events, where knowing it costs nothing (the memory store).
+    pub fn local_count(&self) -> Option<usize> {
+        match self {
+            Self::Memory(store) => Some(store.len()),
+            Self::DynamoDb(_) => None,
+        }
+    }
+
+    pub async fn events(&self, query: &EventQuery<'_>) -> Result<EventPage<'_>, ApiError> {
+        match self {
+            Self::Memory(store) => Ok(EventPage::Memory(store.query(query))),
+            Self::DynamoDb(store) => {
+                let (events, next) = store.within_budget(store.events_page(query)).await?;
+                Ok(EventPage::Read { events, next })
+            }
+        }
+    }
+
+    /// One engineer's page of events (`query.engineer` is set), or `None` if no engineer of
+    /// that name has events.
+    pub async fn engineer_events(
+        &self,
+        query: &EventQuery<'_>,
+    ) -> Result<Option<EventPage<'_>>, ApiError> {
+        let name = query.engineer.unwrap_or_default();
+        match self {
+            Self::Memory(store) => Ok(store
+                .has_engineer(name)
+                .then(|| EventPage::Memory(store.query(query)))),
+            Self::DynamoDb(store) => {
+                let (known, page) = store
+                    .within_budget(async {
+                        tokio::try_join!(store.has_engineer(name), store.events_page(query))
+                    })
+                    .await?;
+                Ok(known.then_some(EventPage::Read {
+                    events: page.0,
+                    next: page.1,
+                }))
+            }
+        }
+    }
+
+    /// `{"engineers":[…]}`: every engineer, sorted by name.
+    pub async fn engineers_json(&self) -> Result<Cow<'_, [u8]>, ApiError> {
+        match self {
+            Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json())),
+            Self::DynamoDb(store) => {
+                let engineers = store.within_budget(store.engineers()).await?;
+                #[derive(Serialize)]
+                struct EngineerList<'a> {
+                    engineers: Vec<EngineerSummary<'a>>,
+                }
+                let list = EngineerList {
+                    engineers: engineers
+                        .iter()
+                        .map(|engineer| EngineerSummary {
+                            name: &engineer.sk,
+                            events: engineer.events as usize,
+                            first_event: engineer.first,
+                            last_event: engineer.last,
+                        })
+                        .collect(),
+                };
+                Ok(Cow::Owned(
+                    serde_json::to_vec(&list).expect("an engineer list serializes"),
+                ))
+            }
+        }
+    }
+
+    /// `{"days":[…]}` for the days `range` chooses from the store's time span.
+    pub async fn daily_json(&self, range: DayRange<'_>) -> Result<Vec<u8>, ApiError> {
+        const NO_DAYS: &[u8] = b"{\"days\":[]}";
+        match self {
+            Self::Memory(store) => Ok(match range(store.time_span())? {
+                Some((first, last)) => store.daily_json(first, last),
+                None => NO_DAYS.to_vec(),
+            }),
+            Self::DynamoDb(store) => {
+                let work = async {
+                    let meta = store.meta().await?;
+                    let span = meta.as_ref().map(|meta| (meta.first, meta.last));
+                    let Some((first, last)) = range(span)? else {
+                        return Ok(NO_DAYS.to_vec());
+                    };
+                    let Some(meta) = meta else {
+                        // No events: every day listed, all zeros.
+                        return Ok(events::daily_json(&BTreeMap::new(), &[], first, last));
+                    };
+                    // The day before the first: its change is from there.
+                    let items = store.days(first - 1, last).await?;
+                    let (actions, totals) =
+                        day_totals(&meta.actions, items).ok_or(ApiError::Internal)?;
+                    Ok(events::daily_json(&totals, &actions, first, last))
+                };
+                store.within_budget(work).await
+            }
+        }
+    }
+}
+
+/// The domain's per-day totals from day items; `None` (logged) if a day names an action the
+/// store's totals do not know, which only a broken table can hold.
+fn day_totals(
+    action_names: &std::collections::BTreeSet<String>,
+    items: Vec<dynamodb::items::DayItem>,
+) -> Option<(Vec<Box<str>>, BTreeMap<i64, DayTotals>)> {
+    let actions: Vec<Box<str>> = action_names
+        .iter()
+        .map(|name| name.as_str().into())
+        .collect();
+    let mut days = BTreeMap::new();
+    for item in items {
+        let Some(day) = dynamodb::keys::day_of_sk(&item.sk) else {
+            tracing::error!(
+                key = format!("{}/{}", item.pk, item.sk),
+                "a day item with a malformed date"
+            );
+            return None;
+        };
+        let mut counts = vec![0u32; actions.len()].into_boxed_slice();
+        for (name, count) in &item.actions {
+            let Ok(index) = actions.binary_search_by(|known| (**known).cmp(name.as_str())) else {
+                tracing::error!(
+                    key = format!("{}/{}", item.pk, item.sk),
+                    action = name,
+                    "a day counts an action the store's totals do not list"
+                );
+                return None;
+            };
+            counts[index] = *count;
+        }
+        days.insert(
+            day,
+            DayTotals {
+                total: item.total,
+                engineers: item.engineers,
+                actions: counts,
+            },
+        );
+    }
+    Some((actions, days))
+}
+
+impl From<StoreFailure> for ApiError {
+    fn from(failure: StoreFailure) -> Self {
+        match failure {
+            StoreFailure::Unavailable => ApiError::StoreUnavailable,
+            StoreFailure::Internal => ApiError::Internal,
+        }
+    }
+}
