@@ -3,7 +3,6 @@ use serde_json::json;
 use crate::events::follow_cursors;
 use crate::support::TestApp;
 
-#[tokio::test]
 async fn lists_engineers_by_name_with_counts_and_span() {
     let response = TestApp::fixture().get("/engineers").await;
     assert_eq!(response.status, 200);
@@ -17,7 +16,6 @@ async fn lists_engineers_by_name_with_counts_and_span() {
     );
 }
 
-#[tokio::test]
 async fn engineer_events_are_that_engineers_only() {
     let app = TestApp::fixture();
     assert_eq!(app.get("/engineers/bob/events").await.ids(), [3, 7, 8]);
@@ -33,7 +31,6 @@ async fn engineer_events_are_that_engineers_only() {
     assert_eq!(paged, [1, 2, 6]);
 }
 
-#[tokio::test]
 async fn unknown_engineer_is_404() {
     let app = TestApp::fixture();
     let message = app
@@ -47,7 +44,6 @@ async fn unknown_engineer_is_404() {
         .assert_error(404, "engineer_not_found");
 }
 
-#[tokio::test]
 async fn engineer_routes_refuse_parameters_they_do_not_take() {
     let app = TestApp::fixture();
     app.get("/engineers?limit=5")
@@ -60,7 +56,6 @@ async fn engineer_routes_refuse_parameters_they_do_not_take() {
     assert!(message.contains("engineer"), "{message}");
 }
 
-#[tokio::test]
 async fn the_sample_has_a_few_dozen_engineers() {
     let body = TestApp::sample().get("/engineers").await.json();
     let engineers = body["engineers"].as_array().unwrap();
@@ -73,3 +68,11 @@ async fn the_sample_has_a_few_dozen_engineers() {
     sorted.sort();
     assert_eq!(names, sorted);
 }
+
+crate::each_store!(
+    lists_engineers_by_name_with_counts_and_span,
+    engineer_events_are_that_engineers_only,
+    unknown_engineer_is_404,
+    engineer_routes_refuse_parameters_they_do_not_take,
+    the_sample_has_a_few_dozen_engineers,
+);

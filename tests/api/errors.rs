@@ -228,7 +228,6 @@ fn malformed_requests() -> Vec<(String, u16, &'static str)> {
     cases
 }
 
-#[tokio::test]
 async fn malformed_requests_get_a_4xx_json_error_never_a_5xx() {
     let app = TestApp::fixture();
     let cases = malformed_requests();
@@ -256,7 +255,6 @@ async fn malformed_requests_get_a_4xx_json_error_never_a_5xx() {
     }
 }
 
-#[tokio::test]
 async fn messages_name_the_parameter_and_what_was_expected() {
     let app = TestApp::fixture();
     let message = app
@@ -299,7 +297,6 @@ async fn messages_name_the_parameter_and_what_was_expected() {
     );
 }
 
-#[tokio::test]
 async fn unknown_paths_are_404_json() {
     TestApp::fixture()
         .get("/nope")
@@ -307,7 +304,6 @@ async fn unknown_paths_are_404_json() {
         .assert_error(404, "not_found");
 }
 
-#[tokio::test]
 async fn wrong_methods_are_405_with_allow() {
     let app = TestApp::fixture();
     for path in ROUTES {
@@ -322,3 +318,10 @@ async fn wrong_methods_are_405_with_allow() {
         }
     }
 }
+
+crate::each_store!(
+    malformed_requests_get_a_4xx_json_error_never_a_5xx,
+    messages_name_the_parameter_and_what_was_expected,
+    unknown_paths_are_404_json,
+    wrong_methods_are_405_with_allow,
+);

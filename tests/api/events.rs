@@ -2,7 +2,6 @@ use serde_json::json;
 
 use crate::support::TestApp;
 
-#[tokio::test]
 async fn lists_every_event_by_time_then_id() {
     let response = TestApp::fixture().get("/events").await;
     assert_eq!(response.ids(), [1, 2, 3, 4, 5, 6, 7, 8]);
@@ -20,7 +19,6 @@ async fn lists_every_event_by_time_then_id() {
     );
 }
 
-#[tokio::test]
 async fn a_date_in_to_means_the_whole_day() {
     let app = TestApp::fixture();
     let day = app.get("/events?from=2017-10-30&to=2017-10-30").await;
@@ -29,7 +27,6 @@ async fn a_date_in_to_means_the_whole_day() {
     assert_eq!(empty_day.ids(), Vec::<u64>::new());
 }
 
-#[tokio::test]
 async fn from_is_inclusive_and_to_exclusive() {
     let app = TestApp::fixture();
     let before = app.get("/events?to=2017-11-01T00:00:00Z").await;
@@ -42,7 +39,6 @@ async fn from_is_inclusive_and_to_exclusive() {
     assert_eq!(one_second.ids(), [4, 5]);
 }
 
-#[tokio::test]
 async fn timestamps_take_any_offset_and_fractions() {
     let app = TestApp::fixture();
     // 11:00+02:00 is 09:00Z, the first event.
@@ -57,7 +53,6 @@ async fn timestamps_take_any_offset_and_fractions() {
     assert_eq!(response.ids(), [1]);
 }
 
-#[tokio::test]
 async fn filters_by_engineer_and_action() {
     let app = TestApp::fixture();
     assert_eq!(app.get("/events?engineer=bob").await.ids(), [3, 7, 8]);
@@ -83,7 +78,6 @@ async fn filters_by_engineer_and_action() {
     );
 }
 
-#[tokio::test]
 async fn limit_caps_the_page_and_defaults_to_100() {
     let app = TestApp::sample();
     let page = app.get("/events").await;
@@ -109,7 +103,6 @@ pub async fn follow_cursors(app: &TestApp, first: &str) -> Vec<u64> {
     panic!("pagination did not end");
 }
 
-#[tokio::test]
 async fn cursors_return_every_event_exactly_once() {
     let app = TestApp::fixture();
     // Events 6 and 7 share a timestamp: a page boundary between them must lose neither.
@@ -140,7 +133,6 @@ async fn cursors_return_every_event_exactly_once() {
     }
 }
 
-#[tokio::test]
 async fn a_cursor_belongs_to_its_query() {
     let app = TestApp::fixture();
     let first = app.get("/events?limit=2&engineer=bob").await.json();
@@ -159,7 +151,6 @@ async fn a_cursor_belongs_to_its_query() {
     other_route.assert_error(400, "invalid_cursor");
 }
 
-#[tokio::test]
 async fn a_cursor_is_bound_to_its_range_and_filters() {
     let app = TestApp::fixture();
     let query = "from=2017-10-30&to=2017-11-01&action=stage";
@@ -186,3 +177,15 @@ async fn a_cursor_is_bound_to_its_range_and_filters() {
             .assert_error(400, "invalid_cursor");
     }
 }
+
+crate::each_store!(
+    lists_every_event_by_time_then_id,
+    a_date_in_to_means_the_whole_day,
+    from_is_inclusive_and_to_exclusive,
+    timestamps_take_any_offset_and_fractions,
+    filters_by_engineer_and_action,
+    limit_caps_the_page_and_defaults_to_100,
+    cursors_return_every_event_exactly_once,
+    a_cursor_belongs_to_its_query,
+    a_cursor_is_bound_to_its_range_and_filters,
+);

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, blocking_runtime};
+use crate::support::{Backend, TestApp, blocking_runtime};
 
 /// 2017-10-30T00:00:00Z: datasets span the ten days from here.
 const START: i64 = 1_509_321_600;
@@ -128,82 +128,132 @@ fn encode(text: &str) -> String {
 }
 
 #[test]
-fn event_pages_equal_a_linear_scan() {
-    let mut runner = TestRunner::new(Config {
-        cases: 200,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let query = (
+fn event_pages_equal_a_linear_scan_in_memory() {
+    event_pages_equal_a_linear_scan(Backend::Memory, 200);
+}
+
+/// Fewer cases: each one creates a table on moto and imports its dataset.
+#[test]
+fn event_pages_equal_a_linear_scan_in_dynamodb() {
+    event_pages_equal_a_linear_scan(Backend::DynamoDb, 25);
+}
+
+/// A random page request: (from, to, engineer, action, limit, engineer in the path).
+fn page_query() -> impl Strategy<
+    Value = (
+        Option<Bound>,
+        Option<Bound>,
+        Option<&'static str>,
+        Option<&'static str>,
+        usize,
+        bool,
+    ),
+> {
+    (
         proptest::option::of(bound()),
         proptest::option::of(bound()),
         proptest::option::of(prop::sample::select(ENGINEERS.to_vec())),
         proptest::option::of(prop::sample::select(ACTIONS.to_vec())),
         1usize..40,
         any::<bool>(),
-    );
-    runner
-        .run(
-            &(dataset(), query),
-            |(records, (from, to, engineer, action, limit, by_path))| {
-                let from = from.map(|b| b.resolve(&records, false));
-                let to = to.map(|b| b.resolve(&records, true));
-                if let (Some((_, f)), Some((_, t))) = (&from, &to)
-                    && f >= t
-                {
-                    return Ok(()); // an invalid range: the error tests cover it
-                }
-                let app = TestApp::with_records(records.clone());
-                let mut expected: Vec<&RawEvent> = records
-                    .iter()
-                    .filter(|r| from.as_ref().is_none_or(|(_, f)| r.date >= *f))
-                    .filter(|r| to.as_ref().is_none_or(|(_, t)| r.date < *t))
-                    .filter(|r| engineer.is_none_or(|e| r.engineer == e))
-                    .filter(|r| action.is_none_or(|a| r.action == a))
-                    .collect();
-                expected.sort_by_key(|r| (r.date, r.id));
-                let expected: Vec<Value> = expected.into_iter().map(view).collect();
+    )
+}
 
-                let mut query = vec![format!("limit={limit}")];
-                if let Some((text, _)) = &from {
-                    query.push(format!("from={}", encode(text)));
-                }
-                if let Some((text, _)) = &to {
-                    query.push(format!("to={}", encode(text)));
-                }
-                if let Some(action) = action {
-                    query.push(format!("action={action}"));
-                }
-                let path = match engineer {
-                    // The engineer route answers 404 for a name with no events at all.
-                    Some(name) if by_path && records.iter().any(|r| r.engineer == name) => {
-                        format!("/engineers/{name}/events")
-                    }
-                    Some(name) => {
-                        query.push(format!("engineer={name}"));
-                        "/events".to_owned()
-                    }
-                    None => "/events".to_owned(),
-                };
-                let paged = all_pages(&app, &path, &query.join("&"), limit, records.len());
-                prop_assert_eq!(paged, expected, "{}?{}", path, query.join("&"));
-                Ok(())
-            },
-        )
+/// The path and query string of a page request against `records`; `None` for an invalid range
+/// (the error tests cover those).
+type Resolved = (Option<(String, i64)>, Option<(String, i64)>, String, String);
+
+fn resolve(
+    records: &[RawEvent],
+    (from, to, engineer, action, limit, by_path): &(
+        Option<Bound>,
+        Option<Bound>,
+        Option<&'static str>,
+        Option<&'static str>,
+        usize,
+        bool,
+    ),
+) -> Option<Resolved> {
+    let from = from.as_ref().map(|b| b.resolve(records, false));
+    let to = to.as_ref().map(|b| b.resolve(records, true));
+    if let (Some((_, f)), Some((_, t))) = (&from, &to)
+        && f >= t
+    {
+        return None;
+    }
+    let mut query = vec![format!("limit={limit}")];
+    if let Some((text, _)) = &from {
+        query.push(format!("from={}", encode(text)));
+    }
+    if let Some((text, _)) = &to {
+        query.push(format!("to={}", encode(text)));
+    }
+    if let Some(action) = action {
+        query.push(format!("action={action}"));
+    }
+    let path = match engineer {
+        // The engineer route answers 404 for a name with no events at all.
+        Some(name) if *by_path && records.iter().any(|r| r.engineer == *name) => {
+            format!("/engineers/{name}/events")
+        }
+        Some(name) => {
+            query.push(format!("engineer={name}"));
+            "/events".to_owned()
+        }
+        None => "/events".to_owned(),
+    };
+    Some((from, to, path, query.join("&")))
+}
+
+fn event_pages_equal_a_linear_scan(backend: Backend, cases: u32) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&(dataset(), page_query()), |(records, request)| {
+            let Some((from, to, path, query)) = resolve(&records, &request) else {
+                return Ok(());
+            };
+            let (_, _, engineer, action, limit, _) = request;
+            let app = TestApp::with_records_on(records.clone(), backend);
+            let mut expected: Vec<&RawEvent> = records
+                .iter()
+                .filter(|r| from.as_ref().is_none_or(|(_, f)| r.date >= *f))
+                .filter(|r| to.as_ref().is_none_or(|(_, t)| r.date < *t))
+                .filter(|r| engineer.is_none_or(|e| r.engineer == e))
+                .filter(|r| action.is_none_or(|a| r.action == a))
+                .collect();
+            expected.sort_by_key(|r| (r.date, r.id));
+            let expected: Vec<Value> = expected.into_iter().map(view).collect();
+            let paged = all_pages(&app, &path, &query, limit, records.len());
+            prop_assert_eq!(paged, expected, "{}?{}", path, query);
+            Ok(())
+        })
         .unwrap();
 }
 
 #[test]
-fn daily_summaries_equal_a_linear_scan() {
+fn daily_summaries_equal_a_linear_scan_in_memory() {
+    daily_summaries_equal_a_linear_scan(Backend::Memory, 200);
+}
+
+#[test]
+fn daily_summaries_equal_a_linear_scan_in_dynamodb() {
+    daily_summaries_equal_a_linear_scan(Backend::DynamoDb, 20);
+}
+
+fn daily_summaries_equal_a_linear_scan(backend: Backend, cases: u32) {
     let mut runner = TestRunner::new(Config {
-        cases: 200,
+        cases,
         failure_persistence: None,
         ..Config::default()
     });
     let range = ((-2i64..12), (0i64..8));
     runner
         .run(&(dataset(), range), |(records, (first, span))| {
-            let app = TestApp::with_records(records.clone());
+            let app = TestApp::with_records_on(records.clone(), backend);
             let last = first + span;
             let day_of = |seconds: i64| (seconds - START).div_euclid(DAY);
             let known: BTreeSet<&str> = records.iter().map(|r| r.action.as_str()).collect();
@@ -242,6 +292,60 @@ fn daily_summaries_equal_a_linear_scan() {
             let response = blocking_runtime().block_on(app.get(&uri));
             prop_assert_eq!(response.status, 200);
             prop_assert_eq!(&response.json()["days"], &json!(expected), "{}", uri);
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The two stores, same dataset, same requests: the same status and the same bytes, page after
+/// page (cursors included), and for `/engineers` and `/summaries/daily`.
+#[test]
+fn both_stores_answer_byte_for_byte() {
+    let mut runner = TestRunner::new(Config {
+        cases: 20,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let queries = proptest::collection::vec(page_query(), 6);
+    let days = proptest::collection::vec(((-2i64..12), (0i64..8)), 3);
+    runner
+        .run(&(dataset(), queries, days), |(records, queries, days)| {
+            let memory = TestApp::with_records_on(records.clone(), Backend::Memory);
+            let dynamodb = TestApp::with_records_on(records.clone(), Backend::DynamoDb);
+            let mut uris = vec!["/engineers".to_owned(), "/summaries/daily".to_owned()];
+            for (first, span) in days {
+                uris.push(format!(
+                    "/summaries/daily?from={}&to={}",
+                    date(START + first * DAY),
+                    date(START + (first + span) * DAY)
+                ));
+            }
+            for request in &queries {
+                let Some((_, _, path, query)) = resolve(&records, request) else {
+                    continue;
+                };
+                // Every page of it, as the memory store pages it.
+                let mut uri = format!("{path}?{query}");
+                loop {
+                    uris.push(uri.clone());
+                    let response = blocking_runtime().block_on(memory.get(&uri));
+                    match response.json()["next_cursor"].as_str() {
+                        Some(cursor) => uri = format!("{path}?{query}&cursor={cursor}"),
+                        None => break,
+                    }
+                }
+            }
+            for uri in &uris {
+                let expected = blocking_runtime().block_on(memory.get(uri));
+                let actual = blocking_runtime().block_on(dynamodb.get(uri));
+                prop_assert_eq!(actual.status, expected.status, "{}", uri);
+                prop_assert_eq!(
+                    String::from_utf8_lossy(&actual.body),
+                    String::from_utf8_lossy(&expected.body),
+                    "{}",
+                    uri
+                );
+            }
             Ok(())
         })
         .unwrap();

@@ -9,6 +9,12 @@ use pipeline_events_api::events::{EventStore, RawEvent};
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 use pipeline_events_api::state::AppState;
+use pipeline_events_api::store::Store;
+use pipeline_events_api::store::dynamodb::DynamoStore;
+use pipeline_events_api::store::dynamodb::import::import;
+use pipeline_events_api::store::dynamodb::table::create_table;
+
+use super::moto::{Moto, dynamodb_config};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -25,6 +31,53 @@ pub const ROUTES: [&str; 7] = [
 
 pub struct TestApp {
     pub router: Router,
+    pub state: AppState,
+}
+
+/// Which store `TestApp::with_records` and its kin build on this thread: tests written once
+/// run on each store through `each_store!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    /// A table of its own on the shared moto_server, filled by the real import.
+    DynamoDb,
+}
+
+thread_local! {
+    static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::Memory) };
+}
+
+pub fn backend() -> Backend {
+    BACKEND.with(|b| b.get())
+}
+
+/// Runs a test body with `backend` as the thread's store.
+pub async fn on_backend<F: std::future::Future<Output = ()>>(backend: Backend, test: F) {
+    BACKEND.with(|b| b.set(backend));
+    test.await;
+}
+
+/// Each named `async fn` test, once per store, in modules `memory` and `dynamodb`.
+#[macro_export]
+macro_rules! each_store {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    $crate::support::on_backend($crate::support::Backend::Memory, super::$test()).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    $crate::support::on_backend($crate::support::Backend::DynamoDb, super::$test()).await
+                }
+            )*
+        }
+    };
 }
 
 #[derive(Debug)]
@@ -64,9 +117,43 @@ pub fn fixture_records() -> Vec<RawEvent> {
 
 impl TestApp {
     pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
+        Self::on(Store::Memory(store), metadata)
+    }
+
+    pub fn on(store: Store, metadata: MetadataSource) -> Self {
+        let state = AppState::new(store, metadata);
         Self {
-            router: router(AppState::new(store, metadata)),
+            router: router(state.clone()),
+            state,
         }
+    }
+
+    /// `records` in the thread's store (see `Backend`).
+    pub fn with_records_on(records: Vec<RawEvent>, backend: Backend) -> Self {
+        let metadata = MetadataSource::build_time("test description".into());
+        match backend {
+            Backend::Memory => Self::new(
+                EventStore::from_records(records).expect("valid records"),
+                metadata,
+            ),
+            Backend::DynamoDb => Self::on(Store::DynamoDb(dynamodb_table(records)), metadata),
+        }
+    }
+
+    /// The DynamoDB store, if the app reads one.
+    pub fn dynamodb(&self) -> Option<&DynamoStore> {
+        match &*self.state.store {
+            Store::DynamoDb(store) => Some(store),
+            Store::Memory(_) => None,
+        }
+    }
+
+    /// Requests sent to DynamoDB while `request` ran (0 on the memory store).
+    pub async fn requests_for(&self, uri: &str) -> (TestResponse, u64) {
+        let before = self.dynamodb().map_or(0, DynamoStore::requests);
+        let response = self.get(uri).await;
+        let after = self.dynamodb().map_or(0, DynamoStore::requests);
+        (response, after - before)
     }
 
     /// The hand-checked fixture store.
@@ -75,18 +162,21 @@ impl TestApp {
     }
 
     pub fn with_records(records: Vec<RawEvent>) -> Self {
-        Self::new(
-            EventStore::from_records(records).expect("valid records"),
-            MetadataSource::build_time("test description".into()),
-        )
+        Self::with_records_on(records, backend())
     }
 
-    /// The built-in sample dataset, as `make run` serves it.
+    /// The built-in sample dataset, as `make run` serves it, in the thread's store.
     pub fn sample() -> Self {
-        Self::new(
-            EventStore::load_slice(SAMPLE_EVENTS, "sample").expect("the sample loads"),
-            MetadataSource::build_time("test description".into()),
-        )
+        let store = EventStore::load_slice(SAMPLE_EVENTS, "sample").expect("the sample loads");
+        match backend() {
+            Backend::Memory => {
+                Self::new(store, MetadataSource::build_time("test description".into()))
+            }
+            Backend::DynamoDb => Self::with_records_on(
+                store.iter().map(|e| raw_event(&e)).collect(),
+                Backend::DynamoDb,
+            ),
+        }
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {
@@ -179,4 +269,49 @@ pub fn blocking_runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .expect("a tokio runtime")
     })
+}
+
+pub fn raw_event(event: &pipeline_events_api::events::EventView<'_>) -> RawEvent {
+    RawEvent {
+        id: event.id,
+        sha: event.sha.as_str(&mut [0; 40]).to_owned(),
+        date: event.timestamp,
+        action: event.action.to_owned(),
+        engineer: event.engineer.to_owned(),
+    }
+}
+
+/// A new table on the shared moto, created and filled by the service's own create-table and
+/// import code. Set up on a thread of its own, so that a test's runtime need not be async here.
+pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoStore {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static TABLES: AtomicU32 = AtomicU32::new(0);
+    let table = format!(
+        "test-{}-{}",
+        std::process::id(),
+        TABLES.fetch_add(1, Ordering::Relaxed)
+    );
+    let endpoint = Moto::shared().endpoint();
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async {
+                    let setup = DynamoStore::new(table.clone(), Some(dynamodb_config(&endpoint)));
+                    create_table(setup.client().await, &table)
+                        .await
+                        .expect("create-table on moto");
+                    let events = EventStore::from_records(records).expect("valid records");
+                    import(&setup, &events, |_| {})
+                        .await
+                        .expect("import into moto");
+                })
+            })
+            .join()
+            .expect("table set-up")
+    });
+    DynamoStore::new(table, Some(dynamodb_config(&endpoint)))
 }

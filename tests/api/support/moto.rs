@@ -1,4 +1,5 @@
-//! moto_server: the real SSM wire protocol on 127.0.0.1, for the real aws-sdk-ssm client.
+//! moto_server: the real SSM and DynamoDB wire protocols on 127.0.0.1, for the real aws-sdk
+//! clients.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -48,7 +49,11 @@ pub fn free_port() -> u16 {
 
 impl Moto {
     pub fn start() -> Self {
-        let port = free_port();
+        Self::start_on(free_port())
+    }
+
+    /// On a given port: a test that stops moto can start it again where clients expect it.
+    pub fn start_on(port: u16) -> Self {
         // Nothing of the developer's AWS set-up (a profile from .env, say) reaches moto: boto
         // inside it would fail on a profile it cannot find.
         let child = Command::new(moto_server_path())
@@ -61,6 +66,34 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
+        Self::wait_for(child, port)
+    }
+
+    /// One moto for the whole test process, for the many tests that only need a table of
+    /// their own. A static is never dropped, so moto runs under a shell that stops it when
+    /// the test process ends and its end of the shell's stdin closes.
+    pub fn shared() -> &'static Moto {
+        static SHARED: std::sync::OnceLock<Moto> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let port = free_port();
+            let child = Command::new("sh")
+                .arg("-c")
+                .arg(r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; read _ignored; kill $pid"#)
+                .arg(moto_server_path())
+                .arg(port.to_string())
+                .env_clear()
+                .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+                .envs(CLEAN_AWS_ENV)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("moto_server starts");
+            Self::wait_for(child, port)
+        })
+    }
+
+    fn wait_for(child: Child, port: u16) -> Self {
         let address: SocketAddr = ([127, 0, 0, 1], port).into();
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
@@ -109,6 +142,33 @@ impl Drop for Moto {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The environment a binary needs to use moto at `endpoint` for DynamoDB.
+pub fn dynamodb_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    let mut env: Vec<(&'static str, String)> = CLEAN_AWS_ENV
+        .iter()
+        .map(|(name, value)| (*name, (*value).to_owned()))
+        .collect();
+    env.push(("AWS_ENDPOINT_URL_DYNAMODB", endpoint.to_owned()));
+    env.push(("AWS_EC2_METADATA_DISABLED", "true".to_owned()));
+    env
+}
+
+/// A DynamoDB client configuration for moto at `endpoint`, with the service's own timeouts.
+pub fn dynamodb_config(endpoint: &str) -> aws_sdk_dynamodb::Config {
+    let (timeouts, retries) = pipeline_events_api::store::dynamodb::client_settings();
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .http_client(pipeline_events_api::metadata::https_client())
+        .region(aws_sdk_dynamodb::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .build()
 }
 
 pub fn client_for(endpoint: &str) -> Client {
