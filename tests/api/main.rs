@@ -3,6 +3,7 @@
 mod support;
 
 mod engineers;
+mod dynamodb;
 mod errors;
 mod event_store;
 mod events;

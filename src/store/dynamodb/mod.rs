@@ -7,7 +7,7 @@ pub mod import;
 pub mod items;
 pub mod keys;
 pub mod maintenance;
-mod read;
+pub mod read;
 pub mod table;
 
 use std::sync::Arc;

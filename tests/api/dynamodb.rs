@@ -1,0 +1,200 @@
+//! What only the DynamoDB store has: a bounded number of requests per API call, an answer
+//! within the budget when the table is unreachable or silent, and broken items kept from
+//! clients. The route tests themselves run on both stores (`each_store!`).
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use pipeline_events_api::events::RawEvent;
+use pipeline_events_api::metadata::MetadataSource;
+use pipeline_events_api::store::Store;
+use pipeline_events_api::store::dynamodb::DynamoStore;
+use pipeline_events_api::store::dynamodb::read::MAX_QUERIES_PER_PAGE;
+
+use crate::support::moto::{Moto, dynamodb_config, free_port};
+use crate::support::{Backend, TestApp, fixture_records};
+
+fn fixture() -> TestApp {
+    TestApp::with_records_on(fixture_records(), Backend::DynamoDb)
+}
+
+#[tokio::test]
+async fn each_route_makes_the_requests_the_readme_states() {
+    let app = fixture();
+    // The fixture: 2017-10-30 and 2017-11-01, two months, one year.
+    for (uri, requests) in [
+        ("/", 0),
+        ("/health", 0),
+        ("/metadata", 0),
+        // The store's totals, then one Query per month the page reads.
+        ("/events?from=2017-10-30&to=2017-10-30", 2),
+        ("/events", 3),
+        ("/events?limit=2", 2),
+        ("/events?action=deploy", 3),
+        // One Query of the engineer's partition of the index.
+        ("/events?engineer=bob", 1),
+        ("/events?engineer=bob&action=deploy", 1),
+        // That, and whether the engineer exists.
+        ("/engineers/bob/events", 2),
+        ("/engineers/nobody/events", 2),
+        ("/engineers", 1),
+        // The store's totals, then one Query per calendar year of days.
+        ("/summaries/daily", 2),
+        ("/summaries/daily?from=2017-10-30&to=2017-11-01", 2),
+        ("/summaries/daily?from=2017-01-01&to=2017-12-31", 3),
+        // Refused before the store is asked.
+        ("/events?limit=0", 0),
+        ("/summaries/daily?from=2017-01-01&to=2018-12-31", 1),
+    ] {
+        let (response, made) = app.requests_for(uri).await;
+        assert!(response.status.as_u16() < 500, "{uri}: {}", response.status);
+        assert_eq!(made, requests, "{uri}");
+    }
+}
+
+/// One event on the first day of each month from January 2015 to December 2017.
+fn monthly_records() -> Vec<RawEvent> {
+    (0..36)
+        .map(|month| {
+            let date = chrono::NaiveDate::from_ymd_opt(2015 + month / 12, month as u32 % 12 + 1, 1)
+                .unwrap()
+                .and_hms_opt(12, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp();
+            RawEvent {
+                id: month as u64 + 1,
+                sha: "abc1234".into(),
+                date,
+                action: "deploy".into(),
+                engineer: "ada".into(),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_page_reads_at_most_a_bounded_number_of_months_and_cursors_go_on() {
+    let app = TestApp::with_records_on(monthly_records(), Backend::DynamoDb);
+    // A year: one Query per month, not per day.
+    let (response, made) = app
+        .requests_for("/events?from=2016-01-01&to=2016-12-31&limit=1000")
+        .await;
+    assert_eq!(response.ids().len(), 12);
+    assert_eq!(made, 1 + 12);
+
+    // Three years in pages: each page within the bound, every event exactly once.
+    let mut ids = Vec::new();
+    let mut uri = "/events?limit=1000".to_owned();
+    loop {
+        let (response, made) = app.requests_for(&uri).await;
+        assert!(made <= 1 + MAX_QUERIES_PER_PAGE as u64, "{uri}: {made}");
+        ids.extend(response.ids());
+        match response.json()["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/events?limit=1000&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(ids, (1..=36).collect::<Vec<u64>>());
+
+    // 366 days, and the day before them (its change is from there), across three calendar
+    // years: one Query of day totals per year.
+    let (response, made) = app
+        .requests_for("/summaries/daily?from=2015-01-01&to=2016-01-01")
+        .await;
+    assert_eq!(response.json()["days"].as_array().unwrap().len(), 366);
+    assert_eq!(made, 1 + 3);
+    let (response, made) = app
+        .requests_for("/summaries/daily?from=2016-01-02&to=2016-12-31")
+        .await;
+    assert_eq!(response.json()["days"].as_array().unwrap().len(), 365);
+    assert_eq!(made, 1 + 1);
+}
+
+/// The route answers 503 `store_unavailable` with a Retry-After within 3 s; the routes that
+/// need no store answer as always.
+async fn assert_unavailable(app: &TestApp) {
+    for uri in [
+        "/events",
+        "/events?engineer=bob",
+        "/engineers",
+        "/engineers/bob/events",
+        "/summaries/daily",
+    ] {
+        let started = Instant::now();
+        let response = app.get(uri).await;
+        let took = started.elapsed();
+        response.assert_error(503, "store_unavailable");
+        assert_eq!(response.header("retry-after"), Some("2"), "{uri}");
+        assert!(took < Duration::from_secs(3), "{uri} took {took:?}");
+    }
+    for uri in ["/", "/health", "/metadata"] {
+        assert_eq!(app.get(uri).await.status, 200, "{uri}");
+    }
+}
+
+fn app_reading(endpoint: &str) -> TestApp {
+    TestApp::on(
+        Store::DynamoDb(DynamoStore::new(
+            "events".into(),
+            Some(dynamodb_config(endpoint)),
+        )),
+        MetadataSource::build_time("test".into()),
+    )
+}
+
+#[tokio::test]
+async fn nothing_listening_is_503_within_the_budget() {
+    let app = app_reading(&format!("http://127.0.0.1:{}", free_port()));
+    assert_unavailable(&app).await;
+}
+
+#[tokio::test]
+async fn a_table_that_never_answers_is_503_within_the_budget() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let app = app_reading(&format!("http://{address}"));
+    assert_unavailable(&app).await;
+}
+
+#[tokio::test]
+async fn moto_stopped_mid_run_is_503_then_a_missing_table_is_too() {
+    let mut moto = Moto::start();
+    let app = app_reading(&moto.endpoint());
+    // A moto without the table: DynamoDB's ResourceNotFoundException.
+    assert_unavailable(&app).await;
+    moto.stop();
+    assert_unavailable(&app).await;
+}
+
+#[tokio::test]
+async fn an_item_that_does_not_decode_is_a_500_without_internals() {
+    let app = fixture();
+    let store = app.dynamodb().unwrap();
+    store
+        .client()
+        .await
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S("EV#2017-10".into()))
+        .item("sk", AttributeValue::S("001509321600#00000000000000000000".into()))
+        .item("id", AttributeValue::S("written by hand".into()))
+        .send()
+        .await
+        .unwrap();
+    let response = app.get("/events").await;
+    response.assert_error(500, "internal_error");
+    let body = String::from_utf8_lossy(&response.body);
+    assert!(!body.contains("EV#") && !body.contains("hand"), "{body}");
+    // Routes that do not read that item still answer.
+    assert_eq!(app.get("/engineers").await.status, 200);
+    assert_eq!(app.get("/events?engineer=bob").await.status, 200);
+}
