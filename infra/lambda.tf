@@ -7,7 +7,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 
 resource "aws_lambda_function" "api" {
   #checkov:skip=CKV_AWS_116:Invoked synchronously by API Gateway only; a dead-letter queue applies to asynchronous invocations.
-  #checkov:skip=CKV_AWS_117:The function reaches only SSM and CloudWatch through public AWS endpoints; a VPC would add NAT cost and cold-start latency without protecting anything.
+  #checkov:skip=CKV_AWS_117:The function reaches only SSM, DynamoDB and CloudWatch through public AWS endpoints; a VPC would add NAT cost and cold-start latency without protecting anything.
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (a parameter path, log settings); Lambda encrypts it at rest with an AWS-managed key.
   #checkov:skip=CKV_AWS_272:The package is built and deployed by this repository's CI from a pinned commit; AWS Signer code signing is not set up for this project.
   function_name = local.name
@@ -38,6 +38,8 @@ resource "aws_lambda_function" "api" {
 
   environment {
     variables = {
+      EVENT_STORE                = "dynamodb"
+      EVENTS_TABLE               = aws_dynamodb_table.events.name
       SSM_PARAMETER_PREFIX       = local.ssm_prefix
       METADATA_CACHE_TTL_SECONDS = tostring(var.metadata_cache_ttl_seconds)
       APP_DESCRIPTION            = var.app_description
@@ -53,6 +55,7 @@ resource "aws_lambda_function" "api" {
   # previous deploy's commit SHA (the smoke test checks /metadata right after apply).
   depends_on = [
     aws_iam_role_policy.lambda,
+    aws_iam_role_policy.lambda_events_table,
     aws_cloudwatch_log_group.lambda,
     aws_ssm_parameter.version,
     aws_ssm_parameter.commit_sha,

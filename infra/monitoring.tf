@@ -14,6 +14,7 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 locals {
   # Maps, not objects: every alarm below must have the same type for for_each.
   lambda_dimensions = tomap({ FunctionName = aws_lambda_function.api.function_name })
+  table_dimensions  = tomap({ TableName = aws_dynamodb_table.events.name })
   api_dimensions    = tomap({ ApiName = aws_api_gateway_rest_api.api.name, Stage = aws_api_gateway_stage.api.stage_name })
 
   # Each alarm fires above `threshold` (a count, or ms for latency) in `periods` 5-minute periods.
@@ -31,6 +32,16 @@ locals {
     api-5xx = {
       description = "The API answered 5XX: the function failed, timed out or was throttled."
       namespace   = "AWS/ApiGateway", metric = "5XXError", dimensions = local.api_dimensions
+      statistic   = "Sum", threshold = 0, periods = 1
+    }
+    dynamodb-read-throttles = {
+      description = "Reads of the events table were throttled: event routes answer 503 store_unavailable."
+      namespace   = "AWS/DynamoDB", metric = "ReadThrottleEvents", dimensions = local.table_dimensions
+      statistic   = "Sum", threshold = 0, periods = 1
+    }
+    dynamodb-write-throttles = {
+      description = "Writes to the events table were throttled (imports retry them)."
+      namespace   = "AWS/DynamoDB", metric = "WriteThrottleEvents", dimensions = local.table_dimensions
       statistic   = "Sum", threshold = 0, periods = 1
     }
     api-latency-p99 = {
@@ -58,6 +69,39 @@ resource "aws_cloudwatch_metric_alarm" "api" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+# DynamoDB reports SystemErrors per operation: one alarm over the operations the service uses.
+resource "aws_cloudwatch_metric_alarm" "dynamodb_system_errors" {
+  alarm_name          = "${local.name}-dynamodb-system-errors"
+  alarm_description   = "DynamoDB answered the events table's requests with internal errors (HTTP 500)."
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+
+  metric_query {
+    id          = "errors"
+    expression  = "SUM(METRICS(\"op\"))"
+    label       = "SystemErrors"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = ["GetItem", "Query", "BatchGetItem", "BatchWriteItem"]
+    content {
+      id = "op${lower(metric_query.value)}"
+      metric {
+        namespace   = "AWS/DynamoDB"
+        metric_name = "SystemErrors"
+        dimensions  = { TableName = aws_dynamodb_table.events.name, Operation = metric_query.value }
+        stat        = "Sum"
+        period      = 300
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_dashboard" "api" {
@@ -102,6 +146,34 @@ resource "aws_cloudwatch_dashboard" "api" {
             ["AWS/Lambda", "Invocations", "FunctionName", local.lambda_dimensions.FunctionName],
             ["AWS/Lambda", "Errors", "FunctionName", local.lambda_dimensions.FunctionName],
             ["AWS/Lambda", "Throttles", "FunctionName", local.lambda_dimensions.FunctionName],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 0, y = 12, width = 12, height = 6
+        properties = {
+          title  = "Events table: capacity used"
+          region = var.aws_region
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            ["AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", local.table_dimensions.TableName],
+            ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", local.table_dimensions.TableName],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 12, y = 12, width = 12, height = 6
+        properties = {
+          title  = "Events table: throttles and errors"
+          region = var.aws_region
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            ["AWS/DynamoDB", "ReadThrottleEvents", "TableName", local.table_dimensions.TableName],
+            ["AWS/DynamoDB", "WriteThrottleEvents", "TableName", local.table_dimensions.TableName],
+            ["AWS/DynamoDB", "SystemErrors", "TableName", local.table_dimensions.TableName, "Operation", "Query"],
+            ["AWS/DynamoDB", "SystemErrors", "TableName", local.table_dimensions.TableName, "Operation", "GetItem"],
           ]
         }
       },

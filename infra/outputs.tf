@@ -29,6 +29,11 @@ output "api_access_log_group" {
   value       = aws_cloudwatch_log_group.api_access.name
 }
 
+output "events_table" {
+  description = "The DynamoDB table of events (EVENTS_TABLE); `make import` loads a file into it."
+  value       = aws_dynamodb_table.events.name
+}
+
 output "ssm_parameter_prefix" {
   description = "Where the deployed version and commit SHA are kept."
   value       = local.ssm_prefix

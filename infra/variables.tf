@@ -210,3 +210,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "dynamodb_deletion_protection" {
+  type        = bool
+  description = "Refuse to delete the events table (turn off, apply, then destroy). On in prod."
+  default     = false
+}

@@ -23,7 +23,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
         }
         StoreConfig::DynamoDb { table } => {
             tracing::info!(table, "serving events from DynamoDB");
-            Store::DynamoDb(DynamoStore::new(table.clone(), None))
+            Store::DynamoDb(Box::new(DynamoStore::new(table.clone(), None)))
         }
     };
     let metadata = match &config.ssm_parameter_prefix {

@@ -127,6 +127,18 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
+    # The events table: create, change, back up, tag and (with deletion protection off) delete.
+    # Item reads and writes are not granted: the pipeline's identity does not need the data.
+    sid = "EventsTable"
+    actions = [
+      "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable",
+      "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups", "dynamodb:DescribeTimeToLive",
+      "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
+    ]
+    resources = ["arn:aws:dynamodb:${local.region_account}:table/${var.project_name}-*"]
+  }
+
+  statement {
     sid       = "Parameters"
     actions   = ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource"]
     resources = [local.project_params]

@@ -11,3 +11,6 @@ latency_p99_threshold_ms   = 1000
 # N + 100 (Lambda keeps 100 unreserved), and new accounts often start at 10. make deploy checks the
 # account's quota first. To reserve, e.g.: lambda_reserved_concurrency = 50
 lambda_reserved_concurrency = -1
+
+# The events table cannot be deleted by accident (make destroy stops on it).
+dynamodb_deletion_protection = true

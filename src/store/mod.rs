@@ -17,7 +17,7 @@ use crate::events::{
 
 pub enum Store {
     Memory(EventStore),
-    DynamoDb(DynamoStore),
+    DynamoDb(Box<DynamoStore>),
 }
 
 /// A page of events: borrowed from the memory store, or read from DynamoDB.
@@ -161,12 +161,14 @@ impl Store {
     }
 }
 
+type DaysTotals = BTreeMap<i64, DayTotals>;
+
 /// The domain's per-day totals from day items; `None` (logged) if a day names an action the
 /// store's totals do not know, which only a broken table can hold.
 fn day_totals(
     action_names: &std::collections::BTreeSet<String>,
     items: Vec<dynamodb::items::DayItem>,
-) -> Option<(Vec<Box<str>>, BTreeMap<i64, DayTotals>)> {
+) -> Option<(Vec<Box<str>>, DaysTotals)> {
     let actions: Vec<Box<str>> = action_names
         .iter()
         .map(|name| name.as_str().into())

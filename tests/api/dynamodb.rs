@@ -136,10 +136,10 @@ async fn assert_unavailable(app: &TestApp) {
 
 fn app_reading(endpoint: &str) -> TestApp {
     TestApp::on(
-        Store::DynamoDb(DynamoStore::new(
+        Store::DynamoDb(Box::new(DynamoStore::new(
             "events".into(),
             Some(dynamodb_config(endpoint)),
-        )),
+        ))),
         MetadataSource::build_time("test".into()),
     )
 }
@@ -185,7 +185,10 @@ async fn an_item_that_does_not_decode_is_a_500_without_internals() {
         .put_item()
         .table_name(store.table())
         .item("pk", AttributeValue::S("EV#2017-10".into()))
-        .item("sk", AttributeValue::S("001509321600#00000000000000000000".into()))
+        .item(
+            "sk",
+            AttributeValue::S("001509321600#00000000000000000000".into()),
+        )
         .item("id", AttributeValue::S("written by hand".into()))
         .send()
         .await

@@ -2,8 +2,9 @@
 
 mod support;
 
-mod engineers;
+mod cli;
 mod dynamodb;
+mod engineers;
 mod errors;
 mod event_store;
 mod events;

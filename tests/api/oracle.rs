@@ -138,17 +138,18 @@ fn event_pages_equal_a_linear_scan_in_dynamodb() {
     event_pages_equal_a_linear_scan(Backend::DynamoDb, 25);
 }
 
-/// A random page request: (from, to, engineer, action, limit, engineer in the path).
-fn page_query() -> impl Strategy<
-    Value = (
-        Option<Bound>,
-        Option<Bound>,
-        Option<&'static str>,
-        Option<&'static str>,
-        usize,
-        bool,
-    ),
-> {
+/// A page request: (from, to, engineer, action, limit, engineer in the path).
+type PageQuery = (
+    Option<Bound>,
+    Option<Bound>,
+    Option<&'static str>,
+    Option<&'static str>,
+    usize,
+    bool,
+);
+
+/// A random page request.
+fn page_query() -> impl Strategy<Value = PageQuery> {
     (
         proptest::option::of(bound()),
         proptest::option::of(bound()),
@@ -165,14 +166,7 @@ type Resolved = (Option<(String, i64)>, Option<(String, i64)>, String, String);
 
 fn resolve(
     records: &[RawEvent],
-    (from, to, engineer, action, limit, by_path): &(
-        Option<Bound>,
-        Option<Bound>,
-        Option<&'static str>,
-        Option<&'static str>,
-        usize,
-        bool,
-    ),
+    (from, to, engineer, action, limit, by_path): &PageQuery,
 ) -> Option<Resolved> {
     let from = from.as_ref().map(|b| b.resolve(records, false));
     let to = to.as_ref().map(|b| b.resolve(records, true));

@@ -136,7 +136,9 @@ impl TestApp {
                 EventStore::from_records(records).expect("valid records"),
                 metadata,
             ),
-            Backend::DynamoDb => Self::on(Store::DynamoDb(dynamodb_table(records)), metadata),
+            Backend::DynamoDb => {
+                Self::on(Store::DynamoDb(Box::new(dynamodb_table(records))), metadata)
+            }
         }
     }
 

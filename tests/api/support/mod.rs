@@ -5,4 +5,4 @@ pub mod payloads;
 pub mod runtime_api;
 pub mod temp;
 
-pub use app::{Backend, ROUTES, TestApp, backend, blocking_runtime, fixture_records, on_backend};
+pub use app::{Backend, ROUTES, TestApp, blocking_runtime, fixture_records, on_backend};

@@ -1,0 +1,72 @@
+# The event store: one table, laid out as src/store/dynamodb/keys.rs describes (events by month,
+# per-day and per-engineer aggregates, the store's totals) with two indexes. `pipeline-events-api
+# create-table` makes the same table for a local endpoint; a test checks the two agree.
+resource "aws_dynamodb_table" "events" {
+  #checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS-managed key (server_side_encryption below); the events are build metadata, and a customer-managed key adds cost and key-policy upkeep for no gain here.
+  name         = "${local.name}-events"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+  range_key    = "sk"
+
+  # A `terraform destroy` of prod must not take the data with it: turn this off first, on purpose.
+  deletion_protection_enabled = var.dynamodb_deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  attribute {
+    name = "gsi1pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "gsi2pk"
+    type = "S"
+  }
+
+  # Events by engineer: ENG#<name>, in (timestamp, id) order.
+  global_secondary_index {
+    name            = "by-engineer"
+    hash_key        = "gsi1pk"
+    range_key       = "sk"
+    projection_type = "ALL"
+  }
+
+  # Events by action and month: ACT#<action>#<YYYY-MM>, in (timestamp, id) order.
+  global_secondary_index {
+    name            = "by-action"
+    hash_key        = "gsi2pk"
+    range_key       = "sk"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}
+
+# Exactly what the function reads: GetItem and Query, on the table and its indexes.
+data "aws_iam_policy_document" "lambda_events_table" {
+  statement {
+    sid       = "ReadEventStore"
+    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    resources = [aws_dynamodb_table.events.arn, "${aws_dynamodb_table.events.arn}/index/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "lambda_events_table" {
+  name   = "${local.name}-lambda-events-table"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda_events_table.json
+}
