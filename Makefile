@@ -61,7 +61,7 @@ run: ## Build and serve the whole API on http://127.0.0.1:3000 (BIND_ADDR to cha
 # Tests run in an AWS environment of their own: nothing from .env or the shell (a profile, keys,
 # a region, an endpoint) reaches them, and no AWS file is read.
 AWS_CLEAN_ENV := env $(foreach v,AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-	AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE,-u $(v)) \
+	AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SSM AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE,-u $(v)) \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 
 .PHONY: test
@@ -240,6 +240,20 @@ api-key: init ## Print the deployed ENV's API key (send it as x-api-key)
 logs: init ## Tail the deployed function's logs (AWS CLI v2)
 	@[[ "$$(aws --version 2>&1)" == aws-cli/2.* ]] || { echo "error: make logs needs AWS CLI v2 ('aws logs tail'); found: $$(aws --version 2>&1 | head -n 1)" >&2; exit 1; }
 	aws logs tail "$$(cd $(TF_DIR) && $(TF) output -raw log_group)" --follow --format short
+
+.PHONY: import
+import: init ## Load FILE (JSON array or JSON lines) into the deployed ENV's events table; safe to re-run
+	@[[ -n "$(FILE)" ]] || { echo "error: FILE=path/to/events.jsonl names the file to import" >&2; exit 1; }
+	@[[ -f "$(FILE)" ]] || { echo "error: no file at $(FILE)" >&2; exit 1; }
+	$(CARGO) build --release --locked --bin $(BIN)
+	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && \
+		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) import "$(FILE)"
+
+.PHONY: verify
+verify: init ## Check the deployed ENV's aggregates against its events (REBUILD=1 also repairs them)
+	$(CARGO) build --release --locked --bin $(BIN)
+	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && \
+		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) verify $(if $(REBUILD),--rebuild)
 
 .PHONY: destroy
 destroy: preflight init ## Delete everything of ENV, not the state bucket (shows the plan and asks first)

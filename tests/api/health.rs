@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{Backend, TestApp};
 
 #[tokio::test]
 async fn health_reports_pass_version_and_event_count() {
@@ -16,7 +16,28 @@ async fn health_reports_pass_version_and_event_count() {
         json!({
             "status": "pass",
             "version": env!("CARGO_PKG_VERSION"),
-            "checks": { "events:count": [{ "status": "pass", "observedValue": 8 }] }
+            "checks": {
+                "events:store": [{ "status": "pass", "componentType": "datastore", "observedValue": "memory" }],
+                "events:count": [{ "status": "pass", "observedValue": 8 }]
+            }
+        })
+    );
+}
+
+#[tokio::test]
+async fn health_names_the_dynamodb_table_and_calls_nothing() {
+    let app = TestApp::with_records_on(crate::support::fixture_records(), Backend::DynamoDb);
+    let (response, requests) = app.requests_for("/health").await;
+    assert_eq!(requests, 0);
+    let table = app.dynamodb().unwrap().table().to_owned();
+    assert_eq!(
+        response.json(),
+        json!({
+            "status": "pass",
+            "version": env!("CARGO_PKG_VERSION"),
+            "checks": {
+                "events:store": [{ "status": "pass", "componentType": "datastore", "observedValue": format!("dynamodb:{table}") }]
+            }
         })
     );
 }
