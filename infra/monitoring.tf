@@ -39,6 +39,18 @@ locals {
       namespace   = "AWS/DynamoDB", metric = "ReadThrottleEvents", dimensions = local.table_dimensions
       statistic   = "Sum", threshold = 0, periods = 1
     }
+    dynamodb-by-engineer-throttles = {
+      description = "Queries of the events table's by-engineer index were throttled: those routes answer 503."
+      namespace   = "AWS/DynamoDB", metric = "ReadThrottleEvents"
+      dimensions  = tomap({ TableName = aws_dynamodb_table.events.name, GlobalSecondaryIndexName = "by-engineer" })
+      statistic   = "Sum", threshold = 0, periods = 1
+    }
+    dynamodb-by-action-throttles = {
+      description = "Queries of the events table's by-action index were throttled: those routes answer 503."
+      namespace   = "AWS/DynamoDB", metric = "ReadThrottleEvents"
+      dimensions  = tomap({ TableName = aws_dynamodb_table.events.name, GlobalSecondaryIndexName = "by-action" })
+      statistic   = "Sum", threshold = 0, periods = 1
+    }
     dynamodb-write-throttles = {
       description = "Writes to the events table were throttled (imports retry them)."
       namespace   = "AWS/DynamoDB", metric = "WriteThrottleEvents", dimensions = local.table_dimensions
@@ -84,7 +96,7 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_system_errors" {
 
   metric_query {
     id          = "errors"
-    expression  = "SUM(METRICS(\"op\"))"
+    expression  = "SUM([opgetitem, opquery, opbatchgetitem, opbatchwriteitem])"
     label       = "SystemErrors"
     return_data = true
   }

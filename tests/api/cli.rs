@@ -423,10 +423,9 @@ fn create_table_makes_the_table_the_terraform_describes() {
         Value::Bool(true)
     );
     assert_eq!(pitr.as_deref(), Some("ENABLED"));
-    assert_eq!(
-        block(&block(&terraform["server_side_encryption"])["enabled"]),
-        Value::Bool(true)
-    );
+    // Encryption at rest with DynamoDB's own key: neither names another.
+    assert!(terraform.get("server_side_encryption").is_none());
+    assert!(table.sse_description().is_none_or(|sse| sse.kms_master_key_arn().is_none()));
 }
 
 /// `aws_dynamodb_table.events` of infra/dynamodb.tf, as JSON, parsed by python-hcl2 (installed

@@ -5,7 +5,6 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
-    SseSpecification,
 };
 
 use super::keys;
@@ -51,7 +50,6 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, String> 
         .key_schema(key(keys::SK, KeyType::Range))
         .global_secondary_indexes(index(keys::BY_ENGINEER, keys::BY_ENGINEER_PK))
         .global_secondary_indexes(index(keys::BY_ACTION, keys::BY_ACTION_PK))
-        .sse_specification(SseSpecification::builder().enabled(true).build())
         .send()
         .await;
     match created {

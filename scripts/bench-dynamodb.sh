@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# `make bench`, DynamoDB side: the shipped binary against moto_server on 127.0.0.1.
+# moto is a Python stand-in, far slower than DynamoDB, so its latency says nothing; what is
+# measured is what the binary does: DynamoDB requests per API call (counted in moto's request
+# log), the binary's own CPU time per call (the SDK's overhead, the network wait excluded), and
+# the import rate (events/s, bounded by moto here).
+# Usage: scripts/bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON
+set -euo pipefail
+
+binary=${1:?usage: bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON}
+moto_server=${2:?usage: bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON}
+out=${3:?usage: bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON}
+work=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+moto_port=$(free_port)
+port=$(free_port)
+base="http://127.0.0.1:$port"
+import_events=${BENCH_IMPORT_EVENTS:-20000}
+
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=eu-west-1 \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$moto_port" EVENT_STORE=dynamodb EVENTS_TABLE=bench-events \
+  LOG_LEVEL=warn
+"$moto_server" -H 127.0.0.1 -p "$moto_port" 2>"$work/moto.log" >/dev/null &
+moto_pid=$!
+server_pid=
+trap 'kill $moto_pid $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+  curl --silent --output /dev/null "http://127.0.0.1:$moto_port/" && break
+  sleep 0.1
+done
+
+# Thirty days of events from 40 engineers, four actions, in the import format.
+python3 - "$import_events" >"$work/events.jsonl" <<'PY'
+import json, random, sys
+n = int(sys.argv[1]); random.seed(7); start = 1_509_321_600
+for i in range(n):
+    print(json.dumps({"id": i + 1, "sha": f"{random.getrandbits(160):040x}",
+                      "date": start + random.randrange(30 * 86_400),
+                      "action": random.choice(["stage", "deploy", "rollback", "hotfix"]),
+                      "engineer": f"engineer{random.randrange(40):02d}"}))
+PY
+
+"$binary" create-table >&2
+echo "import: $import_events events into moto" >&2
+started=$(date +%s.%N)
+"$binary" import "$work/events.jsonl" >&2
+ended=$(date +%s.%N)
+import_s=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.2f}")' "$started" "$ended")
+
+BIND_ADDR="127.0.0.1:$port" "$binary" 2>/dev/null &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl --silent --fail --output /dev/null "$base/health" && break
+  sleep 0.05
+done
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+moto_requests() { grep -c '"POST / HTTP' "$work/moto.log" || true; }
+ticks_per_s=$(getconf CLK_TCK)
+
+routes=('/events?from=2017-11-05&to=2017-11-05&limit=100' '/events?limit=100'
+  '/events?action=deploy&limit=100' '/events?engineer=engineer07&limit=100'
+  '/engineers/engineer07/events?action=deploy&limit=20' '/engineers'
+  '/summaries/daily' '/summaries/daily?from=2017-01-01&to=2017-12-31')
+json=""
+for route in "${routes[@]}"; do
+  # One call, warm (the client exists): the DynamoDB requests it made.
+  curl --silent --fail --output /dev/null "$base$route"
+  before=$(moto_requests)
+  curl --silent --fail --output /dev/null "$base$route"
+  requests=$(( $(moto_requests) - before ))
+  # 5 s of calls, 4 at a time: the binary's CPU per call.
+  echo "wrk: $route against moto, 5 s" >&2
+  cpu_before=$(cpu_ticks)
+  calls=$(wrk --threads 1 --connections 4 --duration 5s "$base$route" | awk '/requests in/ {print $1}')
+  cpu_after=$(cpu_ticks)
+  cpu_us=$(python3 -c 'import sys; t, r, hz = map(float, sys.argv[1:]); print(f"{t / hz * 1e6 / r:.1f}")' \
+    "$((cpu_after - cpu_before))" "$calls" "$ticks_per_s")
+  json+="${json:+,}{\"path\":\"$route\",\"dynamodb_requests\":$requests,\"calls\":$calls,\"cpu_us_per_call\":$cpu_us}"
+done
+
+cat >"$out" <<JSON
+{"import_events":$import_events,"import_seconds":$import_s,
+ "routes":[$json]}
+JSON
+echo "wrote $out" >&2
