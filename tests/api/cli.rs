@@ -425,7 +425,11 @@ fn create_table_makes_the_table_the_terraform_describes() {
     assert_eq!(pitr.as_deref(), Some("ENABLED"));
     // Encryption at rest with DynamoDB's own key: neither names another.
     assert!(terraform.get("server_side_encryption").is_none());
-    assert!(table.sse_description().is_none_or(|sse| sse.kms_master_key_arn().is_none()));
+    assert!(
+        table
+            .sse_description()
+            .is_none_or(|sse| sse.kms_master_key_arn().is_none())
+    );
 }
 
 /// `aws_dynamodb_table.events` of infra/dynamodb.tf, as JSON, parsed by python-hcl2 (installed

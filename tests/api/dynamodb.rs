@@ -12,6 +12,10 @@ use pipeline_events_api::store::Store;
 use pipeline_events_api::store::dynamodb::DynamoStore;
 use pipeline_events_api::store::dynamodb::read::MAX_QUERIES_PER_PAGE;
 
+use pipeline_events_api::store::dynamodb::import::import;
+use serde_json::json;
+
+use crate::support::dynamodb_standin::{StandIn, throttled};
 use crate::support::moto::{Moto, dynamodb_config, free_port};
 use crate::support::{Backend, TestApp, fixture_records};
 
@@ -200,4 +204,72 @@ async fn an_item_that_does_not_decode_is_a_500_without_internals() {
     // Routes that do not read that item still answer.
     assert_eq!(app.get("/engineers").await.status, 200);
     assert_eq!(app.get("/events?engineer=bob").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_throttled_table_is_503_within_the_budget_after_retries() {
+    let stand_in = StandIn::start(|_, _| throttled());
+    let app = app_reading(&stand_in.endpoint());
+    assert_unavailable(&app).await;
+    // The SDK retried what DynamoDB throttled (3 attempts each, within the budget).
+    let queries = stand_in
+        .operations()
+        .iter()
+        .filter(|op| *op == "Query")
+        .count();
+    assert!(queries >= 2 * 3, "{:?}", stand_in.operations());
+}
+
+#[tokio::test]
+async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
+    // The first BatchWriteItem leaves every item unprocessed (as a throttled table does), the
+    // next ones take everything; reads find nothing (so aggregates are of no events).
+    let refused_once = std::sync::atomic::AtomicBool::new(false);
+    let stand_in = StandIn::start(move |operation, body| match operation {
+        "BatchWriteItem" if !refused_once.swap(true, std::sync::atomic::Ordering::SeqCst) => {
+            (200, json!({ "UnprocessedItems": body["RequestItems"] }))
+        }
+        "BatchWriteItem" => (200, json!({ "UnprocessedItems": {} })),
+        "BatchGetItem" => (
+            200,
+            json!({ "Responses": { "events": [] }, "UnprocessedKeys": {} }),
+        ),
+        "Query" => (200, json!({ "Items": [], "Count": 0, "ScannedCount": 0 })),
+        _ => (
+            400,
+            json!({ "__type": "com.amazon.coral.validate#ValidationException", "message": operation }),
+        ),
+    });
+    let store = DynamoStore::new("events".into(), Some(dynamodb_config(&stand_in.endpoint())));
+    let events = pipeline_events_api::events::EventStore::from_records(fixture_records()).unwrap();
+    let report = import(&store, &events, |_| {}).await.unwrap();
+    assert_eq!(report.written, 8);
+
+    let written: Vec<Vec<u64>> = stand_in
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| op == "BatchWriteItem")
+        .map(|(_, body)| {
+            body["RequestItems"]["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| {
+                    w["PutRequest"]["Item"]["id"]["N"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .collect()
+        })
+        .collect();
+    // The same eight items, sent again after the refusal.
+    assert_eq!(written.len(), 2, "{written:?}");
+    assert_eq!(written[0], written[1]);
+    let mut ids = written[1].clone();
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7, 8]);
 }

@@ -220,3 +220,48 @@ def test_auto_approve_from_dotenv_is_honoured(project, stage_factory):
     result = project.make("destroy", "ENV=dev")
     assert result.returncode == 0, result.stderr
     assert len(applies(project)) == 1
+
+
+def fake_binary(project):
+    """A stand-in for the release binary that records its environment and arguments."""
+    binary = project.path / "target/release/pipeline-events-api"
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    binary.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, os, sys\n"
+        "with open(os.environ['FAKE_LOG'], 'a') as log:\n"
+        "    log.write(json.dumps({'tool': 'binary', 'args': sys.argv[1:],\n"
+        "        'env': {k: os.environ.get(k) for k in ('EVENT_STORE', 'EVENTS_TABLE', 'AWS_REGION')}}) + '\\n')\n")
+    binary.chmod(0o755)
+
+
+@pytest.mark.parametrize("target, args", [("import", ["import", "events.jsonl"]),
+                                          ("verify", ["verify"])])
+def test_import_and_verify_run_the_binary_on_the_stages_table(project, target, args):
+    fake_binary(project)
+    (project.path / "events.jsonl").write_text("{}\n")
+    outputs = json.dumps({"events_table": "pipeline-events-api-dev-events"})
+    result = project.make(target, "ENV=dev", "FILE=events.jsonl", "CARGO=true",
+                          env={"FAKE_TF_OUTPUTS": outputs})
+    assert result.returncode == 0, result.stderr
+    (call,) = project.calls("binary")
+    assert call["args"] == args
+    assert call["env"] == {"EVENT_STORE": "dynamodb", "EVENTS_TABLE": "pipeline-events-api-dev-events",
+                           "AWS_REGION": "eu-west-1"}
+
+
+def test_verify_rebuild_is_asked_for_by_name(project):
+    fake_binary(project)
+    outputs = json.dumps({"events_table": "t-events"})
+    result = project.make("verify", "ENV=dev", "REBUILD=1", "CARGO=true", env={"FAKE_TF_OUTPUTS": outputs})
+    assert result.returncode == 0, result.stderr
+    assert project.calls("binary")[0]["args"] == ["verify", "--rebuild"]
+
+
+@pytest.mark.parametrize("file, message", [("", "FILE=path/to/events.jsonl"), ("missing.jsonl", "no file at missing.jsonl")])
+def test_import_names_the_file_it_needs(project, file, message):
+    fake_binary(project)
+    result = project.make("import", "ENV=dev", f"FILE={file}", "CARGO=true")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert project.calls("binary") == []

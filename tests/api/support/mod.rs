@@ -1,5 +1,6 @@
 pub mod app;
 pub mod binary;
+pub mod dynamodb_standin;
 pub mod moto;
 pub mod payloads;
 pub mod runtime_api;
