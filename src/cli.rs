@@ -135,6 +135,7 @@ fn load(file: &Path) -> Result<EventStore, String> {
 
 async fn import_into_table(file: &Path, store: &DynamoStore) -> Result<bool, String> {
     let events = load(file)?;
+    table_exists(store).await?;
     eprintln!(
         "{}: {} events read; importing into table {}",
         file.display(),
@@ -170,6 +171,16 @@ fn import_into_file(file: &Path, events_file: Option<&Path>) -> Result<bool, Str
         );
     };
     let incoming = load(file)?;
+    let starts_with_array = std::fs::read(target)
+        .map(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
+        .unwrap_or(false);
+    if starts_with_array {
+        return Err(format!(
+            "{0} is a JSON array; import appends JSON lines: convert it first \
+             (jq -c '.[]' {0} > events.jsonl) and point EVENTS_FILE at the result",
+            target.display()
+        ));
+    }
     let existing = if target.exists() {
         load(target)?
     } else {
@@ -232,7 +243,37 @@ fn raw(event: &crate::events::EventView<'_>) -> RawEvent {
     }
 }
 
+/// A missing table is said in one line, not in the SDK's words (nor as "re-run the import").
+async fn table_exists(store: &DynamoStore) -> Result<(), String> {
+    let described = store
+        .client()
+        .await
+        .describe_table()
+        .table_name(store.table())
+        .send()
+        .await;
+    match described {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Err(format!(
+                "table {} does not exist: deploy the stack (make deploy) or run create-table",
+                store.table()
+            ))
+        }
+        Err(error) => Err(format!(
+            "DescribeTable {}: {}",
+            store.table(),
+            aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+        )),
+    }
+}
+
 async fn verify_table(store: &DynamoStore, rebuild: bool) -> Result<bool, String> {
+    table_exists(store).await?;
     let report = verify(store, rebuild).await?;
     let list = |label: &str, keys: &[String]| {
         for key in keys.iter().take(20) {
@@ -256,7 +297,7 @@ async fn verify_table(store: &DynamoStore, rebuild: bool) -> Result<bool, String
     }
     if rebuild {
         println!(
-            "rebuilt: {} aggregate items written or deleted",
+            "rebuilt: {} items written or deleted (events are never changed)",
             report.repaired
         );
         let repairable_only = report.undecodable.is_empty() && report.duplicate_ids.is_empty();
@@ -266,8 +307,10 @@ async fn verify_table(store: &DynamoStore, rebuild: bool) -> Result<bool, String
     Ok(false)
 }
 
-/// `checked N/M events (R/s, ETA Ss)` on a terminal, redrawn at most five times a second.
+/// `checked N/M (R/s, ETA Ss)`, then `written N/M …`, on a terminal, redrawn at most five
+/// times a second.
 struct ProgressMeter {
+    stage: &'static str,
     started: Instant,
     drawn: Option<Instant>,
     terminal: bool,
@@ -276,6 +319,7 @@ struct ProgressMeter {
 impl ProgressMeter {
     fn new() -> Self {
         Self {
+            stage: "",
             started: Instant::now(),
             drawn: None,
             terminal: std::io::stderr().is_terminal(),
@@ -284,6 +328,10 @@ impl ProgressMeter {
 
     fn show(&mut self, progress: &Progress) {
         let now = Instant::now();
+        if self.stage != progress.stage {
+            self.stage = progress.stage;
+            self.started = now;
+        }
         let due = self
             .drawn
             .is_none_or(|at| now.duration_since(at).as_millis() >= 200);
@@ -295,8 +343,8 @@ impl ProgressMeter {
         let rate = progress.done as f64 / seconds;
         let eta = (progress.total - progress.done) as f64 / rate.max(1e-9);
         eprint!(
-            "\r\x1b[Kchecked {}/{} events ({:.0}/s, ETA {:.0}s)",
-            progress.done, progress.total, rate, eta
+            "\r\x1b[K{} {}/{} ({:.0}/s, ETA {:.0}s)",
+            progress.stage, progress.done, progress.total, rate, eta
         );
     }
 

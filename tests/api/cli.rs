@@ -181,7 +181,88 @@ fn an_id_stored_with_other_content_stops_the_import_and_changes_nothing() {
     );
 }
 
-/// Every item of the table whose key is not an event's.
+#[test]
+fn an_id_stored_at_another_timestamp_stops_the_import() {
+    let (_, env) = table_env("moved");
+    let dir = TempDir::new("cli-moved");
+    let file = dir.path().join("events.jsonl");
+    write_json_lines(&file, &fixture_records());
+    created(&env);
+    assert_eq!(run(&["import", file.to_str().unwrap()], &env).code, 0);
+    let mut moved = fixture_records();
+    moved[1].date += 60; // id 1, a minute later: another key for the same id
+    write_json_lines(&file, &moved);
+    let outcome = run(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(outcome.code, 1);
+    assert!(
+        outcome.stderr.contains(
+            "event id 1 is already stored with other content (timestamp 2017-10-30T09:00:00Z"
+        ),
+        "{}",
+        outcome.stderr
+    );
+    let verified = run(&["verify"], &env);
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert!(
+        verified.stdout.starts_with("8 events"),
+        "{}",
+        verified.stdout
+    );
+}
+
+#[test]
+fn a_conflict_anywhere_in_the_file_stops_the_import_before_anything_is_written() {
+    let (_, env) = table_env("late-conflict");
+    let dir = TempDir::new("cli-late-conflict");
+    let file = dir.path().join("events.jsonl");
+    write_json_lines(&file, &fixture_records());
+    created(&env);
+    assert_eq!(run(&["import", file.to_str().unwrap()], &env).code, 0);
+    // 150 new events, then one that conflicts: far past the first batches.
+    let mut records: Vec<RawEvent> = (0..150)
+        .map(|n| RawEvent {
+            id: 1000 + n,
+            sha: "abc1234".into(),
+            date: 1_509_600_000 + n as i64 * 60,
+            action: "deploy".into(),
+            engineer: "erin".into(),
+        })
+        .collect();
+    let mut conflicting = fixture_records()[4].clone(); // id 4
+    conflicting.sha = "fff".into();
+    records.push(conflicting);
+    write_json_lines(&file, &records);
+    let outcome = run(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(outcome.code, 1);
+    assert!(outcome.stderr.contains("event id 4"), "{}", outcome.stderr);
+    let verified = run(&["verify"], &env);
+    assert_eq!(verified.code, 0, "{}", verified.stdout);
+    assert!(
+        verified.stdout.starts_with("8 events"),
+        "{}",
+        verified.stdout
+    );
+}
+
+#[test]
+fn importing_into_a_missing_table_says_so_in_one_line() {
+    let (_, env) = table_env("missing");
+    let dir = TempDir::new("cli-missing");
+    let file = dir.path().join("events.jsonl");
+    write_json_lines(&file, &fixture_records());
+    let outcome = run(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(outcome.code, 1);
+    assert_eq!(outcome.stderr.lines().count(), 1, "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains("does not exist: deploy the stack (make deploy) or run create-table"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+/// Every item of the table whose key is neither an event's nor an event's id item.
 async fn delete_aggregates(store: &DynamoStore) -> usize {
     let client = store.client().await;
     let items = client
@@ -194,7 +275,8 @@ async fn delete_aggregates(store: &DynamoStore) -> usize {
         .unwrap_or_default();
     let mut deleted = 0;
     for item in items {
-        if item["pk"].as_s().unwrap().starts_with("EV#") {
+        let pk = item["pk"].as_s().unwrap();
+        if pk.starts_with("EV#") || pk.starts_with("ID#") {
             continue;
         }
         client
@@ -272,6 +354,15 @@ fn verify_finds_aggregates_that_disagree_and_rebuild_repairs_them() {
             .send()
             .await
             .unwrap();
+        // As if a batch had been cut short between an event and its id item.
+        client
+            .delete_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S("ID#3".into()))
+            .key("sk", AttributeValue::S("EVENT".into()))
+            .send()
+            .await
+            .unwrap();
     });
     let found = run(&["verify"], &env);
     assert_eq!(found.code, 1);
@@ -286,6 +377,11 @@ fn verify_finds_aggregates_that_disagree_and_rebuild_repairs_them() {
         found.stdout
     );
     assert!(
+        found.stdout.contains("missing: ID#3/EVENT"),
+        "{}",
+        found.stdout
+    );
+    assert!(
         found.stdout.contains("verify --rebuild"),
         "{}",
         found.stdout
@@ -294,7 +390,7 @@ fn verify_finds_aggregates_that_disagree_and_rebuild_repairs_them() {
     let rebuilt = run(&["verify", "--rebuild"], &env);
     assert_eq!(rebuilt.code, 0, "{}", rebuilt.stdout);
     assert!(
-        rebuilt.stdout.contains("rebuilt: 2 aggregate items"),
+        rebuilt.stdout.contains("rebuilt: 3 items"),
         "{}",
         rebuilt.stdout
     );
@@ -495,6 +591,23 @@ fn the_memory_store_imports_into_its_events_file() {
     )
     .unwrap();
     assert_eq!(loaded.len(), 8);
+
+    let array = dir.path().join("array.json");
+    std::fs::write(&array, serde_json::to_string(&fixture_records()).unwrap()).unwrap();
+    let into_array = run(
+        &["import", incoming.to_str().unwrap()],
+        &[("EVENTS_FILE", array.to_str().unwrap().to_owned())],
+    );
+    assert_eq!(into_array.code, 1);
+    assert!(
+        into_array.stderr.contains("is a JSON array"),
+        "{}",
+        into_array.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&array).unwrap(),
+        serde_json::to_string(&fixture_records()).unwrap()
+    );
 
     let without_file = run(&["import", incoming.to_str().unwrap()], &[]);
     assert_eq!(without_file.code, 1);

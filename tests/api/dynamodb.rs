@@ -245,7 +245,7 @@ async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
     let report = import(&store, &events, |_| {}).await.unwrap();
     assert_eq!(report.written, 8);
 
-    let written: Vec<Vec<u64>> = stand_in
+    let written: Vec<Vec<String>> = stand_in
         .requests
         .lock()
         .unwrap()
@@ -257,19 +257,24 @@ async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
                 .unwrap()
                 .iter()
                 .map(|w| {
-                    w["PutRequest"]["Item"]["id"]["N"]
+                    w["PutRequest"]["Item"]["pk"]["S"]
                         .as_str()
                         .unwrap()
-                        .parse()
-                        .unwrap()
+                        .to_owned()
                 })
                 .collect()
         })
         .collect();
-    // The same eight items, sent again after the refusal.
+    // The same sixteen items (eight events and their id items), sent again after the refusal.
     assert_eq!(written.len(), 2, "{written:?}");
     assert_eq!(written[0], written[1]);
-    let mut ids = written[1].clone();
-    ids.sort_unstable();
-    assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7, 8]);
+    let ids: std::collections::BTreeSet<&str> = written[1]
+        .iter()
+        .filter_map(|pk| pk.strip_prefix("ID#"))
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6", "7", "8"].into());
+    assert_eq!(
+        written[1].iter().filter(|pk| pk.starts_with("EV#")).count(),
+        8
+    );
 }

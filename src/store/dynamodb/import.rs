@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::batch::{self, Write};
 use super::items::{
-    self, EngineerDayItem, EngineerItem, EventItem, Item, MetaItem, from_item, to_item,
+    self, EngineerDayItem, EngineerItem, EventItem, IdItem, Item, MetaItem, from_item, to_item,
 };
 use super::keys::{self, MAX_NAME_BYTES, Month};
 use super::{DynamoStore, aggregates};
@@ -36,8 +36,9 @@ impl ImportReport {
     }
 }
 
-/// Where an import is: events checked so far, of how many.
+/// Where an import is: events checked (or items written) so far, of how many.
 pub struct Progress {
+    pub stage: &'static str,
     pub done: usize,
     pub total: usize,
 }
@@ -66,43 +67,87 @@ pub async fn import(
         ..ImportReport::default()
     };
 
-    // 1. The events: each chunk's keys read back, the missing ones written.
+    // 1. Read: every event's own item and its id item, before anything is written, so that a
+    //    conflict anywhere in the file stops the import with nothing changed.
     let all: Vec<EventItem> = events.iter().map(|event| EventItem::new(&event)).collect();
+    let mut writes: Vec<Write> = Vec::new();
     let mut checked = 0;
-    for chunk in all.chunks(batch::MAX_GET) {
-        let keys = chunk.iter().map(|e| items::key(&e.pk, &e.sk)).collect();
-        let stored: HashMap<String, EventItem> = batch::get(client, table, keys)
+    for chunk in all.chunks(batch::MAX_GET / 2) {
+        let keys = chunk
+            .iter()
+            .flat_map(|e| {
+                [
+                    items::key(&e.pk, &e.sk),
+                    items::key(keys::id_pk(e.id), keys::ID_SK),
+                ]
+            })
+            .collect();
+        let stored: HashMap<String, Item> = batch::get(client, table, keys)
             .await?
             .into_iter()
-            .map(|item| {
-                from_item::<EventItem>(item)
-                    .map(|event| (event.sk.clone(), event))
-                    .map_err(|e| format!("stored item {} does not decode: {}", e.key, e.reason))
-            })
-            .collect::<Result<_, _>>()?;
-        let mut missing = Vec::new();
+            .map(|item| (items::key_of(&item), item))
+            .collect();
         for event in chunk {
-            match stored.get(&event.sk) {
-                None => missing.push(Write::Put(to_item(event))),
-                Some(existing) if existing == event => report.already_stored += 1,
-                Some(existing) => {
-                    return Err(format!(
-                        "event id {} is already stored with other content (sha {:?}, action {:?}, engineer {:?}); nothing of it was changed",
-                        event.id, existing.sha, existing.action, existing.engineer
-                    ));
-                }
+            let id_item = IdItem::of(event);
+            let own = stored.get(&format!("{}/{}", event.pk, event.sk));
+            let by_id = stored.get(&format!("{}/{}", id_item.pk, id_item.sk));
+            let stored_id = by_id
+                .map(|item| decode_for_import::<IdItem>(item.clone()))
+                .transpose()?;
+            if let Some(stored) = stored_id.filter(|stored| *stored != id_item) {
+                return Err(format!(
+                    "event id {} is already stored with other content (timestamp {}, sha {:?}, action {:?}, engineer {:?}); nothing was changed",
+                    event.id,
+                    crate::events::format_timestamp(stored.ts),
+                    stored.sha,
+                    stored.action,
+                    stored.engineer
+                ));
+            }
+            let stored_event = own
+                .map(|item| decode_for_import::<EventItem>(item.clone()))
+                .transpose()?;
+            if stored_event.is_some_and(|stored| &stored != event) {
+                return Err(format!(
+                    "the item of event id {} holds other content than the file; nothing was changed (run verify)",
+                    event.id
+                ));
+            }
+            // A batch can be cut short between the two items: write whichever is missing.
+            if own.is_none() {
+                writes.push(Write::Put(to_item(event)));
+            }
+            if by_id.is_none() {
+                writes.push(Write::Put(to_item(&id_item)));
+            }
+            if own.is_some() && by_id.is_some() {
+                report.already_stored += 1;
+            } else {
+                report.written += 1;
             }
         }
-        report.written += missing.len();
-        batch::write(client, table, missing, |_| {}).await?;
         checked += chunk.len();
         progress(Progress {
+            stage: "checked",
             done: checked,
             total: all.len(),
         });
     }
 
-    // 2. Every touched day, recomputed from its events; then each touched engineer from their
+    // 2. Write what is missing.
+    let total = writes.len();
+    let mut written = 0;
+    batch::write(client, table, writes, |count| {
+        written += count;
+        progress(Progress {
+            stage: "written",
+            done: written,
+            total,
+        });
+    })
+    .await?;
+
+    // 3. Every touched day, recomputed from its events; then each touched engineer from their
     //    days; then the store's totals from the engineers'.
     let touched_days: BTreeSet<i64> = all.iter().map(|e| day_of(e.ts)).collect();
     let mut desired: Vec<Item> = Vec::new();
@@ -222,4 +267,8 @@ async fn sync(client: &Client, table: &str, desired: Vec<Item>) -> Result<usize,
     let count = changed.len();
     batch::write(client, table, changed, |_| {}).await?;
     Ok(count)
+}
+
+fn decode_for_import<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, String> {
+    from_item(item).map_err(|e| format!("stored item {} does not decode: {}", e.key, e.reason))
 }

@@ -53,6 +53,31 @@ impl EventItem {
     }
 }
 
+/// An event under its id: written with the event, so that an id is stored once, whatever its
+/// timestamp (the event's own key holds both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdItem {
+    pub pk: String,
+    pub sk: String,
+    pub ts: Timestamp,
+    pub sha: String,
+    pub action: String,
+    pub engineer: String,
+}
+
+impl IdItem {
+    pub fn of(event: &EventItem) -> Self {
+        Self {
+            pk: keys::id_pk(event.id),
+            sk: keys::ID_SK.to_owned(),
+            ts: event.ts,
+            sha: event.sha.clone(),
+            action: event.action.clone(),
+            engineer: event.engineer.clone(),
+        }
+    }
+}
+
 /// One UTC day's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayItem {

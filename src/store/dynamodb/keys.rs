@@ -4,6 +4,7 @@
 //! | item                 | `pk`                    | `sk`                     | index keys            |
 //! |----------------------|-------------------------|--------------------------|-----------------------|
 //! | event                | `EV#<YYYY-MM>`          | `<ts:12>#<id:20>`        | `gsi1pk = ENG#<name>`, `gsi2pk = ACT#<action>#<YYYY-MM>` |
+//! | event by id          | `ID#<id>`               | `EVENT`                  |                       |
 //! | day totals           | `DAY#<YYYY>`            | `<YYYY-MM-DD>`           |                       |
 //! | engineer on a day    | `ENGDAY#<name>`         | `<YYYY-MM-DD>`           |                       |
 //! | engineer totals      | `ENGINEERS`             | `<name>`                 |                       |
@@ -25,6 +26,7 @@ pub const BY_ACTION: &str = "by-action";
 pub const BY_ACTION_PK: &str = "gsi2pk";
 
 pub const ENGINEERS_PK: &str = "ENGINEERS";
+pub const ID_SK: &str = "EVENT";
 pub const META_PK: &str = "META";
 pub const META_SK: &str = "STORE";
 
@@ -86,6 +88,11 @@ pub fn position_of_sk(sk: &str) -> Option<Position> {
         timestamp: timestamp.parse().ok()?,
         id: id.parse().ok()?,
     })
+}
+
+/// The item that holds an event under its id: what makes an id unique in the table.
+pub fn id_pk(id: u64) -> String {
+    format!("ID#{id}")
 }
 
 pub fn engineer_index_pk(engineer: &str) -> String {

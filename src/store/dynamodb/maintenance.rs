@@ -1,13 +1,14 @@
-//! `pipeline-events-api verify [--rebuild]`: every aggregate compared with a recomputation from
-//! every event, read with a Scan (fine here: never on a request path). `--rebuild` writes what
-//! differs and deletes aggregates no event accounts for.
+//! `pipeline-events-api verify [--rebuild]`: every aggregate (and every event's id item)
+//! compared with a recomputation from every event, read with a Scan (fine here: never on a
+//! request path). `--rebuild` writes what differs and deletes what no event accounts for; it
+//! never changes an event.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use super::batch::{self, Write};
-use super::items::{self, EngineerDayItem, EventItem, Item, from_item, to_item};
+use super::items::{self, EngineerDayItem, EventItem, IdItem, Item, from_item, to_item};
 use super::{DynamoStore, aggregates, keys};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -63,6 +64,7 @@ pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, 
                 },
                 Some(pk)
                     if pk.starts_with("DAY#")
+                        || pk.starts_with("ID#")
                         || pk.starts_with("ENGDAY#")
                         || pk == keys::ENGINEERS_PK
                         || pk == keys::META_PK =>
@@ -118,9 +120,11 @@ pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, 
     let meta = aggregates::meta(actions, &engineers);
 
     let mut desired: BTreeMap<String, Item> = BTreeMap::new();
+    let by_id: Vec<IdItem> = events.iter().map(IdItem::of).collect();
     let all = days
         .iter()
         .map(to_item)
+        .chain(by_id.iter().map(to_item))
         .chain(engineer_days.iter().map(to_item))
         .chain(engineers.iter().map(to_item))
         .chain(meta.iter().map(to_item));
