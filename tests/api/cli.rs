@@ -10,7 +10,7 @@ use pipeline_events_api::store::dynamodb::DynamoStore;
 use serde_json::Value;
 
 use crate::support::binary::binary_path;
-use crate::support::moto::{Moto, dynamodb_config, dynamodb_env};
+use crate::support::moto::{Moto, dynamodb_env, patient_dynamodb_config};
 use crate::support::temp::TempDir;
 use crate::support::{TestApp, fixture_records};
 
@@ -56,7 +56,7 @@ fn write_json_lines(path: &Path, records: &[RawEvent]) {
 fn store(table: &str) -> DynamoStore {
     DynamoStore::new(
         table.to_owned(),
-        Some(dynamodb_config(&Moto::shared().endpoint())),
+        Some(patient_dynamodb_config(&Moto::shared().endpoint())),
     )
 }
 

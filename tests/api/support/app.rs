@@ -14,7 +14,7 @@ use pipeline_events_api::store::dynamodb::DynamoStore;
 use pipeline_events_api::store::dynamodb::import::import;
 use pipeline_events_api::store::dynamodb::table::create_table;
 
-use super::moto::{Moto, dynamodb_config};
+use super::moto::{Moto, patient_dynamodb_config};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -302,7 +302,8 @@ pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoStore {
                     .build()
                     .expect("a runtime");
                 runtime.block_on(async {
-                    let setup = DynamoStore::new(table.clone(), Some(dynamodb_config(&endpoint)));
+                    let setup =
+                        DynamoStore::new(table.clone(), Some(patient_dynamodb_config(&endpoint)));
                     create_table(setup.client().await, &table)
                         .await
                         .expect("create-table on moto");
@@ -315,5 +316,6 @@ pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoStore {
             .join()
             .expect("table set-up")
     });
-    DynamoStore::new(table, Some(dynamodb_config(&endpoint)))
+    DynamoStore::new(table, Some(patient_dynamodb_config(&endpoint)))
+        .with_budget(std::time::Duration::from_secs(120))
 }

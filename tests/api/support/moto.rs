@@ -171,6 +171,21 @@ pub fn dynamodb_config(endpoint: &str) -> aws_sdk_dynamodb::Config {
         .build()
 }
 
+/// For tables on the shared moto that tests read for their content, not their timing: every
+/// test of the process queries one Python server on two cores, so a request can wait seconds.
+/// The service's own timeouts are tested against stand-ins that fail on purpose.
+pub fn patient_dynamodb_config(endpoint: &str) -> aws_sdk_dynamodb::Config {
+    dynamodb_config(endpoint)
+        .to_builder()
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                .build(),
+        )
+        .build()
+}
+
 pub fn client_for(endpoint: &str) -> Client {
     let (timeouts, retries) = pipeline_events_api::metadata::ssm_client_config();
     let config = aws_sdk_ssm::Config::builder()
