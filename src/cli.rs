@@ -186,11 +186,13 @@ fn import_into_file(file: &Path, events_file: Option<&Path>) -> Result<bool, Str
     } else {
         EventStore::default()
     };
-    let stored: std::collections::HashMap<u64, RawEvent> =
-        existing.iter().map(|e| (e.id, raw(&e))).collect();
+    let stored: std::collections::HashMap<u64, RawEvent> = existing
+        .iter()
+        .map(|e| (e.id, RawEvent::from(&e)))
+        .collect();
     let mut new = Vec::new();
     for event in incoming.iter() {
-        let event = raw(&event);
+        let event = RawEvent::from(&event);
         match stored.get(&event.id) {
             None => new.push(event),
             Some(same) if *same == event => {}
@@ -231,16 +233,6 @@ fn import_into_file(file: &Path, events_file: Option<&Path>) -> Result<bool, Str
         incoming.len() - new.len()
     );
     Ok(true)
-}
-
-fn raw(event: &crate::events::EventView<'_>) -> RawEvent {
-    RawEvent {
-        id: event.id,
-        sha: event.sha.as_str(&mut [0; 40]).to_owned(),
-        date: event.timestamp,
-        action: event.action.to_owned(),
-        engineer: event.engineer.to_owned(),
-    }
 }
 
 /// A missing table is said in one line, not in the SDK's words (nor as "re-run the import").

@@ -19,6 +19,19 @@ pub struct RawEvent {
     pub engineer: String,
 }
 
+impl From<&crate::model::EventView<'_>> for RawEvent {
+    /// An event back in the export format, as it was loaded.
+    fn from(event: &crate::model::EventView<'_>) -> Self {
+        Self {
+            id: event.id,
+            sha: event.sha.as_str(&mut [0; 40]).to_owned(),
+            date: event.timestamp,
+            action: event.action.to_owned(),
+            engineer: event.engineer.to_owned(),
+        }
+    }
+}
+
 /// Why a dataset could not be loaded: the source, the record (1-based) when one is at fault,
 /// and the problem.
 #[derive(Debug)]

@@ -175,7 +175,7 @@ impl TestApp {
                 Self::new(store, MetadataSource::build_time("test description".into()))
             }
             Backend::DynamoDb => Self::with_records_on(
-                store.iter().map(|e| raw_event(&e)).collect(),
+                store.iter().map(|e| RawEvent::from(&e)).collect(),
                 Backend::DynamoDb,
             ),
         }
@@ -271,16 +271,6 @@ pub fn blocking_runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .expect("a tokio runtime")
     })
-}
-
-pub fn raw_event(event: &pipeline_events_api::events::EventView<'_>) -> RawEvent {
-    RawEvent {
-        id: event.id,
-        sha: event.sha.as_str(&mut [0; 40]).to_owned(),
-        date: event.timestamp,
-        action: event.action.to_owned(),
-        engineer: event.engineer.to_owned(),
-    }
 }
 
 /// A new table on the shared moto, created and filled by the service's own create-table and
