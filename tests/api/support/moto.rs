@@ -179,8 +179,12 @@ pub fn patient_dynamodb_config(endpoint: &str) -> aws_sdk_dynamodb::Config {
         .to_builder()
         .timeout_config(
             aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                // Each one set: a builder's timeout config keeps any the base set and this
+                // one leaves out (the service's 800 ms read timeout survived once that way).
                 .connect_timeout(std::time::Duration::from_secs(10))
+                .read_timeout(std::time::Duration::from_secs(60))
                 .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                .operation_timeout(std::time::Duration::from_secs(120))
                 .build(),
         )
         .build()
