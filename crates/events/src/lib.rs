@@ -4,7 +4,9 @@
 mod daily_json;
 mod generate;
 mod load;
+mod log;
 mod model;
+mod new_event;
 mod query;
 mod sha;
 mod store;
@@ -13,10 +15,12 @@ mod summary;
 pub use daily_json::DailyJson;
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
+pub use log::{EventLog, FOLD_AT};
 pub use model::{
     Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
     date_of_day, day_of, format_timestamp,
 };
+pub use new_event::{MAX_CLOCK_SKEW_SECONDS, NewEvent, Refusal};
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
 pub use store::{EngineerSummary, EventStore, StoreError};

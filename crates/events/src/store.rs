@@ -31,6 +31,9 @@ pub struct EventStore {
     daily_json: DailyJson,
     /// `GET /engineers`' JSON, rendered on first use: the list never changes.
     engineers_json: OnceLock<Box<[u8]>>,
+    /// Positions in `events` sorted by id, when (time, id) order is not also id order. Ids
+    /// usually grow with time, and then `events` itself is searched by id.
+    by_id: Option<Vec<u32>>,
 }
 
 #[derive(Debug)]
@@ -113,6 +116,53 @@ impl EventStore {
 
     pub fn has_engineer(&self, name: &str) -> bool {
         self.engineer_id(name).is_some()
+    }
+
+    /// The event with this id.
+    pub fn event(&self, id: u64) -> Option<EventView<'_>> {
+        let event = match &self.by_id {
+            None => {
+                let index = self.events.binary_search_by_key(&id, |e| e.id).ok()?;
+                &self.events[index]
+            }
+            Some(by_id) => {
+                let index = by_id
+                    .binary_search_by_key(&id, |&position| self.events[position as usize].id)
+                    .ok()?;
+                &self.events[by_id[index] as usize]
+            }
+        };
+        Some(self.view(event))
+    }
+
+    /// The greatest id stored.
+    pub fn max_id(&self) -> Option<u64> {
+        match &self.by_id {
+            None => self.events.last().map(|e| e.id),
+            Some(by_id) => by_id.last().map(|&p| self.events[p as usize].id),
+        }
+    }
+
+    /// Whether `engineer` has an event on `day` (days since the epoch).
+    pub fn engineer_active_on(&self, engineer: &str, day: i64) -> bool {
+        let Some(id) = self.engineer_id(engineer) else {
+            return false;
+        };
+        let events = &self.engineers[id].events;
+        let start = day * crate::model::SECONDS_PER_DAY;
+        let first = events.partition_point(|&p| self.events[p as usize].timestamp < start);
+        events.get(first).is_some_and(|&p| {
+            self.events[p as usize].timestamp < start + crate::model::SECONDS_PER_DAY
+        })
+    }
+
+    /// One store holding the events of both (their ids must differ), built without parsing.
+    pub fn merged(a: &EventStore, b: &EventStore) -> Result<Self, StoreError> {
+        let mut builder = Builder::default();
+        for event in a.iter().chain(b.iter()) {
+            builder.push_view(&event)?;
+        }
+        Ok(builder.finish())
     }
 
     /// Every engineer, sorted by name, with their event count and first and last event.
@@ -318,13 +368,45 @@ impl Builder {
             .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
         let action = intern(&mut self.action_ids, &raw.action, u16::MAX)
             .ok_or_else(|| StoreError("too many distinct actions".into()))?;
+        self.add(raw.id, raw.date, Sha::new(&raw.sha), action, engineer)
+    }
+
+    /// An event of another store, already checked there.
+    fn push_view(&mut self, event: &EventView<'_>) -> Result<(), StoreError> {
+        if !self.seen_ids.insert(event.id) {
+            return Err(StoreError(format!(
+                "id {} appears more than once",
+                event.id
+            )));
+        }
+        let engineer = intern(&mut self.engineer_ids, event.engineer, u32::MAX)
+            .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
+        let action = intern(&mut self.action_ids, event.action, u16::MAX)
+            .ok_or_else(|| StoreError("too many distinct actions".into()))?;
+        self.add(
+            event.id,
+            event.timestamp,
+            event.sha.clone(),
+            action,
+            engineer,
+        )
+    }
+
+    fn add(
+        &mut self,
+        id: u64,
+        timestamp: Timestamp,
+        sha: Sha,
+        action: u16,
+        engineer: u32,
+    ) -> Result<(), StoreError> {
         if self.events.len() >= u32::MAX as usize {
-            return refuse("too many events".into());
+            return Err(StoreError("too many events".into()));
         }
         self.events.push(Event {
-            id: raw.id,
-            timestamp: raw.date,
-            sha: Sha::new(&raw.sha),
+            id,
+            timestamp,
+            sha,
             action,
             engineer,
         });
@@ -358,6 +440,11 @@ impl Builder {
         }
 
         let days = DayTotals::index(&events, actions.len());
+        let by_id = (!events.is_sorted_by_key(|e| e.id)).then(|| {
+            let mut by_id: Vec<u32> = (0..events.len() as u32).collect();
+            by_id.sort_unstable_by_key(|&p| events[p as usize].id);
+            by_id
+        });
         EventStore {
             events,
             engineers,
@@ -366,6 +453,7 @@ impl Builder {
             days,
             daily_json: DailyJson::default(),
             engineers_json: OnceLock::new(),
+            by_id,
         }
     }
 }

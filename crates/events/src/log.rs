@@ -1,0 +1,333 @@
+//! The events a store serves while it records new ones: the store built at load (`base`,
+//! large, indexed once) and the events recorded since (`recent`, small, rebuilt on each
+//! record), answered as one. Every `EventLog` is an immutable snapshot: recording makes a new
+//! one, so a reader never sees half an event and never waits for a writer.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+
+use super::daily_json::DailyJson;
+use super::load::RawEvent;
+use super::model::{EventView, Timestamp, day_of};
+use super::query::{EventQuery, Page};
+use super::store::{EngineerSummary, EventStore, StoreError};
+use super::summary::{self, DayTotals};
+
+/// Recent events are folded into the base once there are this many: rebuilding `recent` on
+/// each record stays cheap, and folding (a rebuild of the whole store) is rare.
+pub const FOLD_AT: usize = 1024;
+
+#[derive(Debug, Default)]
+pub struct EventLog {
+    base: Arc<EventStore>,
+    recent: EventStore,
+    /// The daily totals of base and recent together, built on first use (recent non-empty).
+    days: OnceLock<Days>,
+    daily_json: DailyJson,
+    engineers_json: OnceLock<Box<[u8]>>,
+}
+
+#[derive(Debug)]
+struct Days {
+    actions: Vec<Box<str>>,
+    totals: BTreeMap<i64, DayTotals>,
+}
+
+impl EventLog {
+    pub fn new(base: EventStore) -> Self {
+        Self {
+            base: Arc::new(base),
+            ..Self::default()
+        }
+    }
+
+    /// This log with `event` added (its id must be new); folds recent events into the base
+    /// when there are `FOLD_AT` of them.
+    pub fn with(&self, event: RawEvent) -> Result<Self, StoreError> {
+        let mut records: Vec<RawEvent> = self.recent.iter().map(|e| RawEvent::from(&e)).collect();
+        records.push(event);
+        let recent = EventStore::from_records(records)?;
+        if recent.len() < FOLD_AT {
+            return Ok(Self {
+                base: self.base.clone(),
+                recent,
+                ..Self::default()
+            });
+        }
+        Ok(Self::new(EventStore::merged(&self.base, &recent)?))
+    }
+
+    pub fn len(&self) -> usize {
+        self.base.len() + self.recent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn max_id(&self) -> Option<u64> {
+        self.base.max_id().max(self.recent.max_id())
+    }
+
+    pub fn event(&self, id: u64) -> Option<EventView<'_>> {
+        self.base.event(id).or_else(|| self.recent.event(id))
+    }
+
+    pub fn has_engineer(&self, name: &str) -> bool {
+        self.base.has_engineer(name) || self.recent.has_engineer(name)
+    }
+
+    pub fn time_span(&self) -> Option<(Timestamp, Timestamp)> {
+        match (self.base.time_span(), self.recent.time_span()) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// As `EventStore::query`, over both parts: each part's first page after the cursor holds
+    /// the first page of the two together.
+    pub fn query(&self, query: &EventQuery<'_>) -> Page<'_> {
+        if self.recent.is_empty() {
+            return self.base.query(query);
+        }
+        let (a, b) = (self.base.query(query), self.recent.query(query));
+        let more = a.next.is_some() || b.next.is_some();
+        let mut events = Vec::with_capacity(a.events.len() + b.events.len());
+        let (mut a_events, mut b_events) = (
+            a.events.into_iter().peekable(),
+            b.events.into_iter().peekable(),
+        );
+        loop {
+            let take_a = match (a_events.peek(), b_events.peek()) {
+                (Some(x), Some(y)) => (x.timestamp, x.id) <= (y.timestamp, y.id),
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let next = if take_a {
+                a_events.next()
+            } else {
+                b_events.next()
+            };
+            events.extend(next);
+        }
+        let more = more || events.len() > query.limit;
+        events.truncate(query.limit);
+        let next = if more {
+            events.last().map(|e| super::query::Position {
+                timestamp: e.timestamp,
+                id: e.id,
+            })
+        } else {
+            None
+        };
+        Page { events, next }
+    }
+
+    /// `{"engineers":[…]}`, rendered once per snapshot.
+    pub fn engineers_json(&self) -> &[u8] {
+        if self.recent.is_empty() {
+            return self.base.engineers_json();
+        }
+        self.engineers_json.get_or_init(|| {
+            #[derive(Serialize)]
+            struct EngineerList<'a> {
+                engineers: Vec<EngineerSummary<'a>>,
+            }
+            let list = EngineerList {
+                engineers: merge_engineers(self.base.engineers(), self.recent.engineers()),
+            };
+            serde_json::to_vec(&list)
+                .expect("an engineer list serializes")
+                .into_boxed_slice()
+        })
+    }
+
+    /// `{"days":[…]}` for the days `first..=last`, as `EventStore::daily_json` renders them.
+    pub fn daily_json(&self, first: i64, last: i64) -> Vec<u8> {
+        if self.recent.is_empty() {
+            return self.base.daily_json(first, last);
+        }
+        let days = self.days.get_or_init(|| self.merge_days());
+        let render_day = |day| {
+            summary::day_summary(&days.totals, &days.actions, day)
+                .map(|s| serde_json::to_string(&s).expect("a day summary serializes"))
+        };
+        self.daily_json.render(first, last, render_day, || {
+            summary::days_with_activity(&days.totals)
+        })
+    }
+
+    /// Every event, in (timestamp, id) order.
+    pub fn iter(&self) -> impl Iterator<Item = EventView<'_>> {
+        let mut a = self.base.iter().peekable();
+        let mut b = self.recent.iter().peekable();
+        std::iter::from_fn(move || match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if (y.timestamp, y.id) < (x.timestamp, x.id) => b.next(),
+            (Some(_), _) => a.next(),
+            (None, _) => b.next(),
+        })
+    }
+
+    fn merge_days(&self) -> Days {
+        let mut actions: Vec<Box<str>> = self
+            .base
+            .actions()
+            .chain(self.recent.actions())
+            .map(Box::from)
+            .collect();
+        actions.sort_unstable();
+        actions.dedup();
+        let index_of = |name: &str| {
+            actions
+                .binary_search_by(|known| (**known).cmp(name))
+                .expect("every action is in the union")
+        };
+        let base_map: Vec<usize> = self.base.actions().map(index_of).collect();
+        let recent_map: Vec<usize> = self.recent.actions().map(index_of).collect();
+        let remap = |totals: &DayTotals, map: &[usize]| {
+            let mut counts = vec![0u32; actions.len()].into_boxed_slice();
+            for (from, &count) in totals.actions.iter().enumerate() {
+                counts[map[from]] += count;
+            }
+            DayTotals {
+                total: totals.total,
+                engineers: totals.engineers,
+                actions: counts,
+            }
+        };
+        let mut totals: BTreeMap<i64, DayTotals> = self
+            .base
+            .days
+            .iter()
+            .map(|(&day, t)| (day, remap(t, &base_map)))
+            .collect();
+        for (&day, recent) in &self.recent.days {
+            let recent = remap(recent, &recent_map);
+            // Engineers of the day new to it: recent ones without a base event that day.
+            let mut names: Vec<&str> = self
+                .recent
+                .iter()
+                .filter(|e| day_of(e.timestamp) == day)
+                .map(|e| e.engineer)
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            let new_engineers = names
+                .iter()
+                .filter(|name| !self.base.engineer_active_on(name, day))
+                .count() as u32;
+            match totals.get_mut(&day) {
+                Some(day) => {
+                    day.total += recent.total;
+                    day.engineers += new_engineers;
+                    for (count, add) in day.actions.iter_mut().zip(recent.actions.iter()) {
+                        *count += add;
+                    }
+                }
+                None => {
+                    totals.insert(day, recent);
+                }
+            }
+        }
+        Days { actions, totals }
+    }
+}
+
+/// Two lists of engineers sorted by name, as one: figures of a name in both are combined.
+fn merge_engineers<'a>(
+    a: impl Iterator<Item = EngineerSummary<'a>>,
+    b: impl Iterator<Item = EngineerSummary<'a>>,
+) -> Vec<EngineerSummary<'a>> {
+    let mut merged: Vec<EngineerSummary<'a>> = a.chain(b).collect();
+    merged.sort_by(|x, y| x.name.cmp(y.name));
+    merged.dedup_by(|later, kept| {
+        if later.name != kept.name {
+            return false;
+        }
+        kept.events += later.events;
+        kept.first_event = kept.first_event.min(later.first_event);
+        kept.last_event = kept.last_event.max(later.last_event);
+        true
+    });
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GeneratorSettings, generate};
+
+    /// The log, fed events one by one, answers as a store built from all of them at once.
+    #[test]
+    fn a_log_answers_as_one_store_of_all_its_events() {
+        let all = generate(&GeneratorSettings {
+            seed: 7,
+            engineers: 9,
+            events: 2_400,
+            days: 20,
+            ..GeneratorSettings::default()
+        });
+        let (loaded, recorded) = all.split_at(all.len() / 3);
+        let mut log = EventLog::new(EventStore::from_records(loaded.to_vec()).unwrap());
+        // Recorded ones arrive out of time order and with new actions and engineers.
+        let mut extra: Vec<RawEvent> = recorded.iter().rev().cloned().collect();
+        extra.push(RawEvent {
+            id: 1_000_000,
+            sha: "abcdef1".into(),
+            date: loaded[3].date,
+            action: "zz-new".into(),
+            engineer: "newcomer".into(),
+        });
+        let mut expected = loaded.to_vec();
+        let mut folded = false;
+        for (n, event) in extra.into_iter().enumerate() {
+            log = log.with(event.clone()).unwrap();
+            folded |= log.recent.is_empty();
+            expected.push(event);
+            if n % 97 != 0 && n + 1 != recorded.len() + 1 {
+                continue;
+            }
+            let oracle = EventStore::from_records(expected.clone()).unwrap();
+            assert_eq!(log.len(), oracle.len());
+            assert_eq!(log.engineers_json(), oracle.engineers_json());
+            let (first, last) = oracle.time_span().unwrap();
+            let (first, last) = (day_of(first) - 1, day_of(last) + 1);
+            assert_eq!(log.daily_json(first, last), oracle.daily_json(first, last));
+            assert!(log.iter().eq(oracle.iter()));
+            for limit in [1, 7, 100] {
+                for engineer in [
+                    None,
+                    Some("newcomer"),
+                    Some(oracle.iter().nth(5).unwrap().engineer),
+                ] {
+                    let query = EventQuery {
+                        limit,
+                        engineer,
+                        from: Some(first * 86_400 + 40_000),
+                        ..EventQuery::default()
+                    };
+                    let mut query_log = query.clone();
+                    loop {
+                        let (a, b) = (log.query(&query_log), oracle.query(&query_log));
+                        assert_eq!(a, b);
+                        match a.next {
+                            Some(after) => query_log.after = Some(after),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            for event in oracle.iter().step_by(13) {
+                assert_eq!(log.event(event.id), Some(event));
+            }
+            assert_eq!(log.max_id(), oracle.max_id());
+        }
+        assert!(
+            folded,
+            "the recent events were folded into the base at least once"
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! An event as a pipeline sends it, before it has an id: `{"sha","action","engineer","timestamp"}`
+//! read from a request body and checked field by field, each refusal with a stable code.
+
+use std::fmt;
+
+use chrono::DateTime;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::model::{MIN_TIMESTAMP, Timestamp};
+
+/// How far ahead of the receiving clock a timestamp may be: clocks drift, deploys do not
+/// happen in the future.
+pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
+pub const MAX_ENGINEER_CHARS: usize = 128;
+pub const MAX_ACTION_CHARS: usize = 32;
+
+/// A new event, checked: `sha` in lower case, `timestamp` in whole seconds (fractions dropped)
+/// or `None` for "when it is received".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewEvent {
+    pub sha: String,
+    pub action: String,
+    pub engineer: String,
+    pub timestamp: Option<Timestamp>,
+}
+
+/// Why a body was refused: a stable `code` (`invalid_body`, `unknown_field`, `duplicate_field`,
+/// `missing_field`, `invalid_sha`, `invalid_action`, `invalid_engineer`, `invalid_timestamp`) and
+/// a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+fn refuse<T>(code: &'static str, message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal {
+        code,
+        message: message.into(),
+    })
+}
+
+impl NewEvent {
+    /// Reads a JSON body; `now` (Unix seconds) bounds how far in the future a timestamp may be.
+    pub fn parse(body: &[u8], now: Timestamp) -> Result<Self, Refusal> {
+        let Ok(Fields(fields)) = serde_json::from_slice::<Fields>(body) else {
+            return refuse(
+                "invalid_body",
+                "The body must be one JSON object with the fields sha, action, engineer and \
+                 optionally timestamp.",
+            );
+        };
+        let mut sha = None;
+        let mut action = None;
+        let mut engineer = None;
+        let mut timestamp = None;
+        for (name, value) in fields {
+            let slot = match name.as_str() {
+                "sha" => &mut sha,
+                "action" => &mut action,
+                "engineer" => &mut engineer,
+                "timestamp" => &mut timestamp,
+                _ => {
+                    return refuse(
+                        "unknown_field",
+                        format!(
+                            "Unknown field '{}'; the fields are sha, action, engineer and timestamp.",
+                            shorten(&name)
+                        ),
+                    );
+                }
+            };
+            if slot.replace(value).is_some() {
+                return refuse(
+                    "duplicate_field",
+                    format!("Field '{name}' appears more than once."),
+                );
+            }
+        }
+        let required = |value: Option<Value>, name: &str| match value {
+            Some(value) => Ok(value),
+            None => refuse("missing_field", format!("Field '{name}' is required.")),
+        };
+        Ok(Self {
+            sha: check_sha(required(sha, "sha")?)?,
+            action: check_action(required(action, "action")?)?,
+            engineer: check_engineer(required(engineer, "engineer")?)?,
+            timestamp: timestamp.map(|t| check_timestamp(t, now)).transpose()?,
+        })
+    }
+
+    /// The instant the event is stored with.
+    pub fn instant(&self, received: Timestamp) -> Timestamp {
+        self.timestamp.unwrap_or(received)
+    }
+
+    /// The request, canonical: two bodies that ask for the same event have the same
+    /// fingerprint (what an idempotency key is compared by), whatever their spacing, field order
+    /// or sha case.
+    pub fn fingerprint(&self) -> String {
+        serde_json::to_string(self).expect("a new event serializes")
+    }
+}
+
+fn check_sha(value: Value) -> Result<String, Refusal> {
+    match value {
+        Value::String(sha)
+            if (7..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Ok(sha.to_ascii_lowercase())
+        }
+        _ => refuse(
+            "invalid_sha",
+            "Field 'sha' must be a commit SHA: 7 to 64 hexadecimal digits.",
+        ),
+    }
+}
+
+fn check_action(value: Value) -> Result<String, Refusal> {
+    let valid = |action: &str| {
+        let mut bytes = action.bytes();
+        bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+            && action.len() <= MAX_ACTION_CHARS
+            && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
+    };
+    match value {
+        Value::String(action) if valid(&action) => Ok(action),
+        _ => refuse(
+            "invalid_action",
+            format!(
+                "Field 'action' must be a lower-case name of 1 to {MAX_ACTION_CHARS} characters \
+                 (a-z first, then a-z, 0-9, '_' or '-'), such as deploy."
+            ),
+        ),
+    }
+}
+
+fn check_engineer(value: Value) -> Result<String, Refusal> {
+    match value {
+        Value::String(engineer)
+            if !engineer.is_empty()
+                && engineer.chars().count() <= MAX_ENGINEER_CHARS
+                && !engineer.chars().any(char::is_control) =>
+        {
+            Ok(engineer)
+        }
+        _ => refuse(
+            "invalid_engineer",
+            format!(
+                "Field 'engineer' must be a name of 1 to {MAX_ENGINEER_CHARS} characters, \
+                 without control characters."
+            ),
+        ),
+    }
+}
+
+fn check_timestamp(value: Value, now: Timestamp) -> Result<Timestamp, Refusal> {
+    let Value::String(text) = value else {
+        return refuse(
+            "invalid_timestamp",
+            "Field 'timestamp' must be an RFC 3339 date-time string, such as 2024-05-01T12:00:00Z.",
+        );
+    };
+    let Ok(instant) = DateTime::parse_from_rfc3339(&text) else {
+        return refuse(
+            "invalid_timestamp",
+            format!(
+                "Field 'timestamp' ('{}') is not an RFC 3339 date-time, such as 2024-05-01T12:00:00Z.",
+                shorten(&text)
+            ),
+        );
+    };
+    // Whole seconds, as every stored event: the fraction is dropped (rounded down).
+    let seconds = instant.timestamp();
+    if seconds < MIN_TIMESTAMP {
+        return refuse(
+            "invalid_timestamp",
+            "Field 'timestamp' is before 1970-01-01T00:00:00Z.",
+        );
+    }
+    if seconds > now.saturating_add(MAX_CLOCK_SKEW_SECONDS) {
+        return refuse(
+            "invalid_timestamp",
+            format!(
+                "Field 'timestamp' is more than {} minutes in the future.",
+                MAX_CLOCK_SKEW_SECONDS / 60
+            ),
+        );
+    }
+    Ok(seconds)
+}
+
+fn shorten(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// A JSON object's members in the order given, repeats kept (a map would keep one silently).
+struct Fields(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    fields.push(member);
+                }
+                Ok(Fields(fields))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = 1_700_000_000;
+
+    #[test]
+    fn a_full_body_is_read_and_normalised() {
+        let event = NewEvent::parse(
+            br#"{"sha":"ABCDEF1","action":"deploy","engineer":"alice","timestamp":"2023-11-14T23:13:20.999+01:00"}"#,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(event.sha, "abcdef1");
+        // 23:13:20.999 at +01:00 is 22:13:20Z, the fraction dropped.
+        assert_eq!(event.timestamp, Some(NOW));
+        assert_eq!(event.instant(5), NOW);
+        let without =
+            NewEvent::parse(br#"{"engineer":"a","action":"b","sha":"abcdefa"}"#, NOW).unwrap();
+        assert_eq!(without.instant(NOW), NOW);
+    }
+
+    #[test]
+    fn the_fingerprint_ignores_spacing_order_and_case() {
+        let a = NewEvent::parse(br#"{"sha":"ABCDEF1","action":"a","engineer":"e"}"#, NOW).unwrap();
+        let b = NewEvent::parse(
+            b"{ \"engineer\":\"e\", \"action\":\"a\", \"sha\":\"abcdef1\" }",
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        let c = NewEvent::parse(br#"{"sha":"abcdef2","action":"a","engineer":"e"}"#, NOW).unwrap();
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn the_timestamp_bounds_are_1970_and_five_minutes_ahead() {
+        let at = |text: &str| {
+            NewEvent::parse(
+                format!(r#"{{"sha":"abcdef1","action":"a","engineer":"e","timestamp":"{text}"}}"#)
+                    .as_bytes(),
+                NOW,
+            )
+        };
+        assert_eq!(at("1970-01-01T00:00:00Z").unwrap().timestamp, Some(0));
+        assert_eq!(
+            at("1969-12-31T23:59:59.9Z").unwrap_err().code,
+            "invalid_timestamp"
+        );
+        assert_eq!(
+            at("2023-11-14T22:18:20Z").unwrap().timestamp,
+            Some(NOW + 300)
+        );
+        assert_eq!(
+            at("2023-11-14T22:18:21Z").unwrap_err().code,
+            "invalid_timestamp"
+        );
+    }
+}
