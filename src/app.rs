@@ -3,14 +3,16 @@
 use std::any::Any;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
-use crate::routes::{engineers, events, health, metadata, root, summaries};
+use crate::routes::{
+    engineers, event_by_id, events, health, metadata, record_event, root, summaries,
+};
 use crate::state::AppState;
 use crate::telemetry::log_request;
 
@@ -19,7 +21,11 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(root::root))
         .route("/health", get(health::health))
         .route("/metadata", get(metadata::metadata))
-        .route("/events", get(events::list_events))
+        .route(
+            "/events",
+            get(events::list_events).post(record_event::record_event),
+        )
+        .route("/events/{id}", get(event_by_id::event_by_id))
         .route("/engineers", get(engineers::list_engineers))
         .route(
             "/engineers/{engineer}/events",
@@ -29,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
+        .layer(DefaultBodyLimit::max(record_event::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(from_fn(refuse_long_uris))
         .layer(from_fn(log_request))

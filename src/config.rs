@@ -43,7 +43,22 @@ pub struct Config {
     /// Whether lambda_http puts `/{stage}` in front of REST API paths: it does unless
     /// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set, to any value.
     pub stage_in_path: bool,
+    /// `INGEST_TOKEN`: the bearer token the local server requires to record events.
+    pub ingest_token: Option<Secret>,
 }
+
+/// A value that must not reach a log: its `Debug` says only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// The shortest `INGEST_TOKEN` accepted: a guessable token is no protection.
+pub const MIN_INGEST_TOKEN_CHARS: usize = 16;
 
 /// A variable that does not hold what it must; the message names both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +194,25 @@ impl Config {
             }
         };
 
+        let ingest_token = match var("INGEST_TOKEN") {
+            None => None,
+            Some(token)
+                if token.len() >= MIN_INGEST_TOKEN_CHARS
+                    && token.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(Secret(token))
+            }
+            Some(token) => {
+                return Err(invalid(
+                    "INGEST_TOKEN",
+                    format!("<{} characters, not shown>", token.chars().count()),
+                    &format!(
+                        "at least {MIN_INGEST_TOKEN_CHARS} printable ASCII characters without spaces, such as the output of `openssl rand -hex 24`"
+                    ),
+                ));
+            }
+        };
+
         Ok(Self {
             on_lambda,
             bind_addr,
@@ -190,6 +224,7 @@ impl Config {
             log_format,
             log_level,
             stage_in_path: lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none(),
+            ingest_token,
         })
     }
 }

@@ -23,6 +23,19 @@ pub enum ApiError {
     InvalidCursor,
     RangeTooLarge { days: i64, max: i64 },
     EngineerNotFound(String),
+    EventNotFound(u64),
+    /// A body `NewEvent::parse` refused: its code and message.
+    InvalidEvent { code: &'static str, message: String },
+    PayloadTooLarge { max: usize },
+    UnsupportedMediaType,
+    InvalidIdempotencyKey,
+    IdempotencyKeyReused,
+    StoreReadOnly,
+    /// No or a wrong bearer token where the local server requires `INGEST_TOKEN`.
+    Unauthorized,
+    /// Recording refused whoever asks: no IAM caller behind API Gateway, or a local server on a
+    /// non-loopback address without `INGEST_TOKEN`.
+    WritesForbidden(&'static str),
     MetadataUnavailable(String),
     StoreUnavailable,
     Internal,
@@ -38,7 +51,16 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotFound | Self::EngineerNotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::EngineerNotFound(_) | Self::EventNotFound(_) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::StoreReadOnly => StatusCode::CONFLICT,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::WritesForbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::UnknownParameter { .. }
@@ -64,6 +86,15 @@ impl ApiError {
             Self::InvalidCursor => "invalid_cursor",
             Self::RangeTooLarge { .. } => "range_too_large",
             Self::EngineerNotFound(_) => "engineer_not_found",
+            Self::EventNotFound(_) => "event_not_found",
+            Self::InvalidEvent { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::StoreReadOnly => "store_read_only",
+            Self::Unauthorized => "unauthorized",
+            Self::WritesForbidden(_) => "writes_forbidden",
             Self::MetadataUnavailable(_) => "metadata_unavailable",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal_error",
@@ -96,6 +127,17 @@ impl ApiError {
             Self::EngineerNotFound(name) => {
                 format!("No engineer named '{}'.", shorten(name))
             }
+            Self::EventNotFound(id) => format!("No event with id {id}."),
+            Self::InvalidEvent { message, .. } => message.clone(),
+            Self::PayloadTooLarge { max } => format!("The body is longer than {max} bytes."),
+            Self::UnsupportedMediaType => "The body must be JSON: send Content-Type: application/json.".into(),
+            Self::InvalidIdempotencyKey => {
+                "Header 'Idempotency-Key' must be 1 to 255 printable ASCII characters.".into()
+            }
+            Self::IdempotencyKeyReused => "This Idempotency-Key recorded another event in the last 24 hours; use a new key for a new event.".into(),
+            Self::StoreReadOnly => "EVENTS_FILE is a JSON array, which cannot be appended to: convert it to JSON lines (jq -c '.[]') to record events.".into(),
+            Self::Unauthorized => "Recording events requires 'Authorization: Bearer <INGEST_TOKEN>'.".into(),
+            Self::WritesForbidden(why) => format!("{why}."),
             Self::MetadataUnavailable(message) => format!("{message}."),
             Self::StoreUnavailable => {
                 "The event store did not answer in time; retry after the Retry-After delay.".into()
@@ -143,6 +185,11 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self == Self::Unauthorized {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -13,12 +13,33 @@ use lambda_http::tower::Layer;
 use lambda_http::tower::util::{MapRequest, MapRequestLayer};
 use lambda_http::{Body, RequestExt};
 
-/// The Router as lambda_http sees it: stage prefix removed first.
+use crate::write_access::IamCaller;
+
+/// The Router as lambda_http sees it: stage prefix removed and IAM caller named first.
 pub fn service(
     router: Router,
     stage_in_path: bool,
 ) -> MapRequest<Router, impl Fn(Request<Body>) -> Request<Body> + Clone> {
-    MapRequestLayer::new(move |request| strip_stage(request, stage_in_path)).layer(router)
+    MapRequestLayer::new(move |request| name_iam_caller(strip_stage(request, stage_in_path)))
+        .layer(router)
+}
+
+/// The IAM principal API Gateway verified a SigV4 signature for, if any, as an `IamCaller`
+/// extension: what `POST /events` requires (see `write_access`).
+fn name_iam_caller(mut request: Request<Body>) -> Request<Body> {
+    let caller = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.identity.user_arn.clone(),
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .and_then(|authorizer| authorizer.iam.as_ref())
+            .and_then(|iam| iam.user_arn.clone()),
+        _ => None,
+    };
+    if let Some(arn) = caller.filter(|arn| !arn.is_empty()) {
+        request.extensions_mut().insert(IamCaller(arn));
+    }
+    request
 }
 
 pub async fn run(router: Router, stage_in_path: bool) -> Result<(), lambda_http::Error> {

@@ -12,6 +12,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod write_access;
 
 /// The event domain (its own crate, `crates/events`), where the routes expect it.
 pub use pipeline_events as events;

@@ -9,6 +9,8 @@ use crate::events::{EventStore, LoadError};
 use crate::metadata::MetadataSource;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::store::memory::MemoryStore;
+use crate::write_access::WriteAccess;
 use crate::store::dynamodb::DynamoStore;
 
 /// The built-in sample dataset, written by `make sample-data` (examples/generate_events.rs).
@@ -19,7 +21,8 @@ pub const SAMPLE_EVENTS: &[u8] = include_bytes!("../data/events.jsonl");
 pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     let store = match &config.store {
         StoreConfig::Memory { events_file } => {
-            Store::Memory(load_memory_store(events_file.as_deref())?)
+            let events = load_memory_store(events_file.as_deref())?;
+            Store::Memory(MemoryStore::new(events, events_file.as_deref()))
         }
         StoreConfig::DynamoDb { table } => {
             tracing::info!(table, "serving events from DynamoDB");
@@ -34,7 +37,19 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
         ),
         None => MetadataSource::build_time(config.app_description.clone()),
     };
-    Ok(AppState::new(store, metadata))
+    let write_access = if config.on_lambda {
+        WriteAccess::Iam
+    } else {
+        let token = config.ingest_token.as_ref().map(|secret| secret.0.clone());
+        WriteAccess::local(token, config.bind_addr)
+    };
+    if write_access == WriteAccess::Refused {
+        tracing::warn!(
+            address = %config.bind_addr,
+            "POST /events is refused: the server listens beyond loopback and INGEST_TOKEN is not set"
+        );
+    }
+    Ok(AppState::new(store, metadata).with_write_access(write_access))
 }
 
 /// `EVENTS_FILE`, or the built-in sample dataset.

@@ -4,18 +4,27 @@ use std::sync::Arc;
 
 use crate::metadata::MetadataSource;
 use crate::store::Store;
+use crate::write_access::WriteAccess;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
     pub metadata: Arc<MetadataSource>,
+    pub write_access: Arc<WriteAccess>,
 }
 
 impl AppState {
+    /// Writes allowed as on a loopback server; see `with_write_access`.
     pub fn new(store: Store, metadata: MetadataSource) -> Self {
         Self {
             store: Arc::new(store),
             metadata: Arc::new(metadata),
+            write_access: Arc::new(WriteAccess::Loopback),
         }
+    }
+
+    pub fn with_write_access(mut self, access: WriteAccess) -> Self {
+        self.write_access = Arc::new(access);
+        self
     }
 }

@@ -14,7 +14,7 @@ pub async fn list_engineers(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let body = state.store.engineers_json().await?.into_owned();
+    let body = state.store.reader().engineers_json().await?.into_owned();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
@@ -33,7 +33,8 @@ pub async fn engineer_events(
     let request = page_query(&params, Some(&engineer))?;
     let scope = request.scope("/engineers/{engineer}/events");
     let query = request.with_cursor(&params, &scope)?;
-    match state.store.engineer_events(&query).await? {
+    let reader = state.store.reader();
+    match reader.engineer_events(&query).await? {
         Some(page) => Ok(render(&page, &scope)),
         None => Err(ApiError::EngineerNotFound(engineer.clone())),
     }

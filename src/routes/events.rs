@@ -29,7 +29,8 @@ pub async fn list_events(
     let query = page_query(&params, engineer)?;
     let scope = query.scope("/events");
     let query = query.with_cursor(&params, &scope)?;
-    let page = state.store.events(&query).await?;
+    let reader = state.store.reader();
+    let page = reader.events(&query).await?;
     Ok(render(&page, &scope))
 }
 

@@ -2,9 +2,11 @@
 
 pub mod cursor;
 pub mod engineers;
+pub mod event_by_id;
 pub mod events;
 pub mod health;
 pub mod metadata;
 pub mod params;
+pub mod record_event;
 pub mod root;
 pub mod summaries;

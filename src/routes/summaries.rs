@@ -24,6 +24,7 @@ pub async fn daily(
 
     let days = state
         .store
+        .reader()
         .daily_json(Box::new(move |span| {
             let first = from.map(day_of).or(span.map(|(first, _)| day_of(first)));
             let last = to

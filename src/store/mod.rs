@@ -2,22 +2,72 @@
 //! Both answer the same questions with the same JSON; routes see only this.
 
 pub mod dynamodb;
+pub mod memory;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use self::dynamodb::{DynamoStore, StoreFailure};
+use self::memory::MemoryStore;
 use crate::error::ApiError;
 use crate::events::{
-    self, DayTotals, EngineerSummary, EventQuery, EventRecord, EventStore, EventView, Page,
+    self, DayTotals, EngineerSummary, EventLog, EventQuery, EventRecord, EventView, NewEvent, Page,
     Position, Timestamp,
 };
 
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
+
 pub enum Store {
-    Memory(EventStore),
+    Memory(MemoryStore),
     DynamoDb(Box<DynamoStore>),
+}
+
+/// What reads see: a snapshot of the memory store, or the table.
+pub enum Reader<'a> {
+    Memory(Arc<EventLog>),
+    DynamoDb(&'a DynamoStore),
+}
+
+/// An event the store holds after a `record`: new, or the one an idempotency key recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub event: EventRecord,
+    pub replayed: bool,
+}
+
+/// Why an event was not recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// The idempotency key recorded another event in the last 24 hours.
+    KeyReused,
+    /// The memory store's `EVENTS_FILE` is a JSON array, which cannot be appended to.
+    ReadOnly,
+    Unavailable,
+    Internal,
+}
+
+impl From<StoreFailure> for WriteFailure {
+    fn from(failure: StoreFailure) -> Self {
+        match failure {
+            StoreFailure::Unavailable => Self::Unavailable,
+            StoreFailure::Internal => Self::Internal,
+        }
+    }
+}
+
+impl From<WriteFailure> for ApiError {
+    fn from(failure: WriteFailure) -> Self {
+        match failure {
+            WriteFailure::KeyReused => ApiError::IdempotencyKeyReused,
+            WriteFailure::ReadOnly => ApiError::StoreReadOnly,
+            WriteFailure::Unavailable => ApiError::StoreUnavailable,
+            WriteFailure::Internal => ApiError::Internal,
+        }
+    }
 }
 
 /// A page of events: borrowed from the memory store, or read from DynamoDB.
@@ -62,8 +112,50 @@ impl Store {
     /// The number of events, where knowing it costs nothing (the memory store).
     pub fn local_count(&self) -> Option<usize> {
         match self {
-            Self::Memory(store) => Some(store.len()),
+            Self::Memory(store) => Some(store.snapshot().len()),
             Self::DynamoDb(_) => None,
+        }
+    }
+
+    /// What a request reads from: taken once, so that all of a request's reads agree.
+    pub fn reader(&self) -> Reader<'_> {
+        match self {
+            Self::Memory(store) => Reader::Memory(store.snapshot()),
+            Self::DynamoDb(store) => Reader::DynamoDb(store),
+        }
+    }
+
+    /// Stores `new` as a new event with a new id, or, for a key seen in the last 24 hours with
+    /// the same request, answers with the event that request recorded.
+    pub async fn record(
+        &self,
+        new: NewEvent,
+        key: Option<String>,
+        received: Timestamp,
+    ) -> Result<Recorded, WriteFailure> {
+        match self {
+            Self::Memory(store) => store.record(new, key, received).await,
+            Self::DynamoDb(store) => {
+                store
+                    .within_write_budget(store.record(new, key, received))
+                    .await
+            }
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// The event with this id.
+    pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, ApiError> {
+        match self {
+            Self::Memory(log) => Ok(log.event(id).map(|view| EventRecord {
+                id: view.id,
+                timestamp: view.timestamp,
+                sha: view.sha.clone(),
+                action: view.action.to_owned(),
+                engineer: view.engineer.to_owned(),
+            })),
+            Self::DynamoDb(store) => Ok(store.within_budget(store.event(id)).await?),
         }
     }
 

@@ -121,8 +121,12 @@ async fn backoff(tries: u32, operation: &str) -> Result<(), String> {
         ));
     }
     let cap = Duration::from_millis(50 * (1 << tries.min(7))).min(Duration::from_secs(5));
-    let random = RandomState::new().hash_one(tries);
-    let wait = cap.mul_f64((random % 1000) as f64 / 1000.0);
-    tokio::time::sleep(wait).await;
+    tokio::time::sleep(full_jitter(cap)).await;
     Ok(())
+}
+
+/// A random wait from zero to `cap`.
+pub(super) fn full_jitter(cap: Duration) -> Duration {
+    let random = RandomState::new().hash_one(0u8);
+    cap.mul_f64((random % 1000) as f64 / 1000.0)
 }

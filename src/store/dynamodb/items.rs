@@ -78,6 +78,21 @@ impl IdItem {
     }
 }
 
+/// A request recorded under an idempotency key: the request's fingerprint and the event it
+/// recorded, until `expires` (DynamoDB's time to live deletes it some time after).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyItem {
+    pub pk: String,
+    pub sk: String,
+    pub fingerprint: String,
+    pub id: u64,
+    pub ts: Timestamp,
+    pub sha: String,
+    pub action: String,
+    pub engineer: String,
+    pub expires: Timestamp,
+}
+
 /// One UTC day's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayItem {

@@ -9,6 +9,8 @@
 //! | engineer on a day    | `ENGDAY#<name>`         | `<YYYY-MM-DD>`           |                       |
 //! | engineer totals      | `ENGINEERS`             | `<name>`                 |                       |
 //! | store totals         | `META`                  | `STORE`                  |                       |
+//! | last id given out    | `COUNTER`               | `EVENT_ID`               |                       |
+//! | idempotency key      | `IDEM#<key>`            | `REQUEST`                | (expires: TTL)        |
 
 use chrono::{Datelike, NaiveDate};
 
@@ -29,6 +31,11 @@ pub const ENGINEERS_PK: &str = "ENGINEERS";
 pub const ID_SK: &str = "EVENT";
 pub const META_PK: &str = "META";
 pub const META_SK: &str = "STORE";
+pub const COUNTER_PK: &str = "COUNTER";
+pub const EVENT_ID_SK: &str = "EVENT_ID";
+pub const IDEMPOTENCY_SK: &str = "REQUEST";
+/// The attribute DynamoDB's time to live deletes idempotency items by (Unix seconds).
+pub const EXPIRES: &str = "expires";
 
 /// Keys are at most 2048 bytes (partition) and 1024 (sort): names are held to this.
 pub const MAX_NAME_BYTES: usize = 1000;
@@ -93,6 +100,10 @@ pub fn position_of_sk(sk: &str) -> Option<Position> {
 /// The item that holds an event under its id: what makes an id unique in the table.
 pub fn id_pk(id: u64) -> String {
     format!("ID#{id}")
+}
+
+pub fn idempotency_pk(key: &str) -> String {
+    format!("IDEM#{key}")
 }
 
 pub fn engineer_index_pk(engineer: &str) -> String {

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod maintenance;
 pub mod read;
 pub mod table;
+pub mod write;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +29,10 @@ use crate::metadata::https_client;
 /// Everything one API call may spend in DynamoDB, every request and retry included: the one
 /// timeout that bounds an event route when the table is slow or unreachable.
 pub const CALL_BUDGET: Duration = Duration::from_millis(2500);
+/// The same for recording one event: a few more requests (the id, the aggregates, the
+/// transaction) and retries of cancelled transactions. A client that gets 503 retries with its
+/// Idempotency-Key and cannot record the event twice.
+pub const WRITE_BUDGET: Duration = Duration::from_secs(5);
 
 /// Why the store could not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +110,24 @@ impl DynamoStore {
                 Client::from_conf(config.interceptor(counter).build())
             })
             .await
+    }
+
+    /// Runs one recording within `WRITE_BUDGET` (scaled as the read budget is, for tests).
+    pub async fn within_write_budget<T>(
+        &self,
+        work: impl Future<Output = Result<T, crate::store::WriteFailure>>,
+    ) -> Result<T, crate::store::WriteFailure> {
+        let budget = WRITE_BUDGET.max(self.budget);
+        match tokio::time::timeout(budget, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = budget.as_millis() as u64,
+                    "DynamoDB did not record the event within the budget"
+                );
+                Err(crate::store::WriteFailure::Unavailable)
+            }
+        }
     }
 
     /// Runs one API call's worth of DynamoDB work within the budget.

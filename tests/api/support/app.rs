@@ -11,6 +11,7 @@ use pipeline_events_api::startup::SAMPLE_EVENTS;
 use pipeline_events_api::state::AppState;
 use pipeline_events_api::store::Store;
 use pipeline_events_api::store::dynamodb::DynamoStore;
+use pipeline_events_api::store::memory::MemoryStore;
 use pipeline_events_api::store::dynamodb::import::import;
 use pipeline_events_api::store::dynamodb::table::create_table;
 
@@ -117,7 +118,7 @@ pub fn fixture_records() -> Vec<RawEvent> {
 
 impl TestApp {
     pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
-        Self::on(Store::Memory(store), metadata)
+        Self::on(Store::Memory(MemoryStore::new(store, None)), metadata)
     }
 
     pub fn on(store: Store, metadata: MetadataSource) -> Self {

@@ -1,0 +1,29 @@
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+
+use super::params::Params;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `GET /events/{id}`: one event, as the lists show it.
+pub async fn event_by_id(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
+    let id = parse_id(&id)?;
+    match state.store.reader().event(id).await? {
+        Some(event) => Ok(Json(event.view()).into_response()),
+        None => Err(ApiError::EventNotFound(id)),
+    }
+}
+
+fn parse_id(text: &str) -> Result<u64, ApiError> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| ApiError::invalid("id", "must be an event id, a whole number"))
+}

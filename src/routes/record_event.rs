@@ -1,0 +1,91 @@
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+
+use super::params::Params;
+use crate::error::ApiError;
+use crate::events::NewEvent;
+use crate::state::AppState;
+use crate::write_access::IamCaller;
+
+/// The largest body `POST /events` reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on a response that repeats an earlier one for the same Idempotency-Key.
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// `POST /events`: records one event, answers `201 Created` with it and its `Location`.
+pub async fn record_event(
+    State(state): State<AppState>,
+    caller: Option<Extension<IamCaller>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    state
+        .write_access
+        .check(&headers, caller.as_ref().map(|Extension(caller)| caller))?;
+    Params::parse(query.as_deref(), &[])?;
+    if !is_json(&headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let body = body.map_err(|rejection| match rejection {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            ApiError::PayloadTooLarge {
+                max: MAX_BODY_BYTES,
+            }
+        }
+        _ => ApiError::InvalidEvent {
+            code: "invalid_body",
+            message: "The body could not be read.".into(),
+        },
+    })?;
+    let key = idempotency_key(&headers)?;
+    let received = Utc::now().timestamp();
+    let new = NewEvent::parse(&body, received).map_err(|refusal| ApiError::InvalidEvent {
+        code: refusal.code,
+        message: refusal.message,
+    })?;
+    let recorded = state.store.record(new, key, received).await?;
+    let id = recorded.event.id;
+    tracing::info!(id, replayed = recorded.replayed, "event recorded");
+    let mut response = (StatusCode::CREATED, Json(recorded.event.view())).into_response();
+    // Relative to the request's URI, so that it holds behind an API Gateway stage prefix too.
+    let location = HeaderValue::from_str(&format!("events/{id}")).expect("digits are a header");
+    response.headers_mut().insert(header::LOCATION, location);
+    if recorded.replayed {
+        response
+            .headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// `application/json`, with or without parameters such as `charset=utf-8`.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// `Idempotency-Key`: 1 to 255 printable ASCII characters, if given.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    let valid = values.next().is_none()
+        && (1..=255).contains(&bytes.len())
+        && bytes.iter().all(|b| (0x20..=0x7e).contains(b));
+    if !valid {
+        return Err(ApiError::InvalidIdempotencyKey);
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}

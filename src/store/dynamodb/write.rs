@@ -1,0 +1,552 @@
+//! `POST /events` on DynamoDB: the event, its id item, every aggregate it changes and its
+//! idempotency record in one `TransactWriteItems`, so that the table never holds an event
+//! without its counts, nor counts one twice.
+//!
+//! Aggregates are read (strongly consistent), then changed with conditions that hold only if
+//! what was read still describes the item: created only if absent, counts added with `ADD`
+//! (which commutes with other writers), a first or last instant moved only if the new event
+//! still extends it. A condition that fails means another writer got there first: the
+//! transaction is re-read and retried with jittered backoff, a bounded number of times.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
+
+use super::items::{
+    self, DayItem, EngineerDayItem, EngineerItem, EventItem, IdItem, IdempotencyItem, Item,
+    MetaItem, to_item,
+};
+use super::keys;
+use super::read::decode;
+use super::{DynamoStore, StoreFailure, failure};
+use crate::events::{EventRecord, NewEvent, Sha, Timestamp, day_of};
+use crate::store::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
+
+/// Transactions tried per event before answering 503.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// Positions of the items in the transaction, to read its cancellation reasons.
+const EVENT: usize = 0;
+const BY_ID: usize = 1;
+const IDEMPOTENCY: usize = 6;
+
+impl DynamoStore {
+    /// Records `new`, or answers with the event an earlier request with `key` recorded.
+    pub async fn record(
+        &self,
+        new: NewEvent,
+        key: Option<String>,
+        received: Timestamp,
+    ) -> Result<Recorded, WriteFailure> {
+        let fingerprint = new.fingerprint();
+        if let Some(key) = &key
+            && let Some(earlier) = self.earlier_request(key, received).await?
+        {
+            return earlier.answer(&fingerprint);
+        }
+        let mut id = self.next_id().await?;
+        for attempt in 0..MAX_ATTEMPTS {
+            let event = EventItem {
+                id,
+                ..EventItem::new(
+                    &EventRecord {
+                        id,
+                        timestamp: new.instant(received),
+                        sha: Sha::new(&new.sha),
+                        action: new.action.clone(),
+                        engineer: new.engineer.clone(),
+                    }
+                    .view(),
+                )
+            };
+            let current = self.aggregates_of(&event).await?;
+            let mut transaction = vec![
+                put_new(self, to_item(&event))?,
+                put_new(self, to_item(&IdItem::of(&event)))?,
+            ];
+            transaction.extend(current.changes(self, &event)?);
+            if let Some(key) = &key {
+                transaction.push(put_idempotency(
+                    self,
+                    key,
+                    &fingerprint,
+                    &event,
+                    received,
+                )?);
+            }
+            let outcome = self
+                .client()
+                .await
+                .transact_write_items()
+                .set_transact_items(Some(transaction))
+                .send()
+                .await;
+            let error = match outcome {
+                Ok(_) => {
+                    return Ok(Recorded {
+                        event: event.into_record(),
+                        replayed: false,
+                    });
+                }
+                Err(error) => error,
+            };
+            let reasons: Vec<Option<String>> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().map(str::to_owned))
+                    .collect(),
+                _ => return Err(failure("TransactWriteItems", error).into()),
+            };
+            let failed = |index: usize| {
+                reasons.get(index).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
+            };
+            if key.is_some() && failed(IDEMPOTENCY) {
+                // Another request with this key was recorded meanwhile.
+                let key = key.as_deref().expect("checked");
+                if let Some(earlier) = self.earlier_request(key, received).await? {
+                    return earlier.answer(&fingerprint);
+                }
+            }
+            if failed(EVENT) || failed(BY_ID) {
+                // The id is taken (an import gave it out before the counter knew of it).
+                tracing::warn!(id, "event id already stored; taking another");
+                id = self.next_id().await?;
+            }
+            tracing::info!(attempt, ?reasons, "transaction cancelled; retrying");
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        tracing::warn!("transaction kept being cancelled; giving up");
+        Err(WriteFailure::Unavailable)
+    }
+
+    /// The event with this id (strongly consistent: a Location just answered must resolve).
+    pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, StoreFailure> {
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::id_pk(id), keys::ID_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("GetItem", e))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let stored: IdItem = decode(item)?;
+        Ok(Some(EventRecord {
+            id,
+            timestamp: stored.ts,
+            sha: Sha::new(&stored.sha),
+            action: stored.action,
+            engineer: stored.engineer,
+        }))
+    }
+
+    /// A new id: the counter item, incremented atomically (never given out twice, even by
+    /// requests that then fail: ids may have gaps).
+    async fn next_id(&self) -> Result<u64, StoreFailure> {
+        let output = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::COUNTER_PK, keys::EVENT_ID_SK)))
+            .update_expression("ADD #last :one")
+            .expression_attribute_names("#last", "last")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| failure("UpdateItem", e))?;
+        output
+            .attributes
+            .as_ref()
+            .and_then(|attributes| attributes.get("last"))
+            .and_then(|last| last.as_n().ok())
+            .and_then(|last| last.parse().ok())
+            .ok_or_else(|| {
+                tracing::error!("the id counter did not return a number");
+                StoreFailure::Internal
+            })
+    }
+
+    /// What an earlier request with `key` recorded, if it is less than 24 hours old.
+    async fn earlier_request(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyItem>, StoreFailure> {
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(
+                keys::idempotency_pk(key),
+                keys::IDEMPOTENCY_SK,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("GetItem", e))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let earlier: IdempotencyItem = decode(item)?;
+        Ok((earlier.expires > now).then_some(earlier))
+    }
+
+    /// The aggregate items an event changes, as they are now (strongly consistent).
+    async fn aggregates_of(&self, event: &EventItem) -> Result<Aggregates, StoreFailure> {
+        let day = day_of(event.ts);
+        let wanted = [
+            (keys::days_pk(day), keys::day_sk(day)),
+            (keys::engineer_days_pk(&event.engineer), keys::day_sk(day)),
+            (keys::ENGINEERS_PK.to_owned(), event.engineer.clone()),
+            (keys::META_PK.to_owned(), keys::META_SK.to_owned()),
+        ];
+        let mut pending: Vec<Item> = wanted
+            .iter()
+            .map(|(pk, sk)| items::key(pk, sk))
+            .collect();
+        let mut found: HashMap<String, Item> = HashMap::new();
+        for attempt in 0..MAX_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(|_| StoreFailure::Internal)?;
+            let output = self
+                .client()
+                .await
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| failure("BatchGetItem", e))?;
+            for item in output
+                .responses
+                .and_then(|mut tables| tables.remove(&self.table))
+                .unwrap_or_default()
+            {
+                found.insert(items::key_of(&item), item);
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut tables| tables.remove(&self.table))
+                .map(|keys| keys.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                let mut take = |(pk, sk): &(String, String)| found.remove(&format!("{pk}/{sk}"));
+                return Ok(Aggregates {
+                    day: take(&wanted[0]).map(decode).transpose()?,
+                    engineer_day: take(&wanted[1]).map(decode).transpose()?,
+                    engineer: take(&wanted[2]).map(decode).transpose()?,
+                    meta: take(&wanted[3]).map(decode).transpose()?,
+                });
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(StoreFailure::Unavailable)
+    }
+}
+
+impl IdempotencyItem {
+    fn answer(self, fingerprint: &str) -> Result<Recorded, WriteFailure> {
+        if self.fingerprint != fingerprint {
+            return Err(WriteFailure::KeyReused);
+        }
+        Ok(Recorded {
+            event: EventRecord {
+                id: self.id,
+                timestamp: self.ts,
+                sha: Sha::new(&self.sha),
+                action: self.action,
+                engineer: self.engineer,
+            },
+            replayed: true,
+        })
+    }
+}
+
+/// The aggregates one event changes, as read.
+struct Aggregates {
+    day: Option<DayItem>,
+    engineer_day: Option<EngineerDayItem>,
+    engineer: Option<EngineerItem>,
+    meta: Option<MetaItem>,
+}
+
+impl Aggregates {
+    /// The four aggregate writes, in transaction positions 2 to 5.
+    fn changes(
+        &self,
+        store: &DynamoStore,
+        event: &EventItem,
+    ) -> Result<Vec<TransactWriteItem>, StoreFailure> {
+        let day = day_of(event.ts);
+        let ts = event.ts;
+        let first_of_day_for_engineer = self.engineer_day.is_none();
+        let day_write = match &self.day {
+            None => put_new(
+                store,
+                to_item(&DayItem {
+                    pk: keys::days_pk(day),
+                    sk: keys::day_sk(day),
+                    total: 1,
+                    engineers: 1,
+                    actions: BTreeMap::from([(event.action.clone(), 1)]),
+                }),
+            )?,
+            Some(existing) => {
+                let mut change = Change::new(&existing.pk, &existing.sk);
+                change.add("total", 1);
+                if first_of_day_for_engineer {
+                    change.add("engineers", 1);
+                }
+                change.count_in_map("actions", &event.action);
+                change.build(store)?
+            }
+        };
+        let engineer_day = spanned(
+            store,
+            self.engineer_day.as_ref().map(|d| (d.pk.as_str(), d.sk.as_str(), d.first, d.last)),
+            ts,
+            || {
+                to_item(&EngineerDayItem {
+                    pk: keys::engineer_days_pk(&event.engineer),
+                    sk: keys::day_sk(day),
+                    events: 1,
+                    first: ts,
+                    last: ts,
+                })
+            },
+            |_| {},
+        )?;
+        let engineer = spanned(
+            store,
+            self.engineer.as_ref().map(|e| (e.pk.as_str(), e.sk.as_str(), e.first, e.last)),
+            ts,
+            || {
+                to_item(&EngineerItem {
+                    pk: keys::ENGINEERS_PK.to_owned(),
+                    sk: event.engineer.clone(),
+                    events: 1,
+                    first: ts,
+                    last: ts,
+                })
+            },
+            |_| {},
+        )?;
+        let meta = spanned(
+            store,
+            self.meta.as_ref().map(|m| (m.pk.as_str(), m.sk.as_str(), m.first, m.last)),
+            ts,
+            || {
+                to_item(&MetaItem {
+                    pk: keys::META_PK.to_owned(),
+                    sk: keys::META_SK.to_owned(),
+                    actions: BTreeSet::from([event.action.clone()]),
+                    first: ts,
+                    last: ts,
+                    events: 1,
+                })
+            },
+            |change| change.add_to_set("actions", &event.action),
+        )?;
+        Ok(vec![day_write, engineer_day, engineer, meta])
+    }
+}
+
+/// An aggregate with an event count and a first and last instant: created if absent, else its
+/// count incremented and its span widened if `ts` falls outside it.
+fn spanned(
+    store: &DynamoStore,
+    existing: Option<(&str, &str, Timestamp, Timestamp)>,
+    ts: Timestamp,
+    create: impl FnOnce() -> Item,
+    more: impl FnOnce(&mut Change),
+) -> Result<TransactWriteItem, StoreFailure> {
+    let Some((pk, sk, first, last)) = existing else {
+        return put_new(store, create());
+    };
+    let mut change = Change::new(pk, sk);
+    change.add("events", 1);
+    if ts < first {
+        change.lower("first", ts);
+    }
+    if ts > last {
+        change.raise("last", ts);
+    }
+    more(&mut change);
+    change.build(store)
+}
+
+/// An UpdateItem under construction: its clauses, conditions, names and values.
+struct Change {
+    key: Item,
+    set: Vec<String>,
+    add: Vec<String>,
+    conditions: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Change {
+    fn new(pk: &str, sk: &str) -> Self {
+        Self {
+            key: items::key(pk, sk),
+            set: Vec::new(),
+            add: Vec::new(),
+            // The item must still exist: an update would otherwise create half an item.
+            conditions: vec!["attribute_exists(#pk)".into()],
+            names: HashMap::from([("#pk".into(), keys::PK.into())]),
+            values: HashMap::new(),
+        }
+    }
+
+    fn name(&mut self, attribute: &str) -> String {
+        let alias = format!("#{attribute}");
+        self.names.insert(alias.clone(), attribute.to_owned());
+        alias
+    }
+
+    fn add(&mut self, attribute: &str, by: u64) {
+        let name = self.name(attribute);
+        let value = format!(":add_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::N(by.to_string()));
+        self.add.push(format!("{name} {value}"));
+    }
+
+    fn add_to_set(&mut self, attribute: &str, member: &str) {
+        let name = self.name(attribute);
+        let value = format!(":set_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::Ss(vec![member.to_owned()]));
+        self.add.push(format!("{name} {value}"));
+    }
+
+    /// `map.key += 1`, the entry created at 1 if absent.
+    fn count_in_map(&mut self, map: &str, key: &str) {
+        let map = self.name(map);
+        self.names.insert("#entry".into(), key.to_owned());
+        self.values
+            .insert(":zero".into(), AttributeValue::N("0".into()));
+        self.values
+            .insert(":one".into(), AttributeValue::N("1".into()));
+        self.set.push(format!(
+            "{map}.#entry = if_not_exists({map}.#entry, :zero) + :one"
+        ));
+    }
+
+    /// Sets `attribute` to `ts` if it is still later than `ts`.
+    fn lower(&mut self, attribute: &str, ts: Timestamp) {
+        self.move_to(attribute, ts, ">");
+    }
+
+    /// Sets `attribute` to `ts` if it is still earlier than `ts`.
+    fn raise(&mut self, attribute: &str, ts: Timestamp) {
+        self.move_to(attribute, ts, "<");
+    }
+
+    fn move_to(&mut self, attribute: &str, ts: Timestamp, still: &str) {
+        let name = self.name(attribute);
+        let value = format!(":to_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::N(ts.to_string()));
+        self.set.push(format!("{name} = {value}"));
+        self.conditions.push(format!("{name} {still} {value}"));
+    }
+
+    fn build(self, store: &DynamoStore) -> Result<TransactWriteItem, StoreFailure> {
+        let mut expression = Vec::new();
+        if !self.set.is_empty() {
+            expression.push(format!("SET {}", self.set.join(", ")));
+        }
+        if !self.add.is_empty() {
+            expression.push(format!("ADD {}", self.add.join(", ")));
+        }
+        let update = Update::builder()
+            .table_name(store.table())
+            .set_key(Some(self.key))
+            .update_expression(expression.join(" "))
+            .condition_expression(self.conditions.join(" AND "))
+            .set_expression_attribute_names(Some(self.names))
+            .set_expression_attribute_values(Some(self.values))
+            .build()
+            .map_err(|error| {
+                tracing::error!(%error, "an update did not build");
+                StoreFailure::Internal
+            })?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// A put of an item that must not exist yet.
+fn put_new(store: &DynamoStore, item: Item) -> Result<TransactWriteItem, StoreFailure> {
+    put(store, item, "attribute_not_exists(#pk)", HashMap::new())
+}
+
+/// The idempotency record: new, or replacing one whose 24 hours are over.
+fn put_idempotency(
+    store: &DynamoStore,
+    key: &str,
+    fingerprint: &str,
+    event: &EventItem,
+    received: Timestamp,
+) -> Result<TransactWriteItem, StoreFailure> {
+    let item = to_item(&IdempotencyItem {
+        pk: keys::idempotency_pk(key),
+        sk: keys::IDEMPOTENCY_SK.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        id: event.id,
+        ts: event.ts,
+        sha: event.sha.clone(),
+        action: event.action.clone(),
+        engineer: event.engineer.clone(),
+        expires: received + IDEMPOTENCY_WINDOW_SECONDS,
+    });
+    put(
+        store,
+        item,
+        "attribute_not_exists(#pk) OR #expires <= :now",
+        HashMap::from([(":now".to_owned(), AttributeValue::N(received.to_string()))]),
+    )
+}
+
+fn put(
+    store: &DynamoStore,
+    item: Item,
+    condition: &str,
+    values: HashMap<String, AttributeValue>,
+) -> Result<TransactWriteItem, StoreFailure> {
+    let mut names = HashMap::from([("#pk".to_owned(), keys::PK.to_owned())]);
+    if condition.contains("#expires") {
+        names.insert("#expires".into(), keys::EXPIRES.into());
+    }
+    let put = Put::builder()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+        .build()
+        .map_err(|error| {
+            tracing::error!(%error, "a put did not build");
+            StoreFailure::Internal
+        })?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Full jitter under a ceiling of 25 ms doubling to 400 ms.
+fn backoff(attempt: u32) -> Duration {
+    super::batch::full_jitter(Duration::from_millis(25 << attempt.min(4)))
+}
