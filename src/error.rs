@@ -16,17 +16,32 @@ pub const STORE_RETRY_AFTER_SECONDS: u64 = 2;
 pub enum ApiError {
     NotFound,
     MethodNotAllowed,
-    UriTooLong { max: usize },
-    UnknownParameter { name: String },
-    InvalidParameter { name: &'static str, message: String },
+    UriTooLong {
+        max: usize,
+    },
+    UnknownParameter {
+        name: String,
+    },
+    InvalidParameter {
+        name: &'static str,
+        message: String,
+    },
     InvalidRange(String),
     InvalidCursor,
-    RangeTooLarge { days: i64, max: i64 },
+    RangeTooLarge {
+        days: i64,
+        max: i64,
+    },
     EngineerNotFound(String),
     EventNotFound(u64),
     /// A body `NewEvent::parse` refused: its code and message.
-    InvalidEvent { code: &'static str, message: String },
-    PayloadTooLarge { max: usize },
+    InvalidEvent {
+        code: &'static str,
+        message: String,
+    },
+    PayloadTooLarge {
+        max: usize,
+    },
     UnsupportedMediaType,
     InvalidIdempotencyKey,
     IdempotencyKeyReused,

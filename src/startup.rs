@@ -9,9 +9,9 @@ use crate::events::{EventStore, LoadError};
 use crate::metadata::MetadataSource;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::store::dynamodb::DynamoStore;
 use crate::store::memory::MemoryStore;
 use crate::write_access::WriteAccess;
-use crate::store::dynamodb::DynamoStore;
 
 /// The built-in sample dataset, written by `make sample-data` (examples/generate_events.rs).
 pub const SAMPLE_EVENTS: &[u8] = include_bytes!("../data/events.jsonl");

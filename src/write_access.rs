@@ -100,16 +100,32 @@ mod tests {
     fn a_token_must_match_exactly() {
         let access = WriteAccess::Token("s3cret".into());
         assert_eq!(access.check(&bearer("Bearer s3cret"), None), Ok(()));
-        for wrong in ["Bearer s3cre", "Bearer s3cret2", "Bearer S3cret", "Basic s3cret", "s3cret"] {
-            assert_eq!(access.check(&bearer(wrong), None), Err(ApiError::Unauthorized), "{wrong}");
+        for wrong in [
+            "Bearer s3cre",
+            "Bearer s3cret2",
+            "Bearer S3cret",
+            "Basic s3cret",
+            "s3cret",
+        ] {
+            assert_eq!(
+                access.check(&bearer(wrong), None),
+                Err(ApiError::Unauthorized),
+                "{wrong}"
+            );
         }
-        assert_eq!(access.check(&HeaderMap::new(), None), Err(ApiError::Unauthorized));
+        assert_eq!(
+            access.check(&HeaderMap::new(), None),
+            Err(ApiError::Unauthorized)
+        );
     }
 
     #[test]
     fn behind_the_gateway_a_caller_is_required() {
         let caller = IamCaller("arn:aws:sts::123456789012:assumed-role/deploy/ci".into());
-        assert_eq!(WriteAccess::Iam.check(&HeaderMap::new(), Some(&caller)), Ok(()));
+        assert_eq!(
+            WriteAccess::Iam.check(&HeaderMap::new(), Some(&caller)),
+            Ok(())
+        );
         assert!(matches!(
             WriteAccess::Iam.check(&HeaderMap::new(), None),
             Err(ApiError::WritesForbidden(_))

@@ -104,7 +104,9 @@ impl Shared {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let fingerprint = new.fingerprint();
         if let Some(key) = &key {
-            writer.keys.forget_before(received - IDEMPOTENCY_WINDOW_SECONDS);
+            writer
+                .keys
+                .forget_before(received - IDEMPOTENCY_WINDOW_SECONDS);
             if let Some(earlier) = writer.keys.by_key.get(key) {
                 return if earlier.fingerprint == fingerprint {
                     Ok(Recorded {
@@ -138,7 +140,9 @@ impl Shared {
             engineer: raw.engineer,
         };
         if let Some(key) = key {
-            writer.keys.remember(key, fingerprint, event.clone(), received);
+            writer
+                .keys
+                .remember(key, fingerprint, event.clone(), received);
         }
         Ok(Recorded {
             event,

@@ -4,6 +4,7 @@
 use http_body_util::BodyExt;
 use lambda_http::request::from_str;
 use pipeline_events_api::lambda;
+use pipeline_events_api::write_access::WriteAccess;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -84,8 +85,52 @@ async fn query_parameters_arrive_through_every_integration() {
 #[tokio::test]
 async fn wrong_method_through_lambda_is_405() {
     for kind in ALL {
-        let (status, body) = call(kind, "POST", "/events", &[], "").await;
+        let (status, body) = call(kind, "DELETE", "/events", &[], "").await;
         assert_eq!(status, 405, "{kind:?}");
         assert_eq!(body["error"]["code"], "method_not_allowed");
+    }
+}
+
+/// `POST /events` through API Gateway: recorded only when the request context names the IAM
+/// caller that API Gateway verified the signature of.
+#[tokio::test]
+async fn posts_through_the_gateway_need_an_iam_caller() {
+    const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/pipeline-events-api-dev-deploy/ci";
+    let body = r#"{"sha":"abcdef1","action":"deploy","engineer":"ci"}"#;
+    for kind in ALL {
+        for caller in [None, Some(CALLER)] {
+            let mut payload = crate::support::payloads::event(kind, "POST", "/events", &[], "");
+            payload["body"] = serde_json::json!(body);
+            payload["headers"]["content-type"] = serde_json::json!("application/json");
+            if let Some(arn) = caller {
+                match kind {
+                    Kind::RestV1 => {
+                        payload["requestContext"]["identity"]["userArn"] = serde_json::json!(arn)
+                    }
+                    Kind::HttpV2 | Kind::FunctionUrl => {
+                        payload["requestContext"]["authorizer"] = serde_json::json!({"iam": {"userArn": arn, "accountId": "123456789012"}})
+                    }
+                }
+            }
+            let request = from_str(&payload.to_string()).expect("lambda_http parses the payload");
+            let app = TestApp::fixture();
+            let state = app.state.clone().with_write_access(WriteAccess::Iam);
+            let service = lambda::service(pipeline_events_api::app::router(state), true);
+            let response = service.oneshot(request).await.expect("infallible");
+            let status = response.status().as_u16();
+            let json: Value =
+                serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes())
+                    .unwrap();
+            match caller {
+                None => {
+                    assert_eq!(status, 403, "{kind:?}: {json}");
+                    assert_eq!(json["error"]["code"], "writes_forbidden");
+                }
+                Some(_) => {
+                    assert_eq!(status, 201, "{kind:?}: {json}");
+                    assert_eq!(json["id"], 9);
+                }
+            }
+        }
     }
 }

@@ -17,5 +17,6 @@ mod metadata;
 mod metadata_ssm;
 mod oracle;
 mod properties;
+mod record_event;
 mod root;
 mod summaries;

@@ -147,7 +147,14 @@ pub async fn import(
     })
     .await?;
 
-    // 3. Every touched day, recomputed from its events; then each touched engineer from their
+    // 3. New ids (POST /events) start above every imported one.
+    if let Some(max) = all.iter().map(|e| e.id).max()
+        && raise_id_counter(client, table, max).await?
+    {
+        report.aggregates_updated += 1;
+    }
+
+    // 4. Every touched day, recomputed from its events; then each touched engineer from their
     //    days; then the store's totals from the engineers'.
     let touched_days: BTreeSet<i64> = all.iter().map(|e| day_of(e.ts)).collect();
     let mut desired: Vec<Item> = Vec::new();
@@ -181,6 +188,39 @@ pub async fn import(
         .collect();
     report.aggregates_updated += sync(client, table, desired).await?;
     Ok(report)
+}
+
+/// Makes the id counter at least `max` (it never goes down, so an id is never given out
+/// twice); whether it had to change.
+pub(super) async fn raise_id_counter(
+    client: &Client,
+    table: &str,
+    max: u64,
+) -> Result<bool, String> {
+    let outcome = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(items::key(keys::COUNTER_PK, keys::EVENT_ID_SK)))
+        .update_expression("SET #last = :max")
+        .condition_expression("attribute_not_exists(#last) OR #last < :max")
+        .expression_attribute_names("#last", keys::COUNTER_LAST)
+        .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+        .send()
+        .await;
+    match outcome {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(format!(
+            "UpdateItem (id counter): {}",
+            DisplayErrorContext(&error)
+        )),
+    }
 }
 
 /// The events of one UTC day, read from the table (strongly consistent).

@@ -33,6 +33,8 @@ pub const META_PK: &str = "META";
 pub const META_SK: &str = "STORE";
 pub const COUNTER_PK: &str = "COUNTER";
 pub const EVENT_ID_SK: &str = "EVENT_ID";
+/// The counter's attribute: the last id given out (or imported).
+pub const COUNTER_LAST: &str = "last";
 pub const IDEMPOTENCY_SK: &str = "REQUEST";
 /// The attribute DynamoDB's time to live deletes idempotency items by (Unix seconds).
 pub const EXPIRES: &str = "expires";

@@ -70,13 +70,7 @@ impl DynamoStore {
             ];
             transaction.extend(current.changes(self, &event)?);
             if let Some(key) = &key {
-                transaction.push(put_idempotency(
-                    self,
-                    key,
-                    &fingerprint,
-                    &event,
-                    received,
-                )?);
+                transaction.push(put_idempotency(self, key, &fingerprint, &event, received)?);
             }
             let outcome = self
                 .client()
@@ -159,7 +153,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(items::key(keys::COUNTER_PK, keys::EVENT_ID_SK)))
             .update_expression("ADD #last :one")
-            .expression_attribute_names("#last", "last")
+            .expression_attribute_names("#last", keys::COUNTER_LAST)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
@@ -168,7 +162,7 @@ impl DynamoStore {
         output
             .attributes
             .as_ref()
-            .and_then(|attributes| attributes.get("last"))
+            .and_then(|attributes| attributes.get(keys::COUNTER_LAST))
             .and_then(|last| last.as_n().ok())
             .and_then(|last| last.parse().ok())
             .ok_or_else(|| {
@@ -212,10 +206,7 @@ impl DynamoStore {
             (keys::ENGINEERS_PK.to_owned(), event.engineer.clone()),
             (keys::META_PK.to_owned(), keys::META_SK.to_owned()),
         ];
-        let mut pending: Vec<Item> = wanted
-            .iter()
-            .map(|(pk, sk)| items::key(pk, sk))
-            .collect();
+        let mut pending: Vec<Item> = wanted.iter().map(|(pk, sk)| items::key(pk, sk)).collect();
         let mut found: HashMap<String, Item> = HashMap::new();
         for attempt in 0..MAX_ATTEMPTS {
             let request = KeysAndAttributes::builder()
@@ -317,7 +308,9 @@ impl Aggregates {
         };
         let engineer_day = spanned(
             store,
-            self.engineer_day.as_ref().map(|d| (d.pk.as_str(), d.sk.as_str(), d.first, d.last)),
+            self.engineer_day
+                .as_ref()
+                .map(|d| (d.pk.as_str(), d.sk.as_str(), d.first, d.last)),
             ts,
             || {
                 to_item(&EngineerDayItem {
@@ -332,7 +325,9 @@ impl Aggregates {
         )?;
         let engineer = spanned(
             store,
-            self.engineer.as_ref().map(|e| (e.pk.as_str(), e.sk.as_str(), e.first, e.last)),
+            self.engineer
+                .as_ref()
+                .map(|e| (e.pk.as_str(), e.sk.as_str(), e.first, e.last)),
             ts,
             || {
                 to_item(&EngineerItem {
@@ -347,7 +342,9 @@ impl Aggregates {
         )?;
         let meta = spanned(
             store,
-            self.meta.as_ref().map(|m| (m.pk.as_str(), m.sk.as_str(), m.first, m.last)),
+            self.meta
+                .as_ref()
+                .map(|m| (m.pk.as_str(), m.sk.as_str(), m.first, m.last)),
             ts,
             || {
                 to_item(&MetaItem {

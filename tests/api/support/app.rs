@@ -11,9 +11,9 @@ use pipeline_events_api::startup::SAMPLE_EVENTS;
 use pipeline_events_api::state::AppState;
 use pipeline_events_api::store::Store;
 use pipeline_events_api::store::dynamodb::DynamoStore;
-use pipeline_events_api::store::memory::MemoryStore;
 use pipeline_events_api::store::dynamodb::import::import;
 use pipeline_events_api::store::dynamodb::table::create_table;
+use pipeline_events_api::store::memory::MemoryStore;
 
 use super::moto::{Moto, patient_dynamodb_config};
 use serde_json::Value;
@@ -192,6 +192,27 @@ impl TestApp {
             .uri(uri)
             .body(Body::empty())
             .expect("a valid request");
+        self.send(request).await
+    }
+
+    /// `POST /events` with a JSON body and these extra headers.
+    pub async fn post_event(&self, body: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri("/events")
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(
+            request
+                .body(Body::from(body.to_owned()))
+                .expect("a valid request"),
+        )
+        .await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
         let response = self
             .router
             .clone()

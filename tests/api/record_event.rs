@@ -1,0 +1,409 @@
+//! `POST /events` and `GET /events/{id}`, on every store.
+
+use serde_json::{Value, json};
+
+use crate::each_store;
+use crate::support::TestApp;
+
+const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+/// 2017-11-01T15:00:00Z: a day of the fixture.
+const NOV_1_15H: &str = "2017-11-01T15:00:00Z";
+
+fn body(engineer: &str, action: &str, timestamp: &str) -> String {
+    json!({"sha": SHA, "action": action, "engineer": engineer, "timestamp": timestamp}).to_string()
+}
+
+async fn records_an_event_that_every_read_route_shows() {
+    let app = TestApp::fixture();
+    let response = app
+        .post_event(&body("dora", "deploy", "2017-11-01T16:00:00+01:00"), &[])
+        .await;
+    assert_eq!(
+        response.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let event = response.json();
+    // Ids are new: greater than every id the store held (the fixture's go to 8).
+    assert_eq!(event["id"], 9);
+    assert_eq!(
+        event,
+        json!({"id": 9, "timestamp": NOV_1_15H, "sha": SHA, "action": "deploy", "engineer": "dora"})
+    );
+    assert_eq!(response.header("location"), Some("events/9"));
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    assert_eq!(response.header("idempotent-replayed"), None);
+
+    assert_eq!(app.get("/events/9").await.json(), event);
+    let listed = app
+        .get("/events?from=2017-11-01T14:00:00Z&to=2017-11-02")
+        .await
+        .json();
+    assert_eq!(listed["events"].as_array().unwrap().last(), Some(&event));
+    assert_eq!(
+        app.get("/engineers/dora/events").await.json()["events"],
+        json!([event])
+    );
+    let engineers = app.get("/engineers").await.json();
+    let dora = engineers["engineers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "dora")
+        .cloned();
+    assert_eq!(
+        dora,
+        Some(
+            json!({"name": "dora", "events": 1, "first_event": NOV_1_15H, "last_event": NOV_1_15H})
+        )
+    );
+    let day = app
+        .get("/summaries/daily?from=2017-11-01&to=2017-11-01")
+        .await
+        .json();
+    // The fixture's Nov 1 had 4 events by 3 engineers, 2 of them deploys.
+    assert_eq!(day["days"][0]["total"], 5);
+    assert_eq!(day["days"][0]["engineers"], 4);
+    assert_eq!(day["days"][0]["actions"]["deploy"], 3);
+}
+
+async fn ids_keep_growing_and_the_time_defaults_to_receipt() {
+    let app = TestApp::fixture();
+    let before = chrono::Utc::now().timestamp();
+    let first = app
+        .post_event(
+            &json!({"sha": "ABCDEF0", "action": "stage", "engineer": "eve"}).to_string(),
+            &[],
+        )
+        .await
+        .json();
+    let after = chrono::Utc::now().timestamp();
+    assert_eq!(first["sha"], "abcdef0", "stored in lower case");
+    let at = chrono::DateTime::parse_from_rfc3339(first["timestamp"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert!(
+        (before..=after).contains(&at),
+        "{at} not in {before}..={after}"
+    );
+    let second = app
+        .post_event(&body("eve", "stage", NOV_1_15H), &[])
+        .await
+        .json();
+    assert_eq!(
+        (first["id"].as_u64(), second["id"].as_u64()),
+        (Some(9), Some(10))
+    );
+}
+
+async fn a_retry_with_the_same_key_records_nothing_new() {
+    let app = TestApp::fixture();
+    let key = [("idempotency-key", "run-42-attempt-1")];
+    let first = app
+        .post_event(&body("fay", "deploy", NOV_1_15H), &key)
+        .await;
+    assert_eq!(first.status, 201);
+    // The same request, spelled differently: other spacing, order and sha case.
+    let again = format!(
+        r#"{{ "timestamp": "{NOV_1_15H}", "engineer": "fay", "action": "deploy", "sha": "{}" }}"#,
+        SHA.to_uppercase()
+    );
+    let retry = app.post_event(&again, &key).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.json(), first.json());
+    assert_eq!(retry.header("location"), Some("events/9"));
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(fay_events(&app).await, 1);
+
+    let other = app
+        .post_event(&body("fay", "rollback", NOV_1_15H), &key)
+        .await;
+    other.assert_error(422, "idempotency_key_reused");
+    assert_eq!(fay_events(&app).await, 1);
+
+    // Another key, or none, is another event.
+    let second = app
+        .post_event(
+            &body("fay", "deploy", NOV_1_15H),
+            &[("idempotency-key", "run-43")],
+        )
+        .await;
+    assert_eq!(second.json()["id"], 10);
+    let third = app.post_event(&body("fay", "deploy", NOV_1_15H), &[]).await;
+    assert_eq!(third.json()["id"], 11);
+    assert_eq!(fay_events(&app).await, 3);
+}
+
+async fn fay_events(app: &TestApp) -> usize {
+    app.get("/engineers/fay/events").await.ids().len()
+}
+
+async fn first_and_last_hold_for_events_that_arrive_out_of_order() {
+    let app = TestApp::fixture();
+    // alice's events run from 2017-10-30T09:00 to 2017-11-01T12:00.
+    for at in [
+        "2017-11-05T10:00:00Z",
+        "2017-10-29T08:00:00Z",
+        "2017-10-31T00:00:00Z",
+    ] {
+        assert_eq!(
+            app.post_event(&body("alice", "stage", at), &[])
+                .await
+                .status,
+            201
+        );
+    }
+    let engineers = app.get("/engineers").await.json();
+    assert_eq!(
+        engineers["engineers"][0],
+        json!({"name": "alice", "events": 6, "first_event": "2017-10-29T08:00:00Z", "last_event": "2017-11-05T10:00:00Z"})
+    );
+    // A day that had no events now has one, and the store's span grew on both sides.
+    let days = app.get("/summaries/daily").await.json();
+    let days = days["days"].as_array().unwrap();
+    assert_eq!(days.first().unwrap()["date"], "2017-10-29");
+    assert_eq!(days.last().unwrap()["date"], "2017-11-05");
+    let oct_31 = days.iter().find(|d| d["date"] == "2017-10-31").unwrap();
+    assert_eq!(
+        (oct_31["total"].as_i64(), oct_31["engineers"].as_i64()),
+        (Some(1), Some(1))
+    );
+    if let Some(store) = app.dynamodb() {
+        let report = pipeline_events_api::store::dynamodb::maintenance::verify(store, false)
+            .await
+            .unwrap();
+        assert!(report.is_exact(), "{report:?}");
+        assert_eq!(report.events, 11);
+    }
+}
+
+async fn an_event_is_found_by_its_id() {
+    let app = TestApp::fixture();
+    assert_eq!(
+        app.get("/events/3").await.json(),
+        json!({"id": 3, "timestamp": "2017-10-30T10:00:00Z", "sha": "b1", "action": "stage", "engineer": "bob"})
+    );
+    app.get("/events/99")
+        .await
+        .assert_error(404, "event_not_found");
+    for bad in ["abc", "-1", "+3", "1.0", "99999999999999999999999"] {
+        app.get(&format!("/events/{bad}"))
+            .await
+            .assert_error(400, "invalid_parameter");
+    }
+    app.get("/events/3?x=1")
+        .await
+        .assert_error(400, "unknown_parameter");
+}
+
+/// Bodies a client might send by mistake, each with the code it must get; none is recorded.
+fn malformed_bodies() -> Vec<(String, &'static str)> {
+    let valid = json!({"sha": SHA, "action": "deploy", "engineer": "gus"});
+    let with = |field: &str, value: Value| {
+        let mut body = valid.clone();
+        body[field] = value;
+        body.to_string()
+    };
+    let without = |field: &str| {
+        let mut body = valid.clone();
+        body.as_object_mut().unwrap().remove(field);
+        body.to_string()
+    };
+    let mut cases: Vec<(String, &'static str)> = vec![
+        (String::new(), "invalid_body"),
+        ("   ".into(), "invalid_body"),
+        ("null".into(), "invalid_body"),
+        ("[]".into(), "invalid_body"),
+        ("[{}]".into(), "invalid_body"),
+        ("\"text\"".into(), "invalid_body"),
+        ("42".into(), "invalid_body"),
+        ("{".into(), "invalid_body"),
+        ("{\"sha\":".into(), "invalid_body"),
+        (format!("{valid}{valid}"), "invalid_body"),
+        (format!("{valid},"), "invalid_body"),
+        ("{'sha':'abcdef1'}".into(), "invalid_body"),
+        ("{\"sha\":\"abcdef1\",}".into(), "invalid_body"),
+        ("{\"sha\":\"\\ud800\"}".into(), "invalid_body"),
+        ("{}".into(), "missing_field"),
+        (without("sha"), "missing_field"),
+        (without("action"), "missing_field"),
+        (without("engineer"), "missing_field"),
+        (with("id", json!(5)), "unknown_field"),
+        (with("date", json!(5)), "unknown_field"),
+        (with("Sha", json!(SHA)), "unknown_field"),
+        (with("", json!(1)), "unknown_field"),
+        (with("timestamp ", json!(NOV_1_15H)), "unknown_field"),
+        (
+            format!(r#"{{"sha":"{SHA}","sha":"{SHA}","action":"deploy","engineer":"gus"}}"#),
+            "duplicate_field",
+        ),
+        (
+            format!(r#"{{"sha":"{SHA}","action":"a","action":"b","engineer":"gus"}}"#),
+            "duplicate_field",
+        ),
+    ];
+    for sha in [
+        json!("abcde1"),
+        json!("abcdefg"),
+        json!("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"),
+        json!(" abcdef1"),
+        json!("abc def1"),
+        json!(""),
+        json!(1234567),
+        json!(null),
+        json!(["abcdef1"]),
+        json!({"sha": "abcdef1"}),
+    ] {
+        cases.push((with("sha", sha), "invalid_sha"));
+    }
+    for action in [
+        json!(""),
+        json!("Deploy"),
+        json!("1deploy"),
+        json!("_deploy"),
+        json!("de ploy"),
+        json!("deploy!"),
+        json!("déploy"),
+        json!("a".repeat(33)),
+        json!(7),
+        json!(null),
+        json!(true),
+    ] {
+        cases.push((with("action", action), "invalid_action"));
+    }
+    for engineer in [
+        json!(""),
+        json!("x".repeat(129)),
+        json!("é".repeat(129)),
+        json!("tab\there"),
+        json!("new\nline"),
+        json!("nul\u{0}"),
+        json!("del\u{7f}"),
+        json!("c1\u{85}"),
+        json!(3),
+        json!(null),
+        json!(["gus"]),
+    ] {
+        cases.push((with("engineer", engineer), "invalid_engineer"));
+    }
+    for timestamp in [
+        json!(""),
+        json!("yesterday"),
+        json!("2017-11-01"),
+        json!("2017-11-01T15:00:00"),
+        json!("2017-13-01T15:00:00Z"),
+        json!("2017-11-31T15:00:00Z"),
+        json!("2017-11-01T25:00:00Z"),
+        json!("1969-12-31T23:59:59Z"),
+        json!("0001-01-01T00:00:00Z"),
+        json!("9999-12-31T23:59:59Z"),
+        json!(1_509_548_400),
+        json!(null),
+        json!({"at": NOV_1_15H}),
+    ] {
+        cases.push((with("timestamp", timestamp), "invalid_timestamp"));
+    }
+    cases
+}
+
+async fn malformed_bodies_get_a_code_and_record_nothing() {
+    let app = TestApp::fixture();
+    let cases = malformed_bodies();
+    assert!(cases.len() >= 60, "{} cases", cases.len());
+    for (body, code) in &cases {
+        let response = app.post_event(body, &[]).await;
+        response.assert_error(400, code);
+        assert!(
+            !response.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("serde")
+        );
+    }
+    assert_eq!(app.get("/events?limit=1000").await.ids().len(), 8);
+    app.get("/engineers/gus/events")
+        .await
+        .assert_error(404, "engineer_not_found");
+    // A valid body still records after all that, with the next id.
+    let ok = app
+        .post_event(
+            &json!({"sha": SHA, "action": "deploy", "engineer": "gus"}).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(ok.json()["id"], 9);
+}
+
+async fn the_request_itself_is_checked_before_the_body() {
+    let app = TestApp::fixture();
+    let valid = body("hal", "deploy", NOV_1_15H);
+    let with_type = |content_type: Option<&'static str>| {
+        let mut request = axum::http::Request::builder().method("POST").uri("/events");
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.body(axum::body::Body::from(valid.clone())).unwrap()
+    };
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/jsonx"),
+    ] {
+        app.send(with_type(content_type))
+            .await
+            .assert_error(415, "unsupported_media_type");
+    }
+    for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
+        assert_eq!(
+            app.send(with_type(Some(content_type))).await.status,
+            201,
+            "{content_type}"
+        );
+    }
+    let padded = format!(
+        "{{\"sha\":\"{SHA}\",\"action\":\"deploy\",\"engineer\":\"hal\",\"x\":\"{}\"}}",
+        "x".repeat(16 * 1024)
+    );
+    app.post_event(&padded, &[])
+        .await
+        .assert_error(413, "payload_too_large");
+    for key in ["", &"k".repeat(256), "tab\there", "ünï"] {
+        let mut request = axum::http::Request::builder()
+            .method("POST")
+            .uri("/events")
+            .header("content-type", "application/json");
+        if let Ok(value) = axum::http::HeaderValue::from_bytes(key.as_bytes()) {
+            request = request.header("idempotency-key", value);
+        }
+        let response = app
+            .send(request.body(axum::body::Body::from(valid.clone())).unwrap())
+            .await;
+        response.assert_error(400, "invalid_idempotency_key");
+    }
+    app.post_event(&valid, &[("idempotency-key", &"k".repeat(255))])
+        .await
+        .header("location")
+        .expect("a 255-character key is fine");
+    app.request(axum::http::Method::PUT, "/events")
+        .await
+        .assert_error(405, "method_not_allowed");
+    assert_eq!(
+        app.request(axum::http::Method::PUT, "/events")
+            .await
+            .header("allow"),
+        Some("GET,HEAD,POST")
+    );
+    assert_eq!(app.get("/engineers/hal/events").await.ids().len(), 3);
+}
+
+each_store!(
+    records_an_event_that_every_read_route_shows,
+    ids_keep_growing_and_the_time_defaults_to_receipt,
+    a_retry_with_the_same_key_records_nothing_new,
+    first_and_last_hold_for_events_that_arrive_out_of_order,
+    an_event_is_found_by_its_id,
+    malformed_bodies_get_a_code_and_record_nothing,
+    the_request_itself_is_checked_before_the_body,
+);
