@@ -45,7 +45,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     };
     if write_access == WriteAccess::Refused {
         tracing::warn!(
-            address = %config.bind_addr,
+            bind_addr = %config.bind_addr,
             "POST /events is refused: the server listens beyond loopback and INGEST_TOKEN is not set"
         );
     }

@@ -407,3 +407,135 @@ each_store!(
     malformed_bodies_get_a_code_and_record_nothing,
     the_request_itself_is_checked_before_the_body,
 );
+
+// The local server: EVENTS_FILE, INGEST_TOKEN and the loopback rule, through the binary.
+
+use crate::support::binary::{LocalServer, http_get, http_request, run_to_exit};
+use crate::support::temp::TempDir;
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+fn post(
+    server: &LocalServer,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value, Vec<(String, String)>) {
+    let (status, headers, body) = http_request(server.address, "POST", "/events", headers, body);
+    (
+        status,
+        serde_json::from_str(&body).expect("a JSON body"),
+        headers,
+    )
+}
+
+#[test]
+fn recorded_events_are_in_events_file_and_survive_a_restart() {
+    let dir = TempDir::new("record-file");
+    let file = dir.path().join("events.jsonl");
+    // A last line without its newline: the first appended line must not join it.
+    std::fs::write(
+        &file,
+        r#"{"id":41,"sha":"abc","date":1509321600,"action":"deploy","engineer":"zoe"}"#,
+    )
+    .unwrap();
+    let env = [("EVENTS_FILE", file.to_str().unwrap())];
+    let server = LocalServer::start(&env);
+    let key = ("idempotency-key", "restart-1");
+    let (status, first, _) = post(&server, &[JSON, key], &body("zoe", "stage", NOV_1_15H));
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["id"], 42);
+    let (_, second, _) = post(&server, &[JSON], &body("yan", "deploy", NOV_1_15H));
+    assert_eq!(second["id"], 43);
+    server.terminate();
+
+    let lines: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON record per line"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[1],
+        json!({"id": 42, "sha": SHA, "date": 1_509_548_400, "action": "stage", "engineer": "zoe"})
+    );
+
+    let server = LocalServer::start(&env);
+    let (status, _, again) = http_get(server.address, "/events/43");
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&again).unwrap()),
+        (200, second)
+    );
+    let (_, third, _) = post(&server, &[JSON], &body("zoe", "deploy", NOV_1_15H));
+    assert_eq!(third["id"], 44, "ids continue after the file's");
+}
+
+#[test]
+fn a_json_array_events_file_serves_reads_and_refuses_writes() {
+    let dir = TempDir::new("record-array");
+    let file = dir.path().join("events.json");
+    let content = r#"[{"id":1,"sha":"abc","date":1509321600,"action":"deploy","engineer":"zoe"}]"#;
+    std::fs::write(&file, content).unwrap();
+    let server = LocalServer::start(&[("EVENTS_FILE", file.to_str().unwrap())]);
+    let (status, error, _) = post(&server, &[JSON], &body("zoe", "deploy", NOV_1_15H));
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (409, &json!("store_read_only")),
+        "{error}"
+    );
+    assert_eq!(http_get(server.address, "/events/1").0, 200);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), content);
+}
+
+#[test]
+fn with_ingest_token_a_post_needs_the_bearer_token() {
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+    let server = LocalServer::start(&[("INGEST_TOKEN", TOKEN)]);
+    let event = body("ian", "deploy", NOV_1_15H);
+    for authorization in [
+        None,
+        Some("Bearer wrong-token-wrong-token-wrong"),
+        Some(&format!("Basic {TOKEN}")[..]),
+    ] {
+        let mut headers = vec![JSON];
+        headers.extend(authorization.map(|value| ("authorization", value)));
+        let (status, error, response_headers) = post(&server, &headers, &event);
+        assert_eq!(
+            (status, &error["error"]["code"]),
+            (401, &json!("unauthorized")),
+            "{authorization:?}"
+        );
+        assert!(response_headers.contains(&("www-authenticate".into(), "Bearer".into())));
+        assert!(!error.to_string().contains(TOKEN));
+    }
+    let bearer = format!("Bearer {TOKEN}");
+    let (status, event, _) = post(&server, &[JSON, ("authorization", &bearer)], &event);
+    assert_eq!(status, 201, "{event}");
+    // Reads need no token.
+    assert_eq!(http_get(server.address, "/engineers/ian/events").0, 200);
+
+    let (status, log) = run_to_exit(&[("INGEST_TOKEN", "short")]);
+    assert!(!status.success());
+    assert!(
+        log.contains("INGEST_TOKEN") && !log.contains("short"),
+        "{log}"
+    );
+}
+
+#[test]
+fn beyond_loopback_without_a_token_posts_are_refused() {
+    // Listening on every interface; the test still connects through 127.0.0.1.
+    let server = LocalServer::start(&[("BIND_ADDR", "0.0.0.0:0")]);
+    let (status, error, _) = post(&server, &[JSON], &body("jo", "deploy", NOV_1_15H));
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (403, &json!("writes_forbidden")),
+        "{error}"
+    );
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("INGEST_TOKEN")
+    );
+    assert_eq!(http_get(server.address, "/events?limit=1").0, 200);
+}

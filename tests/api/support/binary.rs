@@ -134,14 +134,35 @@ pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitSta
 
 /// A minimal HTTP/1.1 GET over a real TCP connection: status, headers (lower-cased), body.
 pub fn http_get(address: SocketAddr, path: &str) -> (u16, Vec<(String, String)>, String) {
+    http_request(address, "GET", path, &[], "")
+}
+
+/// Any request, with extra header lines and a body, over a real TCP connection; an address
+/// on every interface is reached through 127.0.0.1.
+pub fn http_request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
     use std::io::{Read, Write};
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
     let mut stream = std::net::TcpStream::connect(address).expect("connects");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .expect("writes");
     let mut raw = String::new();
