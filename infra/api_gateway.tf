@@ -22,6 +22,14 @@ resource "aws_api_gateway_resource" "proxy" {
   path_part   = "{proxy+}"
 }
 
+# `/events` has a method of its own for POST (IAM-signed); every other method of it goes to the
+# function with an API key, as `{proxy+}` does for the other paths.
+resource "aws_api_gateway_resource" "events" {
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_rest_api.api.root_resource_id
+  path_part   = "events"
+}
+
 resource "aws_api_gateway_resource" "health" {
   rest_api_id = aws_api_gateway_rest_api.api.id
   parent_id   = aws_api_gateway_rest_api.api.root_resource_id
@@ -33,13 +41,14 @@ locals {
   api_methods = {
     root   = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, api_key_required = true }
     proxy  = { resource_id = aws_api_gateway_resource.proxy.id, api_key_required = true }
+    events = { resource_id = aws_api_gateway_resource.events.id, api_key_required = true }
     health = { resource_id = aws_api_gateway_resource.health.id, api_key_required = false }
   }
 }
 
 resource "aws_api_gateway_method" "api" {
   #checkov:skip=CKV_AWS_59:Only GET /health is open, by design: it reports status, version and an event count, and uptime checks must reach it without a key. Every other method requires an API key.
-  #checkov:skip=CKV2_AWS_53:Requests carry no body; the function validates every query parameter and path segment itself and answers 4xx JSON errors.
+  #checkov:skip=CKV2_AWS_53:The function validates every query parameter, path segment and body itself (POST /events: fields, sizes, content type) and answers 4xx JSON errors with stable codes.
   for_each = local.api_methods
 
   rest_api_id      = aws_api_gateway_rest_api.api.id
@@ -60,6 +69,76 @@ resource "aws_api_gateway_integration" "api" {
   uri                     = aws_lambda_function.api.invoke_arn
 }
 
+# POST /events: the gateway checks the SigV4 signature and puts the caller in the request
+# context (the function refuses a POST without one); the API's resource policy below limits
+# callers to the named writers.
+resource "aws_api_gateway_method" "record_event" {
+  #checkov:skip=CKV2_AWS_53:The function validates the body field by field with stable error codes (tested with 70 malformed bodies); a gateway model would be a second, drifting copy of those rules.
+  rest_api_id      = aws_api_gateway_rest_api.api.id
+  resource_id      = aws_api_gateway_resource.events.id
+  http_method      = "POST"
+  authorization    = "AWS_IAM"
+  api_key_required = false
+}
+
+resource "aws_api_gateway_integration" "record_event" {
+  rest_api_id             = aws_api_gateway_rest_api.api.id
+  resource_id             = aws_api_gateway_resource.events.id
+  http_method             = aws_api_gateway_method.record_event.http_method
+  type                    = "AWS_PROXY"
+  integration_http_method = "POST"
+  uri                     = aws_lambda_function.api.invoke_arn
+}
+
+# The principal applying this stack (the GitHub deploy role in CI, your own on a laptop), as an
+# IAM ARN: aws:PrincipalArn names the role, not the session. Reading a role's path needs
+# iam:GetRole on it.
+data "aws_iam_session_context" "deployer" {
+  arn = data.aws_caller_identity.current.arn
+}
+
+locals {
+  event_writers = distinct(concat([data.aws_iam_session_context.deployer.issuer_arn], var.event_writer_role_arns))
+}
+
+# Anyone may invoke the API (the read methods are guarded by API keys); POST /events only the
+# writers. An explicit deny wins over any allow, in this account or another.
+data "aws_iam_policy_document" "api_access" {
+  statement {
+    sid       = "InvokeWithApiKeyOrIam"
+    actions   = ["execute-api:Invoke"]
+    resources = ["${aws_api_gateway_rest_api.api.execution_arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+
+  statement {
+    sid       = "RecordEventsOnlyNamedWriters"
+    effect    = "Deny"
+    actions   = ["execute-api:Invoke"]
+    resources = ["${aws_api_gateway_rest_api.api.execution_arn}/*/POST/events"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = local.event_writers
+    }
+  }
+}
+
+resource "aws_api_gateway_rest_api_policy" "api" {
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  policy      = data.aws_iam_policy_document.api_access.json
+}
+
 resource "aws_api_gateway_deployment" "api" {
   rest_api_id = aws_api_gateway_rest_api.api.id
 
@@ -67,9 +146,14 @@ resource "aws_api_gateway_deployment" "api" {
   triggers = {
     redeployment = sha1(jsonencode([
       aws_api_gateway_resource.proxy,
+      aws_api_gateway_resource.events,
       aws_api_gateway_resource.health,
       aws_api_gateway_method.api,
       aws_api_gateway_integration.api,
+      aws_api_gateway_method.record_event,
+      aws_api_gateway_integration.record_event,
+      # A resource policy takes effect with the next deployment.
+      aws_api_gateway_rest_api_policy.api.policy,
     ]))
   }
 

@@ -51,17 +51,32 @@ resource "aws_dynamodb_table" "events" {
     enabled = true
   }
 
+  # Idempotency records (IDEM#<key>) carry `expires`; DynamoDB deletes them some time after it.
+  # The function also ignores a record past its expiry, as deletion can lag by days.
+  ttl {
+    attribute_name = "expires"
+    enabled        = true
+  }
+
   # hash_key/range_key in global_secondary_index are deprecated from provider 6.29 in favour of
   # key_schema blocks, which had plan diffs and index replacements in early 6.3x releases: kept
   # until the lock file pins a release with those fixed. Deprecated means a warning, not an error.
 }
 
-# Exactly what the function reads: GetItem and Query, on the table and its indexes.
+# Exactly what the function does: reads with GetItem and Query (table and indexes); records an
+# event with UpdateItem (the id counter), BatchGetItem (the aggregates it changes) and one
+# TransactWriteItems, which IAM authorizes as the PutItem and UpdateItem actions inside it.
 data "aws_iam_policy_document" "lambda_events_table" {
   statement {
     sid       = "ReadEventStore"
     actions   = ["dynamodb:GetItem", "dynamodb:Query"]
     resources = [aws_dynamodb_table.events.arn, "${aws_dynamodb_table.events.arn}/index/*"]
+  }
+
+  statement {
+    sid       = "RecordEvents"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.events.arn]
   }
 }
 

@@ -216,3 +216,14 @@ variable "dynamodb_deletion_protection" {
   description = "Refuse to delete the events table (turn off, apply, then destroy). On in prod."
   default     = false
 }
+
+variable "event_writer_role_arns" {
+  type        = list(string)
+  description = "IAM role or user ARNs (besides whoever applies this stack) allowed to call POST /events, signed with SigV4."
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.event_writer_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", arn))])
+    error_message = "event_writer_role_arns must hold IAM role or user ARNs (arn:aws:iam::<account>:role/<name>), not assumed-role session ARNs."
+  }
+}

@@ -132,10 +132,24 @@ data "aws_iam_policy_document" "deploy" {
     sid = "EventsTable"
     actions = [
       "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable",
-      "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups", "dynamodb:DescribeTimeToLive",
+      "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive",
       "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
     ]
     resources = ["arn:aws:dynamodb:${local.region_account}:table/${var.project_name}-*"]
+  }
+
+  statement {
+    # The main stack names whoever applies it as an event writer (data.aws_iam_session_context,
+    # which reads the role for its path); the deploy then records itself: POST /events, signed.
+    sid       = "ReadOwnRole"
+    actions   = ["iam:GetRole"]
+    resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-github-deploy"]
+  }
+
+  statement {
+    sid       = "RecordDeployEvents"
+    actions   = ["execute-api:Invoke"]
+    resources = ["arn:aws:execute-api:${local.region_account}:*/*/POST/events"]
   }
 
   statement {

@@ -422,9 +422,17 @@ fn create_table_makes_the_table_the_terraform_describes() {
             .send()
             .await
             .unwrap();
-        (table, backups)
+        let ttl = client
+            .describe_time_to_live()
+            .table_name(table.table_name().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .time_to_live_description
+            .unwrap();
+        (table, backups, ttl)
     });
-    let (table, backups) = described;
+    let (table, backups, ttl) = described;
     let key = |schema: &[aws_sdk_dynamodb::types::KeySchemaElement]| -> Vec<(String, String)> {
         schema
             .iter()
@@ -519,6 +527,16 @@ fn create_table_makes_the_table_the_terraform_describes() {
         Value::Bool(true)
     );
     assert_eq!(pitr.as_deref(), Some("ENABLED"));
+    let expected_ttl = block(&terraform["ttl"]);
+    assert_eq!(block(&expected_ttl["enabled"]), Value::Bool(true));
+    assert_eq!(
+        ttl.attribute_name(),
+        Some(text(&expected_ttl["attribute_name"]).as_str())
+    );
+    assert_eq!(
+        ttl.time_to_live_status().map(|s| s.as_str()),
+        Some("ENABLED")
+    );
     // Encryption at rest with DynamoDB's own key: neither names another.
     assert!(terraform.get("server_side_encryption").is_none());
     assert!(

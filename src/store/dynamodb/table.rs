@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 
 use super::keys;
@@ -83,6 +84,24 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, String> 
         .map_err(|error| {
             format!(
                 "UpdateContinuousBackups {table}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
+            )
+        })?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(keys::EXPIRES)
+                .enabled(true)
+                .build()
+                .expect("a complete specification"),
+        )
+        .send()
+        .await
+        .map_err(|error| {
+            format!(
+                "UpdateTimeToLive {table}: {}",
                 aws_sdk_dynamodb::error::DisplayErrorContext(&error)
             )
         })?;
