@@ -33,6 +33,17 @@ HOST_PACKAGE  := target/lambda/x86_64/$(BIN)/bootstrap.zip
 # What a deploy records: the crate version and the commit being deployed.
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 COMMIT_SHA := $(shell git rev-parse HEAD 2>/dev/null)
+# What `make deploy` records when it succeeds (and `make record` by default): the commit, who
+# deployed it, `stage` in dev and `deploy` in prod. The key is the GitHub run (a re-run of it
+# records nothing new) or, on a laptop, this commit and second. Only the command line sets
+# them (`make record ACTION=rollback`): a SHA or KEY in the environment is not meant for this.
+given_or = $(if $(filter command line,$(origin $(1))),$($(1)),$(2))
+RECORD_ACTION   := $(call given_or,ACTION,$(if $(filter prod,$(ENV)),deploy,stage))
+RECORD_SHA      := $(call given_or,SHA,$(COMMIT_SHA))
+RECORD_ENGINEER := $(call given_or,ENGINEER,$(or $(GITHUB_ACTOR),$(shell git config user.name 2>/dev/null),$(USER),unknown))
+# Exported, so that recipes pass them on verbatim, quotes and all.
+export RECORD_ACTION RECORD_SHA RECORD_ENGINEER RECORD_KEY
+RECORD_KEY      := $(call given_or,KEY,$(if $(GITHUB_RUN_ID),github-run-$(GITHUB_RUN_ID)-$(ENV),laptop-$(ENV)-$(COMMIT_SHA)-$(shell date +%s)))
 
 TF       ?= terraform
 export TF
@@ -213,10 +224,13 @@ plan: preflight $(if $(SKIP_PACKAGE),,package) init ## Show what make deploy ENV
 	$(TF) -chdir=$(TF_DIR) plan -input=false $(TF_VARS)
 
 .PHONY: deploy
-deploy: preflight clean-tree $(if $(SKIP_PACKAGE),,package) init ## Package, show the plan and apply it (asks first; AUTO_APPROVE=1 does not), then smoke test
+deploy: preflight clean-tree $(if $(SKIP_PACKAGE),,package) init ## Package, show the plan and apply it (asks first; AUTO_APPROVE=1 does not), smoke test, record the deploy
 	@[[ -f $(PACKAGE) ]] || { echo "error: no package at $(PACKAGE): run make package ARCH=$(ARCH)" >&2; exit 1; }
 	$(TF_APPLY) $(TF_DIR) $(TF_VARS)
 	$(MAKE) --no-print-directory smoke
+	@id=$$($(MAKE) --no-print-directory record KEY="$$RECORD_KEY") || { \
+		echo "warning: deployed and smoke-tested, but recording the deploy failed (above); record it with: make record ENV=$(ENV) KEY=$(RECORD_KEY)" >&2; exit 0; }; \
+		$(MAKE) --no-print-directory smoke RECORDED_ID="$$id"
 
 .PHONY: clean-tree
 clean-tree:
@@ -227,7 +241,12 @@ clean-tree:
 .PHONY: smoke
 smoke: init ## Call every endpoint of the deployed ENV with its API key; fails on a wrong answer
 	@cd $(TF_DIR) && url=$$($(TF) output -raw invoke_url) && key=$$($(TF) output -raw api_key_value) \
-		&& sha=$$($(TF) output -raw deployed_commit_sha) && ../scripts/smoke.sh "$$url" "$$key" "$$sha"
+		&& sha=$$($(TF) output -raw deployed_commit_sha) && ../scripts/smoke.sh "$$url" "$$key" "$$sha" $(RECORDED_ID)
+
+.PHONY: record
+record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (stage in dev, deploy in prod), SHA, ENGINEER, KEY
+	@cd $(TF_DIR) && url=$$($(TF) output -raw invoke_url) && \
+		AWS_REGION=$(AWS_REGION) ../scripts/record.sh "$$url" "$$RECORD_ACTION" "$$RECORD_SHA" "$$RECORD_ENGINEER" "$$RECORD_KEY"
 
 .PHONY: url
 url: init ## Print the deployed ENV's base URL

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Calls every endpoint of a deployed stage and fails on any wrong answer.
-# Usage: scripts/smoke.sh BASE_URL API_KEY EXPECTED_COMMIT_SHA
+# Usage: scripts/smoke.sh BASE_URL API_KEY EXPECTED_COMMIT_SHA [RECORDED_EVENT_ID]
+# With a RECORDED_EVENT_ID (what scripts/record.sh printed), it also reads that event back.
 # A stage that was just deployed can answer wrongly for a while (a new API key is refused with
 # 403 for some seconds): each check is retried until SMOKE_WAIT_SECONDS (default 90) have passed
 # since the smoke test started, then fails.
@@ -9,6 +10,7 @@ set -euo pipefail
 base=${1:?usage: smoke.sh BASE_URL API_KEY EXPECTED_COMMIT_SHA}
 key=${2:?api key missing}
 sha=${3:?expected commit sha missing}
+recorded=${4:-}
 base=${base%/}
 deadline=$((SECONDS + ${SMOKE_WAIT_SECONDS:-90}))
 retry_pause=${SMOKE_RETRY_PAUSE_SECONDS:-3}
@@ -68,6 +70,18 @@ if [[ "$deployed" == "$sha" ]]; then
 else
   failures=$((failures + 1))
   echo "FAIL /metadata reports lastcommitsha '$deployed', deployed $sha" >&2
+fi
+
+if [[ -n "$recorded" ]]; then
+  event=$(check "GET /events/$recorded (the deploy just recorded)" 200 "/events/$recorded" "${auth[@]}")
+  # (check ran in a subshell: its count is kept here.)
+  if grep -Eq "\"sha\" *: *\"$sha\"" <<<"$event"; then
+    passed=$((passed + 1))
+    echo "ok   event $recorded is the deploy of $sha" >&2
+  else
+    failures=$((failures + 1))
+    echo "FAIL event $recorded is not the deploy of $sha: $event" >&2
+  fi
 fi
 
 echo "smoke: $passed passed, $failures failed" >&2

@@ -72,11 +72,33 @@ class Stage:
     """An API Gateway stage as the smoke test sees it: /dev/..., x-api-key on every route but
     /health, and a new key refused with 403 for its first `refuse_first` requests."""
 
-    def __init__(self, sha, refuse_first=0, key="key"):
+    def __init__(self, sha, refuse_first=0, key="key", post_status=201):
         self.sha, self.refuse_first, self.key, self.requests = sha, refuse_first, key, 0
+        self.post_status, self.posts = post_status, []
         stage = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("content-length", "0"))
+                body = json.loads(self.rfile.read(length) or b"null")
+                stage.posts.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                signed = self.headers.get("authorization", "").startswith(
+                    "AWS4-HMAC-SHA256 Credential=") and "/execute-api/aws4_request" in \
+                    self.headers.get("authorization", "")
+                if not signed:
+                    status, answer = 403, {"message": "Missing Authentication Token"}
+                elif stage.post_status != 201:
+                    status, answer = stage.post_status, {"error": {"code": "internal_error"}}
+                else:
+                    status, answer = 201, {"id": 77, **body, "timestamp": "2026-01-01T00:00:00Z"}
+                    stage.recorded = answer
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def do_GET(self):
                 stage.requests += 1
                 status, body = stage.answer(self.path, self.headers.get("x-api-key"))
@@ -107,6 +129,8 @@ class Stage:
             return 400, {"error": {"code": "invalid_parameter"}}
         if path == "/metadata":
             return 200, {"myapplication": [{"version": "0.1.0", "lastcommitsha": self.sha}]}
+        if path == "/events/77" and getattr(self, "recorded", None):
+            return 200, self.recorded
         return 200, {}
 
 

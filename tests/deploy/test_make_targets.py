@@ -19,7 +19,10 @@ def applies(project):
 def deploy_env(stage, project, **extra):
     outputs = {"invoke_url": stage.url, "api_key_value": "key",
                "deployed_commit_sha": project.commit_sha()}
-    return {"FAKE_TF_OUTPUTS": json.dumps(outputs), **extra}
+    # Credentials as GitHub's OIDC step exports them: what scripts/record.sh signs with.
+    credentials = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+                   "AWS_SESSION_TOKEN": "session-token"}
+    return {"FAKE_TF_OUTPUTS": json.dumps(outputs), **credentials, **extra}
 
 
 @pytest.mark.parametrize("target", CHANGING_TARGETS)
@@ -192,6 +195,46 @@ def test_a_deploy_smoke_tests_the_stage_it_applied(project, stage_factory):
     result = project.make("deploy", "ENV=dev", env=deploy_env(stage, project, AUTO_APPROVE="1"))
     assert result.returncode == 0, result.stderr
     assert "smoke: 8 passed, 0 failed" in result.stderr
+    # Then it records itself, and the smoke test reads that event back.
+    assert "smoke: 9 passed, 0 failed" in result.stderr
+
+
+def test_a_deploy_records_itself_signed_once_per_run(project, stage_factory):
+    stage = stage_factory(sha=project.commit_sha())
+    env = deploy_env(stage, project, AUTO_APPROVE="1", GITHUB_RUN_ID="4242", GITHUB_ACTOR="octocat")
+    result = project.make("deploy", "ENV=prod", env=env)
+    assert result.returncode == 0, result.stderr
+    (post,) = stage.posts
+    assert post["path"] == "/dev/events"
+    assert post["body"] == {"sha": project.commit_sha(), "action": "deploy", "engineer": "octocat"}
+    headers = {k.lower(): v for k, v in post["headers"].items()}
+    assert headers["idempotency-key"] == "github-run-4242-prod"
+    assert headers["x-amz-security-token"] == "session-token"
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "ok   GET /events/77 (the deploy just recorded) (200)" in result.stderr
+
+
+def test_make_record_takes_action_and_engineer_from_the_command_line(project, stage_factory):
+    stage = stage_factory(sha=project.commit_sha())
+    env = deploy_env(stage, project, SHA="not-from-the-environment")
+    result = project.make("record", "ENV=dev", "ACTION=rollback", "ENGINEER=Jo \"JJ\" Doe", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "77"
+    (post,) = stage.posts
+    assert post["body"] == {"sha": project.commit_sha(), "action": "rollback", "engineer": 'Jo "JJ" Doe'}
+    key = {k.lower(): v for k, v in post["headers"].items()}["idempotency-key"]
+    assert key.startswith(f"laptop-dev-{project.commit_sha()}-")
+
+
+def test_a_deploy_whose_recording_fails_still_succeeds_with_a_warning(project, stage_factory):
+    stage = stage_factory(sha=project.commit_sha(), post_status=500)
+    result = project.make("deploy", "ENV=dev", env=deploy_env(stage, project, AUTO_APPROVE="1"))
+    assert result.returncode == 0, result.stderr
+    assert "warning: deployed and smoke-tested, but recording the deploy failed" in result.stderr
+    assert "POST /events answered 500" in result.stderr
+    assert len(stage.posts) == 4, "curl retried the 500 three times, with the same key"
+    keys = {p["headers"].get("idempotency-key") or p["headers"].get("Idempotency-Key") for p in stage.posts}
+    assert len(keys) == 1
 
 
 def test_tests_get_no_aws_settings_from_dotenv(project, tmp_path):

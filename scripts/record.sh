@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Records one event on a deployed stage: POST /events, signed with AWS SigV4 (curl --aws-sigv4,
+# curl 7.75 or newer), with an Idempotency-Key so that a retry cannot record it twice.
+# Usage: scripts/record.sh BASE_URL ACTION SHA ENGINEER IDEMPOTENCY_KEY
+# Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the
+# environment (GitHub's OIDC step sets them), else the AWS CLI's (`aws configure
+# export-credentials`, AWS CLI v2). Region: AWS_REGION. Prints the recorded event's id.
+set -euo pipefail
+
+base=${1:?usage: record.sh BASE_URL ACTION SHA ENGINEER IDEMPOTENCY_KEY}
+action=${2:?action missing}
+sha=${3:?commit sha missing}
+engineer=${4:?engineer missing}
+key=${5:?idempotency key missing}
+base=${base%/}
+region=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
+[[ -n "$region" ]] || { echo "error: AWS_REGION must name the stage's region" >&2; exit 1; }
+
+if [[ -z "${AWS_ACCESS_KEY_ID:-}" ]]; then
+  exported=$(aws configure export-credentials --format env) ||
+    { echo "error: no AWS credentials in the environment, and 'aws configure export-credentials' found none" >&2; exit 1; }
+  eval "$exported"
+fi
+
+json_string() {
+  local text=${1//\\/\\\\}
+  text=${text//\"/\\\"}
+  printf '"%s"' "$text"
+}
+body=$(printf '{"sha":%s,"action":%s,"engineer":%s}' \
+  "$(json_string "$sha")" "$(json_string "$action")" "$(json_string "$engineer")")
+
+headers=(--header "content-type: application/json" --header "idempotency-key: $key")
+if [[ -n "${AWS_SESSION_TOKEN:-}" ]]; then
+  headers+=(--header "x-amz-security-token: $AWS_SESSION_TOKEN")
+fi
+response=$(mktemp)
+trap 'rm -f "$response"' EXIT
+# Retried on timeouts and 5xx: the Idempotency-Key makes a retry answer with the same event.
+status=$(curl --silent --show-error --max-time 20 --retry 3 --retry-delay 2 \
+  --aws-sigv4 "aws:amz:$region:execute-api" \
+  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+  "${headers[@]}" --data "$body" --output "$response" --write-out '%{http_code}' \
+  "$base/events") || status=000
+if [[ "$status" != 201 ]]; then
+  echo "error: POST /events answered $status: $(head -c 300 "$response")" >&2
+  exit 1
+fi
+id=$(sed -n 's/.*"id" *: *\([0-9][0-9]*\).*/\1/p' "$response")
+[[ -n "$id" ]] || { echo "error: no id in $(head -c 300 "$response")" >&2; exit 1; }
+echo "recorded $action of $sha by $engineer as event $id" >&2
+echo "$id"
