@@ -539,3 +539,154 @@ fn beyond_loopback_without_a_token_posts_are_refused() {
     );
     assert_eq!(http_get(server.address, "/events?limit=1").0, 200);
 }
+
+// Exactly once on DynamoDB, under concurrency and failure.
+
+/// 8 clients record 200 events into a table on moto, through a link that is cut for 2 s in
+/// the middle (requests in flight dropped, whether moto had applied them or not). Every event
+/// has an Idempotency-Key; a client retries on any answer but 201 until it gets one, and sends
+/// one event in ten twice on purpose. Afterwards the table holds exactly the acknowledged events,
+/// once each, and every aggregate equals a recomputation from them (`verify`).
+#[test]
+fn concurrent_retried_posts_through_a_failing_link_record_each_event_once() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use pipeline_events_api::metadata::MetadataSource;
+    use pipeline_events_api::store::Store;
+    use pipeline_events_api::store::dynamodb::DynamoStore;
+    use pipeline_events_api::store::dynamodb::maintenance::verify;
+
+    use crate::support::moto::{Moto, dynamodb_config, patient_dynamodb_config};
+    use crate::support::proxy::Proxy;
+
+    const CLIENTS: usize = 8;
+    // moto copies the whole table for every transaction (to roll back), so its time grows with
+    // the square of the events: 200 take ~15 s here, 400 ~70 s, 2 000 more than 10 minutes.
+    const PER_CLIENT: usize = 25;
+    const ENGINEERS: [&str; 5] = ["ana", "ben", "cleo", "dev", "eli"];
+    const ACTIONS: [&str; 3] = ["stage", "deploy", "rollback"];
+
+    let table = crate::support::app::dynamodb_table(Vec::new())
+        .table()
+        .to_owned();
+    let moto = Moto::shared().endpoint();
+    let proxy = Proxy::start(moto.trim_start_matches("http://").parse().unwrap());
+    // The service's own timeouts and budget, through the proxy.
+    let through_proxy = DynamoStore::new(
+        table.clone(),
+        Some(dynamodb_config(&format!("http://{}", proxy.address))),
+    );
+    let app = Arc::new(TestApp::on(
+        Store::DynamoDb(Box::new(through_proxy)),
+        MetadataSource::build_time("test".into()),
+    ));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let acknowledged: BTreeMap<u64, Value> = runtime.block_on(async {
+        let mut clients = Vec::new();
+        for client in 0..CLIENTS {
+            let app = app.clone();
+            let done = done.clone();
+            let refused = refused.clone();
+            clients.push(tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for n in 0..PER_CLIENT {
+                    // Few days and engineers: concurrent writers meet on the same aggregates.
+                    let at = format!("2024-03-{:02}T{:02}:{:02}:00Z", 1 + n % 3, n % 24, client);
+                    let event = json!({
+                        "sha": format!("{client:02x}{n:06x}"),
+                        "action": ACTIONS[n % 3],
+                        "engineer": ENGINEERS[(client + n) % ENGINEERS.len()],
+                        "timestamp": at,
+                    })
+                    .to_string();
+                    let key = format!("client-{client}-event-{n}");
+                    let sends = if n % 10 == 0 { 2 } else { 1 };
+                    let mut ids = Vec::new();
+                    for _ in 0..sends {
+                        let mut tries = 0;
+                        let response = loop {
+                            let response =
+                                app.post_event(&event, &[("idempotency-key", &key)]).await;
+                            if response.status == 201 {
+                                break response;
+                            }
+                            assert_eq!(
+                                response.status,
+                                503,
+                                "{}",
+                                String::from_utf8_lossy(&response.body)
+                            );
+                            refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tries += 1;
+                            assert!(tries < 100, "no 201 after 100 tries");
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        };
+                        ids.push(response.json()["id"].as_u64().unwrap());
+                        acknowledged.push(response.json());
+                    }
+                    assert!(
+                        ids.windows(2).all(|w| w[0] == w[1]),
+                        "one key, one id: {ids:?}"
+                    );
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                acknowledged
+            }));
+        }
+        // Cut the link when about 40% are done, for 2 s.
+        while done.load(std::sync::atomic::Ordering::Relaxed) < CLIENTS * PER_CLIENT * 2 / 5 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        proxy.set_up(false);
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        proxy.set_up(true);
+        let mut all = BTreeMap::new();
+        for client in clients {
+            for event in client.await.unwrap() {
+                let id = event["id"].as_u64().unwrap();
+                if let Some(earlier) = all.insert(id, event.clone()) {
+                    assert_eq!(earlier, event, "id {id} acknowledged for two events");
+                }
+            }
+        }
+        all
+    });
+    assert_eq!(acknowledged.len(), CLIENTS * PER_CLIENT);
+    // The cut link did refuse requests: the retries were exercised.
+    assert!(refused.load(std::sync::atomic::Ordering::Relaxed) > 0);
+
+    // What the table holds, read directly (not through the link).
+    let direct = DynamoStore::new(table, Some(patient_dynamodb_config(&moto)))
+        .with_budget(std::time::Duration::from_secs(120));
+    let report = runtime.block_on(verify(&direct, false)).unwrap();
+    assert!(report.is_exact(), "{report:?}");
+    assert_eq!(
+        report.events,
+        CLIENTS * PER_CLIENT,
+        "no event stored twice or lost"
+    );
+    let reader = TestApp::on(
+        Store::DynamoDb(Box::new(direct)),
+        MetadataSource::build_time("test".into()),
+    );
+    runtime.block_on(async {
+        for (id, event) in acknowledged.iter().step_by(7) {
+            assert_eq!(&reader.get(&format!("/events/{id}")).await.json(), event);
+        }
+        let total: u64 = reader.get("/engineers").await.json()["engineers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["events"].as_u64().unwrap())
+            .sum();
+        assert_eq!(total, (CLIENTS * PER_CLIENT) as u64);
+    });
+}

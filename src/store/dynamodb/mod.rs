@@ -19,6 +19,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -169,15 +170,17 @@ fn operator_settings() -> (TimeoutConfig, RetryConfig) {
 
 /// Classifies a failed request and logs it; the SDK's message can name hosts and accounts, so
 /// it goes to the log, never to a client.
-pub fn failure<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreFailure
+pub fn failure<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> StoreFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let unavailable = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
         }
+        // A 5xx is the service failing, whatever its body says (or does not: an HTML page from a
+        // proxy or an overloaded endpoint).
+        SdkError::ServiceError(service) if service.raw().status().is_server_error() => true,
         SdkError::ServiceError(service) => matches!(
             service.err().code(),
             Some(

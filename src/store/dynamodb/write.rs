@@ -72,11 +72,14 @@ impl DynamoStore {
             if let Some(key) = &key {
                 transaction.push(put_idempotency(self, key, &fingerprint, &event, received)?);
             }
+            // The SDK retries a transaction whose answer was lost; the token makes DynamoDB answer
+            // such a retry with the first outcome instead of running it again.
             let outcome = self
                 .client()
                 .await
                 .transact_write_items()
                 .set_transact_items(Some(transaction))
+                .client_request_token(format!("event-{id}-{attempt}"))
                 .send()
                 .await;
             let error = match outcome {
@@ -100,14 +103,27 @@ impl DynamoStore {
                 reasons.get(index).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
             if key.is_some() && failed(IDEMPOTENCY) {
-                // Another request with this key was recorded meanwhile.
+                // Another request with this key was recorded meanwhile, or this one was: an
+                // attempt whose answer was lost (an endpoint without request tokens).
                 let key = key.as_deref().expect("checked");
                 if let Some(earlier) = self.earlier_request(key, received).await? {
-                    return earlier.answer(&fingerprint);
+                    let ours = earlier.id == id;
+                    return earlier.answer(&fingerprint).map(|recorded| Recorded {
+                        replayed: !ours,
+                        ..recorded
+                    });
                 }
             }
             if failed(EVENT) || failed(BY_ID) {
-                // The id is taken (an import gave it out before the counter knew of it).
+                // Only this request was given this id: if the table holds this very event under
+                // it, an attempt whose answer was lost stored it.
+                if self.event(id).await?.as_ref() == Some(&event.clone().into_record()) {
+                    return Ok(Recorded {
+                        event: event.into_record(),
+                        replayed: false,
+                    });
+                }
+                // Otherwise the id is taken (an import gave it out before the counter knew).
                 tracing::warn!(id, "event id already stored; taking another");
                 id = self.next_id().await?;
             }
