@@ -148,13 +148,7 @@ impl Reader<'_> {
     /// The event with this id.
     pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, ApiError> {
         match self {
-            Self::Memory(log) => Ok(log.event(id).map(|view| EventRecord {
-                id: view.id,
-                timestamp: view.timestamp,
-                sha: view.sha.clone(),
-                action: view.action.to_owned(),
-                engineer: view.engineer.to_owned(),
-            })),
+            Self::Memory(log) => Ok(log.event(id).as_ref().map(EventRecord::from)),
             Self::DynamoDb(store) => Ok(store.within_budget(store.event(id)).await?),
         }
     }

@@ -562,7 +562,7 @@ fn concurrent_retried_posts_through_a_failing_link_record_each_event_once() {
 
     const CLIENTS: usize = 8;
     // moto copies the whole table for every transaction (to roll back), so its time grows with
-    // the square of the events: 200 take ~15 s here, 400 ~70 s, 2 000 more than 10 minutes.
+    // the square of the events: 200 took 22 s here, 400 69 s, 2 000 over 10 minutes.
     const PER_CLIENT: usize = 25;
     const ENGINEERS: [&str; 5] = ["ana", "ben", "cleo", "dev", "eli"];
     const ACTIONS: [&str; 3] = ["stage", "deploy", "rollback"];

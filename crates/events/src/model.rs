@@ -62,6 +62,18 @@ pub struct EventRecord {
     pub engineer: String,
 }
 
+impl From<&EventView<'_>> for EventRecord {
+    fn from(event: &EventView<'_>) -> Self {
+        Self {
+            id: event.id,
+            timestamp: event.timestamp,
+            sha: event.sha.clone(),
+            action: event.action.to_owned(),
+            engineer: event.engineer.to_owned(),
+        }
+    }
+}
+
 impl EventRecord {
     pub fn view(&self) -> EventView<'_> {
         EventView {

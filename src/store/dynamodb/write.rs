@@ -117,9 +117,10 @@ impl DynamoStore {
             if failed(EVENT) || failed(BY_ID) {
                 // Only this request was given this id: if the table holds this very event under
                 // it, an attempt whose answer was lost stored it.
-                if self.event(id).await?.as_ref() == Some(&event.clone().into_record()) {
+                let ours = event.clone().into_record();
+                if self.event(id).await?.as_ref() == Some(&ours) {
                     return Ok(Recorded {
-                        event: event.into_record(),
+                        event: ours,
                         replayed: false,
                     });
                 }
@@ -136,17 +137,7 @@ impl DynamoStore {
 
     /// The event with this id (strongly consistent: a Location just answered must resolve).
     pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, StoreFailure> {
-        let output = self
-            .client()
-            .await
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(items::key(keys::id_pk(id), keys::ID_SK)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| failure("GetItem", e))?;
-        let Some(item) = output.item else {
+        let Some(item) = self.get_consistent(keys::id_pk(id), keys::ID_SK).await? else {
             return Ok(None);
         };
         let stored: IdItem = decode(item)?;
@@ -193,24 +184,29 @@ impl DynamoStore {
         key: &str,
         now: Timestamp,
     ) -> Result<Option<IdempotencyItem>, StoreFailure> {
+        let Some(item) = self
+            .get_consistent(keys::idempotency_pk(key), keys::IDEMPOTENCY_SK)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let earlier: IdempotencyItem = decode(item)?;
+        Ok((earlier.expires > now).then_some(earlier))
+    }
+
+    /// One item by its key, strongly consistent.
+    async fn get_consistent(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreFailure> {
         let output = self
             .client()
             .await
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(items::key(
-                keys::idempotency_pk(key),
-                keys::IDEMPOTENCY_SK,
-            )))
+            .set_key(Some(items::key(pk, sk)))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| failure("GetItem", e))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let earlier: IdempotencyItem = decode(item)?;
-        Ok((earlier.expires > now).then_some(earlier))
+        Ok(output.item)
     }
 
     /// The aggregate items an event changes, as they are now (strongly consistent).
