@@ -3,12 +3,15 @@
 # moto is a Python stand-in, far slower than DynamoDB, so its latency says nothing; what is
 # measured is what the binary does: DynamoDB requests per API call (counted in moto's request
 # log), the binary's own CPU time per call (the SDK's overhead, the network wait excluded), and
-# the import rate (events/s, bounded by moto here).
+# the import rate (events/s, bounded by moto here); for POST /events, the requests and, from the
+# items it wrote, the capacity units one POST costs (scripts/dynamodb-write-units.py, with the
+# boto3 that moto brings into the venv).
 # Usage: scripts/bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON
 set -euo pipefail
 
 binary=${1:?usage: bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON}
 moto_server=${2:?usage: bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON}
+here=$(cd "$(dirname "$0")" && pwd)
 out=${3:?usage: bench-dynamodb.sh BINARY MOTO_SERVER OUT_JSON}
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -88,8 +91,35 @@ for route in "${routes[@]}"; do
   json+="${json:+,}{\"path\":\"$route\",\"dynamodb_requests\":$requests,\"calls\":$calls,\"cpu_us_per_call\":$cpu_us}"
 done
 
+# POST /events, without and with an Idempotency-Key: requests per POST, then what the keyed one
+# wrote, in capacity units; then the binary's CPU per POST over 5 s, one at a time (moto's
+# transactions are not isolated from each other).
+post() { # post [HEADER] -> the response body
+  curl --silent --fail --request POST --header 'Content-Type: application/json' ${1:+--header "$1"} \
+    --data '{"sha":"5e1f0c3","action":"deploy","engineer":"engineer07"}' "$base/events"
+}
+post >/dev/null
+before=$(moto_requests)
+post >/dev/null
+post_requests=$(( $(moto_requests) - before ))
+before=$(moto_requests)
+keyed=$(post "Idempotency-Key: bench-$$")
+post_keyed_requests=$(( $(moto_requests) - before ))
+keyed_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$keyed")
+units=$("$(dirname "$moto_server")/python" "$here/dynamodb-write-units.py" "$AWS_ENDPOINT_URL_DYNAMODB" "$EVENTS_TABLE" "$keyed_id" "bench-$$")
+echo "wrk: POST /events against moto, 1 connection, 5 s" >&2
+cpu_before=$(cpu_ticks)
+post_calls=$(WRK_METHOD=POST WRK_BODY='{"sha":"5e1f0c3","action":"deploy","engineer":"engineer07"}' \
+  wrk --threads 1 --connections 1 --duration 5s --script "$here/wrk-report.lua" "$base/events" | tail -n 1 |
+  python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["non_2xx_3xx"] == 0, r; print(r["requests"])')
+cpu_after=$(cpu_ticks)
+post_cpu_us=$(python3 -c 'import sys; t, r, hz = map(float, sys.argv[1:]); print(f"{t / hz * 1e6 / r:.1f}")' \
+  "$((cpu_after - cpu_before))" "$post_calls" "$ticks_per_s")
+
 cat >"$out" <<JSON
 {"import_events":$import_events,"import_seconds":$import_s,"table_events":$((import_events / 10)),
- "routes":[$json]}
+ "routes":[$json],
+ "post":{"dynamodb_requests":$post_requests,"dynamodb_requests_with_key":$post_keyed_requests,
+  "calls":$post_calls,"cpu_us_per_call":$post_cpu_us,"capacity":$units}}
 JSON
 echo "wrote $out" >&2

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`, HTTP side: the local server under wrk on 127.0.0.1, bounded in time.
 # Throughput of /health and of an /events range page (10 s each), then a 60 s soak over every
-# route, valid and invalid requests mixed: no socket errors, no 5xx, RSS steady.
+# route, valid and invalid requests mixed: no socket errors, no 5xx, RSS steady. Then POST /events
+# for 10 s on a fresh server, without EVENTS_FILE and with one (each event appended and synced):
+# throughput, latency, and with the file, that it holds exactly one line per 201.
 # Usage: scripts/bench-http.sh BINARY OUT_JSON
 set -euo pipefail
 
@@ -12,15 +14,23 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 base="http://127.0.0.1:$port"
 threads=2
 connections=32
+work=$(mktemp -d)
+pid=
 
-# Request logs off: the figure is the service, not the terminal it logs to.
-BIND_ADDR="127.0.0.1:$port" LOG_LEVEL=warn "$binary" 2>/dev/null &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl --silent --fail --output /dev/null "$base/health" && break
-  sleep 0.05
-done
+start_server() { # start_server [NAME=VALUE...]: the binary on $port, started afresh
+  if [ -n "$pid" ]; then kill "$pid"; wait "$pid" 2>/dev/null || true; fi
+  # Request logs off: the figure is the service, not the terminal it logs to.
+  env BIND_ADDR="127.0.0.1:$port" LOG_LEVEL=warn "$@" "$binary" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl --silent --fail --output /dev/null "$base/health" && return
+    sleep 0.05
+  done
+  echo "the server did not start" >&2
+  exit 1
+}
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+start_server
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
 # CPU time the server process has used, user + system, in clock ticks.
@@ -64,6 +74,19 @@ echo "wrk: soak over every route, valid and invalid, 60 s" >&2
 soak=$(run 60 "$mixed")
 rss_at_end=$(rss_kib)
 
+# POST /events: no Idempotency-Key, so each request records a new event (timestamp: receipt).
+export WRK_METHOD=POST WRK_BODY='{"sha":"5e1f0c3","action":"deploy","engineer":"bench"}'
+start_server
+echo "wrk: POST /events, memory store, no EVENTS_FILE, 10 s" >&2
+post_memory=$(run 10 /events)
+cp "$here/../data/events.jsonl" "$work/events.jsonl"
+lines_before=$(wc -l <"$work/events.jsonl")
+start_server EVENTS_FILE="$work/events.jsonl"
+echo "wrk: POST /events, memory store, EVENTS_FILE (append + sync per event), 10 s" >&2
+post_file=$(run 10 /events)
+appended=$(( $(wc -l <"$work/events.jsonl") - lines_before ))
+unset WRK_METHOD WRK_BODY
+
 cat >"$out" <<JSON
 {"threads":$threads,"connections":$connections,
  "health":$health,
@@ -72,6 +95,9 @@ cat >"$out" <<JSON
  "cpu_per_request":[$cpu_json],
  "soak":$soak,
  "soak_rss_kib_after_warmup":$rss_after_warmup,
- "soak_rss_kib_at_end":$rss_at_end}
+ "soak_rss_kib_at_end":$rss_at_end,
+ "post_memory":$post_memory,
+ "post_events_file":$post_file,
+ "post_events_file_lines_appended":$appended}
 JSON
 echo "wrote $out" >&2

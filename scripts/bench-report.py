@@ -152,6 +152,22 @@ def main():
             f"{http['connections']} connections, 10 s)",
             f"{r['requests_per_s']:,.0f} req/s, p99 {r['latency_p99_ms']:.2f} ms, "
             f"{r['socket_errors']} socket errors", "report", None)
+    for key, label in [("post_memory", "memory store, no `EVENTS_FILE`"),
+                       ("post_events_file", "memory store, `EVENTS_FILE` (append + `sync_data` per event)")]:
+        r = http[key]
+        row(f"local server, `POST /events`, {label} (wrk, {http['threads']} threads, "
+            f"{http['connections']} connections, 10 s)",
+            f"{r['requests_per_s']:,.0f} events/s, p50 {r['latency_p50_ms']:.2f} ms, "
+            f"p99 {r['latency_p99_ms']:.2f} ms, {r['socket_errors']} socket errors, "
+            f"{r['non_2xx_3xx']} non-2xx", "report; every request a 201",
+            r["socket_errors"] == 0 and r["non_2xx_3xx"] == 0)
+    appended, acknowledged = http["post_events_file_lines_appended"], http["post_events_file"]["requests"]
+    # wrk stops counting with requests in flight (one per connection at most): those were
+    # appended, their answers not counted.
+    row("`POST /events` with `EVENTS_FILE`: lines appended to the file against 201s counted by wrk",
+        f"{appended:,} lines, {acknowledged:,} answers", "every answer a line; at most one "
+        "line more per connection (in flight when wrk stopped)",
+        0 <= appended - acknowledged <= http["connections"])
     # Server CPU per request under wrk, each read route against /health in the same run.
     cpu = {entry["path"]: entry["cpu_us_per_request"] for entry in http.get("cpu_per_request", [])}
     health_us = cpu.get("/health")
@@ -190,6 +206,22 @@ def main():
                 "the binary's CPU per call",
                 f"{made} requests; {entry['cpu_us_per_call']:.0f} µs CPU ({entry['calls']:,} calls in 5 s)",
                 f"{stated.get(path, '?')} requests (README)", made == stated.get(path))
+        post = dynamo["post"]
+        units = post["capacity"]
+        row("DynamoDB (moto): `POST /events`: requests per call, without and with an `Idempotency-Key`; "
+            "the binary's CPU per call",
+            f"{post['dynamodb_requests']} and {post['dynamodb_requests_with_key']} requests; "
+            f"{post['cpu_us_per_call']:.0f} µs CPU ({post['calls']:,} calls in 5 s)",
+            "3 and 4 requests (README)",
+            post["dynamodb_requests"] == 3 and post["dynamodb_requests_with_key"] == 4)
+        sizes = ", ".join(f"{name} {size} B" for name, size in units["item_bytes"].items())
+        row("DynamoDB: capacity units per `POST /events`, by DynamoDB's sizing rules applied to the items "
+            f"it wrote ({sizes}; counter {units['counter_bytes']} B)",
+            f"{units['write_units_without_key']} write units ({units['write_units_with_key']} with a key), "
+            f"{units['read_units']} read units ({units['read_units_with_key']} with a key)",
+            "15 (17) write, 4 (5) read units (README)",
+            (units["write_units_without_key"], units["write_units_with_key"],
+             units["read_units"], units["read_units_with_key"]) == (15, 17, 4, 5))
     else:
         row("DynamoDB (moto)", "not measured", "requests per call as the README states", False)
 

@@ -1,5 +1,9 @@
 -- wrk script: rotates through the paths in WRK_PATHS (comma-separated; one path if unset),
--- counts 5xx answers per thread, and prints one JSON object when done.
+-- counts 5xx answers per thread, and prints one JSON object when done. WRK_METHOD and WRK_BODY
+-- (sent as application/json) turn it into a writer, e.g. POST /events.
+local method = os.getenv("WRK_METHOD") or "GET"
+local body = os.getenv("WRK_BODY")
+local headers = body and { ["Content-Type"] = "application/json" } or {}
 local paths = {}
 for path in string.gmatch(os.getenv("WRK_PATHS") or "", "[^,]+") do
   table.insert(paths, path)
@@ -18,10 +22,10 @@ end
 
 function request()
   if #paths == 0 then
-    return wrk.format("GET")
+    return wrk.format(method, nil, headers, body)
   end
   counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1])
+  return wrk.format(method, paths[(counter % #paths) + 1], headers, body)
 end
 
 function response(status, headers, body)

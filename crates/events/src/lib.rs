@@ -15,7 +15,7 @@ mod summary;
 pub use daily_json::DailyJson;
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
-pub use log::{EventLog, FOLD_AT};
+pub use log::EventLog;
 pub use model::{
     Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
     date_of_day, day_of, format_timestamp,

@@ -15,9 +15,14 @@ use super::query::{EventQuery, Page};
 use super::store::{EngineerSummary, EventStore, StoreError};
 use super::summary::{self, DayTotals};
 
-/// Recent events are folded into the base once there are this many: rebuilding `recent` on
-/// each record stays cheap, and folding (a rebuild of the whole store) is rare.
-pub const FOLD_AT: usize = 1024;
+/// Each record rebuilds `recent` (cost ∝ its length, on average half the fold size) and a fold
+/// rebuilds the whole store (∝ base, once per fold size records): folding at √(2·base) recent
+/// events makes the two equal and their sum least. A floor keeps a small store from folding on
+/// nearly every record.
+fn fold_at(base: usize) -> usize {
+    const FLOOR: usize = 64;
+    (2 * base).isqrt().max(FLOOR)
+}
 
 #[derive(Debug, Default)]
 pub struct EventLog {
@@ -44,12 +49,12 @@ impl EventLog {
     }
 
     /// This log with `event` added (its id must be new); folds recent events into the base
-    /// when there are `FOLD_AT` of them.
+    /// when there are enough of them (see `fold_at`).
     pub fn with(&self, event: RawEvent) -> Result<Self, StoreError> {
         let mut records: Vec<RawEvent> = self.recent.iter().map(|e| RawEvent::from(&e)).collect();
         records.push(event);
         let recent = EventStore::from_records(records)?;
-        if recent.len() < FOLD_AT {
+        if recent.len() < fold_at(self.base.len()) {
             return Ok(Self {
                 base: self.base.clone(),
                 recent,
