@@ -3,7 +3,6 @@ pub mod binary;
 pub mod dynamodb_standin;
 pub mod moto;
 pub mod payloads;
-pub mod proxy;
 pub mod runtime_api;
 pub mod temp;
 

@@ -144,6 +144,78 @@ impl Drop for Moto {
     }
 }
 
+/// moto run by `durable_moto.py`: its tables survive a stop and a start (as DynamoDB's survive
+/// an outage), it answers one request at a time, and it rolls a failed transaction back item
+/// by item instead of copying the table (see the script for why each).
+pub struct DurableMoto {
+    child: Option<Child>,
+    port: u16,
+    state: PathBuf,
+}
+
+impl DurableMoto {
+    /// Started with its tables saved in `state` (a file path), loading them if it exists.
+    pub fn start(state: PathBuf) -> Self {
+        let mut moto = Self {
+            child: None,
+            port: free_port(),
+            state,
+        };
+        moto.spawn();
+        moto
+    }
+
+    fn spawn(&mut self) {
+        let python = moto_server_path().with_file_name("python");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api/support/durable_moto.py");
+        let child = Command::new(python)
+            .env_clear()
+            .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+            .envs(CLEAN_AWS_ENV)
+            .arg(script)
+            .arg(self.port.to_string())
+            .arg(&self.state)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("durable_moto.py starts");
+        self.child = Moto::wait_for(child, self.port).child.take();
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it as a service stops (SIGTERM): requests in flight get no answer, and it saves
+    /// its tables first.
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("a running moto");
+        let signalled = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(signalled.success());
+        let exited = child.wait().expect("moto exits");
+        assert!(exited.success(), "moto did not save its tables: {exited}");
+    }
+
+    /// Starts it again on the same port, with the tables it saved.
+    pub fn restart(&mut self) {
+        self.spawn();
+    }
+}
+
+impl Drop for DurableMoto {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// The environment a binary needs to use moto at `endpoint` for DynamoDB.
 pub fn dynamodb_env(endpoint: &str) -> Vec<(&'static str, String)> {
     let mut env: Vec<(&'static str, String)> = CLEAN_AWS_ENV
