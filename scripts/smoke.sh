@@ -50,6 +50,9 @@ check "GET /health without key" 200 /health >/dev/null
 check "GET /events with key" 200 "/events?limit=5" "${auth[@]}" >/dev/null
 check "GET /engineers with key" 200 /engineers "${auth[@]}" >/dev/null
 check "GET /summaries/daily with key" 200 /summaries/daily "${auth[@]}" >/dev/null
+# A name no pipeline records (it holds a character the route allows but `git` user names rarely
+# do): the route answers, whatever the table holds, with its own 404.
+check "GET /engineers/{engineer}/events for nobody is a 404" 404 "/engineers/smoke~nobody/events" "${auth[@]}" >/dev/null
 check "GET /events?limit=0 is a 400" 400 "/events?limit=0" "${auth[@]}" >/dev/null
 check "GET /events without key is refused" 403 /events >/dev/null
 

@@ -127,6 +127,8 @@ class Stage:
             return 403, {"message": "Forbidden"}
         if path == "/events?limit=0":
             return 400, {"error": {"code": "invalid_parameter"}}
+        if path == "/engineers/smoke~nobody/events":
+            return 404, {"error": {"code": "engineer_not_found"}}
         if path == "/metadata":
             return 200, {"myapplication": [{"version": "0.1.0", "lastcommitsha": self.sha}]}
         if path == "/events/77" and getattr(self, "recorded", None):
