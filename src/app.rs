@@ -6,32 +6,45 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 use crate::routes::{
-    engineers, event_by_id, events, health, metadata, record_event, root, summaries,
+    docs, engineers, event_by_id, events, health, metadata, openapi_json, record_event, root,
+    summaries,
 };
 use crate::state::AppState;
 use crate::telemetry::log_request;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(root::root))
-        .route("/health", get(health::health))
-        .route("/metadata", get(metadata::metadata))
-        .route(
+/// Every path and its methods. The OpenAPI description lists exactly these (tests/api/openapi.rs).
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", get(root::root)),
+        ("/health", get(health::health)),
+        ("/metadata", get(metadata::metadata)),
+        (
             "/events",
             get(events::list_events).post(record_event::record_event),
-        )
-        .route("/events/{id}", get(event_by_id::event_by_id))
-        .route("/engineers", get(engineers::list_engineers))
-        .route(
+        ),
+        ("/events/{id}", get(event_by_id::event_by_id)),
+        ("/engineers", get(engineers::list_engineers)),
+        (
             "/engineers/{engineer}/events",
             get(engineers::engineer_events),
-        )
-        .route("/summaries/daily", get(summaries::daily))
+        ),
+        ("/summaries/daily", get(summaries::daily)),
+        ("/openapi.json", get(openapi_json::openapi_json)),
+        ("/docs", get(docs::docs)),
+    ]
+}
+
+pub fn router(state: AppState) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

@@ -34,6 +34,8 @@ pub enum ApiError {
     },
     EngineerNotFound(String),
     EventNotFound(u64),
+    /// `GET /docs` on a build without the page (the Lambda package).
+    DocsNotServed,
     /// A body `NewEvent::parse` refused: its code and message.
     InvalidEvent {
         code: &'static str,
@@ -66,9 +68,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotFound | Self::EngineerNotFound(_) | Self::EventNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Self::NotFound
+            | Self::EngineerNotFound(_)
+            | Self::EventNotFound(_)
+            | Self::DocsNotServed => StatusCode::NOT_FOUND,
             Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -102,6 +105,7 @@ impl ApiError {
             Self::RangeTooLarge { .. } => "range_too_large",
             Self::EngineerNotFound(_) => "engineer_not_found",
             Self::EventNotFound(_) => "event_not_found",
+            Self::DocsNotServed => "docs_not_served",
             Self::InvalidEvent { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -143,6 +147,7 @@ impl ApiError {
                 format!("No engineer named '{}'.", shorten(name))
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
+            Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
             Self::PayloadTooLarge { max } => format!("The body is longer than {max} bytes."),
             Self::UnsupportedMediaType => "The body must be JSON: send Content-Type: application/json.".into(),
@@ -171,14 +176,18 @@ fn shorten(text: &str) -> String {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
+/// Every error's body. Each operation's description lists the codes it can answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
     error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, snake_case: what a client may act on.
     code: &'static str,
+    /// A sentence for people; its wording may change.
     message: String,
 }
 

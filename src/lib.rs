@@ -7,6 +7,7 @@ pub mod error;
 pub mod lambda;
 pub mod local_server;
 pub mod metadata;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -13,11 +13,15 @@ pub use ssm::{FAILURE_BACKOFF, FETCH_BUDGET, SsmMetadata, https_client, ssm_clie
 pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const BUILD_COMMIT_SHA: &str = env!("BUILD_COMMIT_SHA");
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Metadata {
+    #[schema(example = "0.1.0")]
     pub version: String,
+    #[schema(example = "Deployment pipeline events API")]
     pub description: String,
+    /// The commit deployed, or `unknown` when the build had no git checkout.
     #[serde(rename = "lastcommitsha")]
+    #[schema(example = "4e3a6c1b2f0d9a8e7c6b5a4d3c2b1a0f9e8d7c6b")]
     pub last_commit_sha: String,
 }
 

@@ -3,12 +3,21 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::events::{page_query, render};
-use super::params::Params;
+use super::events::{EventList, page_query, render};
+use super::params::{PageParams, Params, RangeParams};
 use crate::error::ApiError;
+use crate::events::EngineerList;
 use crate::state::AppState;
 
 /// `GET /engineers`: every engineer, sorted by name, with event counts and first/last event.
+#[utoipa::path(
+    get,
+    path = "/engineers",
+    summary = "Every engineer",
+    description = "Every engineer with events, sorted by name, with their event count and first and last event.",
+    tag = "engineers",
+    responses((status = 200, description = "Every engineer with events, sorted by name.", body = EngineerList))
+)]
 pub async fn list_engineers(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -18,7 +27,22 @@ pub async fn list_engineers(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+pub const PARAMETERS: &[&str] = &["from", "to", "action", "limit", "cursor"];
+
 /// `GET /engineers/{engineer}/events?from&to&action&limit&cursor`
+#[utoipa::path(
+    get,
+    path = "/engineers/{engineer}/events",
+    summary = "One engineer's events",
+    description = "The events of one engineer between `from` and `to`, oldest first, a page at a time; 404 `engineer_not_found` for a name no event carries.",
+    tag = "engineers",
+    params(
+        ("engineer" = String, Path, min_length = 1, description = "The engineer's exact name, percent-encoded.", example = "alice"),
+        RangeParams,
+        PageParams
+    ),
+    responses((status = 200, description = "The engineer's events in the range, oldest first.", body = EventList))
+)]
 pub async fn engineer_events(
     State(state): State<AppState>,
     engineer: Result<Path<String>, PathRejection>,
@@ -26,10 +50,7 @@ pub async fn engineer_events(
 ) -> Result<Response, ApiError> {
     let Path(engineer) = engineer
         .map_err(|_| ApiError::invalid("engineer", "must be valid UTF-8 once percent-decoded"))?;
-    let params = Params::parse(
-        query.as_deref(),
-        &["from", "to", "action", "limit", "cursor"],
-    )?;
+    let params = Params::parse(query.as_deref(), PARAMETERS)?;
     let request = page_query(&params, Some(&engineer))?;
     let scope = request.scope("/engineers/{engineer}/events");
     let query = request.with_cursor(&params, &scope)?;

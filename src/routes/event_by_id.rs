@@ -4,9 +4,19 @@ use axum::response::{IntoResponse, Response};
 
 use super::params::Params;
 use crate::error::ApiError;
+use crate::events::EventView;
 use crate::state::AppState;
 
 /// `GET /events/{id}`: one event, as the lists show it.
+#[utoipa::path(
+    get,
+    path = "/events/{id}",
+    summary = "One event",
+    description = "The event with this id, as the lists show it.",
+    tag = "events",
+    params(("id" = u64, Path, description = "The event's id, as `POST /events` and the lists give it.")),
+    responses((status = 200, description = "The event.", body = EventView))
+)]
 pub async fn event_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,

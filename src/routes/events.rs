@@ -2,29 +2,42 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::cursor::{self, Scope};
-use super::params::{Params, check_range};
+use super::params::{EngineerParam, PageParams, Params, RangeParams, check_range};
 use crate::error::ApiError;
 use crate::events::{EventQuery, EventView};
 use crate::state::AppState;
 use crate::store::EventPage;
 
-#[derive(Serialize)]
-struct EventList<'a> {
+/// A page of events, in (timestamp, id) order.
+#[derive(Serialize, ToSchema)]
+pub struct EventList<'a> {
+    #[schema(value_type = Vec<EventView>)]
     events: &'a [EventView<'a>],
+    /// Where the next page starts, or `null` on the last page: pass it as `cursor` with the same
+    /// `from`, `to` and filters.
     next_cursor: Option<String>,
 }
 
+pub const PARAMETERS: &[&str] = &["from", "to", "engineer", "action", "limit", "cursor"];
+
 /// `GET /events?from&to&engineer&action&limit&cursor`
+#[utoipa::path(
+    get,
+    path = "/events",
+    summary = "Events in a range",
+    description = "Events between `from` (included) and `to` (excluded), oldest first, optionally of one engineer or action, a page at a time. Follow `next_cursor` for the next page.",
+    tag = "events",
+    params(RangeParams, EngineerParam, PageParams),
+    responses((status = 200, description = "Events in the range, oldest first.", body = EventList))
+)]
 pub async fn list_events(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(
-        query.as_deref(),
-        &["from", "to", "engineer", "action", "limit", "cursor"],
-    )?;
+    let params = Params::parse(query.as_deref(), PARAMETERS)?;
     let engineer = params.text("engineer")?;
     let query = page_query(&params, engineer)?;
     let scope = query.scope("/events");

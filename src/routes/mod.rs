@@ -1,11 +1,13 @@
 //! One file per resource. Handlers are plain async functions over the shared state.
 
 pub mod cursor;
+pub mod docs;
 pub mod engineers;
 pub mod event_by_id;
 pub mod events;
 pub mod health;
 pub mod metadata;
+pub mod openapi_json;
 pub mod params;
 pub mod record_event;
 pub mod root;

@@ -2,12 +2,86 @@
 //! parsed into the domain's terms, or the request is refused with a code that says why.
 
 use chrono::{DateTime, Days, NaiveDate};
+use utoipa::IntoParams;
+use utoipa::openapi::schema::{
+    KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 
 use crate::error::ApiError;
 use crate::events::Timestamp;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
+
+// The query parameters as the OpenAPI description shows them. Each route lists the names it
+// reads in its `PARAMETERS`, and a test holds the two together.
+
+/// `from` and `to`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct RangeParams {
+    #[param(schema_with = from_schema)]
+    from: Option<String>,
+    #[param(schema_with = to_schema)]
+    to: Option<String>,
+}
+
+/// `engineer`, on `GET /events`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct EngineerParam {
+    /// Only this engineer's events (exact name).
+    #[param(min_length = 1, example = "alice")]
+    engineer: Option<String>,
+}
+
+/// `action`, `limit` and `cursor`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageParams {
+    /// Only events with this action (exact name).
+    #[param(min_length = 1, example = "deploy")]
+    action: Option<String>,
+    /// Events per page.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    limit: Option<u16>,
+    /// The `next_cursor` of the previous page, with the same `from`, `to` and filters.
+    #[param(min_length = 1)]
+    cursor: Option<String>,
+}
+
+fn from_schema() -> Schema {
+    instant_schema(
+        "The first instant included: an RFC 3339 timestamp (any offset; write `+` as `%2B`) or a \
+         date, which means its first second in UTC.",
+        "2017-10-30T00:00:00Z",
+    )
+}
+
+fn to_schema() -> Schema {
+    instant_schema(
+        "The first instant excluded: an RFC 3339 timestamp, or a date, which includes that whole \
+         UTC day. Must be later than `from`.",
+        "2017-10-31",
+    )
+}
+
+fn instant_schema(description: &str, example: &str) -> Schema {
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    OneOfBuilder::new()
+        .description(Some(description))
+        .examples([example])
+        .item(string(KnownFormat::DateTime))
+        .item(string(KnownFormat::Date))
+        .into()
+}
 
 /// The parameters of one request, by name.
 pub struct Params {

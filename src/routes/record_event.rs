@@ -5,10 +5,11 @@ use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use utoipa::IntoParams;
 
 use super::params::Params;
 use crate::error::ApiError;
-use crate::events::NewEvent;
+use crate::events::{EventView, NewEvent};
 use crate::state::AppState;
 use crate::write_access::IamCaller;
 
@@ -18,7 +19,35 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on a response that repeats an earlier one for the same Idempotency-Key.
 pub const REPLAYED: &str = "idempotent-replayed";
 
+/// `Idempotency-Key`, as the OpenAPI description shows it.
+#[derive(IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+#[allow(dead_code)]
+struct IdempotencyKeyHeader(
+    /// 1 to 255 printable ASCII characters. A retry with the same key and body within 24 hours
+    /// answers the first 201 again and records nothing; the same key with another body is
+    /// refused (422).
+    #[param(pattern = "^[ -~]{1,255}$", max_length = 255, nullable = false)]
+    Option<String>,
+);
+
 /// `POST /events`: records one event, answers `201 Created` with it and its `Location`.
+#[utoipa::path(
+    post,
+    path = "/events",
+    summary = "Record an event",
+    description = "Records one event, exactly once per `Idempotency-Key`. Deployed, the request must be signed (SigV4) by a principal the API allows.",
+    tag = "events",
+    params(IdempotencyKeyHeader),
+    request_body(content = NewEvent, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded (or, with `Idempotent-Replayed: true`, recorded earlier under this key).", body = EventView,
+            headers(
+                ("Location" = String, description = "`events/{id}`, relative to the request's URI."),
+                ("Idempotent-Replayed" = String, description = "`true` when this answers a retry of an earlier request with the same `Idempotency-Key`.")
+            ))
+    )
+)]
 pub async fn record_event(
     State(state): State<AppState>,
     caller: Option<Extension<IamCaller>>,

@@ -1,12 +1,29 @@
 use axum::Json;
 use axum::extract::RawQuery;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::params::Params;
 use crate::error::ApiError;
 
+#[derive(Serialize, ToSchema)]
+pub struct Greeting {
+    #[schema(example = "Hello, World!")]
+    message: &'static str,
+}
+
 /// `GET /`: takes no parameters, like every route that lists none.
-pub async fn root(RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/",
+    summary = "A greeting",
+    description = "Answers a fixed greeting: a first call to check the URL and the key.",
+    tag = "service",
+    responses((status = 200, description = "A greeting.", body = Greeting))
+)]
+pub async fn root(RawQuery(query): RawQuery) -> Result<Json<Greeting>, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    Ok(Json(json!({ "message": "Hello, World!" })))
+    Ok(Json(Greeting {
+        message: "Hello, World!",
+    }))
 }

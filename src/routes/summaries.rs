@@ -2,10 +2,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::params::{Params, check_range};
+use super::params::{Params, RangeParams, check_range};
 use crate::error::ApiError;
-use crate::events::day_of;
+use crate::events::{DayList, day_of};
 use crate::state::AppState;
+
+pub const PARAMETERS: &[&str] = &["from", "to"];
 
 /// The longest range one request may summarise, in days.
 pub const MAX_DAYS: i64 = 366;
@@ -13,11 +15,20 @@ pub const MAX_DAYS: i64 = 366;
 /// `GET /summaries/daily?from&to`: one entry per UTC calendar day, empty days included.
 /// A timestamp selects the day that holds it; `to` stays exclusive, a date in `to` includes that
 /// day. Without `from` or `to`, the store's first or last day.
+#[utoipa::path(
+    get,
+    path = "/summaries/daily",
+    summary = "Daily statistics",
+    description = "One entry per UTC day, days without events included: events, events per action, distinct engineers, and the change from the day before.",
+    tag = "summaries",
+    params(RangeParams),
+    responses((status = 200, description = "One entry per UTC day from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days; without `from` or `to`, the store's first or last day. Empty when the store has no events.", body = DayList))
+)]
 pub async fn daily(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), &["from", "to"])?;
+    let params = Params::parse(query.as_deref(), PARAMETERS)?;
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;

@@ -8,14 +8,12 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use self::dynamodb::{DynamoStore, StoreFailure};
 use self::memory::MemoryStore;
 use crate::error::ApiError;
 use crate::events::{
-    self, DayTotals, EngineerSummary, EventLog, EventQuery, EventRecord, EventView, NewEvent, Page,
-    Position, Timestamp,
+    self, DayTotals, EngineerList, EngineerSummary, EventLog, EventQuery, EventRecord, EventView,
+    NewEvent, Page, Position, Timestamp,
 };
 
 /// How long an idempotency key is remembered.
@@ -194,10 +192,6 @@ impl Reader<'_> {
             Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json())),
             Self::DynamoDb(store) => {
                 let engineers = store.within_budget(store.engineers()).await?;
-                #[derive(Serialize)]
-                struct EngineerList<'a> {
-                    engineers: Vec<EngineerSummary<'a>>,
-                }
                 let list = EngineerList {
                     engineers: engineers
                         .iter()

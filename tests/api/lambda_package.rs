@@ -107,6 +107,24 @@ async fn the_packaged_bootstrap_answers_a_rest_api_event() {
     assert!(function.api.init_error().is_none());
 }
 
+/// The package is built without the `docs-page` feature (the zip budget): `/docs` says where
+/// the page is instead, while the description is served as everywhere.
+#[tokio::test]
+#[ignore = "needs the Lambda zip: run by `make test`"]
+async fn the_packaged_bootstrap_serves_the_description_but_not_the_page() {
+    let function = start_program(bootstrap(), &[]).await;
+    let docs = invoke(&function, event(Kind::RestV1, "GET", "/docs", &[], "")).await;
+    assert_eq!(docs["statusCode"], 404, "{docs}");
+    assert_eq!(body(&docs)["error"]["code"], "docs_not_served");
+    let description = invoke(
+        &function,
+        event(Kind::RestV1, "GET", "/openapi.json", &[], ""),
+    )
+    .await;
+    assert_eq!(description["statusCode"], 200, "{description}");
+    assert_eq!(body(&description)["openapi"], "3.1.0");
+}
+
 /// The newest `GLIBC_x.y` symbol version in `objdump -T` output.
 fn newest_glibc(symbols: &str) -> Option<(u32, u32)> {
     symbols

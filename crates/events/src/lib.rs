@@ -23,5 +23,5 @@ pub use model::{
 pub use new_event::{MAX_CLOCK_SKEW_SECONDS, NewEvent, Refusal};
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
-pub use store::{EngineerSummary, EventStore, StoreError};
-pub use summary::{ActionCounts, DaySummary, DayTotals, daily_json, day_summary};
+pub use store::{EngineerList, EngineerSummary, EventStore, StoreError};
+pub use summary::{ActionCounts, DayList, DaySummary, DayTotals, daily_json, day_summary};

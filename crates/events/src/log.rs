@@ -6,13 +6,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
-
 use super::daily_json::DailyJson;
 use super::load::RawEvent;
 use super::model::{EventView, Timestamp, day_of};
 use super::query::{EventQuery, Page};
-use super::store::{EngineerSummary, EventStore, StoreError};
+use super::store::{EngineerList, EngineerSummary, EventStore, StoreError};
 use super::summary::{self, DayTotals};
 
 /// Each record rebuilds `recent` (cost ∝ its length, on average half the fold size) and a fold
@@ -137,10 +135,6 @@ impl EventLog {
             return self.base.engineers_json();
         }
         self.engineers_json.get_or_init(|| {
-            #[derive(Serialize)]
-            struct EngineerList<'a> {
-                engineers: Vec<EngineerSummary<'a>>,
-            }
             let list = EngineerList {
                 engineers: merge_engineers(self.base.engineers(), self.recent.engineers()),
             };

@@ -1,5 +1,6 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::sha::Sha;
 
@@ -42,13 +43,21 @@ impl Event {
 }
 
 /// An event as clients see it, with its names resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Event)]
 pub struct EventView<'a> {
+    /// Assigned by the store; `GET /events/{id}` answers it.
     pub id: u64,
+    /// UTC, whole seconds.
     #[serde(serialize_with = "serialize_timestamp")]
+    #[schema(value_type = String, format = DateTime, example = "2017-10-30T12:00:00Z")]
     pub timestamp: Timestamp,
+    /// The commit, as the pipeline sent it.
+    #[schema(value_type = String, example = "4e3a6c1b2f0d9a8e7c6b5a4d3c2b1a0f9e8d7c6b")]
     pub sha: &'a Sha,
+    #[schema(value_type = String, example = "deploy")]
     pub action: &'a str,
+    #[schema(value_type = String, example = "alice")]
     pub engineer: &'a str,
 }
 

@@ -7,6 +7,10 @@ use chrono::DateTime;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 
 use super::model::{MIN_TIMESTAMP, Timestamp};
 
@@ -15,6 +19,8 @@ use super::model::{MIN_TIMESTAMP, Timestamp};
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 pub const MAX_ENGINEER_CHARS: usize = 128;
 pub const MAX_ACTION_CHARS: usize = 32;
+const MIN_SHA_DIGITS: usize = 7;
+const MAX_SHA_DIGITS: usize = 64;
 
 /// A new event, checked: `sha` in lower case, `timestamp` in whole seconds (fractions dropped)
 /// or `None` for "when it is received".
@@ -113,7 +119,8 @@ impl NewEvent {
 fn check_sha(value: Value) -> Result<String, Refusal> {
     match value {
         Value::String(sha)
-            if (7..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            if (MIN_SHA_DIGITS..=MAX_SHA_DIGITS).contains(&sha.len())
+                && sha.bytes().all(|b| b.is_ascii_hexdigit()) =>
         {
             Ok(sha.to_ascii_lowercase())
         }
@@ -205,6 +212,71 @@ fn shorten(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+/// The body's schema, from the limits `parse` checks. What it cannot say: a `timestamp` must
+/// not be before 1970 nor more than `MAX_CLOCK_SKEW_SECONDS` ahead of the receiving clock.
+impl utoipa::PartialSchema for NewEvent {
+    fn schema() -> RefOr<Schema> {
+        let text = |pattern: String, description: &str, example: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+                .description(Some(description))
+                .examples([example])
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "One event as a pipeline sends it. Field names are case-sensitive, each given \
+                 once; no other field is accepted.",
+            ))
+            .property(
+                "sha",
+                text(
+                    format!("^[0-9A-Fa-f]{{{MIN_SHA_DIGITS},{MAX_SHA_DIGITS}}}$"),
+                    "The commit: 7 to 64 hexadecimal digits, stored in lower case.",
+                    "4e3a6c1b2f0d9a8e7c6b5a4d3c2b1a0f9e8d7c6b",
+                ),
+            )
+            .property(
+                "action",
+                text(
+                    format!("^[a-z][a-z0-9_-]{{0,{}}}$", MAX_ACTION_CHARS - 1),
+                    "What the pipeline did, such as stage, deploy or rollback.",
+                    "deploy",
+                ),
+            )
+            .property(
+                "engineer",
+                text(
+                    // Rust's `char::is_control` is Unicode's Cc category: these two ranges.
+                    format!("^[^\\u0000-\\u001f\\u007f-\\u009f]{{1,{MAX_ENGINEER_CHARS}}}$"),
+                    "Who triggered it: 1 to 128 characters, no control characters.",
+                    "alice",
+                )
+                .min_length(Some(1))
+                .max_length(Some(MAX_ENGINEER_CHARS)),
+            )
+            .property(
+                "timestamp",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                    .description(Some(
+                        "When it happened (RFC 3339; fractions of a second are dropped): not \
+                         before 1970, at most 5 minutes ahead of the service's clock. Without \
+                         it, the time the service receives the event.",
+                    ))
+                    .examples(["2024-05-01T12:00:00Z"]),
+            )
+            .required("sha")
+            .required("action")
+            .required("engineer")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for NewEvent {}
 
 /// A JSON object's members in the order given, repeats kept (a map would keep one silently).
 struct Fields(Vec<(String, Value)>);

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::sync::OnceLock;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::daily_json::DailyJson;
 use super::load::{LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
@@ -44,14 +45,25 @@ pub(crate) struct Engineer {
 }
 
 /// Per-engineer figures for `GET /engineers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Engineer)]
 pub struct EngineerSummary<'a> {
+    #[schema(value_type = String)]
     pub name: &'a str,
+    /// How many events name this engineer.
     pub events: usize,
     #[serde(serialize_with = "super::model::serialize_timestamp")]
+    #[schema(value_type = String, format = DateTime)]
     pub first_event: Timestamp,
     #[serde(serialize_with = "super::model::serialize_timestamp")]
+    #[schema(value_type = String, format = DateTime)]
     pub last_event: Timestamp,
+}
+
+/// `GET /engineers`' body: every engineer, sorted by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EngineerList<'a> {
+    pub engineers: Vec<EngineerSummary<'a>>,
 }
 
 /// A record the store refuses, with the reason.
@@ -177,10 +189,6 @@ impl EventStore {
 
     /// `{"engineers":[…]}` with every engineer as `engineers` lists them, rendered once.
     pub fn engineers_json(&self) -> &[u8] {
-        #[derive(Serialize)]
-        struct EngineerList<'a> {
-            engineers: Vec<EngineerSummary<'a>>,
-        }
         self.engineers_json.get_or_init(|| {
             let list = EngineerList {
                 engineers: self.engineers().collect(),

@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde::ser::SerializeMap;
+use utoipa::ToSchema;
 
 use super::model::{Event, date_of_day, day_of};
 
@@ -43,20 +44,37 @@ impl DayTotals {
 }
 
 /// One line of the daily summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Day)]
 pub struct DaySummary<'a> {
+    /// The UTC calendar day.
+    #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
+    /// Events that day.
     pub total: i64,
+    /// Events that day per action; every action the store knows is listed.
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub actions: ActionCounts<'a>,
+    /// Distinct engineers with events that day.
     pub engineers: i64,
     pub change: Change<'a>,
 }
 
 /// This day minus the previous calendar day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = DayChange)]
 pub struct Change<'a> {
     pub total: i64,
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub actions: ActionCounts<'a>,
+}
+
+/// `GET /summaries/daily`'s body. `daily_json` and `DailyJson` write it fragment by fragment,
+/// so this type only names its shape.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DayList<'a> {
+    days: Vec<DaySummary<'a>>,
 }
 
 /// A count per action, serialized as a JSON object; every action the store knows is listed.

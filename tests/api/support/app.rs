@@ -20,14 +20,17 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 /// Every route, with a path the fixture store answers with 200.
-pub const ROUTES: [&str; 7] = [
+pub const ROUTES: [&str; 10] = [
     "/",
     "/health",
     "/metadata",
     "/events",
+    "/events/1",
     "/engineers",
     "/engineers/bob/events",
     "/summaries/daily",
+    "/openapi.json",
+    "/docs",
 ];
 
 pub struct TestApp {

@@ -1,0 +1,489 @@
+//! The OpenAPI 3.1 description, generated: each operation from its handler's `#[utoipa::path]`,
+//! each body from its type's schema, each error answer from `ApiError` itself. `make openapi`
+//! writes it to `docs/openapi.json`, which the server serves as `GET /openapi.json`; a test fails
+//! when that file is stale or when the Router and the description disagree.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
+use utoipa::openapi::{
+    ContentBuilder, OpenApiVersion, RefOr, ResponseBuilder, SecurityRequirement,
+};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ApiError;
+use crate::events::NewEvent;
+use crate::routes::{
+    docs, engineers, event_by_id, events, health, metadata, openapi_json, record_event, root,
+    summaries,
+};
+
+/// The description as `GET /openapi.json` serves it: `docs/openapi.json`, as committed.
+pub const OPENAPI_JSON: &str = include_str!("../docs/openapi.json");
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Deployment pipeline events API",
+        description = "Query a deployment pipeline's events (who deployed what, when) and record new ones. \
+            Every error is `{\"error\":{\"code\",\"message\"}}` with a stable `code`. Deployed behind \
+            API Gateway, every route but `GET /health` takes the stage's API key in `x-api-key`, and \
+            `POST /events` is signed with AWS Signature Version 4 instead. A method a path does not \
+            support answers 405 `method_not_allowed` with an `Allow` header; a path that is not here \
+            answers 404 `not_found`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    paths(
+        root::root,
+        health::health,
+        metadata::metadata,
+        events::list_events,
+        record_event::record_event,
+        event_by_id::event_by_id,
+        engineers::list_engineers,
+        engineers::engineer_events,
+        summaries::daily,
+        openapi_json::openapi_json,
+        docs::docs,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&Contract),
+    tags(
+        (name = "service", description = "The service itself."),
+        (name = "events", description = "The pipeline's events."),
+        (name = "engineers", description = "Who triggers the pipeline."),
+        (name = "summaries", description = "Statistics per day."),
+    )
+)]
+struct ApiDoc;
+
+/// The description, as `make openapi` writes it (pretty JSON, ending in a newline).
+pub fn openapi_json() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.openapi = OpenApiVersion::Version31;
+    let mut value = serde_json::to_value(&doc).expect("the description serializes");
+    mark_required_headers(&mut value);
+    rename_link_operation_ids(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).expect("JSON serializes");
+    text.push('\n');
+    text
+}
+
+/// What the handlers' annotations cannot say: servers, security, the error answers of each
+/// operation, and the links that page through lists.
+struct Contract;
+
+impl Modify for Contract {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        doc.servers = Some(vec![
+            ServerBuilder::new()
+                .url("https://{api}.execute-api.{region}.amazonaws.com/{stage}")
+                .description(Some(
+                    "Deployed by `make deploy` (see its `api_url` output).",
+                ))
+                .parameter(
+                    "api",
+                    ServerVariableBuilder::new().default_value("abc123def4"),
+                )
+                .parameter(
+                    "region",
+                    ServerVariableBuilder::new().default_value("eu-west-1"),
+                )
+                .parameter("stage", ServerVariableBuilder::new().default_value("dev"))
+                .build(),
+            ServerBuilder::new()
+                .url("http://127.0.0.1:3000")
+                .description(Some("`make run` on a laptop: no API key, no signing."))
+                .build(),
+        ]);
+        add_security(doc);
+        // No operation answers 405 (a path does, for the methods it lacks): a reusable response
+        // is where the description can show it and its `Allow` header.
+        let (_, not_allowed) = error_responses(&[ApiError::MethodNotAllowed])
+            .pop_first()
+            .expect("one status");
+        doc.components
+            .get_or_insert_with(Default::default)
+            .responses
+            .insert("MethodNotAllowed".into(), RefOr::T(not_allowed));
+        for (path, method, errors) in error_answers() {
+            let operation = operation(doc, path, method);
+            for (status, response) in error_responses(&errors) {
+                operation
+                    .responses
+                    .responses
+                    .insert(status, RefOr::T(response));
+            }
+        }
+        for (path, operation_id, path_parameters) in [
+            ("/events", "list_events", &[][..]),
+            (
+                "/engineers/{engineer}/events",
+                "engineer_events",
+                &["engineer"][..],
+            ),
+        ] {
+            add_next_page_link(operation(doc, path, "get"), operation_id, path_parameters);
+        }
+    }
+}
+
+fn operation<'a>(
+    doc: &'a mut utoipa::openapi::OpenApi,
+    path: &str,
+    method: &str,
+) -> &'a mut Operation {
+    let item = doc
+        .paths
+        .paths
+        .get_mut(path)
+        .unwrap_or_else(|| panic!("{path} is described"));
+    match method {
+        "get" => item.get.as_mut(),
+        "post" => item.post.as_mut(),
+        _ => None,
+    }
+    .unwrap_or_else(|| panic!("{method} {path} is described"))
+}
+
+/// Reads need the stage's API key; `POST /events` is IAM-signed instead (or, on a local server
+/// with `INGEST_TOKEN`, a bearer token); `GET /health` needs nothing (its annotation says so).
+fn add_security(doc: &mut utoipa::openapi::OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "x-api-key",
+            "The stage's API key: `terraform -chdir=infra output -raw api_key`.",
+        ))),
+    );
+    let mut sigv4 = ApiKeyValue::with_description(
+        "Authorization",
+        "AWS Signature Version 4 for service `execute-api` by a principal the API's resource \
+         policy allows (`event_writer_role_arns`, or the deployer).",
+    );
+    sigv4.extensions = Some(
+        utoipa::openapi::extensions::ExtensionsBuilder::new()
+            .add("x-amazon-apigateway-authtype", "awsSigv4")
+            .build(),
+    );
+    components.add_security_scheme("sigv4", SecurityScheme::ApiKey(ApiKey::Header(sigv4)));
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.description = Some(
+        "A local server started with `INGEST_TOKEN` requires `Authorization: Bearer <INGEST_TOKEN>` \
+         to record events."
+            .into(),
+    );
+    components.add_security_scheme("ingest_token", SecurityScheme::Http(bearer));
+    doc.security = Some(vec![SecurityRequirement::new("api_key", [""; 0])]);
+    operation(doc, "/events", "post").security = Some(vec![
+        SecurityRequirement::new("sigv4", [""; 0]),
+        SecurityRequirement::new("ingest_token", [""; 0]),
+    ]);
+}
+
+/// Every operation with the errors it can answer. Each is an `ApiError` value, so a status, a
+/// code or a message can only be described as the service answers it.
+fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
+    let query = || {
+        vec![
+            ApiError::UnknownParameter {
+                name: "colour".into(),
+            },
+            ApiError::invalid("query", "is not a valid query string"),
+            ApiError::UriTooLong {
+                max: crate::app::MAX_URI_BYTES,
+            },
+        ]
+    };
+    let page = || {
+        let mut errors = query();
+        errors.extend([
+            ApiError::invalid(
+                "from",
+                "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
+            ),
+            ApiError::InvalidRange(
+                "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
+                    .into(),
+            ),
+            ApiError::InvalidCursor,
+            ApiError::StoreUnavailable,
+        ]);
+        errors
+    };
+    let with = |mut errors: Vec<ApiError>, more: Vec<ApiError>| {
+        errors.extend(more);
+        errors
+    };
+    let invalid_events = [
+        &b"[]"[..],
+        br#"{"sha":"abc1234","action":"deploy","engineer":"alice","colour":"red"}"#,
+        br#"{"sha":"abc1234","sha":"abc1234","action":"deploy","engineer":"alice"}"#,
+        br#"{"action":"deploy","engineer":"alice"}"#,
+        br#"{"sha":"main","action":"deploy","engineer":"alice"}"#,
+        br#"{"sha":"abc1234","action":"Deploy!","engineer":"alice"}"#,
+        br#"{"sha":"abc1234","action":"deploy","engineer":""}"#,
+        br#"{"sha":"abc1234","action":"deploy","engineer":"alice","timestamp":"yesterday"}"#,
+    ]
+    .into_iter()
+    .map(|body| {
+        let refusal = NewEvent::parse(body, 0).expect_err("the example is refused");
+        ApiError::InvalidEvent {
+            code: refusal.code,
+            message: refusal.message,
+        }
+    });
+    vec![
+        ("/", "get", query()),
+        ("/health", "get", query()),
+        (
+            "/metadata",
+            "get",
+            with(
+                query(),
+                vec![ApiError::MetadataUnavailable(
+                    "Metadata is unavailable: SSM Parameter Store did not answer in time".into(),
+                )],
+            ),
+        ),
+        ("/events", "get", page()),
+        (
+            "/events",
+            "post",
+            with(
+                query(),
+                invalid_events
+                    .chain([
+                        ApiError::InvalidIdempotencyKey,
+                        ApiError::Unauthorized,
+                        ApiError::WritesForbidden(
+                            "Recording events requires an IAM-signed request",
+                        ),
+                        ApiError::StoreReadOnly,
+                        ApiError::PayloadTooLarge {
+                            max: record_event::MAX_BODY_BYTES,
+                        },
+                        ApiError::UnsupportedMediaType,
+                        ApiError::IdempotencyKeyReused,
+                        ApiError::StoreUnavailable,
+                    ])
+                    .collect(),
+            ),
+        ),
+        (
+            "/events/{id}",
+            "get",
+            with(
+                query(),
+                vec![
+                    ApiError::invalid("id", "must be an event id, a whole number"),
+                    ApiError::EventNotFound(42),
+                    ApiError::StoreUnavailable,
+                ],
+            ),
+        ),
+        (
+            "/engineers",
+            "get",
+            with(query(), vec![ApiError::StoreUnavailable]),
+        ),
+        (
+            "/engineers/{engineer}/events",
+            "get",
+            with(
+                page(),
+                vec![ApiError::EngineerNotFound("nobody".into())],
+            ),
+        ),
+        (
+            "/summaries/daily",
+            "get",
+            with(
+                query(),
+                vec![
+                    ApiError::invalid(
+                        "to",
+                        "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
+                    ),
+                    ApiError::InvalidRange(
+                        "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
+                            .into(),
+                    ),
+                    ApiError::RangeTooLarge {
+                        days: 400,
+                        max: summaries::MAX_DAYS,
+                    },
+                    ApiError::StoreUnavailable,
+                ],
+            ),
+        ),
+        ("/openapi.json", "get", query()),
+        ("/docs", "get", with(query(), vec![ApiError::DocsNotServed])),
+    ]
+}
+
+/// One response per status: the body's `code` is one of the codes listed, each with an example
+/// as the service writes it.
+fn error_responses(errors: &[ApiError]) -> BTreeMap<String, utoipa::openapi::Response> {
+    let mut by_status: BTreeMap<StatusCode, Vec<&ApiError>> = BTreeMap::new();
+    for error in errors {
+        by_status.entry(error.status()).or_default().push(error);
+    }
+    by_status
+        .into_iter()
+        .map(|(status, errors)| {
+            let mut codes: Vec<&str> = errors.iter().map(|error| error.code()).collect();
+            codes.dedup();
+            let schema = ObjectBuilder::new()
+                .property(
+                    "error",
+                    ObjectBuilder::new()
+                        .property(
+                            "code",
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(codes.clone())),
+                        )
+                        .property("message", ObjectBuilder::new().schema_type(Type::String))
+                        .required("code")
+                        .required("message"),
+                )
+                .required("error");
+            let examples = errors.iter().map(|error| {
+                let example = utoipa::openapi::example::ExampleBuilder::new()
+                    .value(Some(json!({
+                        "error": { "code": error.code(), "message": error.message() }
+                    })))
+                    .build();
+                (error.code(), example)
+            });
+            let mut response = ResponseBuilder::new()
+                .description(format!("`{}`", codes.join("`, `")))
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(schema))
+                        .examples_from_iter(examples)
+                        .build(),
+                );
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Integer)
+                                .minimum(Some(0)),
+                        )
+                        .description(Some("Seconds to wait before asking again."))
+                        .build(),
+                );
+            }
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                response = response.header(
+                    "Allow",
+                    HeaderBuilder::new()
+                        .schema(ObjectBuilder::new().schema_type(Type::String))
+                        .description(Some(
+                            "The methods the path takes: `GET,HEAD`, and `POST` on `/events`.",
+                        ))
+                        .build(),
+                );
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                response = response.header(
+                    "WWW-Authenticate",
+                    HeaderBuilder::new()
+                        .schema(ObjectBuilder::new().schema_type(Type::String))
+                        .description(Some("`Bearer`"))
+                        .build(),
+                );
+            }
+            (status.as_u16().to_string(), response.build())
+        })
+        .collect()
+}
+
+/// A list's 200 links to its next page: the same request with `cursor` set to `next_cursor`.
+fn add_next_page_link(operation: &mut Operation, operation_id: &str, path_parameters: &[&str]) {
+    let mut link = LinkBuilder::new()
+        .operation_id(operation_id)
+        .description("The next page: the same range and filters, from `next_cursor`.")
+        .parameter("cursor", "$response.body#/next_cursor");
+    for parameter in path_parameters {
+        link = link.parameter(*parameter, format!("$request.path.{parameter}"));
+    }
+    for parameter in operation.parameters.iter().flatten() {
+        let name = parameter.name.as_str();
+        if name != "cursor" && !path_parameters.contains(&name) {
+            link = link.parameter(name, format!("$request.query.{name}"));
+        }
+    }
+    let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else {
+        panic!("{operation_id} answers 200");
+    };
+    ok.links.insert("next_page".into(), RefOr::T(link.build()));
+}
+
+/// OpenAPI's header objects can say a header is always there; utoipa's cannot.
+fn mark_required_headers(doc: &mut Value) {
+    if let Some(header) = doc.pointer_mut("/components/responses/MethodNotAllowed/headers/Allow") {
+        header["required"] = Value::Bool(true);
+    }
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|item| item.values_mut())
+        {
+            let Some(responses) = operation["responses"].as_object_mut() else {
+                continue;
+            };
+            for (status, response) in responses {
+                let required: &[&str] = match status.as_str() {
+                    "201" => &["Location"],
+                    "401" => &["WWW-Authenticate"],
+                    "503" => &["Retry-After"],
+                    _ => &[],
+                };
+                for name in required {
+                    if let Some(header) = response["headers"].get_mut(*name) {
+                        header["required"] = Value::Bool(true);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// utoipa 5.5 writes a link's `operationId` as `operation_id`.
+fn rename_link_operation_ids(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let links = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation["responses"].as_object_mut())
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("links")?.as_object_mut())
+        .flat_map(|links| links.values_mut())
+        .filter_map(Value::as_object_mut);
+    for link in links {
+        if let Some(id) = link.remove("operation_id") {
+            link.insert("operationId".into(), id);
+        }
+    }
+}
