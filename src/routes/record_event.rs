@@ -24,9 +24,9 @@ pub const REPLAYED: &str = "idempotent-replayed";
 #[into_params(names("Idempotency-Key"), parameter_in = Header)]
 #[allow(dead_code)]
 struct IdempotencyKeyHeader(
-    /// 1 to 255 printable ASCII characters. A retry with the same key and body within 24 hours
-    /// answers the first 201 again and records nothing; the same key with another body is
-    /// refused (422).
+    /// 1 to 255 printable ASCII characters; spaces at either end are not part of it (HTTP drops
+    /// them). A retry with the same key and body within 24 hours answers the first 201 again and
+    /// records nothing; the same key with another body is refused (422).
     #[param(pattern = "^[ -~]{1,255}$", max_length = 255, nullable = false)]
     Option<String>,
 );
