@@ -188,8 +188,10 @@ wrk:
 	@$(call apt_install,wrk,wrk)
 objdump:
 	@$(call apt_install,objdump,binutils)
+# Debian's chromium, or a Chromium or Chrome already there (GitHub's Ubuntu runners have Chrome;
+# Ubuntu's chromium package is only a snap installer).
 chromium:
-	@$(call apt_install,chromium,chromium)
+	@command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || { $(call apt_install,chromium,chromium); }
 
 ##@ Offline checks (part of make test)
 

@@ -59,6 +59,14 @@ def base_url():
         server.wait(timeout=10)
 
 
+def chromium() -> str:
+    """Debian's chromium, or a Chromium or Chrome already installed (`make chromium`)."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.fail("no chromium, chromium-browser or google-chrome: run `make chromium`")
+
+
 class Browser:
     """Chromium with the DevTools protocol on fds 3 (to it) and 4 (from it)."""
 
@@ -76,7 +84,7 @@ class Browser:
 
         self.process = subprocess.Popen(
             [
-                shutil.which("chromium") or "chromium",
+                chromium(),
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
