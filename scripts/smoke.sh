@@ -54,6 +54,9 @@ check "GET /summaries/daily with key" 200 /summaries/daily "${auth[@]}" >/dev/nu
 # do): the route answers, whatever the table holds, with its own 404.
 check "GET /engineers/{engineer}/events for nobody is a 404" 404 "/engineers/smoke~nobody/events" "${auth[@]}" >/dev/null
 check "GET /events?limit=0 is a 400" 400 "/events?limit=0" "${auth[@]}" >/dev/null
+check "GET /openapi.json with key" 200 /openapi.json "${auth[@]}" >/dev/null
+# The Lambda package leaves the reference page out (its zip budget): /docs says where it is.
+check "GET /docs is a 404 docs_not_served on Lambda" 404 /docs "${auth[@]}" >/dev/null
 check "GET /events without key is refused" 403 /events >/dev/null
 
 # The commit SHA: new code starts only after the parameters are written (infra/lambda.tf), but a

@@ -129,6 +129,8 @@ class Stage:
             return 400, {"error": {"code": "invalid_parameter"}}
         if path == "/engineers/smoke~nobody/events":
             return 404, {"error": {"code": "engineer_not_found"}}
+        if path == "/docs":
+            return 404, {"error": {"code": "docs_not_served"}}
         if path == "/metadata":
             return 200, {"myapplication": [{"version": "0.1.0", "lastcommitsha": self.sha}]}
         if path == "/events/77" and getattr(self, "recorded", None):
