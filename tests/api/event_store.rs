@@ -63,6 +63,17 @@ fn errors_name_the_source_the_record_and_the_problem() {
             "id 1 appears more than once",
         ),
         (
+            // Ids out of order, the repeat two records after its first: the later record is named.
+            concat!(
+                r#"[{"id":3,"sha":"a","date":1,"action":"stage","engineer":"x"},"#,
+                r#"{"id":1,"sha":"a","date":1,"action":"stage","engineer":"x"},"#,
+                r#"{"id":2,"sha":"a","date":1,"action":"stage","engineer":"x"},"#,
+                r#"{"id":1,"sha":"a","date":9,"action":"deploy","engineer":"y"}]"#
+            ),
+            "record 4",
+            "id 1 appears more than once",
+        ),
+        (
             r#"[{"id":1,"sha":"a","date":-5,"action":"stage","engineer":"x"}]"#,
             "record 1",
             "outside 1970-01-01",

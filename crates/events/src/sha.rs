@@ -11,26 +11,31 @@ pub enum Sha {
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
+/// Each byte's value as a lowercase hex digit, or `NOT_HEX`: one lookup per digit where a match
+/// on ranges was 10 % of loading a million events.
+const NOT_HEX: u8 = 0xff;
+const NIBBLES: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[HEX_DIGITS[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
+
 impl Sha {
     pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
-        let nibble = |digit: u8| match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            _ => None,
-        };
         if bytes.len() == 40 {
             let mut packed = [0u8; 20];
-            let all_hex = bytes.chunks_exact(2).zip(&mut packed).all(|(pair, byte)| {
-                match (nibble(pair[0]), nibble(pair[1])) {
-                    (Some(high), Some(low)) => {
-                        *byte = high << 4 | low;
-                        true
-                    }
-                    _ => false,
-                }
-            });
-            if all_hex {
+            let mut invalid = 0;
+            for (pair, byte) in bytes.chunks_exact(2).zip(&mut packed) {
+                let (high, low) = (NIBBLES[pair[0] as usize], NIBBLES[pair[1] as usize]);
+                invalid |= (high | low) & 0xf0;
+                *byte = high << 4 | (low & 0x0f);
+            }
+            if invalid == 0 {
                 return Self::Hex20(packed);
             }
         }

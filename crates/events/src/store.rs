@@ -1,4 +1,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
+
+use foldhash::fast::RandomState;
 use std::fmt;
 use std::io::Read;
 use std::sync::OnceLock;
@@ -85,7 +87,7 @@ impl EventStore {
         parse_reader(reader, source, |record| {
             builder.push(record).map_err(|e| e.0)
         })?;
-        Ok(builder.finish())
+        builder.finish().map_err(|repeated| repeated.at(source))
     }
 
     /// Loads a dataset that is already in memory, such as the built-in sample.
@@ -94,7 +96,7 @@ impl EventStore {
         parse_slice(bytes, source, |record| {
             builder.push(record).map_err(|e| e.0)
         })?;
-        Ok(builder.finish())
+        builder.finish().map_err(|repeated| repeated.at(source))
     }
 
     /// Builds a store from records already in memory (the generator, tests, benchmarks).
@@ -105,7 +107,13 @@ impl EventStore {
                 .push(RecordRef::from(&raw))
                 .map_err(|e| StoreError(format!("record {}: {e}", index + 1)))?;
         }
-        Ok(builder.finish())
+        builder.finish().map_err(|repeated| {
+            StoreError(format!(
+                "record {}: {}",
+                repeated.record,
+                repeated.message()
+            ))
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -174,7 +182,9 @@ impl EventStore {
         for event in a.iter().chain(b.iter()) {
             builder.push_view(&event)?;
         }
-        Ok(builder.finish())
+        builder
+            .finish()
+            .map_err(|repeated| StoreError(repeated.message()))
     }
 
     /// Every engineer, sorted by name, with their event count and first and last event.
@@ -343,12 +353,44 @@ impl EventStore {
 }
 
 /// Collects records, interning names as they arrive, then sorts and indexes once.
-#[derive(Default)]
 struct Builder {
     events: Vec<Event>,
-    engineer_ids: HashMap<Box<str>, u32>,
-    action_ids: HashMap<Box<str>, u16>,
-    seen_ids: HashSet<u64>,
+    engineer_ids: HashMap<Box<str>, u32, RandomState>,
+    action_ids: HashMap<Box<str>, u16, RandomState>,
+    /// Whether each id so far was greater than the one before, as exports usually are: then no
+    /// id repeats, and `finish` need not look for one.
+    ids_ascending: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            events: Vec::new(),
+            engineer_ids: HashMap::default(),
+            action_ids: HashMap::default(),
+            ids_ascending: true,
+        }
+    }
+}
+
+/// An id given to two records: the later record's number (1-based) and the id.
+struct RepeatedId {
+    record: usize,
+    id: u64,
+}
+
+impl RepeatedId {
+    fn message(&self) -> String {
+        format!("id {} appears more than once", self.id)
+    }
+
+    fn at(&self, source: &str) -> LoadError {
+        LoadError {
+            source: source.to_owned(),
+            record: Some(self.record),
+            message: self.message(),
+        }
+    }
 }
 
 impl Builder {
@@ -369,9 +411,6 @@ impl Builder {
         if raw.engineer.is_empty() {
             return refuse("engineer must not be empty".into());
         }
-        if !self.seen_ids.insert(raw.id) {
-            return refuse(format!("id {} appears more than once", raw.id));
-        }
         let engineer = intern(&mut self.engineer_ids, &raw.engineer, u32::MAX)
             .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
         let action = intern(&mut self.action_ids, &raw.action, u16::MAX)
@@ -381,12 +420,6 @@ impl Builder {
 
     /// An event of another store, already checked there.
     fn push_view(&mut self, event: &EventView<'_>) -> Result<(), StoreError> {
-        if !self.seen_ids.insert(event.id) {
-            return Err(StoreError(format!(
-                "id {} appears more than once",
-                event.id
-            )));
-        }
         let engineer = intern(&mut self.engineer_ids, event.engineer, u32::MAX)
             .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
         let action = intern(&mut self.action_ids, event.action, u16::MAX)
@@ -411,6 +444,9 @@ impl Builder {
         if self.events.len() >= u32::MAX as usize {
             return Err(StoreError("too many events".into()));
         }
+        if self.events.last().is_some_and(|last| last.id >= id) {
+            self.ids_ascending = false;
+        }
         self.events.push(Event {
             id,
             timestamp,
@@ -421,7 +457,26 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(self) -> EventStore {
+    /// The first record whose id an earlier record has, if any.
+    fn repeated_id(&self) -> Option<RepeatedId> {
+        if self.ids_ascending {
+            return None;
+        }
+        let mut seen = HashSet::with_capacity_and_hasher(self.events.len(), RandomState::default());
+        let index = self
+            .events
+            .iter()
+            .position(|event| !seen.insert(event.id))?;
+        Some(RepeatedId {
+            record: index + 1,
+            id: self.events[index].id,
+        })
+    }
+
+    fn finish(self) -> Result<EventStore, RepeatedId> {
+        if let Some(repeated) = self.repeated_id() {
+            return Err(repeated);
+        }
         let (engineer_names, engineer_remap) = sorted_names(self.engineer_ids);
         let (actions, action_remap) = sorted_names(self.action_ids);
 
@@ -453,7 +508,7 @@ impl Builder {
             by_id.sort_unstable_by_key(|&p| events[p as usize].id);
             by_id
         });
-        EventStore {
+        Ok(EventStore {
             events,
             engineers,
             actions,
@@ -462,12 +517,12 @@ impl Builder {
             daily_json: DailyJson::default(),
             engineers_json: OnceLock::new(),
             by_id,
-        }
+        })
     }
 }
 
 /// Returns the id of `name`, adding it if new; `None` once `max` names exist.
-fn intern<T>(ids: &mut HashMap<Box<str>, T>, name: &str, max: T) -> Option<T>
+fn intern<T>(ids: &mut HashMap<Box<str>, T, RandomState>, name: &str, max: T) -> Option<T>
 where
     T: Copy + TryFrom<usize> + PartialEq,
 {
@@ -480,7 +535,9 @@ where
 }
 
 /// The names in sorted order, and for each insertion-order id its sorted position.
-fn sorted_names<T: Copy + Into<u32>>(ids: HashMap<Box<str>, T>) -> (Vec<Box<str>>, Vec<u32>) {
+fn sorted_names<T: Copy + Into<u32>>(
+    ids: HashMap<Box<str>, T, RandomState>,
+) -> (Vec<Box<str>>, Vec<u32>) {
     let mut by_name: Vec<(Box<str>, T)> = ids.into_iter().collect();
     by_name.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut remap = vec![0u32; by_name.len()];
