@@ -124,8 +124,8 @@ where
             Some(newline) => newline + 1,
             None => continue,
         };
-        let read = serde_json::de::SliceRead::new(&pending[..cut]);
-        accepted += parse(read, false, source, accepted, &mut sink).map_err(|mut e| {
+        let block = &pending[..cut];
+        accepted += parse_block(block, source, accepted, &mut sink).map_err(|mut e| {
             // serde's line and column count from the block, not the file: the record says where.
             e.message = strip_position(&e.message);
             e
@@ -134,6 +134,31 @@ where
         if at_end {
             return Ok(accepted);
         }
+    }
+}
+
+/// Parses a block of JSON lines. A block that is valid UTF-8 (checked once, quickly) is parsed
+/// as text, which spares serde_json checking each string it borrows again; one that is not is
+/// parsed as bytes, which says where.
+fn parse_block<F>(block: &[u8], source: &str, earlier: usize, sink: F) -> Result<usize, LoadError>
+where
+    F: FnMut(RecordRef<'_>) -> Result<(), String>,
+{
+    match std::str::from_utf8(block) {
+        Ok(text) => parse(
+            serde_json::de::StrRead::new(text),
+            false,
+            source,
+            earlier,
+            sink,
+        ),
+        Err(_) => parse(
+            serde_json::de::SliceRead::new(block),
+            false,
+            source,
+            earlier,
+            sink,
+        ),
     }
 }
 
@@ -150,14 +175,12 @@ where
     F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
     let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    parse(
-        serde_json::de::SliceRead::new(bytes),
-        is_array,
-        source,
-        0,
-        sink,
-    )
-    .map_err(|mut e| {
+    let parsed = if is_array {
+        parse(serde_json::de::SliceRead::new(bytes), true, source, 0, sink)
+    } else {
+        parse_block(bytes, source, 0, sink)
+    };
+    parsed.map_err(|mut e| {
         // As for files: in JSON lines the record number is the location.
         if !is_array {
             e.message = strip_position(&e.message);
@@ -305,6 +328,37 @@ mod tests {
             "no final newline"
         );
         assert_eq!(ids("", 8).unwrap(), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn a_block_that_is_not_utf8_is_refused_at_its_record() {
+        let mut bytes = lines(4).into_bytes();
+        let third = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(1)
+            .map(|(at, _)| at)
+            .unwrap();
+        // The third record's engineer holds a byte that is not UTF-8.
+        let quote = third
+            + bytes[third..]
+                .windows(11)
+                .position(|w| w == b"\"engineer\":")
+                .unwrap();
+        bytes[quote + 12] = 0xff;
+        for block in [16, 1 << 20] {
+            let mut ids = Vec::new();
+            let error = parse_reader_in_blocks(&bytes[..], "test", block, |r| {
+                ids.push(r.id);
+                Ok(())
+            })
+            .unwrap_err();
+            assert_eq!(error.record, Some(3), "block of {block} bytes: {error}");
+            assert_eq!(ids, [1, 2]);
+        }
+        let error = parse_slice(&bytes, "test", |_| Ok(())).unwrap_err();
+        assert_eq!(error.record, Some(3), "{error}");
     }
 
     #[test]
