@@ -1,5 +1,5 @@
-use axum::Json;
 use axum::extract::{RawQuery, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -98,12 +98,19 @@ pub(super) fn page_query<'a>(
     })
 }
 
-/// `{"events":[…],"next_cursor":…}`
+/// About the length of an event in JSON (a 40-digit SHA, a name of a dozen characters).
+const EVENT_JSON_BYTES: usize = 160;
+
+/// `{"events":[…],"next_cursor":…}`, written into a buffer sized for the page: grown from
+/// axum's 128 bytes instead, a page of 100 was copied a few times over on the way (measured in
+/// `make bench`, BENCHMARKS.md).
 pub(super) fn render(page: &EventPage<'_>, scope: &Scope<'_>) -> Response {
     let events = page.events();
     let list = EventList {
         events: &events,
         next_cursor: page.next().map(|position| cursor::encode(position, scope)),
     };
-    Json(list).into_response()
+    let mut body = Vec::with_capacity(64 + events.len() * EVENT_JSON_BYTES);
+    serde_json::to_writer(&mut body, &list).expect("a page of events serializes");
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
