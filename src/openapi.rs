@@ -132,6 +132,15 @@ impl Modify for Contract {
         ] {
             add_next_page_link(operation(doc, path, "get"), operation_id, path_parameters);
         }
+        add_link(
+            operation(doc, "/engineers", "get"),
+            "first_engineer_events",
+            LinkBuilder::new()
+                .operation_id("engineer_events")
+                .description("The events of the first engineer listed.")
+                .parameter("engineer", "$response.body#/engineers/0/name")
+                .build(),
+        );
     }
 }
 
@@ -427,10 +436,14 @@ fn add_next_page_link(operation: &mut Operation, operation_id: &str, path_parame
             link = link.parameter(name, format!("$request.query.{name}"));
         }
     }
+    add_link(operation, "next_page", link.build());
+}
+
+fn add_link(operation: &mut Operation, name: &str, link: utoipa::openapi::link::Link) {
     let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else {
-        panic!("{operation_id} answers 200");
+        panic!("{name}: the operation answers 200");
     };
-    ok.links.insert("next_page".into(), RefOr::T(link.build()));
+    ok.links.insert(name.into(), RefOr::T(link));
 }
 
 /// OpenAPI's header objects can say a header is always there; utoipa's cannot.
