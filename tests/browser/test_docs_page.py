@@ -136,19 +136,39 @@ class Browser:
             self.events.append(message)
 
     def close(self):
-        self.process.terminate()
+        """Asks Chromium to quit and waits for it: its helper processes write to the profile
+        until they are gone, and only then can the profile be removed."""
+        try:
+            self.call("Browser.close", timeout=10)
+        except (RuntimeError, TimeoutError, OSError):
+            pass  # it may close the pipe before it answers
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
         os.close(self._to_chromium)
         os.close(self._from_chromium)
+
+
+def remove(directory: str) -> None:
+    """Removes a Chromium profile, waiting out a helper process still writing to it."""
+    for _ in range(50):
+        try:
+            shutil.rmtree(directory)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    shutil.rmtree(directory)
 
 
 @pytest.fixture(scope="module")
 def rendered(base_url):
     """The page rendered: (the paths it lists, every URL it requested)."""
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    try:
         browser = Browser(profile)
         try:
             target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -187,6 +207,8 @@ def rendered(base_url):
             ]
         finally:
             browser.close()
+    finally:
+        remove(profile)
     return paths, requested
 
 
