@@ -152,21 +152,25 @@ fn rfc3339(timestamp: Timestamp) -> [u8; 20] {
 mod tests {
     use super::*;
 
+    fn assert_serialized_as_chrono_writes(instant: Timestamp) {
+        let json = serde_json::to_string(&EventView {
+            id: 1,
+            timestamp: instant,
+            sha: &Sha::new("a"),
+            action: "b",
+            engineer: "c",
+        })
+        .unwrap();
+        let expected = format!("\"timestamp\":\"{}\"", format_timestamp(instant));
+        assert!(json.contains(&expected), "{json} lacks {expected}");
+    }
+
     #[test]
     fn serialized_timestamps_read_as_chronos_rfc_3339() {
         // From the first instant an event may carry to the last, and days between.
         let mut instant = 0;
         while instant <= 253_402_300_799 {
-            let json = serde_json::to_string(&EventView {
-                id: 1,
-                timestamp: instant,
-                sha: &Sha::new("a"),
-                action: "b",
-                engineer: "c",
-            })
-            .unwrap();
-            let expected = format!("\"timestamp\":\"{}\"", format_timestamp(instant));
-            assert!(json.contains(&expected), "{json} lacks {expected}");
+            assert_serialized_as_chrono_writes(instant);
             instant += 86_400 * 37 + 3_661;
         }
         // Days that alternate, and seconds at the edges of a day, as one thread meets them.
@@ -181,16 +185,7 @@ mod tests {
             59,
             3_600,
         ] {
-            let json = serde_json::to_string(&EventView {
-                id: 1,
-                timestamp: instant,
-                sha: &Sha::new("a"),
-                action: "b",
-                engineer: "c",
-            })
-            .unwrap();
-            let expected = format!("\"timestamp\":\"{}\"", format_timestamp(instant));
-            assert!(json.contains(&expected), "{json} lacks {expected}");
+            assert_serialized_as_chrono_writes(instant);
         }
         assert!(
             serde_json::to_string(&EventView {
