@@ -11,8 +11,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 use crate::routes::{
-    docs, engineers, event_by_id, events, health, metadata, openapi_json, record_event, root,
-    summaries,
+    docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, record_event,
+    root, summaries,
 };
 use crate::state::AppState;
 use crate::telemetry::log_request;
@@ -34,6 +34,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(engineers::engineer_events),
         ),
         ("/summaries/daily", get(summaries::daily)),
+        ("/metrics/delivery", get(metrics::delivery)),
         ("/openapi.json", get(openapi_json::openapi_json)),
         ("/docs", get(docs::docs)),
     ]

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
 
+use crate::events::{DeliveryActions, is_action_name};
+
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_METADATA_CACHE_TTL_SECONDS: u64 = 300;
 pub const DEFAULT_LOG_LEVEL: &str = "info";
@@ -45,6 +47,8 @@ pub struct Config {
     pub stage_in_path: bool,
     /// `INGEST_TOKEN`: the bearer token the local server requires to record events.
     pub ingest_token: Option<Secret>,
+    /// `DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`: what the delivery metrics count.
+    pub delivery_actions: DeliveryActions,
 }
 
 /// A value that must not reach a log: its `Debug` says only that it is set.
@@ -213,6 +217,35 @@ impl Config {
             }
         };
 
+        let defaults = DeliveryActions::default();
+        let action = |variable: &'static str, default: String| match var(variable) {
+            None => Ok(default),
+            Some(name) if is_action_name(&name) => Ok(name),
+            Some(name) => Err(invalid(
+                variable,
+                name,
+                "an action name as POST /events accepts it: a-z first, then a-z, 0-9, '_' or '-', at most 32",
+            )),
+        };
+        let delivery_actions = DeliveryActions {
+            deploy: action("DEPLOY_ACTION", defaults.deploy)?,
+            stage: action("STAGE_ACTION", defaults.stage)?,
+            rollback: action("ROLLBACK_ACTION", defaults.rollback)?,
+        };
+        if delivery_actions.deploy == delivery_actions.stage
+            || delivery_actions.deploy == delivery_actions.rollback
+            || delivery_actions.stage == delivery_actions.rollback
+        {
+            return Err(invalid(
+                "ROLLBACK_ACTION",
+                format!(
+                    "{} (DEPLOY_ACTION={}, STAGE_ACTION={})",
+                    delivery_actions.rollback, delivery_actions.deploy, delivery_actions.stage
+                ),
+                "three different names for DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION",
+            ));
+        }
+
         Ok(Self {
             on_lambda,
             bind_addr,
@@ -225,6 +258,7 @@ impl Config {
             log_level,
             stage_in_path: lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none(),
             ingest_token,
+            delivery_actions,
         })
     }
 }
@@ -272,6 +306,25 @@ mod tests {
         assert_eq!(config.metadata_cache_ttl, Duration::from_secs(300));
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert!(config.stage_in_path);
+        assert_eq!(config.delivery_actions, DeliveryActions::default());
+    }
+
+    #[test]
+    fn delivery_actions_are_configurable() {
+        let config = config(&[
+            ("DEPLOY_ACTION", "release"),
+            ("STAGE_ACTION", "build"),
+            ("ROLLBACK_ACTION", "revert"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.delivery_actions,
+            DeliveryActions {
+                deploy: "release".into(),
+                stage: "build".into(),
+                rollback: "revert".into(),
+            }
+        );
     }
 
     #[test]
@@ -298,6 +351,9 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("LOG_LEVEL", "info,[[["),
             ("LOG_LEVEL", "warning"),
+            ("DEPLOY_ACTION", "Deploy"),
+            ("STAGE_ACTION", "has space"),
+            ("ROLLBACK_ACTION", "stage"),
             ("LOG_LEVEL", "hyper"),
             ("LOG_LEVEL", "info,hyper=loud"),
             ("LOG_LEVEL", "=debug"),

@@ -36,6 +36,8 @@ pub enum ApiError {
     EventNotFound(u64),
     /// `GET /docs` on a build without the page (the Lambda package).
     DocsNotServed,
+    /// `GET /metrics/delivery` on the DynamoDB store, which does not keep its aggregates yet.
+    MetricsNotOnThisStore,
     /// A body `NewEvent::parse` refused: its code and message.
     InvalidEvent {
         code: &'static str,
@@ -89,6 +91,7 @@ impl ApiError {
             Self::MetadataUnavailable(_) | Self::StoreUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::MetricsNotOnThisStore => StatusCode::NOT_IMPLEMENTED,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +109,7 @@ impl ApiError {
             Self::EngineerNotFound(_) => "engineer_not_found",
             Self::EventNotFound(_) => "event_not_found",
             Self::DocsNotServed => "docs_not_served",
+            Self::MetricsNotOnThisStore => "metrics_not_on_this_store",
             Self::InvalidEvent { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -148,6 +152,7 @@ impl ApiError {
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
+            Self::MetricsNotOnThisStore => "Delivery metrics are not computed on the DynamoDB store yet; the memory store (EVENT_STORE=memory) serves them.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
             Self::PayloadTooLarge { max } => format!("The body is longer than {max} bytes."),
             Self::UnsupportedMediaType => "The body must be JSON: send Content-Type: application/json.".into(),

@@ -21,8 +21,8 @@ use utoipa::{Modify, OpenApi};
 use crate::error::ApiError;
 use crate::events::NewEvent;
 use crate::routes::{
-    docs, engineers, event_by_id, events, health, metadata, openapi_json, record_event, root,
-    summaries,
+    docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, params,
+    record_event, root, summaries,
 };
 
 /// The description as `GET /openapi.json` serves it: `docs/openapi.json`, as committed.
@@ -50,6 +50,7 @@ pub const OPENAPI_JSON: &str = include_str!("../docs/openapi.json");
         engineers::list_engineers,
         engineers::engineer_events,
         summaries::daily,
+        metrics::delivery,
         openapi_json::openapi_json,
         docs::docs,
     ),
@@ -60,6 +61,7 @@ pub const OPENAPI_JSON: &str = include_str!("../docs/openapi.json");
         (name = "events", description = "The pipeline's events."),
         (name = "engineers", description = "Who triggers the pipeline."),
         (name = "summaries", description = "Statistics per day."),
+        (name = "metrics", description = "Delivery performance (DORA)."),
     )
 )]
 struct ApiDoc;
@@ -328,9 +330,28 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
                     ),
                     ApiError::RangeTooLarge {
                         days: 400,
-                        max: summaries::MAX_DAYS,
+                        max: params::MAX_DAYS,
                     },
                     ApiError::StoreUnavailable,
+                ],
+            ),
+        ),
+        (
+            "/metrics/delivery",
+            "get",
+            with(
+                query(),
+                vec![
+                    ApiError::invalid("bucket", "must be day or week"),
+                    ApiError::InvalidRange(
+                        "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
+                            .into(),
+                    ),
+                    ApiError::RangeTooLarge {
+                        days: 400,
+                        max: params::MAX_DAYS,
+                    },
+                    ApiError::MetricsNotOnThisStore,
                 ],
             ),
         ),

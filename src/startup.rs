@@ -22,7 +22,11 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     let store = match &config.store {
         StoreConfig::Memory { events_file } => {
             let events = load_memory_store(events_file.as_deref())?;
-            Store::Memory(MemoryStore::new(events, events_file.as_deref()))
+            Store::Memory(MemoryStore::with_delivery_actions(
+                events,
+                events_file.as_deref(),
+                config.delivery_actions.clone(),
+            ))
         }
         StoreConfig::DynamoDb { table } => {
             tracing::info!(table, "serving events from DynamoDB");

@@ -7,6 +7,7 @@ pub mod event_by_id;
 pub mod events;
 pub mod health;
 pub mod metadata;
+pub mod metrics;
 pub mod openapi_json;
 pub mod params;
 pub mod record_event;

@@ -8,7 +8,7 @@ use utoipa::openapi::schema::{
 };
 
 use crate::error::ApiError;
-use crate::events::Timestamp;
+use crate::events::{Timestamp, day_of};
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
@@ -157,6 +157,37 @@ pub fn check_range(from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(),
                 .into(),
         )),
         _ => Ok(()),
+    }
+}
+
+/// The longest range one request may summarise, in days.
+pub const MAX_DAYS: i64 = 366;
+
+/// The whole UTC days a summary covers: from the day of `from` to the day before `to` (the day
+/// of `to` when it is a date, which means the end of that day); without `from` or `to`, the
+/// store's first or last day (`span`: its first and last instants, if it has events). `None`
+/// when there are no days: an empty store and no bounds.
+pub fn days_of(
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    span: Option<(Timestamp, Timestamp)>,
+) -> Result<Option<(i64, i64)>, ApiError> {
+    let first = from.map(day_of).or(span.map(|(first, _)| day_of(first)));
+    let last = to
+        .map(|to| day_of(to - 1))
+        .or(span.map(|(_, last)| day_of(last)));
+    match (first.or(last), last.or(first)) {
+        (Some(first), Some(last)) if first <= last => {
+            let count = last - first + 1;
+            if count > MAX_DAYS {
+                return Err(ApiError::RangeTooLarge {
+                    days: count,
+                    max: MAX_DAYS,
+                });
+            }
+            Ok(Some((first, last)))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -2,15 +2,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::params::{Params, RangeParams, check_range};
+use super::params::{Params, RangeParams, check_range, days_of};
 use crate::error::ApiError;
-use crate::events::{DayList, day_of};
+use crate::events::DayList;
 use crate::state::AppState;
 
 pub const PARAMETERS: &[&str] = &["from", "to"];
-
-/// The longest range one request may summarise, in days.
-pub const MAX_DAYS: i64 = 366;
 
 /// `GET /summaries/daily?from&to`: one entry per UTC calendar day, empty days included.
 /// A timestamp selects the day that holds it; `to` stays exclusive, a date in `to` includes that
@@ -36,25 +33,7 @@ pub async fn daily(
     let days = state
         .store
         .reader()
-        .daily_json(Box::new(move |span| {
-            let first = from.map(day_of).or(span.map(|(first, _)| day_of(first)));
-            let last = to
-                .map(|to| day_of(to - 1))
-                .or(span.map(|(_, last)| day_of(last)));
-            match (first.or(last), last.or(first)) {
-                (Some(first), Some(last)) if first <= last => {
-                    let count = last - first + 1;
-                    if count > MAX_DAYS {
-                        return Err(ApiError::RangeTooLarge {
-                            days: count,
-                            max: MAX_DAYS,
-                        });
-                    }
-                    Ok(Some((first, last)))
-                }
-                _ => Ok(None),
-            }
-        }))
+        .daily_json(Box::new(move |span| days_of(from, to, span)))
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], days).into_response())
 }

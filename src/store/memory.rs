@@ -11,7 +11,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crate::events::{EventLog, EventRecord, EventStore, NewEvent, RawEvent, Sha, Timestamp};
+use crate::events::{
+    DeliveryActions, EventLog, EventRecord, EventStore, NewEvent, RawEvent, Sha, Timestamp,
+};
 
 use super::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
 
@@ -41,8 +43,19 @@ enum Target {
 }
 
 impl MemoryStore {
-    /// `events` loaded from `events_file` (or the built-in sample, when `None`).
+    /// `events` loaded from `events_file` (or the built-in sample, when `None`), with the
+    /// delivery metrics on the default action names.
     pub fn new(events: EventStore, events_file: Option<&Path>) -> Self {
+        Self::with_delivery_actions(events, events_file, DeliveryActions::default())
+    }
+
+    /// As `new`, with the delivery metrics reading `actions`. Their index is built here, at
+    /// load, rather than by the first request.
+    pub fn with_delivery_actions(
+        events: EventStore,
+        events_file: Option<&Path>,
+        actions: DeliveryActions,
+    ) -> Self {
         let target = match events_file {
             None => Target::Memory,
             Some(path) if is_json_array(path) => Target::ReadOnly,
@@ -51,7 +64,8 @@ impl MemoryStore {
                 file: None,
             },
         };
-        let log = EventLog::new(events);
+        let log = EventLog::new(events).with_delivery_actions(actions);
+        log.delivery();
         let next_id = log.max_id().map_or(1, |id| id.saturating_add(1));
         Self {
             shared: Arc::new(Shared {

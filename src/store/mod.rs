@@ -12,8 +12,8 @@ use self::dynamodb::{DynamoStore, StoreFailure};
 use self::memory::MemoryStore;
 use crate::error::ApiError;
 use crate::events::{
-    self, DayTotals, EngineerList, EngineerSummary, EventLog, EventQuery, EventRecord, EventView,
-    NewEvent, Page, Position, Timestamp,
+    self, Bucket, DayTotals, DeliveryReport, EngineerList, EngineerSummary, EventLog, EventQuery,
+    EventRecord, EventView, NewEvent, Page, Position, Timestamp,
 };
 
 /// How long an idempotency key is remembered.
@@ -237,6 +237,24 @@ impl Reader<'_> {
                 };
                 store.within_budget(work).await
             }
+        }
+    }
+
+    /// The delivery metrics for the days `range` chooses from the store's time span.
+    pub async fn delivery_metrics(
+        &self,
+        range: DayRange<'_>,
+        bucket: Bucket,
+    ) -> Result<DeliveryReport, ApiError> {
+        match self {
+            Self::Memory(log) => {
+                let days = range(log.time_span())?;
+                let index = log.delivery();
+                Ok(DeliveryReport::new(days, bucket, |first, last| {
+                    index.figures(first, last)
+                }))
+            }
+            Self::DynamoDb(_) => Err(ApiError::MetricsNotOnThisStore),
         }
     }
 }

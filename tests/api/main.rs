@@ -15,6 +15,7 @@ mod lambda_runtime;
 mod local_server;
 mod metadata;
 mod metadata_ssm;
+mod metrics;
 mod openapi;
 mod oracle;
 mod properties;

@@ -7,7 +7,7 @@ use axum::http::Method;
 use pipeline_events_api::app;
 use pipeline_events_api::openapi::openapi_json;
 use pipeline_events_api::routes::params::{DEFAULT_LIMIT, MAX_LIMIT};
-use pipeline_events_api::routes::{engineers, events, summaries};
+use pipeline_events_api::routes::{engineers, events, metrics, summaries};
 use serde_json::Value;
 
 use crate::support::TestApp;
@@ -85,7 +85,7 @@ async fn the_router_and_the_description_have_the_same_paths_and_methods() {
 #[test]
 fn each_operation_describes_the_query_parameters_its_handler_reads() {
     let description = committed();
-    let handlers: [(&str, &str, &[&str]); 11] = [
+    let handlers: [(&str, &str, &[&str]); 12] = [
         ("/", "get", &[]),
         ("/health", "get", &[]),
         ("/metadata", "get", &[]),
@@ -95,6 +95,7 @@ fn each_operation_describes_the_query_parameters_its_handler_reads() {
         ("/engineers", "get", &[]),
         ("/engineers/{engineer}/events", "get", engineers::PARAMETERS),
         ("/summaries/daily", "get", summaries::PARAMETERS),
+        ("/metrics/delivery", "get", metrics::PARAMETERS),
         ("/openapi.json", "get", &[]),
         ("/docs", "get", &[]),
     ];

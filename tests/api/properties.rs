@@ -38,6 +38,7 @@ fn text() -> impl Strategy<Value = String> {
         "-?[0-9]{1,25}",
         "[0-9a-f]{40,56}",
         "[a-z.]{1,20}",
+        prop::sample::select(vec!["day", "week"]).prop_map(String::from),
         any::<String>(),
         proptest::collection::vec(any::<u8>(), 0..64)
             .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
@@ -46,7 +47,7 @@ fn text() -> impl Strategy<Value = String> {
 
 fn query_string() -> impl Strategy<Value = String> {
     let name = prop_oneof![
-        4 => prop::sample::select(vec!["from", "to", "engineer", "action", "limit", "cursor"]).prop_map(String::from),
+        4 => prop::sample::select(vec!["from", "to", "engineer", "action", "limit", "cursor", "bucket"]).prop_map(String::from),
         1 => any::<String>(),
     ];
     proptest::collection::vec((name, text()), 0..6).prop_map(|pairs| {
@@ -61,7 +62,7 @@ fn query_string() -> impl Strategy<Value = String> {
 fn path() -> impl Strategy<Value = String> {
     prop_oneof![
         8 => prop::sample::select(vec![
-            "/", "/health", "/metadata", "/events", "/engineers", "/summaries/daily",
+            "/", "/health", "/metadata", "/events", "/engineers", "/summaries/daily", "/metrics/delivery",
             "/engineers/ada.berg/events",
         ]).prop_map(String::from),
         2 => any::<String>().prop_map(|name| format!("/engineers/{}/events", encode(name.as_bytes()))),

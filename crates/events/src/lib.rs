@@ -2,6 +2,7 @@
 //! Nothing in here knows about HTTP, Lambda or AWS.
 
 mod daily_json;
+mod delivery;
 mod generate;
 mod load;
 mod log;
@@ -13,6 +14,10 @@ mod store;
 mod summary;
 
 pub use daily_json::DailyJson;
+pub use delivery::{
+    Bucket, ChangeFailureRate, DeliveryActions, DeliveryFigures, DeliveryIndex, DeliveryReport,
+    DeploymentFrequency, LeadTime, Level, TimeToRestore,
+};
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
 pub use log::EventLog;
@@ -20,7 +25,7 @@ pub use model::{
     Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
     date_of_day, day_of, format_timestamp,
 };
-pub use new_event::{MAX_CLOCK_SKEW_SECONDS, NewEvent, Refusal};
+pub use new_event::{MAX_CLOCK_SKEW_SECONDS, NewEvent, Refusal, is_action_name};
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
 pub use store::{EngineerList, EngineerSummary, EventStore, StoreError};

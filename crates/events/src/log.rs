@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use super::daily_json::DailyJson;
+use super::delivery::{DeliveryActions, DeliveryIndex};
 use super::load::RawEvent;
 use super::model::{EventView, Timestamp, day_of};
 use super::query::{EventQuery, Page};
@@ -30,6 +31,9 @@ pub struct EventLog {
     days: OnceLock<Days>,
     daily_json: DailyJson,
     engineers_json: OnceLock<Box<[u8]>>,
+    delivery_actions: Arc<DeliveryActions>,
+    /// The delivery metrics' index of base and recent together, built on first use.
+    delivery: OnceLock<DeliveryIndex>,
 }
 
 #[derive(Debug)]
@@ -46,6 +50,27 @@ impl EventLog {
         }
     }
 
+    /// This log, with the delivery metrics reading these action names (default: `deploy`,
+    /// `stage`, `rollback`).
+    pub fn with_delivery_actions(self, actions: DeliveryActions) -> Self {
+        Self {
+            delivery_actions: Arc::new(actions),
+            delivery: OnceLock::new(),
+            ..self
+        }
+    }
+
+    /// The index the delivery metrics are answered from: built once per snapshot, by the first
+    /// caller (start-up calls it for the loaded events).
+    pub fn delivery(&self) -> &DeliveryIndex {
+        self.delivery.get_or_init(|| {
+            DeliveryIndex::build(
+                self.base.iter().chain(self.recent.iter()),
+                &self.delivery_actions,
+            )
+        })
+    }
+
     /// This log with `event` added (its id must be new); folds recent events into the base
     /// when there are enough of them (see `fold_at`).
     pub fn with(&self, event: RawEvent) -> Result<Self, StoreError> {
@@ -56,10 +81,14 @@ impl EventLog {
             return Ok(Self {
                 base: self.base.clone(),
                 recent,
+                delivery_actions: self.delivery_actions.clone(),
                 ..Self::default()
             });
         }
-        Ok(Self::new(EventStore::merged(&self.base, &recent)?))
+        Ok(Self {
+            delivery_actions: self.delivery_actions.clone(),
+            ..Self::new(EventStore::merged(&self.base, &recent)?)
+        })
     }
 
     pub fn len(&self) -> usize {

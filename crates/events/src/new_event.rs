@@ -131,15 +131,18 @@ fn check_sha(value: Value) -> Result<String, Refusal> {
     }
 }
 
+/// Whether `POST /events` accepts `action` as an action name: a-z first, then a-z, 0-9, '_' or
+/// '-', at most `MAX_ACTION_CHARS`.
+pub fn is_action_name(action: &str) -> bool {
+    let mut bytes = action.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && action.len() <= MAX_ACTION_CHARS
+        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
+}
+
 fn check_action(value: Value) -> Result<String, Refusal> {
-    let valid = |action: &str| {
-        let mut bytes = action.bytes();
-        bytes.next().is_some_and(|b| b.is_ascii_lowercase())
-            && action.len() <= MAX_ACTION_CHARS
-            && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
-    };
     match value {
-        Value::String(action) if valid(&action) => Ok(action),
+        Value::String(action) if is_action_name(&action) => Ok(action),
         _ => refuse(
             "invalid_action",
             format!(

@@ -3,7 +3,7 @@ use serde::Serialize;
 /// A commit SHA, exactly as the pipeline sent it. The usual form, 40 lowercase hex digits, is
 /// kept as its 20 bytes inside the event: no allocation per event (a million events' SHAs take
 /// 24 MB in place instead of ~80 MB with their allocations). Anything else is kept as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Sha {
     Hex20([u8; 20]),
     Text(Box<str>),

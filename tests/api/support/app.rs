@@ -20,7 +20,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 /// Every route, with a path the fixture store answers with 200.
-pub const ROUTES: [&str; 10] = [
+pub const ROUTES: [&str; 11] = [
     "/",
     "/health",
     "/metadata",
@@ -29,6 +29,7 @@ pub const ROUTES: [&str; 10] = [
     "/engineers",
     "/engineers/bob/events",
     "/summaries/daily",
+    "/metrics/delivery",
     "/openapi.json",
     "/docs",
 ];

@@ -1,0 +1,521 @@
+//! Delivery metrics, the four DORA keys, over whole UTC days: deployment frequency, lead time
+//! (first `stage` to first `deploy` of a commit), change failure rate and time to restore.
+//!
+//! Definitions, for the days `first..=last` (the range ends at the end of `last`):
+//! - **deployments**: events with the deploy action on those days.
+//! - **lead time**: a commit (sha) counts on the day of its first deploy. Its lead time is from
+//!   its first stage to that deploy, if it was staged at or before it; otherwise it counts as
+//!   deployed without stage. A commit whose first stage falls in the range and whose first
+//!   deploy does not happen by the range's end is pending.
+//! - **change failure rate**: rollback events over deploy events, on those days.
+//! - **time to restore**: from each rollback on those days to the next deploy strictly after
+//!   it, if that deploy happens by the range's end; otherwise the rollback is unrestored.
+//! - medians and 90th percentiles are nearest-rank: the ⌈p·n⌉-th smallest value.
+//!
+//! `DeliveryIndex` holds these facts per day, built once from every event, so that a range of
+//! a year answers with a few binary searches per day.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use foldhash::fast::RandomState;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::model::{EventView, SECONDS_PER_DAY, Timestamp, date_of_day, day_of};
+use super::sha::Sha;
+
+/// The action names the metrics read (configuration: `DEPLOY_ACTION`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryActions {
+    pub deploy: String,
+    pub stage: String,
+    pub rollback: String,
+}
+
+impl Default for DeliveryActions {
+    fn default() -> Self {
+        Self {
+            deploy: "deploy".into(),
+            stage: "stage".into(),
+            rollback: "rollback".into(),
+        }
+    }
+}
+
+/// How a range is divided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    /// One UTC day.
+    Day,
+    /// A week from Monday to Sunday (ISO 8601), cut at the range's ends.
+    Week,
+}
+
+impl Bucket {
+    /// The buckets of `first..=last` as (first day, last day) pairs.
+    pub fn split(self, first: i64, last: i64) -> impl Iterator<Item = (i64, i64)> {
+        let mut start = first;
+        std::iter::from_fn(move || {
+            if start > last {
+                return None;
+            }
+            let end = match self {
+                Bucket::Day => start,
+                // 1970-01-01, day 0, was a Thursday: Sunday is day 3 of the week (mod 7).
+                Bucket::Week => (start + (3 - start).rem_euclid(7)).min(last),
+            };
+            let bucket = (start, end);
+            start = end + 1;
+            Some(bucket)
+        })
+    }
+}
+
+/// A performance level of the Accelerate State of DevOps Report 2023 (DORA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Elite,
+    High,
+    Medium,
+    Low,
+}
+
+const HOUR: i64 = 3_600;
+const DAY: i64 = SECONDS_PER_DAY;
+
+impl Level {
+    /// Elite: at least daily; high: at least weekly; medium: at least monthly (30 days).
+    pub fn of_deploys_per_day(per_day: f64) -> Self {
+        if per_day >= 1.0 {
+            Self::Elite
+        } else if per_day >= 1.0 / 7.0 {
+            Self::High
+        } else if per_day >= 1.0 / 30.0 {
+            Self::Medium
+        } else {
+            Self::Low
+        }
+    }
+
+    /// Elite: under a day; high: under a week; medium: under a month (30 days).
+    pub fn of_lead_time(seconds: i64) -> Self {
+        Self::below(seconds, [DAY, 7 * DAY, 30 * DAY])
+    }
+
+    /// Elite: at most 5 %; high: at most 10 %; medium: at most 15 %.
+    pub fn of_failure_rate(rate: f64) -> Self {
+        if rate <= 0.05 {
+            Self::Elite
+        } else if rate <= 0.10 {
+            Self::High
+        } else if rate <= 0.15 {
+            Self::Medium
+        } else {
+            Self::Low
+        }
+    }
+
+    /// Elite: under an hour; high: under a day; medium: under a week.
+    pub fn of_time_to_restore(seconds: i64) -> Self {
+        Self::below(seconds, [HOUR, DAY, 7 * DAY])
+    }
+
+    fn below(seconds: i64, [elite, high, medium]: [i64; 3]) -> Self {
+        if seconds < elite {
+            Self::Elite
+        } else if seconds < high {
+            Self::High
+        } else if seconds < medium {
+            Self::Medium
+        } else {
+            Self::Low
+        }
+    }
+}
+
+/// Where the performance levels' thresholds come from.
+pub const LEVELS_FROM: &str =
+    "Accelerate State of DevOps Report 2023 (DORA), https://dora.dev/research/2023/dora-report/";
+
+/// `GET /metrics/delivery`'s body: the range as a whole, then bucket by bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DeliveryReport {
+    pub bucket: Bucket,
+    /// The report whose thresholds set each `level`.
+    #[schema(example = json!(LEVELS_FROM))]
+    pub levels_from: &'static str,
+    /// The whole range; `null` when there is no range: no `from` or `to` and no events.
+    pub total: Option<DeliveryFigures>,
+    /// Every bucket of the range, empty ones included.
+    pub buckets: Vec<DeliveryFigures>,
+}
+
+impl DeliveryReport {
+    /// The report for the days `first..=last` (`None`: no range), from per-range figures.
+    pub fn new(
+        days: Option<(i64, i64)>,
+        bucket: Bucket,
+        figures: impl Fn(i64, i64) -> DeliveryFigures,
+    ) -> Self {
+        let Some((first, last)) = days else {
+            return Self {
+                bucket,
+                levels_from: LEVELS_FROM,
+                total: None,
+                buckets: Vec::new(),
+            };
+        };
+        Self {
+            bucket,
+            levels_from: LEVELS_FROM,
+            total: Some(figures(first, last)),
+            buckets: bucket
+                .split(first, last)
+                .map(|(first, last)| figures(first, last))
+                .collect(),
+        }
+    }
+}
+
+/// The four metrics for one range of days.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DeliveryFigures {
+    #[schema(value_type = String, format = Date, example = "2017-10-02")]
+    pub first_day: NaiveDate,
+    /// Included.
+    #[schema(value_type = String, format = Date, example = "2017-10-08")]
+    pub last_day: NaiveDate,
+    pub days: u32,
+    pub deployment_frequency: DeploymentFrequency,
+    pub lead_time: LeadTime,
+    pub change_failure_rate: ChangeFailureRate,
+    pub time_to_restore: TimeToRestore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DeploymentFrequency {
+    /// Deploy events on these days.
+    pub deploys: u64,
+    /// `deploys` over `days`.
+    pub per_day: f64,
+    pub level: Level,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LeadTime {
+    /// Commits first deployed on these days and staged at or before that deploy.
+    pub commits: u64,
+    /// From first stage to first deploy; `null` without commits.
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+    /// Commits first deployed on these days without a stage at or before that deploy.
+    pub deployed_without_stage: u64,
+    /// Commits first staged on these days and not deployed by their end.
+    pub pending: u64,
+    /// By the median; `null` without commits.
+    pub level: Option<Level>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ChangeFailureRate {
+    pub rollbacks: u64,
+    pub deploys: u64,
+    /// `rollbacks` over `deploys`; `null` without deploys.
+    pub rate: Option<f64>,
+    pub level: Option<Level>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TimeToRestore {
+    /// Rollbacks on these days followed by a deploy by their end.
+    pub restored: u64,
+    /// From rollback to the next deploy; `null` without restored rollbacks.
+    pub median_seconds: Option<i64>,
+    /// Rollbacks on these days with no deploy after them by their end.
+    pub unrestored: u64,
+    pub level: Option<Level>,
+}
+
+/// A first deploy or a first stage that never happened.
+const NEVER: i64 = i64::MAX;
+
+/// A rollback, as time to restore needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rollback {
+    /// Day of the next deploy strictly after the rollback, or `NEVER`.
+    restored_on: i64,
+    /// Seconds to that deploy (meaningless when `restored_on` is `NEVER`).
+    seconds: i64,
+}
+
+/// Values grouped by day: the values of the `i`-th day are `values[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug)]
+struct PerDay<T> {
+    offsets: Vec<usize>,
+    values: Vec<T>,
+}
+
+impl<T: Copy> PerDay<T> {
+    /// `pairs` (day, value) sorted by day, spread over `days` (which holds every day named).
+    fn new(days: &[i64], pairs: &[(i64, T)]) -> Self {
+        let mut offsets = Vec::with_capacity(days.len() + 1);
+        let mut next = 0;
+        for &day in days {
+            offsets.push(next);
+            next += pairs[next..].partition_point(|(d, _)| *d == day);
+        }
+        offsets.push(next);
+        debug_assert_eq!(next, pairs.len(), "every pair's day is in `days`");
+        Self {
+            offsets,
+            values: pairs.iter().map(|&(_, value)| value).collect(),
+        }
+    }
+
+    fn day(&self, position: usize) -> &[T] {
+        &self.values[self.offsets[position]..self.offsets[position + 1]]
+    }
+
+    fn days(&self, positions: std::ops::Range<usize>) -> &[T] {
+        &self.values[self.offsets[positions.start]..self.offsets[positions.end]]
+    }
+}
+
+/// The facts the metrics need, per UTC day that has any.
+#[derive(Debug)]
+pub struct DeliveryIndex {
+    /// Days with a deploy, a rollback, a commit's first deploy or first stage, ascending. The
+    /// other fields are indexed by position in this.
+    days: Vec<i64>,
+    deploys: Vec<u32>,
+    rollbacks: Vec<u32>,
+    without_stage: Vec<u32>,
+    /// Lead times of the commits first deployed that day, ascending.
+    leads: PerDay<i64>,
+    /// For each commit first staged that day, the day of its first deploy (or `NEVER`),
+    /// ascending.
+    staged: PerDay<i64>,
+    /// That day's rollbacks in time order; over all days, `restored_on` never decreases.
+    restores: PerDay<Rollback>,
+}
+
+impl DeliveryIndex {
+    /// Built from every event, in any order.
+    pub fn build<'a>(
+        events: impl IntoIterator<Item = EventView<'a>>,
+        actions: &DeliveryActions,
+    ) -> Self {
+        #[derive(Clone, Copy)]
+        struct Commit {
+            first_stage: Timestamp,
+            first_deploy: Timestamp,
+        }
+        let mut commits: HashMap<&Sha, Commit, RandomState> = HashMap::default();
+        let mut deploys = Vec::new();
+        let mut rollbacks = Vec::new();
+        for event in events {
+            let action = event.action;
+            let (is_deploy, is_stage) = (action == actions.deploy, action == actions.stage);
+            if is_deploy || is_stage {
+                let commit = commits.entry(event.sha).or_insert(Commit {
+                    first_stage: NEVER,
+                    first_deploy: NEVER,
+                });
+                if is_deploy {
+                    commit.first_deploy = commit.first_deploy.min(event.timestamp);
+                    deploys.push(event.timestamp);
+                } else {
+                    commit.first_stage = commit.first_stage.min(event.timestamp);
+                }
+            } else if action == actions.rollback {
+                rollbacks.push(event.timestamp);
+            }
+        }
+        deploys.sort_unstable();
+        rollbacks.sort_unstable();
+
+        let mut leads = Vec::new();
+        let mut without_stage = Vec::new();
+        let mut staged = Vec::new();
+        for commit in commits.values() {
+            let deploy_day = (commit.first_deploy != NEVER).then(|| day_of(commit.first_deploy));
+            if let Some(day) = deploy_day {
+                if commit.first_stage <= commit.first_deploy {
+                    leads.push((day, commit.first_deploy - commit.first_stage));
+                } else {
+                    without_stage.push(day);
+                }
+            }
+            if commit.first_stage != NEVER {
+                staged.push((day_of(commit.first_stage), deploy_day.unwrap_or(NEVER)));
+            }
+        }
+        leads.sort_unstable();
+        without_stage.sort_unstable();
+        staged.sort_unstable();
+
+        // Deploys and rollbacks are both in time order: one pass finds each rollback's next
+        // deploy.
+        let mut next = 0;
+        let restores: Vec<(i64, Rollback)> = rollbacks
+            .iter()
+            .map(|&at| {
+                next += deploys[next..].partition_point(|&deploy| deploy <= at);
+                let rollback = match deploys.get(next) {
+                    Some(&deploy) => Rollback {
+                        restored_on: day_of(deploy),
+                        seconds: deploy - at,
+                    },
+                    None => Rollback {
+                        restored_on: NEVER,
+                        seconds: 0,
+                    },
+                };
+                (day_of(at), rollback)
+            })
+            .collect();
+
+        let mut days: Vec<i64> = deploys
+            .iter()
+            .chain(&rollbacks)
+            .map(|&t| day_of(t))
+            .chain(leads.iter().map(|&(day, _)| day))
+            .chain(without_stage.iter().copied())
+            .chain(staged.iter().map(|&(day, _)| day))
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        let per_day_count = |sorted_days: &mut dyn Iterator<Item = i64>| {
+            let mut counts = vec![0u32; days.len()];
+            let mut position = 0;
+            for day in sorted_days {
+                position += days[position..].partition_point(|&d| d < day);
+                counts[position] += 1;
+            }
+            counts
+        };
+        Self {
+            deploys: per_day_count(&mut deploys.iter().map(|&t| day_of(t))),
+            rollbacks: per_day_count(&mut rollbacks.iter().map(|&t| day_of(t))),
+            without_stage: per_day_count(&mut without_stage.into_iter()),
+            leads: PerDay::new(&days, &leads),
+            staged: PerDay::new(&days, &staged),
+            restores: PerDay::new(&days, &restores),
+            days,
+        }
+    }
+
+    /// The metrics for the days `first..=last`.
+    pub fn figures(&self, first: i64, last: i64) -> DeliveryFigures {
+        let start = self.days.partition_point(|&day| day < first);
+        let end = self.days.partition_point(|&day| day <= last);
+        let positions = start..end;
+        let sum = |counts: &[u32]| {
+            counts[positions.clone()]
+                .iter()
+                .map(|&c| u64::from(c))
+                .sum()
+        };
+        let days = (last - first + 1) as u32;
+
+        let deploys: u64 = sum(&self.deploys);
+        let per_day = deploys as f64 / f64::from(days);
+
+        let leads: Vec<&[i64]> = positions.clone().map(|p| self.leads.day(p)).collect();
+        let commits = leads.iter().map(|day| day.len() as u64).sum();
+        let median = nearest_rank(&leads, commits, 1, 2);
+        let pending = positions
+            .clone()
+            .map(|p| {
+                let deploy_days = self.staged.day(p);
+                (deploy_days.len() - deploy_days.partition_point(|&day| day <= last)) as u64
+            })
+            .sum();
+
+        let rollbacks: u64 = sum(&self.rollbacks);
+        let rate = (deploys > 0).then(|| rollbacks as f64 / deploys as f64);
+
+        let in_range = self.restores.days(positions.clone());
+        let restored = in_range.partition_point(|rollback| rollback.restored_on <= last);
+        let mut restore_seconds: Vec<i64> =
+            in_range[..restored].iter().map(|r| r.seconds).collect();
+        let restore_median = median_of(&mut restore_seconds);
+
+        DeliveryFigures {
+            first_day: date_of_day(first).expect("the caller bounds days to the calendar"),
+            last_day: date_of_day(last).expect("the caller bounds days to the calendar"),
+            days,
+            deployment_frequency: DeploymentFrequency {
+                deploys,
+                per_day,
+                level: Level::of_deploys_per_day(per_day),
+            },
+            lead_time: LeadTime {
+                commits,
+                median_seconds: median,
+                p90_seconds: nearest_rank(&leads, commits, 9, 10),
+                deployed_without_stage: sum(&self.without_stage),
+                pending,
+                level: median.map(Level::of_lead_time),
+            },
+            change_failure_rate: ChangeFailureRate {
+                rollbacks,
+                deploys,
+                rate,
+                level: rate.map(Level::of_failure_rate),
+            },
+            time_to_restore: TimeToRestore {
+                restored: restored as u64,
+                median_seconds: restore_median,
+                unrestored: (in_range.len() - restored) as u64,
+                level: restore_median.map(Level::of_time_to_restore),
+            },
+        }
+    }
+}
+
+/// The ⌈n·numerator/denominator⌉-th smallest of `n` values held in sorted runs; `None` if
+/// `n` is 0. Found by bisecting on the value, counting in each run.
+fn nearest_rank(runs: &[&[i64]], n: u64, numerator: u64, denominator: u64) -> Option<i64> {
+    if n == 0 {
+        return None;
+    }
+    let rank = (n * numerator).div_ceil(denominator).max(1);
+    if let [run] = runs
+        .iter()
+        .filter(|run| !run.is_empty())
+        .collect::<Vec<_>>()[..]
+    {
+        return Some(run[rank as usize - 1]);
+    }
+    let (mut low, mut high) = (
+        runs.iter().filter_map(|run| run.first()).copied().min()?,
+        runs.iter().filter_map(|run| run.last()).copied().max()?,
+    );
+    // The smallest value v with at least `rank` values ≤ v.
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let at_most: u64 = runs
+            .iter()
+            .map(|run| run.partition_point(|&value| value <= middle) as u64)
+            .sum();
+        if at_most >= rank {
+            high = middle;
+        } else {
+            low = middle + 1;
+        }
+    }
+    Some(low)
+}
+
+/// The nearest-rank median (the ⌈n/2⌉-th smallest); `None` for no values.
+fn median_of(values: &mut [i64]) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    let rank = values.len().div_ceil(2);
+    Some(*values.select_nth_unstable(rank - 1).1)
+}

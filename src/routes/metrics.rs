@@ -1,0 +1,53 @@
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use utoipa::IntoParams;
+
+use super::params::{Params, RangeParams, check_range, days_of};
+use crate::error::ApiError;
+use crate::events::{Bucket, DeliveryReport};
+use crate::state::AppState;
+
+pub const PARAMETERS: &[&str] = &["from", "to", "bucket"];
+
+/// `bucket`, on `GET /metrics/delivery`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct BucketParam {
+    /// How the range is divided: UTC days, or weeks from Monday to Sunday (cut at the range's
+    /// ends).
+    #[param(inline, default = "day")]
+    bucket: Option<Bucket>,
+}
+
+/// `GET /metrics/delivery?from&to&bucket`: deployment frequency, lead time, change failure rate
+/// and time to restore over whole UTC days, as `/summaries/daily` chooses them.
+#[utoipa::path(
+    get,
+    path = "/metrics/delivery",
+    summary = "Delivery metrics (DORA)",
+    description = "Deployment frequency, lead time for changes, change failure rate and time to restore, for the range and for each day or week of it, each with its DORA performance level. The range is whole UTC days, chosen as `/summaries/daily` chooses them. A figure without data is `null`. The action names counted are the service's configuration (`DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`; by default `deploy`, `stage`, `rollback`).",
+    tag = "metrics",
+    params(RangeParams, BucketParam),
+    responses((status = 200, description = "The range from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days; without `from` or `to`, the store's first or last day. `total` is `null` and `buckets` empty when the store has no events and no range is given.", body = DeliveryReport))
+)]
+pub async fn delivery(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<DeliveryReport>, ApiError> {
+    let params = Params::parse(query.as_deref(), PARAMETERS)?;
+    let from = params.from()?;
+    let to = params.to()?;
+    check_range(from, to)?;
+    let bucket = match params.get("bucket") {
+        None | Some("day") => Bucket::Day,
+        Some("week") => Bucket::Week,
+        Some(_) => return Err(ApiError::invalid("bucket", "must be day or week")),
+    };
+    let report = state
+        .store
+        .reader()
+        .delivery_metrics(Box::new(move |span| days_of(from, to, span)), bucket)
+        .await?;
+    Ok(Json(report))
+}

@@ -1,0 +1,534 @@
+//! `GET /metrics/delivery`: hand-built event sets with answers worked out by hand, then random
+//! datasets against a plain recomputation written here from the definitions in the README.
+
+use std::collections::BTreeMap;
+
+use pipeline_events_api::events::{DeliveryActions, EventStore, RawEvent};
+use pipeline_events_api::metadata::MetadataSource;
+use pipeline_events_api::store::Store;
+use pipeline_events_api::store::memory::MemoryStore;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+
+use crate::support::{Backend, TestApp, blocking_runtime};
+
+/// Monday 2017-10-30, 00:00 UTC.
+const D0: i64 = 1_509_321_600;
+const DAY: i64 = 86_400;
+const HOUR: i64 = 3_600;
+
+fn record(id: u64, date: i64, action: &str, sha: &str) -> RawEvent {
+    RawEvent {
+        id,
+        sha: sha.to_owned(),
+        date,
+        action: action.to_owned(),
+        engineer: "alice".to_owned(),
+    }
+}
+
+fn memory_app(records: Vec<RawEvent>) -> TestApp {
+    TestApp::with_records_on(records, Backend::Memory)
+}
+
+async fn metrics(app: &TestApp, query: &str) -> Value {
+    let response = app.get(&format!("/metrics/delivery?{query}")).await;
+    assert_eq!(response.status, 200, "{query}: {:?}", response.json());
+    response.json()
+}
+
+/// The cases the issue names, on days D0 (Monday) to D14:
+/// - `x`: staged D0 09:00, deployed 09:10 and again 11:00 (a redeploy);
+/// - `y`: staged D0 10:00 and again 10:05, deployed 10:15 (lead from the first stage);
+/// - `z`: deployed D1 08:00, staged 08:01 (deployed before it was staged);
+/// - rollbacks D0 12:00 (restored by z, 20 h later) and D1 23:59:59 (restored by `w`, deployed
+///   D2 00:00:00 without a stage, one second later: across a range's end);
+/// - nothing from D3 to D13; `v` staged D14 09:00, never deployed (pending).
+fn cases() -> Vec<RawEvent> {
+    vec![
+        record(1, D0 + 9 * HOUR, "stage", "x"),
+        record(2, D0 + 9 * HOUR + 600, "deploy", "x"),
+        record(3, D0 + 10 * HOUR, "stage", "y"),
+        record(4, D0 + 10 * HOUR + 300, "stage", "y"),
+        record(5, D0 + 10 * HOUR + 900, "deploy", "y"),
+        record(6, D0 + 11 * HOUR, "deploy", "x"),
+        record(7, D0 + 12 * HOUR, "rollback", "x"),
+        record(8, D0 + DAY + 8 * HOUR, "deploy", "z"),
+        record(9, D0 + DAY + 8 * HOUR + 60, "stage", "z"),
+        record(10, D0 + 2 * DAY - 1, "rollback", "z"),
+        record(11, D0 + 2 * DAY, "deploy", "w"),
+        record(12, D0 + 14 * DAY + 9 * HOUR, "stage", "v"),
+        // Not an action the metrics read.
+        record(13, D0 + 9 * HOUR, "build", "x"),
+    ]
+}
+
+#[tokio::test]
+async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end() {
+    let app = memory_app(cases());
+    let body = metrics(&app, "from=2017-10-30&to=2017-10-31").await;
+    assert_eq!(body["bucket"], "day");
+    assert!(
+        body["levels_from"]
+            .as_str()
+            .unwrap()
+            .contains("State of DevOps Report 2023")
+    );
+    assert_eq!(
+        body["total"],
+        json!({
+            "first_day": "2017-10-30",
+            "last_day": "2017-10-31",
+            "days": 2,
+            // x twice, y, z.
+            "deployment_frequency": {"deploys": 4, "per_day": 2.0, "level": "elite"},
+            // x 600 s, y 900 s; z deployed before its stage.
+            "lead_time": {
+                "commits": 2, "median_seconds": 600, "p90_seconds": 900,
+                "deployed_without_stage": 1, "pending": 0, "level": "elite"
+            },
+            "change_failure_rate": {"rollbacks": 2, "deploys": 4, "rate": 0.5, "level": "low"},
+            // D0 12:00 → z at D1 08:00; D1 23:59:59's deploy comes after the range.
+            "time_to_restore": {
+                "restored": 1, "median_seconds": 20 * HOUR, "unrestored": 1, "level": "high"
+            }
+        })
+    );
+    let buckets = body["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 2);
+    assert_eq!(buckets[0]["first_day"], "2017-10-30");
+    assert_eq!(buckets[0]["last_day"], "2017-10-30");
+    assert_eq!(buckets[0]["deployment_frequency"]["deploys"], 3);
+    // D0 alone: D0's rollback is restored on D1, after this bucket's end.
+    assert_eq!(
+        buckets[0]["time_to_restore"],
+        json!({"restored": 0, "median_seconds": null, "unrestored": 1, "level": null})
+    );
+    assert_eq!(buckets[0]["change_failure_rate"]["rate"], json!(1.0 / 3.0));
+    assert_eq!(
+        buckets[1]["lead_time"],
+        json!({
+            "commits": 0, "median_seconds": null, "p90_seconds": null,
+            "deployed_without_stage": 1, "pending": 0, "level": null
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_rollback() {
+    let app = memory_app(cases());
+    let three_days = metrics(&app, "from=2017-10-30&to=2017-11-01").await;
+    assert_eq!(
+        three_days["total"]["time_to_restore"],
+        json!({"restored": 2, "median_seconds": 1, "unrestored": 0, "level": "elite"})
+    );
+    assert_eq!(
+        three_days["total"]["lead_time"]["deployed_without_stage"],
+        2
+    );
+    assert_eq!(three_days["total"]["change_failure_rate"]["rate"], 0.4);
+
+    // D0's rollback is before this range: only D1's counts, restored by w.
+    let later = metrics(&app, "from=2017-10-31T12:00:00Z&to=2017-11-01T00:00:01Z").await;
+    assert_eq!(later["total"]["first_day"], "2017-10-31");
+    assert_eq!(later["total"]["last_day"], "2017-11-01");
+    assert_eq!(
+        later["total"]["change_failure_rate"],
+        json!({"rollbacks": 1, "deploys": 2, "rate": 0.5, "level": "low"})
+    );
+    assert_eq!(
+        later["total"]["time_to_restore"]["median_seconds"],
+        json!(1)
+    );
+}
+
+#[tokio::test]
+async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed() {
+    let app = memory_app(cases());
+    let body = metrics(&app, "from=2017-10-30&to=2017-11-13&bucket=week").await;
+    assert_eq!(body["bucket"], "week");
+    let buckets = body["buckets"].as_array().unwrap();
+    let spans: Vec<(&str, &str, u64)> = buckets
+        .iter()
+        .map(|b| {
+            (
+                b["first_day"].as_str().unwrap(),
+                b["last_day"].as_str().unwrap(),
+                b["days"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            ("2017-10-30", "2017-11-05", 7),
+            ("2017-11-06", "2017-11-12", 7),
+            ("2017-11-13", "2017-11-13", 1),
+        ]
+    );
+    assert_eq!(
+        buckets[1],
+        json!({
+            "first_day": "2017-11-06", "last_day": "2017-11-12", "days": 7,
+            "deployment_frequency": {"deploys": 0, "per_day": 0.0, "level": "low"},
+            "lead_time": {
+                "commits": 0, "median_seconds": null, "p90_seconds": null,
+                "deployed_without_stage": 0, "pending": 0, "level": null
+            },
+            "change_failure_rate": {"rollbacks": 0, "deploys": 0, "rate": null, "level": null},
+            "time_to_restore": {"restored": 0, "median_seconds": null, "unrestored": 0, "level": null}
+        })
+    );
+    // v, staged on the last day and never deployed.
+    assert_eq!(buckets[2]["lead_time"]["pending"], 1);
+    // Five deploys in 15 days: at least weekly, not daily.
+    assert_eq!(
+        body["total"]["deployment_frequency"],
+        json!({"deploys": 5, "per_day": 5.0 / 15.0, "level": "high"})
+    );
+    // A week that starts mid-range is cut at the range's start.
+    let cut = metrics(&app, "from=2017-11-01&to=2017-11-06&bucket=week").await;
+    let cut_days: Vec<u64> = cut["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["days"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cut_days, [5, 1]);
+}
+
+#[tokio::test]
+async fn without_a_range_the_store_span_is_used_and_an_empty_store_has_none() {
+    let app = memory_app(cases());
+    let body = metrics(&app, "").await;
+    assert_eq!(body["total"]["first_day"], "2017-10-30");
+    assert_eq!(body["total"]["last_day"], "2017-11-13");
+    assert_eq!(body["buckets"].as_array().unwrap().len(), 15);
+
+    let empty = memory_app(Vec::new());
+    assert_eq!(
+        metrics(&empty, "bucket=week").await,
+        json!({
+            "bucket": "week",
+            "levels_from": body["levels_from"],
+            "total": null,
+            "buckets": []
+        })
+    );
+    // A range on an empty store: every figure empty.
+    let range = metrics(&empty, "from=2017-10-30&to=2017-10-30").await;
+    assert_eq!(range["total"]["lead_time"]["median_seconds"], json!(null));
+    assert_eq!(range["buckets"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_parameters_are_refused() {
+    let app = memory_app(cases());
+    for (query, status, code) in [
+        ("bucket=month", 400, "invalid_parameter"),
+        ("bucket=", 400, "invalid_parameter"),
+        ("bucket=day&bucket=week", 400, "invalid_parameter"),
+        ("from=yesterday", 400, "invalid_parameter"),
+        ("from=2017-10-31&to=2017-10-30", 400, "invalid_range"),
+        ("from=2017-01-01&to=2018-01-02", 400, "range_too_large"),
+        ("engineer=alice", 400, "unknown_parameter"),
+    ] {
+        app.get(&format!("/metrics/delivery?{query}"))
+            .await
+            .assert_error(status, code);
+    }
+    // 366 days is the most ('to' as a date includes that day).
+    let most = metrics(&app, "from=2017-01-01&to=2018-01-01").await;
+    assert_eq!(most["total"]["days"], 366);
+}
+
+/// The action names are the operator's: here `release`, `build` and `revert`.
+#[tokio::test]
+async fn configured_action_names_are_the_ones_counted() {
+    let renamed: Vec<RawEvent> = cases()
+        .into_iter()
+        .map(|mut event| {
+            event.action = match event.action.as_str() {
+                "deploy" => "release",
+                "stage" => "build",
+                "rollback" => "revert",
+                // The old names now mean nothing to the metrics.
+                "build" => "deploy",
+                other => other,
+            }
+            .to_owned();
+            event
+        })
+        .collect();
+    let store = MemoryStore::with_delivery_actions(
+        EventStore::from_records(renamed).unwrap(),
+        None,
+        DeliveryActions {
+            deploy: "release".into(),
+            stage: "build".into(),
+            rollback: "revert".into(),
+        },
+    );
+    let renamed_app = TestApp::on(
+        Store::Memory(store),
+        MetadataSource::build_time("test".into()),
+    );
+    let query = "from=2017-10-30&to=2017-11-13&bucket=week";
+    assert_eq!(
+        metrics(&renamed_app, query).await,
+        metrics(&memory_app(cases()), query).await
+    );
+}
+
+/// Events recorded while the server runs count as soon as they are acknowledged.
+#[tokio::test]
+async fn recorded_events_count() {
+    let app = memory_app(cases());
+    let before = metrics(&app, "from=2017-11-13&to=2017-11-13").await;
+    assert_eq!(before["total"]["lead_time"]["pending"], 1);
+    let response = app
+        .post_event(
+            r#"{"sha":"abcdef1","action":"deploy","engineer":"alice","timestamp":"2017-11-13T10:00:00Z"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(response.status, 201);
+    let after = metrics(&app, "from=2017-11-13&to=2017-11-13").await;
+    assert_eq!(after["total"]["deployment_frequency"]["deploys"], 1);
+    assert_eq!(after["total"]["lead_time"]["deployed_without_stage"], 1);
+}
+
+#[tokio::test]
+async fn the_dynamodb_store_says_it_does_not_compute_them_yet() {
+    let app = TestApp::with_records_on(cases(), Backend::DynamoDb);
+    let message = app
+        .get("/metrics/delivery?from=2017-10-30&to=2017-10-31")
+        .await
+        .assert_error(501, "metrics_not_on_this_store");
+    assert!(message.contains("EVENT_STORE=memory"), "{message}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random datasets against a recomputation from the definitions: every commit's first stage and
+// first deploy, every rollback's next deploy, found by scanning all records.
+
+/// 2017-10-30 (a Monday) and the 20 days after it.
+const SPAN_DAYS: i64 = 21;
+const SHAS: [&str; 6] = ["a1", "b2", "c3", "d4", "e5", "f6"];
+const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "test"];
+
+fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
+    // Few shas and few instants: redeploys, restages and ties are common.
+    let event = (
+        0..SPAN_DAYS * 8,
+        0i64..3,
+        prop::sample::select(ACTIONS.to_vec()),
+        prop::sample::select(SHAS.to_vec()),
+    );
+    proptest::collection::vec(event, 0..80).prop_map(|events| {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(index, (slot, second, action, sha))| {
+                record(index as u64 + 1, D0 + slot * 3 * HOUR + second, action, sha)
+            })
+            .collect()
+    })
+}
+
+/// `value` with every fraction rounded to nine places: JSON parsing does not give back the last
+/// bit of every float the service wrote.
+fn rounded(value: &Value) -> Value {
+    match value {
+        Value::Number(n) if n.is_f64() => json!((n.as_f64().unwrap() * 1e9).round() / 1e9),
+        Value::Array(items) => Value::Array(items.iter().map(rounded).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, field)| (name.clone(), rounded(field)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn day(timestamp: i64) -> i64 {
+    timestamp.div_euclid(DAY)
+}
+
+/// The ⌈n·p⌉-th smallest, p = numerator / denominator.
+fn nearest_rank(mut values: Vec<i64>, numerator: usize, denominator: usize) -> Value {
+    if values.is_empty() {
+        return Value::Null;
+    }
+    values.sort();
+    let rank = (values.len() * numerator).div_ceil(denominator);
+    json!(values[rank - 1])
+}
+
+fn level(thresholds: [f64; 3], value: f64, lower_is_better: bool) -> &'static str {
+    let names = ["elite", "high", "medium"];
+    for (threshold, name) in thresholds.iter().zip(names) {
+        let within = if lower_is_better {
+            value < *threshold
+        } else {
+            value >= *threshold
+        };
+        if within {
+            return name;
+        }
+    }
+    "low"
+}
+
+fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
+    let in_days = |t: i64| (first..=last).contains(&day(t));
+    let of = |action: &'static str| {
+        records
+            .iter()
+            .filter(move |r| r.action == action)
+            .map(|r| r.date)
+    };
+    let deploys = of("deploy").filter(|&t| in_days(t)).count();
+    let rollbacks: Vec<i64> = of("rollback").filter(|&t| in_days(t)).collect();
+    let mut first_stage: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut first_deploy: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in records {
+        let firsts = match r.action.as_str() {
+            "stage" => &mut first_stage,
+            "deploy" => &mut first_deploy,
+            _ => continue,
+        };
+        let t = firsts.entry(&r.sha).or_insert(r.date);
+        *t = (*t).min(r.date);
+    }
+    let mut leads = Vec::new();
+    let mut without_stage = 0;
+    for (sha, &deployed) in &first_deploy {
+        if !in_days(deployed) {
+            continue;
+        }
+        match first_stage.get(sha) {
+            Some(&staged) if staged <= deployed => leads.push(deployed - staged),
+            _ => without_stage += 1,
+        }
+    }
+    let pending = first_stage
+        .iter()
+        .filter(|(sha, staged)| {
+            in_days(**staged) && first_deploy.get(*sha).is_none_or(|&d| day(d) > last)
+        })
+        .count();
+    let mut restores = Vec::new();
+    for &rolled_back in &rollbacks {
+        let next = of("deploy").filter(|&t| t > rolled_back).min();
+        if let Some(next) = next.filter(|&t| day(t) <= last) {
+            restores.push(next - rolled_back);
+        }
+    }
+    let days = last - first + 1;
+    let per_day = deploys as f64 / days as f64;
+    let rate = (deploys > 0).then(|| rollbacks.len() as f64 / deploys as f64);
+    let lead_median = nearest_rank(leads.clone(), 1, 2);
+    let restore_median = nearest_rank(restores.clone(), 1, 2);
+    let d = DAY as f64;
+    let by_seconds = |median: &Value, thresholds: [f64; 3]| match median.as_i64() {
+        Some(seconds) => json!(level(thresholds, seconds as f64, true)),
+        None => Value::Null,
+    };
+    json!({
+        "first_day": chrono::DateTime::from_timestamp(first * DAY, 0).unwrap().format("%Y-%m-%d").to_string(),
+        "last_day": chrono::DateTime::from_timestamp(last * DAY, 0).unwrap().format("%Y-%m-%d").to_string(),
+        "days": days,
+        "deployment_frequency": {
+            "deploys": deploys,
+            "per_day": per_day,
+            "level": level([1.0, 1.0 / 7.0, 1.0 / 30.0], per_day, false),
+        },
+        "lead_time": {
+            "commits": leads.len(),
+            "median_seconds": lead_median,
+            "p90_seconds": nearest_rank(leads, 9, 10),
+            "deployed_without_stage": without_stage,
+            "pending": pending,
+            "level": by_seconds(&lead_median, [d, 7.0 * d, 30.0 * d]),
+        },
+        "change_failure_rate": {
+            "rollbacks": rollbacks.len(),
+            "deploys": deploys,
+            "rate": rate,
+            "level": match rate {
+                // Elite at most 5 %, high at most 10 %, medium at most 15 %.
+                Some(rate) if rate <= 0.05 => json!("elite"),
+                Some(rate) if rate <= 0.10 => json!("high"),
+                Some(rate) if rate <= 0.15 => json!("medium"),
+                Some(_) => json!("low"),
+                None => Value::Null,
+            },
+        },
+        "time_to_restore": {
+            "restored": restores.len(),
+            "median_seconds": restore_median,
+            "unrestored": rollbacks.len() - restores.len(),
+            "level": by_seconds(&restore_median, [HOUR as f64, d, 7.0 * d]),
+        },
+    })
+}
+
+/// Buckets written out day by day, not by the service's splitting.
+fn expected_buckets(first: i64, last: i64, week: bool) -> Vec<(i64, i64)> {
+    let mut buckets: Vec<(i64, i64)> = Vec::new();
+    for d in first..=last {
+        // chrono's weekday, Monday = 0.
+        let monday = chrono::DateTime::from_timestamp(d * DAY, 0)
+            .unwrap()
+            .format("%u")
+            .to_string()
+            == "1";
+        match buckets.last_mut() {
+            Some(bucket) if week && !monday => bucket.1 = d,
+            _ => buckets.push((d, d)),
+        }
+    }
+    buckets
+}
+
+#[test]
+fn random_datasets_equal_a_recomputation_from_the_definitions() {
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let ranges = (-2i64..SPAN_DAYS + 2, 0i64..SPAN_DAYS + 4, any::<bool>());
+    runner
+        .run(&(dataset(), ranges), |(records, (start, length, week))| {
+            let app = memory_app(records.clone());
+            let (first, last) = (day(D0) + start, day(D0) + start + length);
+            let date = |d: i64| {
+                chrono::DateTime::from_timestamp(d * DAY, 0)
+                    .unwrap()
+                    .format("%Y-%m-%d")
+                    .to_string()
+            };
+            let query = format!(
+                "from={}&to={}&bucket={}",
+                date(first),
+                date(last),
+                if week { "week" } else { "day" }
+            );
+            let body = blocking_runtime().block_on(metrics(&app, &query));
+            let body = rounded(&body);
+            let expected = |first, last| rounded(&expected_figures(&records, first, last));
+            prop_assert_eq!(&body["total"], &expected(first, last));
+            let buckets = body["buckets"].as_array().unwrap();
+            let spans = expected_buckets(first, last, week);
+            prop_assert_eq!(buckets.len(), spans.len());
+            for (bucket, (first, last)) in buckets.iter().zip(spans) {
+                prop_assert_eq!(bucket, &expected(first, last), "{}", query);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
