@@ -2,7 +2,10 @@
 //! the work of the route: the domain query plus the JSON it sends.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pipeline_events::{DailyJson, EventQuery, EventStore, GeneratorSettings, day_of, generate};
+use pipeline_events::{
+    Bucket, DailyJson, DeliveryActions, DeliveryIndex, DeliveryReport, EventQuery, EventStore,
+    GeneratorSettings, day_of, generate,
+};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -60,6 +63,28 @@ fn queries(c: &mut Criterion) {
                 || store.days_with_activity(),
             )
         })
+    });
+    // What GET /metrics/delivery does over a year by day (366 buckets and the total), on the index
+    // built at load, and by week.
+    let index = DeliveryIndex::build(store.iter(), &DeliveryActions::default());
+    for (name, bucket) in [
+        ("delivery metrics over a year by day", Bucket::Day),
+        ("delivery metrics over a year by week", Bucket::Week),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let report = DeliveryReport::new(
+                    Some((black_box(first_day), first_day + 365)),
+                    bucket,
+                    |a, z| index.figures(a, z),
+                );
+                serde_json::to_vec(&report).unwrap()
+            })
+        });
+    }
+    // What start-up adds to the load for it.
+    c.bench_function("delivery index build", |b| {
+        b.iter(|| DeliveryIndex::build(store.iter(), &DeliveryActions::default()))
     });
 }
 

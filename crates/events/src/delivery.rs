@@ -313,7 +313,10 @@ impl DeliveryIndex {
             first_stage: Timestamp,
             first_deploy: Timestamp,
         }
-        let mut commits: HashMap<&Sha, Commit, RandomState> = HashMap::default();
+        let events = events.into_iter();
+        // Commits are usually about half the events.
+        let mut commits: HashMap<&Sha, Commit, RandomState> =
+            HashMap::with_capacity_and_hasher(events.size_hint().0 / 2, RandomState::default());
         let mut deploys = Vec::new();
         let mut rollbacks = Vec::new();
         for event in events {
@@ -378,14 +381,21 @@ impl DeliveryIndex {
             })
             .collect();
 
-        let mut days: Vec<i64> = deploys
-            .iter()
-            .chain(&rollbacks)
-            .map(|&t| day_of(t))
-            .chain(leads.iter().map(|&(day, _)| day))
-            .chain(without_stage.iter().copied())
-            .chain(staged.iter().map(|&(day, _)| day))
-            .collect();
+        // Each list is in day order: its distinct days are few, and so is their union.
+        let mut days: Vec<i64> = Vec::new();
+        let mut add_days = |sorted: &mut dyn Iterator<Item = i64>| {
+            let start = days.len();
+            for day in sorted {
+                if days.len() == start || days[days.len() - 1] != day {
+                    days.push(day);
+                }
+            }
+        };
+        add_days(&mut deploys.iter().map(|&t| day_of(t)));
+        add_days(&mut rollbacks.iter().map(|&t| day_of(t)));
+        add_days(&mut leads.iter().map(|&(day, _)| day));
+        add_days(&mut without_stage.iter().copied());
+        add_days(&mut staged.iter().map(|&(day, _)| day));
         days.sort_unstable();
         days.dedup();
         let per_day_count = |sorted_days: &mut dyn Iterator<Item = i64>| {
@@ -478,34 +488,40 @@ impl DeliveryIndex {
 }
 
 /// The ⌈n·numerator/denominator⌉-th smallest of `n` values held in sorted runs; `None` if
-/// `n` is 0. Found by bisecting on the value, counting in each run.
+/// `n` is 0. Found by bisecting on the value: each step counts the values at most the middle,
+/// searching each run only between where the answer's bounds already fall in it.
 fn nearest_rank(runs: &[&[i64]], n: u64, numerator: u64, denominator: u64) -> Option<i64> {
     if n == 0 {
         return None;
     }
     let rank = (n * numerator).div_ceil(denominator).max(1);
-    if let [run] = runs
-        .iter()
-        .filter(|run| !run.is_empty())
-        .collect::<Vec<_>>()[..]
-    {
+    let mut non_empty = runs.iter().filter(|run| !run.is_empty());
+    if let (Some(run), None) = (non_empty.next(), non_empty.next()) {
         return Some(run[rank as usize - 1]);
     }
     let (mut low, mut high) = (
         runs.iter().filter_map(|run| run.first()).copied().min()?,
         runs.iter().filter_map(|run| run.last()).copied().max()?,
     );
+    // In each run, the values below `low` and those at most `high`.
+    let mut below_low = vec![0usize; runs.len()];
+    let mut up_to_high: Vec<usize> = runs.iter().map(|run| run.len()).collect();
+    let mut at_most = vec![0usize; runs.len()];
     // The smallest value v with at least `rank` values ≤ v.
     while low < high {
         let middle = low + (high - low) / 2;
-        let at_most: u64 = runs
-            .iter()
-            .map(|run| run.partition_point(|&value| value <= middle) as u64)
-            .sum();
-        if at_most >= rank {
+        let mut count = 0u64;
+        for (i, run) in runs.iter().enumerate() {
+            let window = &run[below_low[i]..up_to_high[i]];
+            at_most[i] = below_low[i] + window.partition_point(|&value| value <= middle);
+            count += at_most[i] as u64;
+        }
+        if count >= rank {
             high = middle;
+            up_to_high.copy_from_slice(&at_most);
         } else {
             low = middle + 1;
+            below_low.copy_from_slice(&at_most);
         }
     }
     Some(low)
