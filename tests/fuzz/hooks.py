@@ -6,7 +6,7 @@ be refused for a rule JSON Schema cannot state. Each such rule is checked here a
 request itself, so a refusal the request does not earn still fails:
 
 - `invalid_range`: `from` is not earlier than `to` (a date in `to` means the end of that day);
-- `range_too_large`: the daily summary spans more than 366 days;
+- `range_too_large`: the daily summary or the delivery metrics span more than 366 days;
 - `invalid_cursor`: a cursor was given that this run's responses never issued;
 - `invalid_timestamp`: the body's timestamp is before 1970 or more than 5 minutes ahead;
 - `idempotency_key_reused` (422): this run recorded another body under the same key.
