@@ -532,3 +532,23 @@ fn random_datasets_equal_a_recomputation_from_the_definitions() {
         })
         .unwrap();
 }
+
+/// Events at both ends of the calendar the store accepts: the index spans every day between.
+#[tokio::test]
+async fn events_at_the_calendars_ends() {
+    const LAST_SECOND: i64 = 253_402_300_799;
+    let app = memory_app(vec![
+        record(1, 0, "stage", "a"),
+        record(2, 60, "deploy", "a"),
+        record(3, LAST_SECOND - 60, "rollback", "a"),
+        record(4, LAST_SECOND, "deploy", "b"),
+    ]);
+    let first = metrics(&app, "from=1970-01-01&to=1970-01-01").await;
+    assert_eq!(first["total"]["lead_time"]["median_seconds"], 60);
+    let last = metrics(&app, "from=9999-12-31&to=9999-12-31").await;
+    assert_eq!(
+        last["total"]["time_to_restore"],
+        json!({"restored": 1, "median_seconds": 60, "unrestored": 0, "level": "elite"})
+    );
+    assert_eq!(last["total"]["lead_time"]["deployed_without_stage"], 1);
+}

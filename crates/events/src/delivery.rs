@@ -15,10 +15,11 @@
 //! `DeliveryIndex` holds these facts per day, built once from every event, so that a range of
 //! a year answers with a few binary searches per day.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use chrono::NaiveDate;
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -243,7 +244,7 @@ pub struct TimeToRestore {
 const NEVER: i64 = i64::MAX;
 
 /// A rollback, as time to restore needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Rollback {
     /// Day of the next deploy strictly after the rollback, or `NEVER`.
     restored_on: i64,
@@ -258,21 +259,25 @@ struct PerDay<T> {
     values: Vec<T>,
 }
 
-impl<T: Copy> PerDay<T> {
-    /// `pairs` (day, value) sorted by day, spread over `days` (which holds every day named).
-    fn new(days: &[i64], pairs: &[(i64, T)]) -> Self {
-        let mut offsets = Vec::with_capacity(days.len() + 1);
-        let mut next = 0;
-        for &day in days {
-            offsets.push(next);
-            next += pairs[next..].partition_point(|(d, _)| *d == day);
+impl<T: Copy + Default> PerDay<T> {
+    /// `entries` (day, value) spread over `days`, which holds every day named; each day's
+    /// values in the order they come. Counted first, then placed: no list of pairs is kept.
+    fn collect(days: &Days, entries: impl Iterator<Item = (i64, T)> + Clone) -> Self {
+        let mut offsets = vec![0usize; days.len() + 1];
+        for (day, _) in entries.clone() {
+            offsets[days.position(day) + 1] += 1;
         }
-        offsets.push(next);
-        debug_assert_eq!(next, pairs.len(), "every pair's day is in `days`");
-        Self {
-            offsets,
-            values: pairs.iter().map(|&(_, value)| value).collect(),
+        for position in 0..days.len() {
+            offsets[position + 1] += offsets[position];
         }
+        let mut next = offsets.clone();
+        let mut values = vec![T::default(); offsets[days.len()]];
+        for (day, value) in entries {
+            let slot = &mut next[days.position(day)];
+            values[*slot] = value;
+            *slot += 1;
+        }
+        Self { offsets, values }
     }
 
     fn day(&self, position: usize) -> &[T] {
@@ -281,6 +286,14 @@ impl<T: Copy> PerDay<T> {
 
     fn days(&self, positions: std::ops::Range<usize>) -> &[T] {
         &self.values[self.offsets[positions.start]..self.offsets[positions.end]]
+    }
+}
+
+impl<T: Copy + Ord> PerDay<T> {
+    fn sort_each_day(&mut self) {
+        for window in self.offsets.windows(2) {
+            self.values[window[0]..window[1]].sort_unstable();
+        }
     }
 }
 
@@ -308,60 +321,58 @@ impl DeliveryIndex {
         events: impl IntoIterator<Item = EventView<'a>>,
         actions: &DeliveryActions,
     ) -> Self {
-        #[derive(Clone, Copy)]
-        struct Commit {
-            first_stage: Timestamp,
-            first_deploy: Timestamp,
-        }
-        let events = events.into_iter();
-        // Commits are usually about half the events.
-        let mut commits: HashMap<&Sha, Commit, RandomState> =
-            HashMap::with_capacity_and_hasher(events.size_hint().0 / 2, RandomState::default());
-        let mut deploys = Vec::new();
-        let mut rollbacks = Vec::new();
-        for event in events {
-            let action = event.action;
-            let (is_deploy, is_stage) = (action == actions.deploy, action == actions.stage);
-            if is_deploy || is_stage {
-                let commit = commits.entry(event.sha).or_insert(Commit {
-                    first_stage: NEVER,
-                    first_deploy: NEVER,
-                });
-                if is_deploy {
-                    commit.first_deploy = commit.first_deploy.min(event.timestamp);
-                    deploys.push(event.timestamp);
-                } else {
-                    commit.first_stage = commit.first_stage.min(event.timestamp);
-                }
-            } else if action == actions.rollback {
-                rollbacks.push(event.timestamp);
-            }
-        }
+        let (commits, mut deploys, mut rollbacks) = first_stages_and_deploys(events, actions);
         deploys.sort_unstable();
         rollbacks.sort_unstable();
 
-        let mut leads = Vec::new();
-        let mut without_stage = Vec::new();
-        let mut staged = Vec::new();
-        for commit in commits.values() {
-            let deploy_day = (commit.first_deploy != NEVER).then(|| day_of(commit.first_deploy));
-            if let Some(day) = deploy_day {
-                if commit.first_stage <= commit.first_deploy {
-                    leads.push((day, commit.first_deploy - commit.first_stage));
-                } else {
-                    without_stage.push(day);
-                }
-            }
-            if commit.first_stage != NEVER {
-                staged.push((day_of(commit.first_stage), deploy_day.unwrap_or(NEVER)));
-            }
+        let deploy_day =
+            |commit: &Commit| (commit.first_deploy != NEVER).then(|| day_of(commit.first_deploy));
+        let days = Days::new(
+            deploys
+                .iter()
+                .chain(&rollbacks)
+                .map(|&t| day_of(t))
+                .chain(commits.iter().filter_map(deploy_day))
+                .chain(
+                    commits
+                        .iter()
+                        .filter(|commit| commit.first_stage != NEVER)
+                        .map(|commit| day_of(commit.first_stage)),
+                ),
+        );
+
+        let mut without_stage = vec![0u32; days.len()];
+        let mut leads = PerDay::collect(
+            &days,
+            commits.iter().filter_map(|commit| {
+                let day = deploy_day(commit)?;
+                let staged_before = commit.first_stage <= commit.first_deploy;
+                staged_before.then(|| (day, commit.first_deploy - commit.first_stage))
+            }),
+        );
+        for day in commits.iter().filter_map(|commit| {
+            deploy_day(commit).filter(|_| commit.first_stage > commit.first_deploy)
+        }) {
+            without_stage[days.position(day)] += 1;
         }
-        leads.sort_unstable();
-        without_stage.sort_unstable();
-        staged.sort_unstable();
+        let mut staged = PerDay::collect(
+            &days,
+            commits
+                .iter()
+                .filter(|commit| commit.first_stage != NEVER)
+                .map(|commit| {
+                    (
+                        day_of(commit.first_stage),
+                        deploy_day(commit).unwrap_or(NEVER),
+                    )
+                }),
+        );
+        drop(commits);
+        leads.sort_each_day();
+        staged.sort_each_day();
 
         // Deploys and rollbacks are both in time order: one pass finds each rollback's next
-        // deploy.
+        // deploy, and the rollbacks stay in time order within each day.
         let mut next = 0;
         let restores: Vec<(i64, Rollback)> = rollbacks
             .iter()
@@ -380,41 +391,22 @@ impl DeliveryIndex {
                 (day_of(at), rollback)
             })
             .collect();
-
-        // Each list is in day order: its distinct days are few, and so is their union.
-        let mut days: Vec<i64> = Vec::new();
-        let mut add_days = |sorted: &mut dyn Iterator<Item = i64>| {
-            let start = days.len();
-            for day in sorted {
-                if days.len() == start || days[days.len() - 1] != day {
-                    days.push(day);
-                }
-            }
-        };
-        add_days(&mut deploys.iter().map(|&t| day_of(t)));
-        add_days(&mut rollbacks.iter().map(|&t| day_of(t)));
-        add_days(&mut leads.iter().map(|&(day, _)| day));
-        add_days(&mut without_stage.iter().copied());
-        add_days(&mut staged.iter().map(|&(day, _)| day));
-        days.sort_unstable();
-        days.dedup();
-        let per_day_count = |sorted_days: &mut dyn Iterator<Item = i64>| {
+        let restores = PerDay::collect(&days, restores.into_iter());
+        let per_day_count = |times: &[Timestamp]| {
             let mut counts = vec![0u32; days.len()];
-            let mut position = 0;
-            for day in sorted_days {
-                position += days[position..].partition_point(|&d| d < day);
-                counts[position] += 1;
+            for &t in times {
+                counts[days.position(day_of(t))] += 1;
             }
             counts
         };
         Self {
-            deploys: per_day_count(&mut deploys.iter().map(|&t| day_of(t))),
-            rollbacks: per_day_count(&mut rollbacks.iter().map(|&t| day_of(t))),
-            without_stage: per_day_count(&mut without_stage.into_iter()),
-            leads: PerDay::new(&days, &leads),
-            staged: PerDay::new(&days, &staged),
-            restores: PerDay::new(&days, &restores),
-            days,
+            deploys: per_day_count(&deploys),
+            rollbacks: per_day_count(&rollbacks),
+            without_stage,
+            leads,
+            staged,
+            restores,
+            days: days.list,
         }
     }
 
@@ -484,6 +476,108 @@ impl DeliveryIndex {
                 level: restore_median.map(Level::of_time_to_restore),
             },
         }
+    }
+}
+
+/// A commit's first stage and first deploy (`NEVER` if none).
+struct Commit<'a> {
+    sha: &'a Sha,
+    first_stage: Timestamp,
+    first_deploy: Timestamp,
+}
+
+/// Every commit with a stage or a deploy, and the instants of every deploy and rollback.
+fn first_stages_and_deploys<'a>(
+    events: impl IntoIterator<Item = EventView<'a>>,
+    actions: &DeliveryActions,
+) -> (Vec<Commit<'a>>, Vec<Timestamp>, Vec<Timestamp>) {
+    let hasher = RandomState::default();
+    // Positions in `commits`, found by SHA.
+    let mut positions: HashTable<u32> = HashTable::new();
+    let mut commits: Vec<Commit<'a>> = Vec::new();
+    let mut deploys = Vec::new();
+    let mut rollbacks = Vec::new();
+    for event in events {
+        let action = event.action;
+        let (is_deploy, is_stage) = (action == actions.deploy, action == actions.stage);
+        if is_deploy || is_stage {
+            let hash = hasher.hash_one(event.sha);
+            let position = match positions.find(hash, |&p| commits[p as usize].sha == event.sha) {
+                Some(&position) => position as usize,
+                None => {
+                    commits.push(Commit {
+                        sha: event.sha,
+                        first_stage: NEVER,
+                        first_deploy: NEVER,
+                    });
+                    let position = commits.len() - 1;
+                    positions.insert_unique(hash, position as u32, |&p| {
+                        hasher.hash_one(commits[p as usize].sha)
+                    });
+                    position
+                }
+            };
+            let commit = &mut commits[position];
+            if is_deploy {
+                commit.first_deploy = commit.first_deploy.min(event.timestamp);
+                deploys.push(event.timestamp);
+            } else {
+                commit.first_stage = commit.first_stage.min(event.timestamp);
+            }
+        } else if action == actions.rollback {
+            rollbacks.push(event.timestamp);
+        }
+    }
+    (commits, deploys, rollbacks)
+}
+
+/// The days that have any fact, ascending, and each one's position in that list.
+struct Days {
+    list: Vec<i64>,
+    first: i64,
+    /// By day from `first`: the day's position in `list`. Days span at most 1970–9999, so
+    /// this is at most 2.9 M entries, and a few hundred for a year of events.
+    positions: Vec<u32>,
+}
+
+impl Days {
+    fn new(days: impl Iterator<Item = i64> + Clone) -> Self {
+        let (first, last) = days.clone().fold((i64::MAX, i64::MIN), |(lo, hi), day| {
+            (lo.min(day), hi.max(day))
+        });
+        if first > last {
+            return Self {
+                list: Vec::new(),
+                first: 0,
+                positions: Vec::new(),
+            };
+        }
+        let mut present = vec![false; (last - first + 1) as usize];
+        for day in days {
+            present[(day - first) as usize] = true;
+        }
+        let mut list = Vec::new();
+        let mut positions = vec![u32::MAX; present.len()];
+        for (offset, _) in present.iter().enumerate().filter(|(_, here)| **here) {
+            positions[offset] = list.len() as u32;
+            list.push(first + offset as i64);
+        }
+        Self {
+            list,
+            first,
+            positions,
+        }
+    }
+
+    /// The position of `day`, which must be one of the days given.
+    fn position(&self, day: i64) -> usize {
+        let position = self.positions[(day - self.first) as usize];
+        debug_assert_ne!(position, u32::MAX, "every day named is in the list");
+        position as usize
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
     }
 }
 
