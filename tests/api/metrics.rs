@@ -552,3 +552,50 @@ async fn events_at_the_calendars_ends() {
     );
     assert_eq!(last["total"]["lead_time"]["deployed_without_stage"], 1);
 }
+
+/// Events recorded after load (the log's recent part, and folds into its base) count as if they
+/// had been loaded.
+#[test]
+fn recorded_events_answer_as_loaded_ones() {
+    let mut runner = TestRunner::new(Config {
+        cases: 40,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&(dataset(), 0usize..80), |(records, split)| {
+            // POST /events wants a sha of 7 or more hex digits.
+            let records: Vec<RawEvent> = records
+                .into_iter()
+                .map(|r| RawEvent {
+                    sha: format!("{:0>7}", r.sha),
+                    ..r
+                })
+                .collect();
+            let split = split.min(records.len());
+            let all = memory_app(records.clone());
+            let grown = memory_app(records[..split].to_vec());
+            blocking_runtime().block_on(async {
+                for event in &records[split..] {
+                    let body = json!({
+                        "sha": event.sha,
+                        "action": event.action,
+                        "engineer": event.engineer,
+                        "timestamp": chrono::DateTime::from_timestamp(event.date, 0).unwrap().to_rfc3339(),
+                    });
+                    let response = grown.post_event(&body.to_string(), &[]).await;
+                    assert_eq!(response.status, 201, "{:?}", response.json());
+                }
+            });
+            for query in [
+                "from=2017-10-30&to=2017-11-19&bucket=week",
+                "from=2017-11-02&to=2017-11-05",
+            ] {
+                let (a, b) = blocking_runtime()
+                    .block_on(async { (metrics(&all, query).await, metrics(&grown, query).await) });
+                prop_assert_eq!(a, b, "{}", query);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
