@@ -214,6 +214,12 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
             },
         ]
     };
+    let invalid_range = || {
+        ApiError::InvalidRange(
+            "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
+                .into(),
+        )
+    };
     let page = || {
         let mut errors = query();
         errors.extend([
@@ -221,10 +227,7 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
                 "from",
                 "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
             ),
-            ApiError::InvalidRange(
-                "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
-                    .into(),
-            ),
+            invalid_range(),
             ApiError::InvalidCursor,
             ApiError::StoreUnavailable,
         ]);
@@ -233,6 +236,21 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
     let with = |mut errors: Vec<ApiError>, more: Vec<ApiError>| {
         errors.extend(more);
         errors
+    };
+    // The routes over whole days: a parameter's refusal, the range's two, the store's.
+    let over_days = |parameter: ApiError, store: ApiError| {
+        with(
+            query(),
+            vec![
+                parameter,
+                invalid_range(),
+                ApiError::RangeTooLarge {
+                    days: 400,
+                    max: params::MAX_DAYS,
+                },
+                store,
+            ],
+        )
     };
     let invalid_events = [
         &b"[]"[..],
@@ -309,50 +327,25 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
         (
             "/engineers/{engineer}/events",
             "get",
-            with(
-                page(),
-                vec![ApiError::EngineerNotFound("nobody".into())],
-            ),
+            with(page(), vec![ApiError::EngineerNotFound("nobody".into())]),
         ),
         (
             "/summaries/daily",
             "get",
-            with(
-                query(),
-                vec![
-                    ApiError::invalid(
-                        "to",
-                        "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
-                    ),
-                    ApiError::InvalidRange(
-                        "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
-                            .into(),
-                    ),
-                    ApiError::RangeTooLarge {
-                        days: 400,
-                        max: params::MAX_DAYS,
-                    },
-                    ApiError::StoreUnavailable,
-                ],
+            over_days(
+                ApiError::invalid(
+                    "to",
+                    "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
+                ),
+                ApiError::StoreUnavailable,
             ),
         ),
         (
             "/metrics/delivery",
             "get",
-            with(
-                query(),
-                vec![
-                    ApiError::invalid("bucket", "must be day or week"),
-                    ApiError::InvalidRange(
-                        "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
-                            .into(),
-                    ),
-                    ApiError::RangeTooLarge {
-                        days: 400,
-                        max: params::MAX_DAYS,
-                    },
-                    ApiError::MetricsNotOnThisStore,
-                ],
+            over_days(
+                ApiError::invalid("bucket", "must be day or week"),
+                ApiError::MetricsNotOnThisStore,
             ),
         ),
         ("/openapi.json", "get", query()),
