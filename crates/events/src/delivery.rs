@@ -324,40 +324,22 @@ impl DeliveryIndex {
         let (commits, mut deploys, mut rollbacks) = first_stages_and_deploys(events, actions);
         deploys.sort_unstable();
         rollbacks.sort_unstable();
-
         let deploy_day =
             |commit: &Commit| (commit.first_deploy != NEVER).then(|| day_of(commit.first_deploy));
-        let days = Days::new(
-            deploys
-                .iter()
-                .chain(&rollbacks)
-                .map(|&t| day_of(t))
-                .chain(commits.iter().filter_map(deploy_day))
-                .chain(
-                    commits
-                        .iter()
-                        .filter(|commit| commit.first_stage != NEVER)
-                        .map(|commit| day_of(commit.first_stage)),
-                ),
-        );
-
-        let mut without_stage = vec![0u32; days.len()];
-        let mut leads = PerDay::collect(
-            &days,
-            commits.iter().filter_map(|commit| {
+        Self::assemble(Facts {
+            deploys: &deploys,
+            deploy_counts: deploys.iter().map(|&t| (day_of(t), 1)),
+            rollbacks: &rollbacks,
+            leads: commits.iter().filter_map(|commit| {
                 let day = deploy_day(commit)?;
                 let staged_before = commit.first_stage <= commit.first_deploy;
                 staged_before.then(|| (day, commit.first_deploy - commit.first_stage))
             }),
-        );
-        for day in commits.iter().filter_map(|commit| {
-            deploy_day(commit).filter(|_| commit.first_stage > commit.first_deploy)
-        }) {
-            without_stage[days.position(day)] += 1;
-        }
-        let mut staged = PerDay::collect(
-            &days,
-            commits
+            without_stage: commits.iter().filter_map(|commit| {
+                let day = deploy_day(commit)?;
+                (commit.first_stage > commit.first_deploy).then_some((day, 1))
+            }),
+            staged: commits
                 .iter()
                 .filter(|commit| commit.first_stage != NEVER)
                 .map(|commit| {
@@ -366,8 +348,75 @@ impl DeliveryIndex {
                         deploy_day(commit).unwrap_or(NEVER),
                     )
                 }),
+        })
+    }
+
+    /// Built from per-day facts, as a store that keeps them per day (DynamoDB) holds them.
+    /// The days must include every day whose deploys a rollback in them may be restored by.
+    pub fn from_days(days: &[DeliveryDay]) -> Self {
+        let mut deploys: Vec<Timestamp> = days
+            .iter()
+            .flat_map(|d| d.deploy_times.iter().copied())
+            .collect();
+        let mut rollbacks: Vec<Timestamp> = days
+            .iter()
+            .flat_map(|d| d.rollback_times.iter().copied())
+            .collect();
+        deploys.sort_unstable();
+        rollbacks.sort_unstable();
+        let repeated = |day: i64, (value, count): (i64, u32)| {
+            std::iter::repeat_n((day, value), count as usize)
+        };
+        Self::assemble(Facts {
+            deploys: &deploys,
+            deploy_counts: days.iter().map(|d| (d.day, d.deploys)),
+            rollbacks: &rollbacks,
+            leads: days
+                .iter()
+                .flat_map(|d| d.leads.iter().flat_map(move |&lead| repeated(d.day, lead))),
+            without_stage: days.iter().map(|d| (d.day, d.deployed_without_stage)),
+            staged: days.iter().flat_map(|d| {
+                d.staged.iter().flat_map(move |&(deployed_on, count)| {
+                    repeated(d.day, (deployed_on.unwrap_or(NEVER), count))
+                })
+            }),
+        })
+    }
+
+    fn assemble(
+        facts: Facts<
+            impl Iterator<Item = (i64, u32)> + Clone,
+            impl Iterator<Item = (i64, i64)> + Clone,
+            impl Iterator<Item = (i64, u32)> + Clone,
+            impl Iterator<Item = (i64, i64)> + Clone,
+        >,
+    ) -> Self {
+        let Facts {
+            deploys,
+            deploy_counts,
+            rollbacks,
+            leads,
+            without_stage,
+            staged,
+        } = facts;
+        let days = Days::new(
+            deploy_counts
+                .clone()
+                .map(|(day, _)| day)
+                .chain(rollbacks.iter().map(|&t| day_of(t)))
+                .chain(leads.clone().map(|(day, _)| day))
+                .chain(without_stage.clone().map(|(day, _)| day))
+                .chain(staged.clone().map(|(day, _)| day)),
         );
-        drop(commits);
+        let counts = |per_day: &mut dyn Iterator<Item = (i64, u32)>| {
+            let mut counts = vec![0u32; days.len()];
+            for (day, count) in per_day {
+                counts[days.position(day)] += count;
+            }
+            counts
+        };
+        let mut leads = PerDay::collect(&days, leads);
+        let mut staged = PerDay::collect(&days, staged);
         leads.sort_each_day();
         staged.sort_each_day();
 
@@ -391,21 +440,13 @@ impl DeliveryIndex {
                 (day_of(at), rollback)
             })
             .collect();
-        let restores = PerDay::collect(&days, restores.into_iter());
-        let per_day_count = |times: &[Timestamp]| {
-            let mut counts = vec![0u32; days.len()];
-            for &t in times {
-                counts[days.position(day_of(t))] += 1;
-            }
-            counts
-        };
         Self {
-            deploys: per_day_count(&deploys),
-            rollbacks: per_day_count(&rollbacks),
-            without_stage,
+            deploys: counts(&mut deploy_counts.clone()),
+            rollbacks: counts(&mut rollbacks.iter().map(|&t| (day_of(t), 1))),
+            without_stage: counts(&mut without_stage.clone()),
             leads,
             staged,
-            restores,
+            restores: PerDay::collect(&days, restores.into_iter()),
             days: days.list,
         }
     }
@@ -477,6 +518,36 @@ impl DeliveryIndex {
             },
         }
     }
+}
+
+/// What the index is assembled from: every deploy and rollback instant (sorted), and per-day
+/// counts and values as (day, value) pairs in any order.
+struct Facts<'f, C, L, W, S> {
+    deploys: &'f [Timestamp],
+    deploy_counts: C,
+    rollbacks: &'f [Timestamp],
+    leads: L,
+    without_stage: W,
+    /// (first-stage day, first-deploy day or `NEVER`).
+    staged: S,
+}
+
+/// One UTC day's delivery facts, as a store that keeps them per day holds them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryDay {
+    pub day: i64,
+    /// Deploy events that day.
+    pub deploys: u32,
+    /// Their instants; repeats may be dropped (only the next deploy after a rollback is read
+    /// from these).
+    pub deploy_times: Vec<Timestamp>,
+    /// Every rollback that day.
+    pub rollback_times: Vec<Timestamp>,
+    /// (lead time, commits) of the commits first deployed that day after a stage.
+    pub leads: Vec<(i64, u32)>,
+    pub deployed_without_stage: u32,
+    /// (day of first deploy, or `None`, commits) of the commits first staged that day.
+    pub staged: Vec<(Option<i64>, u32)>,
 }
 
 /// A commit's first stage and first deploy (`NEVER` if none).

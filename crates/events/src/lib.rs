@@ -15,8 +15,8 @@ mod summary;
 
 pub use daily_json::DailyJson;
 pub use delivery::{
-    Bucket, ChangeFailureRate, DeliveryActions, DeliveryFigures, DeliveryIndex, DeliveryReport,
-    DeploymentFrequency, LeadTime, Level, TimeToRestore,
+    Bucket, ChangeFailureRate, DeliveryActions, DeliveryDay, DeliveryFigures, DeliveryIndex,
+    DeliveryReport, DeploymentFrequency, LeadTime, Level, TimeToRestore,
 };
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
