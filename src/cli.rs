@@ -91,16 +91,20 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let operator_store = |table: &String| {
+        DynamoStore::for_operator(table.clone())
+            .with_delivery_actions(config.delivery_actions.clone())
+    };
     let outcome = runtime.block_on(async {
         match (command, &config.store) {
             (Command::Import(file), StoreConfig::DynamoDb { table }) => {
-                import_into_table(&file, &DynamoStore::for_operator(table.clone())).await
+                import_into_table(&file, &operator_store(table)).await
             }
             (Command::Import(file), StoreConfig::Memory { events_file }) => {
                 import_into_file(&file, events_file.as_deref())
             }
             (Command::CreateTable, StoreConfig::DynamoDb { table }) => {
-                let store = DynamoStore::for_operator(table.clone());
+                let store = operator_store(table);
                 match create_table(store.client().await, table).await? {
                     true => println!("created table {table}"),
                     false => println!("table {table} already exists; nothing changed"),
@@ -108,7 +112,7 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
                 Ok(true)
             }
             (Command::Verify { rebuild }, StoreConfig::DynamoDb { table }) => {
-                verify_table(&DynamoStore::for_operator(table.clone()), rebuild).await
+                verify_table(&operator_store(table), rebuild).await
             }
             (Command::CreateTable | Command::Verify { .. }, StoreConfig::Memory { .. }) => Err(
                 "this command is for the DynamoDB store: set EVENT_STORE=dynamodb and EVENTS_TABLE"

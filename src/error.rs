@@ -36,8 +36,8 @@ pub enum ApiError {
     EventNotFound(u64),
     /// `GET /docs` on a build without the page (the Lambda package).
     DocsNotServed,
-    /// `GET /metrics/delivery` on the DynamoDB store, which does not keep its aggregates yet.
-    MetricsNotOnThisStore,
+    /// The table's delivery facts were counted for other action names than the configured ones.
+    MetricsNeedRebuild,
     /// A body `NewEvent::parse` refused: its code and message.
     InvalidEvent {
         code: &'static str,
@@ -88,10 +88,9 @@ impl ApiError {
             | Self::InvalidRange(_)
             | Self::InvalidCursor
             | Self::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
-            Self::MetadataUnavailable(_) | Self::StoreUnavailable => {
+            Self::MetadataUnavailable(_) | Self::StoreUnavailable | Self::MetricsNeedRebuild => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::MetricsNotOnThisStore => StatusCode::NOT_IMPLEMENTED,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,7 +108,7 @@ impl ApiError {
             Self::EngineerNotFound(_) => "engineer_not_found",
             Self::EventNotFound(_) => "event_not_found",
             Self::DocsNotServed => "docs_not_served",
-            Self::MetricsNotOnThisStore => "metrics_not_on_this_store",
+            Self::MetricsNeedRebuild => "metrics_need_rebuild",
             Self::InvalidEvent { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -152,7 +151,7 @@ impl ApiError {
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
-            Self::MetricsNotOnThisStore => "Delivery metrics are not computed on the DynamoDB store yet; the memory store (EVENT_STORE=memory) serves them.".into(),
+            Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION say; the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
             Self::PayloadTooLarge { max } => format!("The body is longer than {max} bytes."),
             Self::UnsupportedMediaType => "The body must be JSON: send Content-Type: application/json.".into(),

@@ -30,7 +30,10 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
         }
         StoreConfig::DynamoDb { table } => {
             tracing::info!(table, "serving events from DynamoDB");
-            Store::DynamoDb(Box::new(DynamoStore::new(table.clone(), None)))
+            Store::DynamoDb(Box::new(
+                DynamoStore::new(table.clone(), None)
+                    .with_delivery_actions(config.delivery_actions.clone()),
+            ))
         }
     };
     let metadata = match &config.ssm_parameter_prefix {

@@ -12,8 +12,8 @@ use self::dynamodb::{DynamoStore, StoreFailure};
 use self::memory::MemoryStore;
 use crate::error::ApiError;
 use crate::events::{
-    self, Bucket, DayTotals, DeliveryReport, EngineerList, EngineerSummary, EventLog, EventQuery,
-    EventRecord, EventView, NewEvent, Page, Position, Timestamp,
+    self, Bucket, DayTotals, DeliveryIndex, DeliveryReport, EngineerList, EngineerSummary,
+    EventLog, EventQuery, EventRecord, EventView, NewEvent, Page, Position, Timestamp,
 };
 
 /// How long an idempotency key is remembered.
@@ -254,7 +254,24 @@ impl Reader<'_> {
                     index.figures(first, last)
                 }))
             }
-            Self::DynamoDb(_) => Err(ApiError::MetricsNotOnThisStore),
+            Self::DynamoDb(store) => {
+                let work = async {
+                    let meta = store.meta().await?;
+                    let Some((first, last)) = range(meta.map(|meta| (meta.first, meta.last)))?
+                    else {
+                        return Ok(DeliveryReport::new(None, bucket, |_, _| {
+                            unreachable!("no days")
+                        }));
+                    };
+                    let stored = store.delivery_days(first, last).await?;
+                    let days = dynamodb::delivery_facts(store, &stored)?;
+                    let index = DeliveryIndex::from_days(&days);
+                    Ok(DeliveryReport::new(Some((first, last)), bucket, |a, z| {
+                        index.figures(a, z)
+                    }))
+                };
+                store.within_budget(work).await
+            }
         }
     }
 }

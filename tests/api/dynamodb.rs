@@ -235,8 +235,10 @@ async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
             json!({ "Responses": { "events": [] }, "UnprocessedKeys": {} }),
         ),
         "Query" => (200, json!({ "Items": [], "Count": 0, "ScannedCount": 0 })),
-        // The id counter, raised past the imported ids.
+        // The id counter, raised past the imported ids; the delivery days.
         "UpdateItem" => (200, json!({})),
+        // The commits' delivery facts.
+        "TransactWriteItems" => (200, json!({})),
         _ => (
             400,
             json!({ "__type": "com.amazon.coral.validate#ValidationException", "message": operation }),

@@ -64,9 +64,8 @@ fn cases() -> Vec<RawEvent> {
     ]
 }
 
-#[tokio::test]
 async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end() {
-    let app = memory_app(cases());
+    let app = TestApp::with_records(cases());
     let body = metrics(&app, "from=2017-10-30&to=2017-10-31").await;
     assert_eq!(body["bucket"], "day");
     assert!(
@@ -115,9 +114,8 @@ async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end(
     );
 }
 
-#[tokio::test]
 async fn a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_rollback() {
-    let app = memory_app(cases());
+    let app = TestApp::with_records(cases());
     let three_days = metrics(&app, "from=2017-10-30&to=2017-11-01").await;
     assert_eq!(
         three_days["total"]["time_to_restore"],
@@ -143,9 +141,8 @@ async fn a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_
     );
 }
 
-#[tokio::test]
 async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed() {
-    let app = memory_app(cases());
+    let app = TestApp::with_records(cases());
     let body = metrics(&app, "from=2017-10-30&to=2017-11-13&bucket=week").await;
     assert_eq!(body["bucket"], "week");
     let buckets = body["buckets"].as_array().unwrap();
@@ -198,15 +195,14 @@ async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed() {
     assert_eq!(cut_days, [5, 1]);
 }
 
-#[tokio::test]
 async fn without_a_range_the_store_span_is_used_and_an_empty_store_has_none() {
-    let app = memory_app(cases());
+    let app = TestApp::with_records(cases());
     let body = metrics(&app, "").await;
     assert_eq!(body["total"]["first_day"], "2017-10-30");
     assert_eq!(body["total"]["last_day"], "2017-11-13");
     assert_eq!(body["buckets"].as_array().unwrap().len(), 15);
 
-    let empty = memory_app(Vec::new());
+    let empty = TestApp::with_records(Vec::new());
     assert_eq!(
         metrics(&empty, "bucket=week").await,
         json!({
@@ -282,9 +278,8 @@ async fn configured_action_names_are_the_ones_counted() {
 }
 
 /// Events recorded while the server runs count as soon as they are acknowledged.
-#[tokio::test]
 async fn recorded_events_count() {
-    let app = memory_app(cases());
+    let app = TestApp::with_records(cases());
     let before = metrics(&app, "from=2017-11-13&to=2017-11-13").await;
     assert_eq!(before["total"]["lead_time"]["pending"], 1);
     let response = app
@@ -299,15 +294,14 @@ async fn recorded_events_count() {
     assert_eq!(after["total"]["lead_time"]["deployed_without_stage"], 1);
 }
 
-#[tokio::test]
-async fn the_dynamodb_store_says_it_does_not_compute_them_yet() {
-    let app = TestApp::with_records_on(cases(), Backend::DynamoDb);
-    let message = app
-        .get("/metrics/delivery?from=2017-10-30&to=2017-10-31")
-        .await
-        .assert_error(501, "metrics_not_on_this_store");
-    assert!(message.contains("EVENT_STORE=memory"), "{message}");
-}
+crate::each_store!(
+    two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end,
+    a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_rollback,
+    weeks_are_monday_to_sunday_and_empty_ones_are_listed,
+    without_a_range_the_store_span_is_used_and_an_empty_store_has_none,
+    recorded_events_count,
+    events_at_the_calendars_ends,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Random datasets against a recomputation from the definitions: every commit's first stage and
@@ -495,16 +489,26 @@ fn expected_buckets(first: i64, last: i64, week: bool) -> Vec<(i64, i64)> {
 }
 
 #[test]
-fn random_datasets_equal_a_recomputation_from_the_definitions() {
+fn random_datasets_equal_a_recomputation_from_the_definitions_in_memory() {
+    random_datasets_equal_a_recomputation(Backend::Memory, 300);
+}
+
+/// Fewer cases: each one creates a table on moto and imports its dataset.
+#[test]
+fn random_datasets_equal_a_recomputation_from_the_definitions_in_dynamodb() {
+    random_datasets_equal_a_recomputation(Backend::DynamoDb, 25);
+}
+
+fn random_datasets_equal_a_recomputation(backend: Backend, cases: u32) {
     let mut runner = TestRunner::new(Config {
-        cases: 300,
+        cases,
         failure_persistence: None,
         ..Config::default()
     });
     let ranges = (-2i64..SPAN_DAYS + 2, 0i64..SPAN_DAYS + 4, any::<bool>());
     runner
         .run(&(dataset(), ranges), |(records, (start, length, week))| {
-            let app = memory_app(records.clone());
+            let app = TestApp::with_records_on(records.clone(), backend);
             let (first, last) = (day(D0) + start, day(D0) + start + length);
             let date = |d: i64| {
                 chrono::DateTime::from_timestamp(d * DAY, 0)
@@ -534,10 +538,9 @@ fn random_datasets_equal_a_recomputation_from_the_definitions() {
 }
 
 /// Events at both ends of the calendar the store accepts: the index spans every day between.
-#[tokio::test]
 async fn events_at_the_calendars_ends() {
     const LAST_SECOND: i64 = 253_402_300_799;
-    let app = memory_app(vec![
+    let app = TestApp::with_records(vec![
         record(1, 0, "stage", "a"),
         record(2, 60, "deploy", "a"),
         record(3, LAST_SECOND - 60, "rollback", "a"),
@@ -556,9 +559,19 @@ async fn events_at_the_calendars_ends() {
 /// Events recorded after load (the log's recent part, and folds into its base) count as if they
 /// had been loaded.
 #[test]
-fn recorded_events_answer_as_loaded_ones() {
+fn recorded_events_answer_as_loaded_ones_in_memory() {
+    recorded_events_answer_as_loaded_ones(Backend::Memory, 40);
+}
+
+/// Fewer cases: two tables on moto each, and every recorded event a transaction.
+#[test]
+fn recorded_events_answer_as_loaded_ones_in_dynamodb() {
+    recorded_events_answer_as_loaded_ones(Backend::DynamoDb, 8);
+}
+
+fn recorded_events_answer_as_loaded_ones(backend: Backend, cases: u32) {
     let mut runner = TestRunner::new(Config {
-        cases: 40,
+        cases,
         failure_persistence: None,
         ..Config::default()
     });
@@ -573,8 +586,8 @@ fn recorded_events_answer_as_loaded_ones() {
                 })
                 .collect();
             let split = split.min(records.len());
-            let all = memory_app(records.clone());
-            let grown = memory_app(records[..split].to_vec());
+            let all = TestApp::with_records_on(records.clone(), backend);
+            let grown = TestApp::with_records_on(records[..split].to_vec(), backend);
             blocking_runtime().block_on(async {
                 for event in &records[split..] {
                     let body = json!({

@@ -14,10 +14,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::batch::{self, Write};
 use super::items::{
-    self, EngineerDayItem, EngineerItem, EventItem, IdItem, Item, MetaItem, from_item, to_item,
+    self, CommitItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem, Item,
+    MetaItem, from_item, to_item,
 };
 use super::keys::{self, MAX_NAME_BYTES, Month};
-use super::{DynamoStore, aggregates};
+use super::write::commit_write;
+use super::{DynamoStore, aggregates, delivery};
 use crate::events::{EventStore, SECONDS_PER_DAY, day_of};
 
 /// What an import did.
@@ -158,13 +160,20 @@ pub async fn import(
     //    days; then the store's totals from the engineers'.
     let touched_days: BTreeSet<i64> = all.iter().map(|e| day_of(e.ts)).collect();
     let mut desired: Vec<Item> = Vec::new();
+    let mut events_by_day: BTreeMap<i64, Vec<EventItem>> = BTreeMap::new();
     for &day in &touched_days {
         let day_events = day_events(client, table, day).await?;
         let (days, engineer_days) = aggregates::days(&day_events);
         desired.extend(days.iter().map(to_item));
         desired.extend(engineer_days.iter().map(to_item));
+        events_by_day.insert(day, day_events);
     }
     report.aggregates_updated += sync(client, table, desired).await?;
+
+    // 5. The delivery metrics' facts: each touched day's deploys and rollbacks from its events,
+    //    then each commit of the file whose firsts it moves.
+    report.aggregates_updated += delivery_days(store, &events_by_day).await?;
+    report.aggregates_updated += delivery_commits(store, &all).await?;
 
     let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer).collect();
     let mut desired = Vec::new();
@@ -188,6 +197,210 @@ pub async fn import(
         .collect();
     report.aggregates_updated += sync(client, table, desired).await?;
     Ok(report)
+}
+
+/// Writes each day's deploys, deploy instants and rollbacks as its events say, where the table
+/// holds other figures; its commits' figures are left as they are. Returns the days written.
+async fn delivery_days(
+    store: &DynamoStore,
+    events_by_day: &BTreeMap<i64, Vec<EventItem>>,
+) -> Result<usize, String> {
+    let client = store.client().await;
+    let table = store.table();
+    let actions = store.delivery_actions();
+    let counted = delivery::counted(actions);
+    let stored: BTreeMap<String, DeliveryDayItem> = batch::get(
+        client,
+        table,
+        events_by_day
+            .keys()
+            .map(|&day| delivery::day_key(day))
+            .collect(),
+    )
+    .await?
+    .into_iter()
+    .map(|item| Ok((items::key_of(&item), decode_for_import(item)?)))
+    .collect::<Result<_, String>>()?;
+    let mut written = 0;
+    for (&day, events) in events_by_day {
+        let mut facts = DeliveryDayItem::empty(day, &counted);
+        for event in events {
+            if let Some((_, delta)) = delivery::event_delta(event, actions) {
+                delta.apply_to(&mut facts);
+            }
+        }
+        let existing = stored.get(&format!("{}/{}", facts.pk, facts.sk));
+        let same = |item: &DeliveryDayItem| {
+            (item.deploys, &item.times, &item.rollbacks)
+                == (facts.deploys, &facts.times, &facts.rollbacks)
+        };
+        if existing.is_some_and(same)
+            || (existing.is_none() && facts.deploys == 0 && facts.rollbacks.is_empty())
+        {
+            continue;
+        }
+        let empty_map = AttributeValue::M(HashMap::new());
+        let mut update = client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(delivery::day_key(day)))
+            .expression_attribute_names("#counted", "counted")
+            .expression_attribute_names("#deploys", "deploys")
+            .expression_attribute_names("#times", "times")
+            .expression_attribute_names("#rollbacks", "rollbacks")
+            .expression_attribute_names("#leads", "leads")
+            .expression_attribute_names("#staged", "staged")
+            .expression_attribute_names("#unstaged", "unstaged")
+            .expression_attribute_values(":counted", AttributeValue::S(counted.clone()))
+            .expression_attribute_values(":deploys", AttributeValue::N(facts.deploys.to_string()))
+            .expression_attribute_values(
+                ":rollbacks",
+                to_item(&facts)
+                    .remove("rollbacks")
+                    .expect("a delivery day has rollbacks"),
+            )
+            .expression_attribute_values(":empty", empty_map)
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()));
+        let set = "SET #counted = if_not_exists(#counted, :counted), #deploys = :deploys, \
+                   #rollbacks = :rollbacks, #leads = if_not_exists(#leads, :empty), \
+                   #staged = if_not_exists(#staged, :empty), \
+                   #unstaged = if_not_exists(#unstaged, :zero)";
+        update = if facts.times.is_empty() {
+            update.update_expression(format!("{set} REMOVE #times"))
+        } else {
+            update
+                .update_expression(format!("{set}, #times = :times"))
+                .expression_attribute_values(
+                    ":times",
+                    AttributeValue::Ns(facts.times.iter().map(i64::to_string).collect()),
+                )
+        };
+        update
+            .send()
+            .await
+            .map_err(|e| format!("UpdateItem (delivery day): {}", DisplayErrorContext(&e)))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// Commits of a transaction: each brings its own item and up to three days.
+const COMMITS_PER_TRANSACTION: usize = 20;
+
+/// Moves each commit of the file whose first stage or first deploy the file changes: its
+/// firsts and the days they count on, in one transaction per group of commits (re-read and
+/// tried again when another writer got there first). Returns the commits moved.
+async fn delivery_commits(store: &DynamoStore, all: &[EventItem]) -> Result<usize, String> {
+    let client = store.client().await;
+    let table = store.table();
+    let actions = store.delivery_actions();
+    let mut in_file: BTreeMap<&str, (Option<i64>, Option<i64>)> = BTreeMap::new();
+    for event in all {
+        let firsts = in_file.entry(&event.sha).or_default();
+        if let Some(after) = delivery::firsts_after(*firsts, event, actions) {
+            *firsts = after;
+        }
+    }
+    in_file.retain(|_, (stage, deploy)| stage.is_some() || deploy.is_some());
+    let shas: Vec<&str> = in_file.keys().copied().collect();
+    let mut moved = 0;
+    for group in shas.chunks(COMMITS_PER_TRANSACTION) {
+        let mut attempt = 0;
+        loop {
+            let stored: BTreeMap<String, CommitItem> = batch::get(
+                client,
+                table,
+                group
+                    .iter()
+                    .map(|sha| items::key(keys::commit_pk(sha), keys::COMMIT_SK))
+                    .collect(),
+            )
+            .await?
+            .into_iter()
+            .map(|item| Ok((items::key_of(&item), decode_for_import(item)?)))
+            .collect::<Result<_, String>>()?;
+            let mut changes = BTreeMap::new();
+            let mut writes = Vec::new();
+            let mut commits = 0;
+            for sha in group {
+                let current = stored.get(&format!("{}/{}", keys::commit_pk(sha), keys::COMMIT_SK));
+                let before = current.map_or((None, None), |c| (c.stage, c.deploy));
+                let file = in_file[sha];
+                let earliest = |a: Option<i64>, b: Option<i64>| match (a, b) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let after = (earliest(before.0, file.0), earliest(before.1, file.1));
+                if after == before {
+                    continue;
+                }
+                delivery::merge(&mut changes, delivery::moved(before, after));
+                writes.push(
+                    commit_write(store, current, sha, after)
+                        .map_err(|_| "a commit's update did not build".to_owned())?,
+                );
+                commits += 1;
+            }
+            changes.retain(|_, delta: &mut delivery::DayDelta| !delta.is_empty());
+            if writes.is_empty() {
+                break;
+            }
+            let days: BTreeMap<String, DeliveryDayItem> = batch::get(
+                client,
+                table,
+                changes.keys().map(|&day| delivery::day_key(day)).collect(),
+            )
+            .await?
+            .into_iter()
+            .map(|item| Ok((items::key_of(&item), decode_for_import(item)?)))
+            .collect::<Result<_, String>>()?;
+            let counted = delivery::counted(actions);
+            for (&day, delta) in &changes {
+                let current = days.get(&format!(
+                    "{}/{}",
+                    keys::delivery_days_pk(day),
+                    keys::day_sk(day)
+                ));
+                writes.push(
+                    delivery::day_write(store, day, current, delta, &counted)
+                        .map_err(|_| "a delivery day's update did not build".to_owned())?,
+                );
+            }
+            let outcome = client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await;
+            match outcome {
+                Ok(_) => {
+                    moved += commits;
+                    break;
+                }
+                Err(error) if attempt < 5 && is_cancelled(&error) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                Err(error) => {
+                    return Err(format!(
+                        "TransactWriteItems (delivery facts): {}",
+                        DisplayErrorContext(&error)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(moved)
+}
+
+fn is_cancelled<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(|e| e.is_transaction_canceled_exception())
 }
 
 /// Makes the id counter at least `max` (it never goes down, so an id is never given out

@@ -137,6 +137,68 @@ pub struct MetaItem {
     pub events: u64,
 }
 
+/// A commit's first stage and first deploy, by the delivery metrics' action names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitItem {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Timestamp>,
+}
+
+/// One UTC day's delivery facts (`/metrics/delivery` reads these, never events). Counts in
+/// the maps are kept by adding and subtracting, so an entry may be 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryDayItem {
+    pub pk: String,
+    pub sk: String,
+    /// The action names these facts were counted for: `<deploy> <stage> <rollback>`.
+    pub counted: String,
+    /// Deploy events that day.
+    pub deploys: i64,
+    /// Their instants (a set: DynamoDB keeps one of equal ones).
+    #[serde(
+        with = "serde_dynamo::number_set",
+        default,
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
+    pub times: BTreeSet<Timestamp>,
+    /// Rollback events that day: id → instant.
+    pub rollbacks: BTreeMap<String, Timestamp>,
+    /// Commits first deployed that day after a stage: lead time in seconds → commits.
+    pub leads: BTreeMap<String, i64>,
+    /// Commits first deployed that day without a stage at or before it.
+    pub unstaged: i64,
+    /// Commits first staged that day: day of their first deploy (or `never`) → commits.
+    pub staged: BTreeMap<String, i64>,
+}
+
+impl DeliveryDayItem {
+    /// An empty day, counted for `counted`.
+    pub fn empty(day: i64, counted: &str) -> Self {
+        Self {
+            pk: keys::delivery_days_pk(day),
+            sk: keys::day_sk(day),
+            counted: counted.to_owned(),
+            deploys: 0,
+            times: BTreeSet::new(),
+            rollbacks: BTreeMap::new(),
+            leads: BTreeMap::new(),
+            unstaged: 0,
+            staged: BTreeMap::new(),
+        }
+    }
+
+    /// This item without entries counted down to 0: what a recomputation writes.
+    pub fn without_zeros(mut self) -> Self {
+        self.leads.retain(|_, count| *count != 0);
+        self.staged.retain(|_, count| *count != 0);
+        self
+    }
+}
+
 pub fn to_item<T: Serialize>(value: &T) -> Item {
     serde_dynamo::aws_sdk_dynamodb_1::to_item(value).expect("stored items serialize")
 }
@@ -177,6 +239,11 @@ pub fn normalized(item: &Item) -> Item {
                     let mut members = members.clone();
                     members.sort();
                     AttributeValue::Ss(members)
+                }
+                AttributeValue::Ns(members) => {
+                    let mut members = members.clone();
+                    members.sort();
+                    AttributeValue::Ns(members)
                 }
                 other => other.clone(),
             };

@@ -11,6 +11,8 @@
 //! | store totals         | `META`                  | `STORE`                  |                       |
 //! | last id given out    | `COUNTER`               | `EVENT_ID`               |                       |
 //! | idempotency key      | `IDEM#<key>`            | `REQUEST`                | (expires: TTL)        |
+//! | a commit's firsts    | `COMMIT#<sha>`          | `FIRSTS`                 |                       |
+//! | delivery day         | `DLV#<YYYY>`            | `<YYYY-MM-DD>`           |                       |
 
 use chrono::{Datelike, NaiveDate};
 
@@ -36,6 +38,9 @@ pub const EVENT_ID_SK: &str = "EVENT_ID";
 /// The counter's attribute: the last id given out (or imported).
 pub const COUNTER_LAST: &str = "last";
 pub const IDEMPOTENCY_SK: &str = "REQUEST";
+pub const COMMIT_SK: &str = "FIRSTS";
+/// A delivery day's `staged` key for commits not deployed.
+pub const NOT_DEPLOYED: &str = "never";
 /// The attribute DynamoDB's time to live deletes idempotency items by (Unix seconds).
 pub const EXPIRES: &str = "expires";
 
@@ -133,6 +138,15 @@ pub fn day_of_sk(sk: &str) -> Option<i64> {
             .timestamp()
             .div_euclid(SECONDS_PER_DAY),
     )
+}
+
+/// A commit's first stage and first deploy, under its sha as events carry it.
+pub fn commit_pk(sha: &str) -> String {
+    format!("COMMIT#{sha}")
+}
+
+pub fn delivery_days_pk(day: i64) -> String {
+    format!("DLV#{:04}", date(day).year())
 }
 
 pub fn engineer_days_pk(engineer: &str) -> String {

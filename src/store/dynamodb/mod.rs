@@ -3,6 +3,7 @@
 
 mod aggregates;
 mod batch;
+mod delivery;
 pub mod import;
 pub mod items;
 pub mod keys;
@@ -54,6 +55,31 @@ pub struct DynamoStore {
     requests: Arc<AtomicU64>,
     budget: Duration,
     settings: fn() -> (TimeoutConfig, RetryConfig),
+    /// The action names the delivery metrics' facts are kept for.
+    delivery_actions: crate::events::DeliveryActions,
+}
+
+/// The domain's per-day facts from stored delivery days, if they were counted for the store's
+/// action names.
+pub fn delivery_facts(
+    store: &DynamoStore,
+    stored: &[items::DeliveryDayItem],
+) -> Result<Vec<crate::events::DeliveryDay>, crate::error::ApiError> {
+    let counted = delivery::counted(&store.delivery_actions);
+    if let Some(other) = stored.iter().find(|day| day.counted != counted) {
+        tracing::error!(
+            configured = counted,
+            stored = other.counted,
+            key = format!("{}/{}", other.pk, other.sk),
+            "delivery facts were counted for other action names; run verify --rebuild"
+        );
+        return Err(crate::error::ApiError::MetricsNeedRebuild);
+    }
+    stored
+        .iter()
+        .map(delivery::to_day)
+        .collect::<Option<Vec<_>>>()
+        .ok_or(crate::error::ApiError::Internal)
 }
 
 impl DynamoStore {
@@ -65,7 +91,18 @@ impl DynamoStore {
             requests: Arc::default(),
             budget: CALL_BUDGET,
             settings: client_settings,
+            delivery_actions: crate::events::DeliveryActions::default(),
         }
+    }
+
+    /// This store, keeping and reading the delivery metrics' facts for `actions`.
+    pub fn with_delivery_actions(mut self, actions: crate::events::DeliveryActions) -> Self {
+        self.delivery_actions = actions;
+        self
+    }
+
+    pub fn delivery_actions(&self) -> &crate::events::DeliveryActions {
+        &self.delivery_actions
     }
 
     /// For the operator's commands (import, verify): long Scans and batches, and patience with

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::items::{self, DayItem, EngineerItem, EventItem, Item, MetaItem, from_item};
+use super::items::{
+    self, DayItem, DeliveryDayItem, EngineerItem, EventItem, Item, MetaItem, from_item,
+};
 use super::keys::{self, Month, SkRange};
 use super::{DynamoStore, StoreFailure, failure};
 use crate::events::{EventQuery, EventRecord, Position, Timestamp};
@@ -83,6 +85,26 @@ impl DynamoStore {
     /// The per-day totals stored for the days `first..=last` (days since the epoch): one
     /// Query per calendar year the days touch.
     pub async fn days(&self, first: i64, last: i64) -> Result<Vec<DayItem>, StoreFailure> {
+        self.per_day(keys::days_pk, first, last).await
+    }
+
+    /// The delivery metrics' facts of the days `first..=last` that have any: one Query per
+    /// calendar year (more only past 1 MB a year).
+    pub async fn delivery_days(
+        &self,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<DeliveryDayItem>, StoreFailure> {
+        self.per_day(keys::delivery_days_pk, first, last).await
+    }
+
+    /// Items kept per day in yearly partitions (`partition` names a day's), `first..=last`.
+    async fn per_day<T: serde::de::DeserializeOwned>(
+        &self,
+        partition: fn(i64) -> String,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<T>, StoreFailure> {
         let first = first.max(0);
         let mut days = Vec::new();
         if last < first {
@@ -91,7 +113,7 @@ impl DynamoStore {
         let years: BTreeSet<String> = [first, last]
             .into_iter()
             .chain((first..=last).step_by(300))
-            .map(keys::days_pk)
+            .map(partition)
             .collect();
         for partition in years {
             let mut start = None;

@@ -16,9 +16,10 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
 };
 
+use super::delivery::{self, DayDelta};
 use super::items::{
-    self, DayItem, EngineerDayItem, EngineerItem, EventItem, IdItem, IdempotencyItem, Item,
-    MetaItem, to_item,
+    self, CommitItem, DayItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem,
+    IdempotencyItem, Item, MetaItem, to_item,
 };
 use super::keys;
 use super::read::decode;
@@ -64,6 +65,9 @@ impl DynamoStore {
                 )
             };
             let current = self.aggregates_of(&event).await?;
+            let delivery = self
+                .delivery_writes(&event, current.commit.as_ref())
+                .await?;
             let mut transaction = vec![
                 put_new(self, to_item(&event))?,
                 put_new(self, to_item(&IdItem::of(&event)))?,
@@ -72,6 +76,8 @@ impl DynamoStore {
             if let Some(key) = &key {
                 transaction.push(put_idempotency(self, key, &fingerprint, &event, received)?);
             }
+            // After the idempotency record, so that the positions above stay fixed.
+            transaction.extend(delivery);
             // The SDK retries a transaction whose answer was lost; the token makes DynamoDB answer
             // such a retry with the first outcome instead of running it again.
             let outcome = self
@@ -209,16 +215,43 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    /// The aggregate items an event changes, as they are now (strongly consistent).
+    /// The aggregate items an event changes, as they are now (strongly consistent); with the
+    /// commit's firsts when the event is a stage or a deploy.
     async fn aggregates_of(&self, event: &EventItem) -> Result<Aggregates, StoreFailure> {
         let day = day_of(event.ts);
-        let wanted = [
+        let mut wanted = vec![
             (keys::days_pk(day), keys::day_sk(day)),
             (keys::engineer_days_pk(&event.engineer), keys::day_sk(day)),
             (keys::ENGINEERS_PK.to_owned(), event.engineer.clone()),
             (keys::META_PK.to_owned(), keys::META_SK.to_owned()),
         ];
-        let mut pending: Vec<Item> = wanted.iter().map(|(pk, sk)| items::key(pk, sk)).collect();
+        let actions = self.delivery_actions();
+        let moves_commit = event.action == actions.stage || event.action == actions.deploy;
+        if moves_commit {
+            wanted.push((keys::commit_pk(&event.sha), keys::COMMIT_SK.to_owned()));
+        }
+        let mut found = self
+            .batch_get_consistent(wanted.iter().map(|(pk, sk)| items::key(pk, sk)).collect())
+            .await?;
+        let mut take = |(pk, sk): &(String, String)| found.remove(&format!("{pk}/{sk}"));
+        Ok(Aggregates {
+            day: take(&wanted[0]).map(decode).transpose()?,
+            engineer_day: take(&wanted[1]).map(decode).transpose()?,
+            engineer: take(&wanted[2]).map(decode).transpose()?,
+            meta: take(&wanted[3]).map(decode).transpose()?,
+            commit: match wanted.get(4) {
+                Some(key) => take(key).map(decode).transpose()?,
+                None => None,
+            },
+        })
+    }
+
+    /// Items by key, strongly consistent, by `pk/sk`; unprocessed keys asked again.
+    async fn batch_get_consistent(
+        &self,
+        keys: Vec<Item>,
+    ) -> Result<HashMap<String, Item>, StoreFailure> {
+        let mut pending = keys;
         let mut found: HashMap<String, Item> = HashMap::new();
         for attempt in 0..MAX_ATTEMPTS {
             let request = KeysAndAttributes::builder()
@@ -247,18 +280,91 @@ impl DynamoStore {
                 .map(|keys| keys.keys)
                 .unwrap_or_default();
             if pending.is_empty() {
-                let mut take = |(pk, sk): &(String, String)| found.remove(&format!("{pk}/{sk}"));
-                return Ok(Aggregates {
-                    day: take(&wanted[0]).map(decode).transpose()?,
-                    engineer_day: take(&wanted[1]).map(decode).transpose()?,
-                    engineer: take(&wanted[2]).map(decode).transpose()?,
-                    meta: take(&wanted[3]).map(decode).transpose()?,
-                });
+                return Ok(found);
             }
             tokio::time::sleep(backoff(attempt)).await;
         }
         Err(StoreFailure::Unavailable)
     }
+
+    /// The delivery metrics' writes for `event`: its commit's firsts if it moves them, and
+    /// the days whose facts change (read first, to create or update each).
+    async fn delivery_writes(
+        &self,
+        event: &EventItem,
+        commit: Option<&CommitItem>,
+    ) -> Result<Vec<TransactWriteItem>, StoreFailure> {
+        let actions = self.delivery_actions();
+        let mut changes: BTreeMap<i64, DayDelta> = BTreeMap::new();
+        if let Some((day, delta)) = delivery::event_delta(event, actions) {
+            changes.insert(day, delta);
+        }
+        let mut writes = Vec::new();
+        let before = commit.map_or((None, None), |c| (c.stage, c.deploy));
+        if let Some(after) = delivery::firsts_after(before, event, actions)
+            && after != before
+        {
+            delivery::merge(&mut changes, delivery::moved(before, after));
+            writes.push(commit_write(self, commit, &event.sha, after)?);
+        }
+        changes.retain(|_, delta| !delta.is_empty());
+        if changes.is_empty() {
+            return Ok(writes);
+        }
+        let mut stored = self
+            .batch_get_consistent(changes.keys().map(|&day| delivery::day_key(day)).collect())
+            .await?;
+        let counted = delivery::counted(actions);
+        for (&day, delta) in &changes {
+            let current: Option<DeliveryDayItem> = stored
+                .remove(&format!(
+                    "{}/{}",
+                    keys::delivery_days_pk(day),
+                    keys::day_sk(day)
+                ))
+                .map(decode)
+                .transpose()?;
+            writes.push(delivery::day_write(
+                self,
+                day,
+                current.as_ref(),
+                delta,
+                &counted,
+            )?);
+        }
+        Ok(writes)
+    }
+}
+
+/// A commit's firsts written as `after`: created, or each changed first moved only if it is
+/// still what was read.
+pub(super) fn commit_write(
+    store: &DynamoStore,
+    stored: Option<&CommitItem>,
+    sha: &str,
+    after: (Option<Timestamp>, Option<Timestamp>),
+) -> Result<TransactWriteItem, StoreFailure> {
+    let Some(stored) = stored else {
+        return put_new(
+            store,
+            to_item(&CommitItem {
+                pk: keys::commit_pk(sha),
+                sk: keys::COMMIT_SK.to_owned(),
+                stage: after.0,
+                deploy: after.1,
+            }),
+        );
+    };
+    let mut change = Change::new(&stored.pk, &stored.sk);
+    for (attribute, was, to) in [
+        ("stage", stored.stage, after.0),
+        ("deploy", stored.deploy, after.1),
+    ] {
+        if let Some(to) = to.filter(|_| to != was) {
+            change.replace(attribute, to, was);
+        }
+    }
+    change.build(store)
 }
 
 impl IdempotencyItem {
@@ -285,6 +391,8 @@ struct Aggregates {
     engineer_day: Option<EngineerDayItem>,
     engineer: Option<EngineerItem>,
     meta: Option<MetaItem>,
+    /// The event's commit's firsts, for a stage or a deploy.
+    commit: Option<CommitItem>,
 }
 
 impl Aggregates {
@@ -399,7 +507,7 @@ fn spanned(
 }
 
 /// An UpdateItem under construction: its clauses, conditions, names and values.
-struct Change {
+pub(super) struct Change {
     key: Item,
     set: Vec<String>,
     add: Vec<String>,
@@ -409,7 +517,7 @@ struct Change {
 }
 
 impl Change {
-    fn new(pk: &str, sk: &str) -> Self {
+    pub(super) fn new(pk: &str, sk: &str) -> Self {
         Self {
             key: items::key(pk, sk),
             set: Vec::new(),
@@ -427,7 +535,7 @@ impl Change {
         alias
     }
 
-    fn add(&mut self, attribute: &str, by: u64) {
+    pub(super) fn add(&mut self, attribute: &str, by: i64) {
         let name = self.name(attribute);
         let value = format!(":add_{attribute}");
         self.values
@@ -440,6 +548,44 @@ impl Change {
         let value = format!(":set_{attribute}");
         self.values
             .insert(value.clone(), AttributeValue::Ss(vec![member.to_owned()]));
+        self.add.push(format!("{name} {value}"));
+    }
+
+    /// A fresh alias for a map key, and one for a value.
+    fn entry_aliases(&mut self, key: &str) -> (String, String) {
+        let n = self.values.len();
+        let name = format!("#k{n}");
+        self.names.insert(name.clone(), key.to_owned());
+        (name, format!(":v{n}"))
+    }
+
+    /// `map.key += by`, the entry created at `by` if absent (the map must exist).
+    pub(super) fn add_in_map(&mut self, map: &str, key: &str, by: i64) {
+        let map = self.name(map);
+        let (entry, value) = self.entry_aliases(key);
+        self.values
+            .insert(value.clone(), AttributeValue::N(by.to_string()));
+        self.values
+            .insert(":zero".into(), AttributeValue::N("0".into()));
+        self.set.push(format!(
+            "{map}.{entry} = if_not_exists({map}.{entry}, :zero) + {value}"
+        ));
+    }
+
+    /// `map.key = value` (the map must exist).
+    pub(super) fn set_in_map(&mut self, map: &str, key: &str, to: AttributeValue) {
+        let map = self.name(map);
+        let (entry, value) = self.entry_aliases(key);
+        self.values.insert(value.clone(), to);
+        self.set.push(format!("{map}.{entry} = {value}"));
+    }
+
+    /// Adds a number to a number set (created if absent).
+    pub(super) fn add_number_to_set(&mut self, attribute: &str, member: i64) {
+        let name = self.name(attribute);
+        let value = format!(":set_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::Ns(vec![member.to_string()]));
         self.add.push(format!("{name} {value}"));
     }
 
@@ -466,6 +612,26 @@ impl Change {
         self.move_to(attribute, ts, "<");
     }
 
+    /// Sets `attribute` to `to` if it is still `was` (`None`: still absent).
+    fn replace(&mut self, attribute: &str, to: Timestamp, was: Option<Timestamp>) {
+        let name = self.name(attribute);
+        let value = format!(":to_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::N(to.to_string()));
+        self.set.push(format!("{name} = {value}"));
+        match was {
+            None => self
+                .conditions
+                .push(format!("attribute_not_exists({name})")),
+            Some(was) => {
+                let old = format!(":was_{attribute}");
+                self.values
+                    .insert(old.clone(), AttributeValue::N(was.to_string()));
+                self.conditions.push(format!("{name} = {old}"));
+            }
+        }
+    }
+
     fn move_to(&mut self, attribute: &str, ts: Timestamp, still: &str) {
         let name = self.name(attribute);
         let value = format!(":to_{attribute}");
@@ -475,7 +641,7 @@ impl Change {
         self.conditions.push(format!("{name} {still} {value}"));
     }
 
-    fn build(self, store: &DynamoStore) -> Result<TransactWriteItem, StoreFailure> {
+    pub(super) fn build(self, store: &DynamoStore) -> Result<TransactWriteItem, StoreFailure> {
         let mut expression = Vec::new();
         if !self.set.is_empty() {
             expression.push(format!("SET {}", self.set.join(", ")));
@@ -500,7 +666,7 @@ impl Change {
 }
 
 /// A put of an item that must not exist yet.
-fn put_new(store: &DynamoStore, item: Item) -> Result<TransactWriteItem, StoreFailure> {
+pub(super) fn put_new(store: &DynamoStore, item: Item) -> Result<TransactWriteItem, StoreFailure> {
     put(store, item, "attribute_not_exists(#pk)", HashMap::new())
 }
 
