@@ -197,6 +197,17 @@ impl DeliveryDayItem {
         self.staged.retain(|_, count| *count != 0);
         self
     }
+
+    /// No fact at all: what a day becomes when every commit it counted moved to another day
+    /// (a recomputation writes no item for it).
+    pub fn holds_nothing(&self) -> bool {
+        self.deploys == 0
+            && self.unstaged == 0
+            && self.times.is_empty()
+            && self.rollbacks.is_empty()
+            && self.leads.values().all(|count| *count == 0)
+            && self.staged.values().all(|count| *count == 0)
+    }
 }
 
 pub fn to_item<T: Serialize>(value: &T) -> Item {

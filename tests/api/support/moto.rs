@@ -21,7 +21,8 @@ const CLEAN_AWS_ENV: [(&str, &str); 5] = [
     ("AWS_DEFAULT_REGION", REGION),
 ];
 
-/// A running moto_server; stopped when dropped.
+/// A running moto_server (through `moto_server.py`, which rolls a failed transaction back item by
+/// item instead of copying the table); stopped when dropped.
 pub struct Moto {
     child: Option<Child>,
     pub address: SocketAddr,
@@ -37,6 +38,20 @@ fn moto_server_path() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// One of the Python scripts beside this file.
+fn support_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/api/support")
+        .join(name)
+}
+
+/// The venv's Python (moto's) running one of the scripts beside this file.
+fn python_script(name: &str) -> Command {
+    let mut command = Command::new(moto_server_path().with_file_name("python"));
+    command.arg(support_script(name));
+    command
 }
 
 /// A port nobody listens on right now.
@@ -56,7 +71,7 @@ impl Moto {
     pub fn start_on(port: u16) -> Self {
         // Nothing of the developer's AWS set-up (a profile from .env, say) reaches moto: boto
         // inside it would fail on a profile it cannot find.
-        let child = Command::new(moto_server_path())
+        let child = python_script("moto_server.py")
             .env_clear()
             .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
             .envs(CLEAN_AWS_ENV)
@@ -78,8 +93,9 @@ impl Moto {
             let port = free_port();
             let child = Command::new("sh")
                 .arg("-c")
-                .arg(r#""$0" -H 127.0.0.1 -p "$1" & pid=$!; read _ignored; kill $pid"#)
-                .arg(moto_server_path())
+                .arg(r#""$0" "$1" -H 127.0.0.1 -p "$2" & pid=$!; read _ignored; kill $pid"#)
+                .arg(moto_server_path().with_file_name("python"))
+                .arg(support_script("moto_server.py"))
                 .arg(port.to_string())
                 .env_clear()
                 .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
@@ -166,14 +182,10 @@ impl DurableMoto {
     }
 
     fn spawn(&mut self) {
-        let python = moto_server_path().with_file_name("python");
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/api/support/durable_moto.py");
-        let child = Command::new(python)
+        let child = python_script("durable_moto.py")
             .env_clear()
             .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
             .envs(CLEAN_AWS_ENV)
-            .arg(script)
             .arg(self.port.to_string())
             .arg(&self.state)
             .stdin(Stdio::null())
