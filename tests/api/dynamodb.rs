@@ -47,13 +47,51 @@ async fn each_route_makes_the_requests_the_readme_states() {
         ("/summaries/daily", 2),
         ("/summaries/daily?from=2017-10-30&to=2017-11-01", 2),
         ("/summaries/daily?from=2017-01-01&to=2017-12-31", 3),
+        // The store's totals, then one Query per calendar year of delivery days.
+        ("/metrics/delivery", 2),
+        (
+            "/metrics/delivery?from=2017-10-30&to=2017-11-01&bucket=week",
+            2,
+        ),
+        ("/metrics/delivery?from=2017-12-01&to=2018-01-31", 3),
         // Refused before the store is asked.
         ("/events?limit=0", 0),
         ("/summaries/daily?from=2017-01-01&to=2018-12-31", 1),
+        ("/metrics/delivery?bucket=month", 0),
     ] {
         let (response, made) = app.requests_for(uri).await;
         assert!(response.status.as_u16() < 500, "{uri}: {}", response.status);
         assert_eq!(made, requests, "{uri}");
+    }
+}
+
+/// `POST /events`: the id, the aggregates (with the commit's firsts for a stage or a deploy),
+/// the delivery days the event changes if any, and one transaction.
+#[tokio::test]
+async fn a_post_makes_the_requests_the_readme_states() {
+    let app = fixture();
+    for (action, timestamp, requests) in [
+        // A new commit's first stage: its staged entry goes on the day.
+        ("stage", "2017-11-02T10:00:00Z", 4),
+        // Its first deploy: the lead time, and the day's deploys.
+        ("deploy", "2017-11-02T11:00:00Z", 4),
+        ("rollback", "2017-11-02T12:00:00Z", 4),
+        // A redeploy changes the day's deploys, not the commit.
+        ("deploy", "2017-11-02T13:00:00Z", 4),
+        // A later stage changes nothing the metrics count, nor does another action.
+        ("stage", "2017-11-02T14:00:00Z", 3),
+        ("test", "2017-11-02T15:00:00Z", 3),
+    ] {
+        let body =
+            json!({"sha": "d1d1d1d", "action": action, "engineer": "dora", "timestamp": timestamp});
+        let before = app.dynamodb().unwrap().requests();
+        let response = app.post_event(&body.to_string(), &[]).await;
+        assert_eq!(response.status, 201, "{action}");
+        assert_eq!(
+            app.dynamodb().unwrap().requests() - before,
+            requests,
+            "{action} at {timestamp}"
+        );
     }
 }
 

@@ -612,3 +612,51 @@ fn recorded_events_answer_as_loaded_ones(backend: Backend, cases: u32) {
         })
         .unwrap();
 }
+
+/// DynamoDB: a file imported on top of part of itself (commits whose firsts the second import
+/// moves earlier, days it adds to) answers as the recomputation, and verify finds every fact
+/// exact.
+#[test]
+fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
+    use pipeline_events_api::store::dynamodb::import::import;
+    use pipeline_events_api::store::dynamodb::maintenance::verify;
+
+    let mut runner = TestRunner::new(Config {
+        cases: 8,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let part = proptest::collection::vec(any::<bool>(), 80);
+    runner
+        .run(&(dataset(), part), |(records, in_first)| {
+            let first: Vec<RawEvent> = records
+                .iter()
+                .zip(&in_first)
+                .filter(|(_, first)| **first)
+                .map(|(record, _)| record.clone())
+                .collect();
+            let app = TestApp::with_records_on(first, Backend::DynamoDb);
+            let store = app.dynamodb().expect("a DynamoDB app");
+            let all = EventStore::from_records(records.clone()).expect("valid records");
+            let (body, report) = blocking_runtime().block_on(async {
+                import(store, &all, |_| {})
+                    .await
+                    .expect("the second import");
+                (
+                    metrics(&app, "from=2017-10-30&to=2017-11-19").await,
+                    verify(store, false).await.expect("verify"),
+                )
+            });
+            prop_assert!(report.is_exact(), "{:?}", report);
+            prop_assert_eq!(
+                rounded(&body["total"]),
+                rounded(&expected_figures(
+                    &records,
+                    day(D0),
+                    day(D0) + SPAN_DAYS - 1
+                ))
+            );
+            Ok(())
+        })
+        .unwrap();
+}
