@@ -170,7 +170,7 @@ bench: $(VENV_STAMP) wrk ## Benchmarks with budgets: cold start, invocations, 1M
 	LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" $(BENCH_CARGO) --bench lambda
 	CRITERION_HOME="$(CURDIR)/target/criterion" $(BENCH_CARGO) --bench queries
 	scripts/bench-http.sh target/bench/bootstrap target/bench/http.json
-	scripts/bench-dynamodb.sh target/bench/bootstrap $(VENV_BIN)/moto_server target/bench/dynamodb.json
+	scripts/bench-dynamodb.sh target/bench/bootstrap $(VENV_BIN)/python target/bench/dynamodb.json
 	scripts/bench-report.py
 
 .PHONY: bench-build

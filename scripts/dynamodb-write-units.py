@@ -65,6 +65,7 @@ def main():
 
     by_id = get(f"ID#{event_id}", "EVENT")
     ts = int(by_id["ts"]["N"])
+    sha = by_id["sha"]["S"]
     engineer = by_id["engineer"]["S"]
     when = datetime.fromtimestamp(ts, timezone.utc)
     day = when.strftime("%Y-%m-%d")
@@ -76,14 +77,23 @@ def main():
         "engineer totals": ("ENGINEERS", engineer),
         "store totals": ("META", "STORE"),
         "idempotency record": (f"IDEM#{key}", "REQUEST"),
+        # The delivery metrics' facts: the day's deploys, and the commit's firsts if this is
+        # its first deploy (the benchmark's keyed POST is).
+        "delivery day": (f"DLV#{when:%Y}", day),
+        "commit's firsts": (f"COMMIT#{sha}", "FIRSTS"),
     }
     items = {name: item_size(get(*keys)) for name, keys in written.items()}
-    aggregates = ["day totals", "engineer's day", "engineer totals", "store totals"]
+    if int(get(*written["commit's firsts"])["deploy"]["N"]) != ts:
+        raise SystemExit("the event is not its commit's first deploy: its firsts were not written")
+    # Read first, strongly consistent: the aggregates with the commit (one BatchGetItem), then
+    # the delivery day (another).
+    aggregates = ["day totals", "engineer's day", "engineer totals", "store totals",
+                  "commit's firsts", "delivery day"]
     counter = item_size(get("COUNTER", "EVENT_ID"))
     kib = lambda size: math.ceil(size / 1024)
     transaction = {name: 2 * kib(size) for name, size in items.items()}
     index_entries = 2 * kib(items["event"])
-    # The counter is one standard UpdateItem; the aggregates one strongly consistent BatchGetItem.
+    # The counter is one standard UpdateItem; the reads are strongly consistent.
     keyless = sum(v for k, v in transaction.items() if k != "idempotency record") + index_entries + kib(counter)
     print(json.dumps({
         "item_bytes": items, "counter_bytes": counter,

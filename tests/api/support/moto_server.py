@@ -1,16 +1,23 @@
-"""moto_server with one change: a failed transaction is rolled back item by item.
+"""moto_server with two changes that make it faster and answer the same.
 
-moto's TransactWriteItems deep-copies the whole table once per item of the transaction, in
-case it must roll back. A transaction of 40 items on a table of 5 000 took 3.5 s, so an import
-that moves commits in transactions took minutes on moto and seconds on DynamoDB. This remembers
-the items the transaction names and puts them back if it fails: the same all-or-nothing
-answer, at the cost of the transaction's own items. moto's wire protocol, conditions and update
-expressions are untouched. Transactions run one at a time, as the rollback needs.
+1. A failed transaction is rolled back item by item. moto's TransactWriteItems deep-copies the
+   whole table once per item of the transaction, in case it must roll back. A transaction of 40
+   items on a table of 5 000 took 3.5 s, so an import that moves commits in transactions took
+   minutes on moto and seconds on DynamoDB. This remembers the items the transaction names and
+   puts them back if it fails: the same all-or-nothing answer, at the cost of the transaction's
+   own items. Transactions run one at a time, as the rollback needs.
+
+2. A Query of the table (not of an index) looks at its partition's items only. moto reads and
+   sorts every item of the table for each Query, so an import, which queries each day it
+   touches, slowed down as the table grew.
+
+moto's wire protocol, conditions and update expressions are untouched.
 
 Usage, as moto_server: python moto_server.py -H 127.0.0.1 -p PORT
 Imported by durable_moto.py, which adds durability.
 """
 import copy
+import inspect
 import sys
 import threading
 
@@ -62,8 +69,38 @@ def transact_write_items(self, transact_items):
             del Table.__deepcopy__
 
 
+moto_query = Table.query
+moto_all_items = Table.all_items
+querying = threading.local()
+
+
+def query(self, *args, **kwargs):
+    call = inspect.signature(moto_query).bind(self, *args, **kwargs).arguments
+    if call.get("index_name"):
+        return moto_query(self, *args, **kwargs)
+    querying.partition = (self, call["hash_key"])
+    try:
+        return moto_query(self, *args, **kwargs)
+    finally:
+        querying.partition = None
+
+
+def all_items(self):
+    table, hash_key = getattr(querying, "partition", None) or (None, None)
+    if table is not self:
+        return moto_all_items(self)
+    found = self.items.get(hash_key)
+    if found is None:
+        return []
+    if not self.range_key_attr:
+        return [found]
+    return sorted(found.values(), key=lambda item: (item.hash_key, item.range_key))
+
+
 def install():
     DynamoDBBackend.transact_write_items = transact_write_items
+    Table.query = query
+    Table.all_items = all_items
 
 
 if __name__ == "__main__":
