@@ -622,10 +622,12 @@ fn concurrent_retried_posts_across_a_store_restart_record_each_event_once() {
                 let mut acknowledged = Vec::new();
                 for n in 0..PER_CLIENT {
                     // Few days and engineers: concurrent writers meet on the same aggregates.
+                    // Every client sends the same commits, each at its own minute and with its
+                    // own action: they race to move each commit's first stage and first deploy.
                     let at = format!("2024-03-{:02}T{:02}:{:02}:00Z", 1 + n % 3, n % 24, client);
                     let event = json!({
-                        "sha": format!("{client:02x}{n:06x}"),
-                        "action": ACTIONS[n % 3],
+                        "sha": format!("{n:08x}"),
+                        "action": ACTIONS[(n + client) % 3],
                         "engineer": ENGINEERS[(client + n) % ENGINEERS.len()],
                         "timestamp": at,
                     })

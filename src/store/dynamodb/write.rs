@@ -336,8 +336,9 @@ impl DynamoStore {
     }
 }
 
-/// A commit's firsts written as `after`: created, or each changed first moved only if it is
-/// still what was read.
+/// A commit's firsts written as `after`: created, or moved only if both are still what was
+/// read. (Both: the days' changes were computed from the pair, so a writer that moved the other
+/// first in between must make this one read again.)
 pub(super) fn commit_write(
     store: &DynamoStore,
     stored: Option<&CommitItem>,
@@ -360,8 +361,9 @@ pub(super) fn commit_write(
         ("stage", stored.stage, after.0),
         ("deploy", stored.deploy, after.1),
     ] {
+        change.still(attribute, was);
         if let Some(to) = to.filter(|_| to != was) {
-            change.replace(attribute, to, was);
+            change.set_number(attribute, to);
         }
     }
     change.build(store)
@@ -612,13 +614,18 @@ impl Change {
         self.move_to(attribute, ts, "<");
     }
 
-    /// Sets `attribute` to `to` if it is still `was` (`None`: still absent).
-    fn replace(&mut self, attribute: &str, to: Timestamp, was: Option<Timestamp>) {
+    /// `attribute = to`.
+    fn set_number(&mut self, attribute: &str, to: Timestamp) {
         let name = self.name(attribute);
         let value = format!(":to_{attribute}");
         self.values
             .insert(value.clone(), AttributeValue::N(to.to_string()));
         self.set.push(format!("{name} = {value}"));
+    }
+
+    /// On condition that `attribute` is still `was` (`None`: still absent).
+    fn still(&mut self, attribute: &str, was: Option<Timestamp>) {
+        let name = self.name(attribute);
         match was {
             None => self
                 .conditions
