@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     };
     telemetry::init(config.log_format, &config.log_level);
     if let Some(command) = command {
-        return cli::run(command, &config);
+        return run_operator_command(command, &config);
     }
 
     let state = match startup::build_state(&config) {
@@ -85,4 +85,20 @@ fn default_log_format() -> LogFormat {
     } else {
         LogFormat::Pretty
     }
+}
+
+#[cfg(feature = "operator-commands")]
+fn run_operator_command(command: cli::Command, config: &Config) -> ExitCode {
+    cli::run(command, config)
+}
+
+/// The Lambda package is built without the operator's commands: the function never runs them,
+/// and their code (and the SDK calls only they make) would take the zip past its budget.
+#[cfg(not(feature = "operator-commands"))]
+fn run_operator_command(_: cli::Command, _: &Config) -> ExitCode {
+    eprintln!(
+        "error: this build (the Lambda package) has no operator commands: run them from a build \
+         with default features (`cargo build --release`, or `make import` / `make verify`)"
+    );
+    ExitCode::from(2)
 }

@@ -152,3 +152,30 @@ fn glibc_versions_are_read_from_objdump_output() {
     );
     assert_eq!(newest_glibc("no versions here"), None);
 }
+
+/// The package is built without the operator's commands (they are for a laptop's build, and
+/// their code would take the zip past its budget): one says so and exits 2, touching nothing.
+#[test]
+#[ignore = "needs the Lambda zip: run by `make test`"]
+fn the_packaged_bootstrap_refuses_the_operator_commands() {
+    for args in [
+        &["import", "events.jsonl"][..],
+        &["create-table"],
+        &["verify"],
+    ] {
+        let output = std::process::Command::new(bootstrap())
+            .args(args)
+            .env_clear()
+            .env("EVENT_STORE", "dynamodb")
+            .env("EVENTS_TABLE", "never-touched")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
+            .output()
+            .expect("bootstrap runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("has no operator commands") && stderr.contains("make import"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
