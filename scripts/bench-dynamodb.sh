@@ -8,13 +8,17 @@
 # boto3 that moto brings into the venv).
 # moto runs through tests/api/support/moto_server.py (a failed transaction rolled back item by
 # item, not by copying the table), with the venv's Python.
-# Usage: scripts/bench-dynamodb.sh BINARY VENV_PYTHON OUT_JSON
+# BINARY serves (the shipped one); OPERATOR, the same build with the operator commands, creates and
+# fills the tables.
+# Usage: scripts/bench-dynamodb.sh BINARY OPERATOR VENV_PYTHON OUT_JSON
 set -euo pipefail
 
-binary=${1:?usage: bench-dynamodb.sh BINARY VENV_PYTHON OUT_JSON}
-python=${2:?usage: bench-dynamodb.sh BINARY VENV_PYTHON OUT_JSON}
+usage="usage: bench-dynamodb.sh BINARY OPERATOR VENV_PYTHON OUT_JSON"
+binary=${1:?$usage}
+operator=${2:?$usage}
+python=${3:?$usage}
 here=$(cd "$(dirname "$0")" && pwd)
-out=${3:?usage: bench-dynamodb.sh BINARY VENV_PYTHON OUT_JSON}
+out=${4:?$usage}
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 moto_port=$(free_port)
@@ -46,10 +50,10 @@ for i in range(n):
                       "engineer": f"engineer{random.randrange(40):02d}"}))
 PY
 
-"$binary" create-table >&2
+"$operator" create-table >&2
 echo "import: $import_events events into moto" >&2
 started=$(date +%s.%N)
-"$binary" import "$work/events.jsonl" >&2
+"$operator" import "$work/events.jsonl" >&2
 ended=$(date +%s.%N)
 import_s=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.2f}")' "$started" "$ended")
 
@@ -57,8 +61,8 @@ import_s=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[
 # and more calls in the same 5 s make the CPU figure finer than the 10 ms clock tick.
 head -n $((import_events / 10)) "$work/events.jsonl" >"$work/small.jsonl"
 export EVENTS_TABLE=bench-small
-"$binary" create-table >&2
-"$binary" import "$work/small.jsonl" >&2
+"$operator" create-table >&2
+"$operator" import "$work/small.jsonl" >&2
 
 start_server() { # the binary on $port, on the table EVENTS_TABLE names, started afresh
   if [ -n "$server_pid" ]; then kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; fi
@@ -115,7 +119,7 @@ done
 # (the day's deploys change, not the commit); the keyed one deploys a new commit, which also
 # writes the commit's firsts: the costlier case, which the capacity figure is for.
 export EVENTS_TABLE=bench-post
-"$binary" create-table >&2
+"$operator" create-table >&2
 start_server
 post() { # post [HEADER [SHA]] -> the response body
   curl --silent --fail --request POST --header 'Content-Type: application/json' ${1:+--header "$1"} \
