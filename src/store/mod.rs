@@ -257,17 +257,15 @@ impl Reader<'_> {
             Self::DynamoDb(store) => {
                 let work = async {
                     let meta = store.meta().await?;
-                    let Some((first, last)) = range(meta.map(|meta| (meta.first, meta.last)))?
-                    else {
-                        return Ok(DeliveryReport::new(None, bucket, |_, _| {
-                            unreachable!("no days")
-                        }));
+                    let days = range(meta.map(|meta| (meta.first, meta.last)))?;
+                    let stored = match days {
+                        Some((first, last)) => store.delivery_days(first, last).await?,
+                        None => Vec::new(),
                     };
-                    let stored = store.delivery_days(first, last).await?;
-                    let days = dynamodb::delivery_facts(store, &stored)?;
-                    let index = DeliveryIndex::from_days(&days);
-                    Ok(DeliveryReport::new(Some((first, last)), bucket, |a, z| {
-                        index.figures(a, z)
+                    let index =
+                        DeliveryIndex::from_days(&dynamodb::delivery_facts(store, &stored)?);
+                    Ok(DeliveryReport::new(days, bucket, |first, last| {
+                        index.figures(first, last)
                     }))
                 };
                 store.within_budget(work).await
