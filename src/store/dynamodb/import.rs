@@ -2,9 +2,12 @@
 //! every day and engineer the file touches recomputed from the events in the table.
 //!
 //! Safe to run again, and the way to finish an import that stopped: events are written only if
-//! missing (an id stored with other content stops the import), and the aggregates are always
+//! missing (an id stored with other content stops the import), and the aggregates are
 //! recomputed from what the table holds, never incremented, so a run that died between the two
-//! steps is completed by the next one. A run over data already imported writes nothing.
+//! steps is completed by the next one. The one exception is a commit's delivery facts: its days
+//! change by its old and new contribution, in one transaction with the move of its firsts, which
+//! happens only if they are still what was read; a rerun finds them moved and changes nothing. A
+//! run over data already imported writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
