@@ -660,3 +660,49 @@ fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
         })
         .unwrap();
 }
+
+/// DynamoDB: facts counted for other action names are refused, not served, until
+/// `verify --rebuild` recounts them for the configured names; then the route answers as the
+/// memory store does with those names.
+#[tokio::test]
+async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
+    use pipeline_events_api::store::dynamodb::DynamoStore;
+    use pipeline_events_api::store::dynamodb::maintenance::verify;
+
+    use crate::support::moto::{Moto, patient_dynamodb_config};
+
+    let counted_with_defaults = TestApp::with_records_on(cases(), Backend::DynamoDb);
+    let table = counted_with_defaults.dynamodb().unwrap().table().to_owned();
+    let renamed = DeliveryActions {
+        deploy: "stage".into(),
+        stage: "deploy".into(),
+        rollback: "rollback".into(),
+    };
+    let store = DynamoStore::new(
+        table,
+        Some(patient_dynamodb_config(&Moto::shared().endpoint())),
+    )
+    .with_delivery_actions(renamed.clone());
+    let app = TestApp::on(
+        Store::DynamoDb(Box::new(store)),
+        MetadataSource::build_time("test".into()),
+    );
+    let query = "/metrics/delivery?from=2017-10-30&to=2017-11-13&bucket=week";
+    app.get(query)
+        .await
+        .assert_error(503, "metrics_need_rebuild");
+
+    let report = verify(app.dynamodb().unwrap(), true).await.unwrap();
+    assert!(report.repaired > 0, "{report:?}");
+    let memory = TestApp::on(
+        Store::Memory(MemoryStore::with_delivery_actions(
+            EventStore::from_records(cases()).unwrap(),
+            None,
+            renamed,
+        )),
+        MetadataSource::build_time("test".into()),
+    );
+    let rebuilt = app.get(query).await;
+    assert_eq!(rebuilt.status, 200);
+    assert_eq!(rebuilt.json(), memory.get(query).await.json());
+}
