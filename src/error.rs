@@ -151,7 +151,7 @@ impl ApiError {
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
-            Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION say; the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
+            Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION say, or not yet (events stored by an older version); the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
             Self::PayloadTooLarge { max } => format!("The body is longer than {max} bytes."),
             Self::UnsupportedMediaType => "The body must be JSON: send Content-Type: application/json.".into(),

@@ -257,13 +257,13 @@ impl Reader<'_> {
             Self::DynamoDb(store) => {
                 let work = async {
                     let meta = store.meta().await?;
-                    let days = range(meta.map(|meta| (meta.first, meta.last)))?;
+                    let days = range(meta.as_ref().map(|meta| (meta.first, meta.last)))?;
                     let stored = match days {
                         Some((first, last)) => store.delivery_days(first, last).await?,
                         None => Vec::new(),
                     };
-                    let index =
-                        DeliveryIndex::from_days(&dynamodb::delivery_facts(store, &stored)?);
+                    let facts = dynamodb::delivery_facts(store, meta.as_ref(), &stored)?;
+                    let index = DeliveryIndex::from_days(&facts);
                     Ok(DeliveryReport::new(days, bucket, |first, last| {
                         index.figures(first, last)
                     }))

@@ -706,3 +706,53 @@ async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
     assert_eq!(rebuilt.status, 200);
     assert_eq!(rebuilt.json(), memory.get(query).await.json());
 }
+
+/// DynamoDB: a table whose events were stored by a version without the delivery facts (its
+/// totals carry no label for them) is refused, not answered with zeros, until a rebuild.
+#[tokio::test]
+async fn a_table_from_before_the_facts_answers_503_until_a_rebuild() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use pipeline_events_api::store::dynamodb::maintenance::verify;
+
+    let app = TestApp::with_records_on(cases(), Backend::DynamoDb);
+    let query = "/metrics/delivery?from=2017-10-30&to=2017-11-13";
+    let counted = app.get(query).await.json();
+    let store = app.dynamodb().unwrap();
+    store
+        .client()
+        .await
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S("META".into()))
+        .key("sk", AttributeValue::S("STORE".into()))
+        .update_expression("REMOVE delivery_counted")
+        .send()
+        .await
+        .unwrap();
+    app.get(query)
+        .await
+        .assert_error(503, "metrics_need_rebuild");
+    // A record meanwhile does not make the table's facts whole.
+    let response = app
+        .post_event(
+            r#"{"sha":"abcdef1","action":"deploy","engineer":"alice","timestamp":"2017-11-13T10:00:00Z"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(response.status, 201);
+    app.get(query)
+        .await
+        .assert_error(503, "metrics_need_rebuild");
+
+    let report = verify(store, true).await.unwrap();
+    assert!(report.repaired > 0, "{report:?}");
+    let rebuilt = app.get(query).await;
+    assert_eq!(rebuilt.status, 200);
+    assert_eq!(
+        rebuilt.json()["total"]["deployment_frequency"]["deploys"],
+        counted["total"]["deployment_frequency"]["deploys"]
+            .as_u64()
+            .unwrap()
+            + 1
+    );
+}

@@ -58,7 +58,12 @@ pub fn engineer(name: &str, days: &[EngineerDayItem]) -> Option<EngineerItem> {
 }
 
 /// The store's totals from every engineer's; `None` for an empty store.
-pub fn meta(actions: BTreeSet<String>, engineers: &[EngineerItem]) -> Option<MetaItem> {
+/// The store's totals, from every engineer's; `delivery_counted` as the caller decides.
+pub fn meta(
+    actions: BTreeSet<String>,
+    engineers: &[EngineerItem],
+    delivery_counted: Option<String>,
+) -> Option<MetaItem> {
     if actions.is_empty() {
         return None;
     }
@@ -69,5 +74,6 @@ pub fn meta(actions: BTreeSet<String>, engineers: &[EngineerItem]) -> Option<Met
         first: engineers.iter().map(|e| e.first).min()?,
         last: engineers.iter().map(|e| e.last).max()?,
         events: engineers.iter().map(|e| e.events).sum(),
+        delivery_counted,
     })
 }

@@ -192,9 +192,16 @@ pub async fn import(
         .await?
         .into_iter()
         .next();
+    // A table's first import counts its delivery facts for the configured names; a later one
+    // keeps what the table says, so that facts counted for other names, or a table from before
+    // the facts, stays refused until verify --rebuild.
+    let delivery_counted = match &stored_meta {
+        None => Some(delivery::counted(store.delivery_actions())),
+        Some(meta) => meta.delivery_counted.clone(),
+    };
     let mut actions: BTreeSet<String> = stored_meta.map(|meta| meta.actions).unwrap_or_default();
     actions.extend(events.actions().map(str::to_owned));
-    let desired = aggregates::meta(actions, &engineers)
+    let desired = aggregates::meta(actions, &engineers, delivery_counted)
         .iter()
         .map(to_item)
         .collect();

@@ -135,6 +135,10 @@ pub struct MetaItem {
     pub first: Timestamp,
     pub last: Timestamp,
     pub events: u64,
+    /// The action names the table's delivery facts are counted for (`<deploy> <stage>
+    /// <rollback>`); absent in a table whose events were stored before the facts existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_counted: Option<String>,
 }
 
 /// A commit's first stage and first deploy, by the delivery metrics' action names.

@@ -144,7 +144,7 @@ pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, 
         .filter_map(|(name, days)| aggregates::engineer(name, days))
         .collect();
     let actions: BTreeSet<String> = events.iter().map(|e| e.action.clone()).collect();
-    let meta = aggregates::meta(actions, &engineers);
+    let meta = aggregates::meta(actions, &engineers, Some(counted.clone()));
 
     let (commits, delivery_days) = delivery::recompute(&events, store.delivery_actions());
 

@@ -59,13 +59,24 @@ pub struct DynamoStore {
     delivery_actions: crate::events::DeliveryActions,
 }
 
-/// The domain's per-day facts from stored delivery days, if they were counted for the store's
-/// action names.
+/// The domain's per-day facts from stored delivery days, if the table's were counted for the
+/// store's action names (`meta`: the store's totals, absent in an empty table).
 pub fn delivery_facts(
     store: &DynamoStore,
+    meta: Option<&items::MetaItem>,
     stored: &[items::DeliveryDayItem],
 ) -> Result<Vec<crate::events::DeliveryDay>, crate::error::ApiError> {
     let counted = delivery::counted(&store.delivery_actions);
+    if let Some(meta) = meta
+        && meta.delivery_counted.as_deref() != Some(counted.as_str())
+    {
+        tracing::error!(
+            configured = counted,
+            stored = meta.delivery_counted,
+            "the table's delivery facts were counted for other action names, or never; run verify --rebuild"
+        );
+        return Err(crate::error::ApiError::MetricsNeedRebuild);
+    }
     if let Some(other) = stored.iter().find(|day| day.counted != counted) {
         tracing::error!(
             configured = counted,

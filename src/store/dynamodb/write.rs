@@ -476,6 +476,8 @@ impl Aggregates {
                     first: ts,
                     last: ts,
                     events: 1,
+                    // The table's first event: its facts are counted from here.
+                    delivery_counted: Some(delivery::counted(store.delivery_actions())),
                 })
             },
             |change| change.add_to_set("actions", &event.action),
