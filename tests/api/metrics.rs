@@ -8,7 +8,6 @@ use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::store::Store;
 use pipeline_events_api::store::memory::MemoryStore;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, blocking_runtime};
@@ -500,11 +499,7 @@ fn random_datasets_equal_a_recomputation_from_the_definitions_in_dynamodb() {
 }
 
 fn random_datasets_equal_a_recomputation(backend: Backend, cases: u32) {
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(cases);
     let ranges = (-2i64..SPAN_DAYS + 2, 0i64..SPAN_DAYS + 4, any::<bool>());
     runner
         .run(&(dataset(), ranges), |(records, (start, length, week))| {
@@ -570,11 +565,7 @@ fn recorded_events_answer_as_loaded_ones_in_dynamodb() {
 }
 
 fn recorded_events_answer_as_loaded_ones(backend: Backend, cases: u32) {
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(cases);
     runner
         .run(&(dataset(), 0usize..80), |(records, split)| {
             // POST /events wants a sha of 7 or more hex digits.
@@ -621,11 +612,7 @@ fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
     use pipeline_events_api::store::dynamodb::import::import;
     use pipeline_events_api::store::dynamodb::maintenance::verify;
 
-    let mut runner = TestRunner::new(Config {
-        cases: 8,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(8);
     let part = proptest::collection::vec(any::<bool>(), 80);
     runner
         .run(&(dataset(), part), |(records, in_first)| {

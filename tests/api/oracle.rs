@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, SecondsFormat};
 use pipeline_events_api::events::RawEvent;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, blocking_runtime};
@@ -200,11 +199,7 @@ fn resolve(
 }
 
 fn event_pages_equal_a_linear_scan(backend: Backend, cases: u32) {
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(cases);
     runner
         .run(&(dataset(), page_query()), |(records, request)| {
             let Some((from, to, path, query)) = resolve(&records, &request) else {
@@ -239,11 +234,7 @@ fn daily_summaries_equal_a_linear_scan_in_dynamodb() {
 }
 
 fn daily_summaries_equal_a_linear_scan(backend: Backend, cases: u32) {
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(cases);
     let range = ((-2i64..12), (0i64..8));
     runner
         .run(&(dataset(), range), |(records, (first, span))| {
@@ -295,11 +286,7 @@ fn daily_summaries_equal_a_linear_scan(backend: Backend, cases: u32) {
 /// page (cursors included), and for `/engineers` and `/summaries/daily`.
 #[test]
 fn both_stores_answer_byte_for_byte() {
-    let mut runner = TestRunner::new(Config {
-        cases: 20,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(20);
     let queries = proptest::collection::vec(page_query(), 6);
     let days = proptest::collection::vec(((-2i64..12), (0i64..8)), 3);
     runner

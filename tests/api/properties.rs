@@ -6,7 +6,6 @@ use std::sync::OnceLock;
 use pipeline_events_api::events::{EventQuery, EventStore, format_timestamp};
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 
 use crate::support::{TestApp, blocking_runtime};
 
@@ -74,11 +73,7 @@ fn path() -> impl Strategy<Value = String> {
 
 #[test]
 fn random_requests_never_get_a_5xx() {
-    let mut runner = TestRunner::new(Config {
-        cases: 10_000,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(10_000);
     runner
         .run(&(path(), query_string()), |(path, query)| {
             let uri = if query.is_empty() {
@@ -103,11 +98,7 @@ fn cursor_pages_add_up_to_one_unpaginated_query() {
     let store = EventStore::load_slice(SAMPLE_EVENTS, "sample").unwrap();
     let (first, last) = store.time_span().unwrap();
     let engineers: Vec<String> = store.engineers().map(|e| e.name.to_owned()).collect();
-    let mut runner = TestRunner::new(Config {
-        cases: 300,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = crate::support::property_runner(300);
     let strategy = (
         (first - 86_400)..(last + 86_400),
         1i64..(20 * 86_400),

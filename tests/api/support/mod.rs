@@ -7,3 +7,14 @@ pub mod runtime_api;
 pub mod temp;
 
 pub use app::{Backend, ROUTES, TestApp, blocking_runtime, fixture_records, on_backend};
+
+/// A proptest runner for `cases` random cases, writing no failure file into the source tree
+/// (a failing case is printed; the tests seed nothing from earlier runs).
+pub fn property_runner(cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, TestRunner};
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
