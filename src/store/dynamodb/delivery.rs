@@ -141,6 +141,18 @@ pub fn event_delta(event: &EventItem, actions: &DeliveryActions) -> Option<(i64,
     }
 }
 
+/// A day's facts from its own events alone: deploys, their instants, rollbacks (what `import`
+/// recomputes; commits' facts are moved instead).
+pub fn event_facts(day: i64, events: &[EventItem], actions: &DeliveryActions) -> DeliveryDayItem {
+    let mut facts = DeliveryDayItem::empty(day, &counted(actions));
+    for event in events {
+        if let Some((_, delta)) = event_delta(event, actions) {
+            delta.apply_to(&mut facts);
+        }
+    }
+    facts
+}
+
 /// Merges `more` into `days`.
 pub fn merge(days: &mut BTreeMap<i64, DayDelta>, more: BTreeMap<i64, DayDelta>) {
     for (day, delta) in more {

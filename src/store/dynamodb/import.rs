@@ -163,19 +163,23 @@ pub async fn import(
     //    days; then the store's totals from the engineers'.
     let touched_days: BTreeSet<i64> = all.iter().map(|e| day_of(e.ts)).collect();
     let mut desired: Vec<Item> = Vec::new();
-    let mut events_by_day: BTreeMap<i64, Vec<EventItem>> = BTreeMap::new();
+    // The days' deploys and rollbacks, for step 5 (kept instead of the events themselves).
+    let mut event_facts: BTreeMap<i64, DeliveryDayItem> = BTreeMap::new();
     for &day in &touched_days {
         let day_events = day_events(client, table, day).await?;
         let (days, engineer_days) = aggregates::days(&day_events);
         desired.extend(days.iter().map(to_item));
         desired.extend(engineer_days.iter().map(to_item));
-        events_by_day.insert(day, day_events);
+        event_facts.insert(
+            day,
+            delivery::event_facts(day, &day_events, store.delivery_actions()),
+        );
     }
     report.aggregates_updated += sync(client, table, desired).await?;
 
     // 5. The delivery metrics' facts: each touched day's deploys and rollbacks from its events,
     //    then each commit of the file whose firsts it moves.
-    report.aggregates_updated += delivery_days(store, &events_by_day).await?;
+    report.aggregates_updated += delivery_days(store, &event_facts).await?;
     report.aggregates_updated += delivery_commits(store, &all).await?;
 
     let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer).collect();
@@ -213,7 +217,7 @@ pub async fn import(
 /// holds other figures; its commits' figures are left as they are. Returns the days written.
 async fn delivery_days(
     store: &DynamoStore,
-    events_by_day: &BTreeMap<i64, Vec<EventItem>>,
+    event_facts: &BTreeMap<i64, DeliveryDayItem>,
 ) -> Result<usize, String> {
     let client = store.client().await;
     let table = store.table();
@@ -222,7 +226,7 @@ async fn delivery_days(
     let stored: BTreeMap<String, DeliveryDayItem> = batch::get(
         client,
         table,
-        events_by_day
+        event_facts
             .keys()
             .map(|&day| delivery::day_key(day))
             .collect(),
@@ -232,13 +236,7 @@ async fn delivery_days(
     .map(|item| Ok((items::key_of(&item), decode_for_import(item)?)))
     .collect::<Result<_, String>>()?;
     let mut written = 0;
-    for (&day, events) in events_by_day {
-        let mut facts = DeliveryDayItem::empty(day, &counted);
-        for event in events {
-            if let Some((_, delta)) = delivery::event_delta(event, actions) {
-                delta.apply_to(&mut facts);
-            }
-        }
+    for (&day, facts) in event_facts {
         let existing = stored.get(&format!("{}/{}", facts.pk, facts.sk));
         let same = |item: &DeliveryDayItem| {
             (item.deploys, &item.times, &item.rollbacks)
