@@ -134,9 +134,7 @@ impl Store {
         match self {
             Self::Memory(store) => store.record(new, key, received).await,
             Self::DynamoDb(store) => {
-                store
-                    .within_write_budget(store.record(new, key, received))
-                    .await
+                Box::pin(store.within_write_budget(store.record(new, key, received))).await
             }
         }
     }
@@ -147,7 +145,7 @@ impl Reader<'_> {
     pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, ApiError> {
         match self {
             Self::Memory(log) => Ok(log.event(id).as_ref().map(EventRecord::from)),
-            Self::DynamoDb(store) => Ok(store.within_budget(store.event(id)).await?),
+            Self::DynamoDb(store) => Ok(Box::pin(store.within_budget(store.event(id))).await?),
         }
     }
 
@@ -155,7 +153,8 @@ impl Reader<'_> {
         match self {
             Self::Memory(store) => Ok(EventPage::Memory(store.query(query))),
             Self::DynamoDb(store) => {
-                let (events, next) = store.within_budget(store.events_page(query)).await?;
+                let (events, next) =
+                    Box::pin(store.within_budget(store.events_page(query))).await?;
                 Ok(EventPage::Read { events, next })
             }
         }
@@ -173,11 +172,10 @@ impl Reader<'_> {
                 .has_engineer(name)
                 .then(|| EventPage::Memory(store.query(query)))),
             Self::DynamoDb(store) => {
-                let (known, page) = store
-                    .within_budget(async {
-                        tokio::try_join!(store.has_engineer(name), store.events_page(query))
-                    })
-                    .await?;
+                let (known, page) = Box::pin(store.within_budget(async {
+                    tokio::try_join!(store.has_engineer(name), store.events_page(query))
+                }))
+                .await?;
                 Ok(known.then_some(EventPage::Read {
                     events: page.0,
                     next: page.1,
@@ -191,7 +189,7 @@ impl Reader<'_> {
         match self {
             Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json())),
             Self::DynamoDb(store) => {
-                let engineers = store.within_budget(store.engineers()).await?;
+                let engineers = Box::pin(store.within_budget(store.engineers())).await?;
                 let list = EngineerList {
                     engineers: engineers
                         .iter()
@@ -235,7 +233,7 @@ impl Reader<'_> {
                         day_totals(&meta.actions, items).ok_or(ApiError::Internal)?;
                     Ok(events::daily_json(&totals, &actions, first, last))
                 };
-                store.within_budget(work).await
+                Box::pin(store.within_budget(work)).await
             }
         }
     }
@@ -268,7 +266,7 @@ impl Reader<'_> {
                         index.figures(first, last)
                     }))
                 };
-                store.within_budget(work).await
+                Box::pin(store.within_budget(work)).await
             }
         }
     }
