@@ -4,7 +4,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use pipeline_events::{
     Bucket, DailyJson, DeliveryActions, DeliveryIndex, DeliveryReport, EventQuery, EventStore,
-    GeneratorSettings, day_of, generate,
+    GeneratorSettings, day_of, generate, write_events_json,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -34,7 +34,9 @@ fn queries(c: &mut Criterion) {
                 limit: 100,
                 ..EventQuery::default()
             });
-            serde_json::to_vec(&page.events).unwrap()
+            let mut json = Vec::new();
+            write_events_json(&page.events, &mut json);
+            json
         })
     });
     c.bench_function("engineer page of 100", |b| {
@@ -45,7 +47,9 @@ fn queries(c: &mut Criterion) {
                 limit: 100,
                 ..EventQuery::default()
             });
-            serde_json::to_vec(&page.events).unwrap()
+            let mut json = Vec::new();
+            write_events_json(&page.events, &mut json);
+            json
         })
     });
     // What GET /summaries/daily does: join the days' JSON, rendered once on the first request.

@@ -3,6 +3,7 @@
 
 mod daily_json;
 mod delivery;
+mod event_json;
 mod generate;
 mod load;
 mod log;
@@ -18,6 +19,7 @@ pub use delivery::{
     Bucket, ChangeFailureRate, DeliveryActions, DeliveryDay, DeliveryFigures, DeliveryIndex,
     DeliveryReport, DeploymentFrequency, LeadTime, Level, TimeToRestore,
 };
+pub use event_json::{EVENT_JSON_BYTES, write_events_json};
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
 pub use log::EventLog;

@@ -104,48 +104,64 @@ pub fn format_timestamp(timestamp: Timestamp) -> String {
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Serializes as `format_timestamp` writes, without its allocation: chrono writes the date
-/// (`2017-10-30T`) once per day a thread meets, and the time of day is three two-digit numbers.
-/// The events of a page mostly share their day, so most timestamps reuse the day before's date.
+/// Serializes as `format_timestamp` writes, without its allocation; each thread remembers the
+/// date of the last day it wrote.
 pub(crate) fn serialize_timestamp<S: serde::Serializer>(
     ts: &Timestamp,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    let text = rfc3339(*ts);
+    let text = LAST_DATE.with(|last| {
+        let mut dates = last.get();
+        let text = dates.rfc3339(*ts);
+        last.set(dates);
+        text
+    });
     s.serialize_str(std::str::from_utf8(&text).expect("digits and separators are ASCII"))
 }
 
 thread_local! {
-    /// The last day this thread formatted, and its date with the `T` that follows it.
-    static LAST_DATE: Cell<(i64, [u8; 11])> = const { Cell::new((i64::MIN, [0; 11])) };
+    static LAST_DATE: Cell<Dates> = const { Cell::new(Dates::new()) };
 }
 
-/// `2017-10-30T12:00:00Z`, as `format_timestamp` writes it.
-fn rfc3339(timestamp: Timestamp) -> [u8; 20] {
-    let day = day_of(timestamp);
-    let date = LAST_DATE.with(|last| {
-        let (last_day, date) = last.get();
-        if last_day == day {
-            return date;
+/// Writes timestamps as `format_timestamp` does, without its allocation: chrono writes the date
+/// (`2017-10-30T`) once per day met, and the time of day is three two-digit numbers. Events in
+/// time order mostly share their day, so most timestamps reuse the last day's date.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dates {
+    /// The last day written, and its date with the `T` that follows it.
+    day: i64,
+    date: [u8; 11],
+}
+
+impl Dates {
+    pub(crate) const fn new() -> Self {
+        Self {
+            day: i64::MIN,
+            date: [0; 11],
         }
-        let mut date = [0u8; 11];
-        let written = date_of_day(day)
-            .expect("timestamps are range-checked when events are loaded")
-            .format("%Y-%m-%dT")
-            .to_string();
-        date.copy_from_slice(written.as_bytes());
-        last.set((day, date));
-        date
-    });
-    let second_of_day = timestamp - day * SECONDS_PER_DAY;
-    let two_digits = |n: i64| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
-    let [h1, h2] = two_digits(second_of_day / 3600);
-    let [m1, m2] = two_digits(second_of_day / 60 % 60);
-    let [s1, s2] = two_digits(second_of_day % 60);
-    let mut text = [0u8; 20];
-    text[..11].copy_from_slice(&date);
-    text[11..].copy_from_slice(&[h1, h2, b':', m1, m2, b':', s1, s2, b'Z']);
-    text
+    }
+
+    /// `2017-10-30T12:00:00Z`.
+    pub(crate) fn rfc3339(&mut self, timestamp: Timestamp) -> [u8; 20] {
+        let day = day_of(timestamp);
+        if day != self.day {
+            let written = date_of_day(day)
+                .expect("timestamps are range-checked when events are loaded")
+                .format("%Y-%m-%dT")
+                .to_string();
+            self.date.copy_from_slice(written.as_bytes());
+            self.day = day;
+        }
+        let second_of_day = timestamp - day * SECONDS_PER_DAY;
+        let two_digits = |n: i64| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        let [h1, h2] = two_digits(second_of_day / 3600);
+        let [m1, m2] = two_digits(second_of_day / 60 % 60);
+        let [s1, s2] = two_digits(second_of_day % 60);
+        let mut text = [0u8; 20];
+        text[..11].copy_from_slice(&self.date);
+        text[11..].copy_from_slice(&[h1, h2, b':', m1, m2, b':', s1, s2, b'Z']);
+        text
+    }
 }
 
 #[cfg(test)]

@@ -47,14 +47,31 @@ impl Sha {
         match self {
             Self::Text(text) => text,
             Self::Hex20(packed) => {
-                for (byte, pair) in packed.iter().zip(buffer.chunks_exact_mut(2)) {
-                    pair[0] = HEX_DIGITS[usize::from(byte >> 4)];
-                    pair[1] = HEX_DIGITS[usize::from(byte & 0x0f)];
-                }
+                *buffer = hex_digits(packed);
                 std::str::from_utf8(buffer).expect("hex digits are ASCII")
             }
         }
     }
+}
+
+/// Each byte's two lowercase hex digits: one lookup per byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut table = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = [HEX_DIGITS[byte >> 4], HEX_DIGITS[byte & 0x0f]];
+        byte += 1;
+    }
+    table
+};
+
+/// A packed SHA's 40 lowercase hex digits.
+pub(crate) fn hex_digits(packed: &[u8; 20]) -> [u8; 40] {
+    let mut digits = [0; 40];
+    for (byte, pair) in packed.iter().zip(digits.chunks_exact_mut(2)) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
+    }
+    digits
 }
 
 /// A packed SHA's first 8 bytes are as random as the whole and hash in one step: the delivery
