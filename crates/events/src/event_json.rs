@@ -27,7 +27,9 @@ fn write_event(event: &EventView<'_>, dates: &mut Dates, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"id\":");
     out.extend_from_slice(itoa::Buffer::new().format(event.id).as_bytes());
     out.extend_from_slice(b",\"timestamp\":\"");
-    out.extend_from_slice(&dates.rfc3339(event.timestamp));
+    let (date, time) = dates.parts(event.timestamp);
+    out.extend_from_slice(date);
+    out.extend_from_slice(&time);
     out.extend_from_slice(b"\",\"sha\":");
     match event.sha {
         Sha::Hex20(packed) => {
@@ -44,13 +46,23 @@ fn write_event(event: &EventView<'_>, dates: &mut Dates, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
+/// The bytes JSON escapes in a string: control characters, `"` and `\`.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// A JSON string: as it is between quotes when nothing in it needs escaping (the names
 /// pipelines send), else escaped by `serde_json`.
 fn write_string(text: &str, out: &mut Vec<u8>) {
-    if text
-        .bytes()
-        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
-    {
+    if !text.bytes().any(|byte| ESCAPED[usize::from(byte)]) {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
         out.push(b'"');
