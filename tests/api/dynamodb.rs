@@ -259,6 +259,94 @@ async fn a_throttled_table_is_503_within_the_budget_after_retries() {
 }
 
 #[tokio::test]
+async fn a_post_s_transaction_token_is_kept_across_a_retry_and_not_shared_between_tables() {
+    // Two stages' tables in one account, each about to give out event id 1, as dev and prod do
+    // when the deploy workflow records a stage and then a deploy. Each table's first
+    // transaction loses its answer (a 500); the second succeeds.
+    let answered: std::sync::Mutex<std::collections::HashSet<String>> = Default::default();
+    let stand_in = StandIn::start(move |operation, body| match operation {
+        "UpdateItem" if body["UpdateExpression"] == "ADD #last :one" => {
+            (200, json!({ "Attributes": { "last": { "N": "1" } } }))
+        }
+        "UpdateItem" | "GetItem" => (200, json!({})),
+        "BatchGetItem" => {
+            let tables = body["RequestItems"].as_object().unwrap();
+            let empty: serde_json::Map<String, serde_json::Value> = tables
+                .keys()
+                .map(|table| (table.clone(), json!([])))
+                .collect();
+            (200, json!({ "Responses": empty, "UnprocessedKeys": {} }))
+        }
+        "Query" => (200, json!({ "Items": [], "Count": 0, "ScannedCount": 0 })),
+        "TransactWriteItems" => {
+            let table = body["TransactItems"][0]["Put"]["TableName"]
+                .as_str()
+                .unwrap();
+            if answered.lock().unwrap().insert(table.to_owned()) {
+                let lost = "com.amazonaws.dynamodb.v20120810#InternalServerError";
+                (500, json!({ "__type": lost, "message": "answer lost" }))
+            } else {
+                (200, json!({}))
+            }
+        }
+        _ => (
+            400,
+            json!({ "__type": "com.amazon.coral.validate#ValidationException", "message": operation }),
+        ),
+    });
+    for table in ["events-dev", "events-prod"] {
+        let app = TestApp::on(
+            Store::DynamoDb(Box::new(DynamoStore::new(
+                table.into(),
+                Some(dynamodb_config(&stand_in.endpoint())),
+            ))),
+            MetadataSource::build_time("test".into()),
+        );
+        let response = app
+            .post_event(
+                r#"{"sha":"5e1f0c3","action":"deploy","engineer":"ada"}"#,
+                &[],
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        assert_eq!(response.json()["id"], 1);
+    }
+
+    let tokens: Vec<(String, String)> = stand_in
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| op == "TransactWriteItems")
+        .map(|(_, body)| {
+            let table = body["TransactItems"][0]["Put"]["TableName"]
+                .as_str()
+                .unwrap();
+            let token = body["ClientRequestToken"].as_str().expect("a token");
+            (table.to_owned(), token.to_owned())
+        })
+        .collect();
+    let of = |table: &str| -> Vec<&str> {
+        tokens
+            .iter()
+            .filter(|(t, _)| t == table)
+            .map(|(_, token)| token.as_str())
+            .collect()
+    };
+    let (dev, prod) = (of("events-dev"), of("events-prod"));
+    // The SDK's retry sent the first try's token: DynamoDB would answer it with that outcome.
+    assert!(dev.len() == 2 && dev[0] == dev[1], "{tokens:?}");
+    assert!(prod.len() == 2 && prod[0] == prod[1], "{tokens:?}");
+    // The two tables' transactions do not share one.
+    assert_ne!(dev[0], prod[0], "{tokens:?}");
+}
+
+#[tokio::test]
 async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
     // The first BatchWriteItem leaves every item unprocessed (as a throttled table does), the
     // next ones take everything; reads find nothing (so aggregates are of no events).

@@ -78,14 +78,17 @@ impl DynamoStore {
             }
             // After the idempotency record, so that the positions above stay fixed.
             transaction.extend(delivery);
-            // The SDK retries a transaction whose answer was lost; the token makes DynamoDB answer
-            // such a retry with the first outcome instead of running it again.
+            // The SDK gives the transaction a random ClientRequestToken and sends the same one
+            // when it retries a transaction whose answer was lost, so DynamoDB answers the retry
+            // with the first outcome instead of running it again. A token made of the event id
+            // and attempt was not ours alone: a transaction may span tables, so tokens are not
+            // scoped by table, and dev and prod recording their event N within 10 minutes (the
+            // deploy workflow does) got IdempotentParameterMismatch.
             let outcome = self
                 .client()
                 .await
                 .transact_write_items()
                 .set_transact_items(Some(transaction))
-                .client_request_token(format!("event-{id}-{attempt}"))
                 .send()
                 .await;
             let error = match outcome {
