@@ -38,11 +38,12 @@ HOST_PACKAGE  := target/lambda/x86_64/$(BIN)/bootstrap.zip
 VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 COMMIT_SHA := $(shell git rev-parse HEAD 2>/dev/null)
 # What `make deploy` records when it succeeds (and `make record` by default): the commit, who
-# deployed it, `stage` in dev and `deploy` in prod. The key is the GitHub run (a re-run of it
+# deployed it, the stack's stage action in dev and its deploy action in prod (`stage` and `deploy`
+# unless infra's delivery_actions renames them). The key is the GitHub run (a re-run of it
 # records nothing new) or, on a laptop, this commit and second. Only the command line sets
 # them (`make record ACTION=rollback`): a SHA or KEY in the environment is not meant for this.
 given_or = $(if $(filter command line,$(origin $(1))),$($(1)),$(2))
-RECORD_ACTION   := $(call given_or,ACTION,$(if $(filter prod,$(ENV)),deploy,stage))
+RECORD_ACTION   := $(call given_or,ACTION,)
 RECORD_SHA      := $(call given_or,SHA,$(COMMIT_SHA))
 RECORD_ENGINEER := $(call given_or,ENGINEER,$(or $(GITHUB_ACTOR),$(shell git config user.name 2>/dev/null),$(USER),unknown))
 # Exported, so that recipes pass them on verbatim, quotes and all.
@@ -299,9 +300,10 @@ smoke: init ## Call every endpoint of the deployed ENV with its API key; fails o
 		&& sha=$$($(TF) output -raw deployed_commit_sha) && ../scripts/smoke.sh "$$url" "$$key" "$$sha" $(RECORDED_ID)
 
 .PHONY: record
-record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (stage in dev, deploy in prod), SHA, ENGINEER, KEY
-	@cd $(TF_DIR) && url=$$($(TF) output -raw invoke_url) && \
-		AWS_REGION=$(AWS_REGION) ../scripts/record.sh "$$url" "$$RECORD_ACTION" "$$RECORD_SHA" "$$RECORD_ENGINEER" "$$RECORD_KEY"
+record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (the stack's stage action in dev, deploy action in prod), SHA, ENGINEER, KEY
+	@url=$$(cd $(TF_DIR) && $(TF) output -raw invoke_url) && \
+		action=$${RECORD_ACTION:-$(if $(filter prod,$(ENV)),$(call stack_output_or,deploy_action,deploy),$(call stack_output_or,stage_action,stage))} && \
+		cd $(TF_DIR) && AWS_REGION=$(AWS_REGION) ../scripts/record.sh "$$url" "$$action" "$$RECORD_SHA" "$$RECORD_ENGINEER" "$$RECORD_KEY"
 
 .PHONY: url
 url: init ## Print the deployed ENV's base URL
@@ -316,19 +318,27 @@ logs: init ## Tail the deployed function's logs (AWS CLI v2)
 	@[[ "$$(aws --version 2>&1)" == aws-cli/2.* ]] || { echo "error: make logs needs AWS CLI v2 ('aws logs tail'); found: $$(aws --version 2>&1 | head -n 1)" >&2; exit 1; }
 	aws logs tail "$$(cd $(TF_DIR) && $(TF) output -raw log_group)" --follow --format short
 
+# The action names the deployed function counts (the stack's outputs, infra variable
+# delivery_actions), for the commands that count delivery facts as it does. A stack applied
+# before it had these outputs runs the function on the defaults, and so do the commands.
+stack_output_or = $$(cd $(TF_DIR) && $(TF) output -raw $(1) 2>/dev/null || echo $(2))
+STACK_ACTIONS = DEPLOY_ACTION="$(call stack_output_or,deploy_action,deploy)" \
+	STAGE_ACTION="$(call stack_output_or,stage_action,stage)" \
+	ROLLBACK_ACTION="$(call stack_output_or,rollback_action,rollback)"
+
 .PHONY: import
 import: init ## Load FILE (JSON array or JSON lines) into the deployed ENV's events table; safe to re-run
 	@[[ -n "$(FILE)" ]] || { echo "error: FILE=path/to/events.jsonl names the file to import" >&2; exit 1; }
 	@[[ -f "$(FILE)" ]] || { echo "error: no file at $(FILE)" >&2; exit 1; }
 	$(CARGO) build --release --locked --bin $(BIN)
 	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && \
-		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) import "$(FILE)"
+		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" $(STACK_ACTIONS) target/release/$(BIN) import "$(FILE)"
 
 .PHONY: verify
 verify: init ## Check the deployed ENV's aggregates against its events (REBUILD=1 also repairs them)
 	$(CARGO) build --release --locked --bin $(BIN)
 	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && \
-		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) verify $(if $(REBUILD),--rebuild)
+		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" $(STACK_ACTIONS) target/release/$(BIN) verify $(if $(REBUILD),--rebuild)
 
 .PHONY: destroy
 destroy: preflight init ## Delete everything of ENV, not the state bucket (shows the plan and asks first)

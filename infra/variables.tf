@@ -91,6 +91,29 @@ variable "log_level" {
   }
 }
 
+variable "delivery_actions" {
+  description = "The action names /metrics/delivery counts as deploys, stages and rollbacks (the function's DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION); make import, verify and record read them from this stack's outputs. Changing them on a table with events: make verify ENV=… REBUILD=1."
+  type = object({
+    deploy   = optional(string, "deploy")
+    stage    = optional(string, "stage")
+    rollback = optional(string, "rollback")
+  })
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for name in [var.delivery_actions.deploy, var.delivery_actions.stage, var.delivery_actions.rollback] :
+      can(regex("^[a-z][a-z0-9_-]{0,31}$", name))
+    ])
+    error_message = "delivery_actions names must be 1-32 characters: a lowercase letter, then lowercase letters, digits, _ or -."
+  }
+
+  validation {
+    condition     = length(distinct([var.delivery_actions.deploy, var.delivery_actions.stage, var.delivery_actions.rollback])) == 3
+    error_message = "delivery_actions must name three different actions."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the function's and the API's log groups."
   type        = number

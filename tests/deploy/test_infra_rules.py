@@ -144,3 +144,16 @@ def test_lambda_add_permission_is_for_api_gateway_only():
         if "lambda:AddPermission" in actions(statement):
             assert conditions(statement)[("StringEquals", "lambda:Principal")] == ["apigateway.amazonaws.com"]
         assert not any(a.startswith("lambda:") and "FunctionUrl" in a for a in actions(statement))
+
+
+def test_the_functions_action_names_are_the_ones_the_operator_commands_read():
+    # make import, verify and record read the names from these outputs; the function must count
+    # the same ones, or the table's facts would be counted for other names (503 until a rebuild).
+    parsed = stack(INFRA)
+    (_, function), = resources(parsed, "aws_lambda_function")
+    variables = attr(attr(function, "environment"), "variables")
+    outputs = dict(blocks(parsed, "output"))
+    for kind in ("deploy", "stage", "rollback"):
+        source = f"${{var.delivery_actions.{kind}}}"
+        assert variables[f"{kind.upper()}_ACTION"] == source
+        assert attr(outputs[f"{kind}_action"], "value") == source

@@ -226,6 +226,17 @@ def test_make_record_takes_action_and_engineer_from_the_command_line(project, st
     assert key.startswith(f"laptop-dev-{project.commit_sha()}-")
 
 
+@pytest.mark.parametrize("env_name, action", [("dev", "build"), ("prod", "release")])
+def test_a_deploy_records_the_action_names_the_stack_counts(project, stage_factory, env_name, action):
+    stage = stage_factory(sha=project.commit_sha())
+    env = deploy_env(stage, project, AUTO_APPROVE="1")
+    env["FAKE_TF_OUTPUTS"] = json.dumps({**json.loads(env["FAKE_TF_OUTPUTS"]), **RENAMED_ACTIONS})
+    result = project.make("deploy", f"ENV={env_name}", env=env)
+    assert result.returncode == 0, result.stderr
+    (post,) = stage.posts
+    assert post["body"]["action"] == action
+
+
 def test_a_deploy_whose_recording_fails_still_succeeds_with_a_warning(project, stage_factory):
     stage = stage_factory(sha=project.commit_sha(), post_status=500)
     result = project.make("deploy", "ENV=dev", env=deploy_env(stage, project, AUTO_APPROVE="1"))
@@ -274,7 +285,8 @@ def fake_binary(project):
         "import json, os, sys\n"
         "with open(os.environ['FAKE_LOG'], 'a') as log:\n"
         "    log.write(json.dumps({'tool': 'binary', 'args': sys.argv[1:],\n"
-        "        'env': {k: os.environ.get(k) for k in ('EVENT_STORE', 'EVENTS_TABLE', 'AWS_REGION')}}) + '\\n')\n")
+        "        'env': {k: os.environ.get(k) for k in ('EVENT_STORE', 'EVENTS_TABLE', 'AWS_REGION',\n"
+        "            'DEPLOY_ACTION', 'STAGE_ACTION', 'ROLLBACK_ACTION')}}) + '\\n')\n")
     binary.chmod(0o755)
 
 
@@ -289,8 +301,29 @@ def test_import_and_verify_run_the_binary_on_the_stages_table(project, target, a
     assert result.returncode == 0, result.stderr
     (call,) = project.calls("binary")
     assert call["args"] == args
+    # A stack applied before it had the action names as outputs runs the function on the
+    # defaults: so do the commands.
     assert call["env"] == {"EVENT_STORE": "dynamodb", "EVENTS_TABLE": "pipeline-events-api-dev-events",
-                           "AWS_REGION": "eu-west-1"}
+                           "AWS_REGION": "eu-west-1", "DEPLOY_ACTION": "deploy",
+                           "STAGE_ACTION": "stage", "ROLLBACK_ACTION": "rollback"}
+
+
+RENAMED_ACTIONS = {"deploy_action": "release", "stage_action": "build", "rollback_action": "revert"}
+
+
+@pytest.mark.parametrize("target, args", [("import", ["import", "events.jsonl"]),
+                                          ("verify", ["verify"])])
+def test_import_and_verify_count_the_action_names_the_stack_gives_its_function(project, target, args):
+    fake_binary(project)
+    (project.path / "events.jsonl").write_text("{}\n")
+    outputs = json.dumps({"events_table": "t-events", **RENAMED_ACTIONS})
+    result = project.make(target, "ENV=dev", "FILE=events.jsonl", "CARGO=true",
+                          env={"FAKE_TF_OUTPUTS": outputs, "DEPLOY_ACTION": "from-the-shell"})
+    assert result.returncode == 0, result.stderr
+    (call,) = project.calls("binary")
+    assert call["args"] == args
+    assert (call["env"]["DEPLOY_ACTION"], call["env"]["STAGE_ACTION"], call["env"]["ROLLBACK_ACTION"]) \
+        == ("release", "build", "revert")
 
 
 def test_verify_rebuild_is_asked_for_by_name(project):
