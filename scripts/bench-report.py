@@ -191,7 +191,7 @@ def main():
         path, us = entry["path"], entry["cpu_us_per_request"]
         if path != "/health":
             ratio = us / health_us
-            row(f"server CPU per request, `{path}` (wrk, 5 s)", f"{us:.1f} µs ({ratio:.2f}× `/health`)",
+            row(f"server CPU per request, `{path}` (wrk, 5 s)", f"{us:.1f} µs ({ratio:.3f}× `/health`)",
                 "goal ≤ 2× `/health`", ratio <= 2, goal=True)
     soak = http["soak"]
     drift = (http["soak_rss_kib_at_end"] - http["soak_rss_kib_after_warmup"]) / http["soak_rss_kib_after_warmup"]
