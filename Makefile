@@ -302,7 +302,7 @@ smoke: init ## Call every endpoint of the deployed ENV with its API key; fails o
 .PHONY: record
 record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (the stack's stage action in dev, deploy action in prod), SHA, ENGINEER, KEY
 	@url=$$(cd $(TF_DIR) && $(TF) output -raw invoke_url) && \
-		action=$${RECORD_ACTION:-$(if $(filter prod,$(ENV)),$(call stack_output_or,deploy_action,deploy),$(call stack_output_or,stage_action,stage))} && \
+		action=$$RECORD_ACTION && { [[ -n "$$action" ]] || action=$$($(STACK_ACTIONS) $(if $(filter prod,$(ENV)),deploy,stage)); } && \
 		cd $(TF_DIR) && AWS_REGION=$(AWS_REGION) ../scripts/record.sh "$$url" "$$action" "$$RECORD_SHA" "$$RECORD_ENGINEER" "$$RECORD_KEY"
 
 .PHONY: url
@@ -318,27 +318,23 @@ logs: init ## Tail the deployed function's logs (AWS CLI v2)
 	@[[ "$$(aws --version 2>&1)" == aws-cli/2.* ]] || { echo "error: make logs needs AWS CLI v2 ('aws logs tail'); found: $$(aws --version 2>&1 | head -n 1)" >&2; exit 1; }
 	aws logs tail "$$(cd $(TF_DIR) && $(TF) output -raw log_group)" --follow --format short
 
-# The action names the deployed function counts (the stack's outputs, infra variable
-# delivery_actions), for the commands that count delivery facts as it does. A stack applied
-# before it had these outputs runs the function on the defaults, and so do the commands.
-stack_output_or = $$(cd $(TF_DIR) && $(TF) output -raw $(1) 2>/dev/null || echo $(2))
-STACK_ACTIONS = DEPLOY_ACTION="$(call stack_output_or,deploy_action,deploy)" \
-	STAGE_ACTION="$(call stack_output_or,stage_action,stage)" \
-	ROLLBACK_ACTION="$(call stack_output_or,rollback_action,rollback)"
+# The action names the deployed function counts: the stack's outputs (infra variable
+# delivery_actions), read once; scripts/stack-actions.py says what it does without them.
+STACK_ACTIONS = cd $(TF_DIR) && $(TF) output -json | $(PYTHON) ../scripts/stack-actions.py
 
 .PHONY: import
 import: init ## Load FILE (JSON array or JSON lines) into the deployed ENV's events table; safe to re-run
 	@[[ -n "$(FILE)" ]] || { echo "error: FILE=path/to/events.jsonl names the file to import" >&2; exit 1; }
 	@[[ -f "$(FILE)" ]] || { echo "error: no file at $(FILE)" >&2; exit 1; }
 	$(CARGO) build --release --locked --bin $(BIN)
-	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && \
-		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" $(STACK_ACTIONS) target/release/$(BIN) import "$(FILE)"
+	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && actions=$$($(STACK_ACTIONS)) && \
+		env $$actions EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) import "$(FILE)"
 
 .PHONY: verify
 verify: init ## Check the deployed ENV's aggregates against its events (REBUILD=1 also repairs them)
 	$(CARGO) build --release --locked --bin $(BIN)
-	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && \
-		EVENT_STORE=dynamodb EVENTS_TABLE="$$table" $(STACK_ACTIONS) target/release/$(BIN) verify $(if $(REBUILD),--rebuild)
+	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && actions=$$($(STACK_ACTIONS)) && \
+		env $$actions EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) verify $(if $(REBUILD),--rebuild)
 
 .PHONY: destroy
 destroy: preflight init ## Delete everything of ENV, not the state bucket (shows the plan and asks first)

@@ -45,9 +45,9 @@ resource "aws_lambda_function" "api" {
       APP_DESCRIPTION            = var.app_description
       LOG_LEVEL                  = var.log_level
       LOG_FORMAT                 = "json"
-      DEPLOY_ACTION              = var.delivery_actions.deploy
-      STAGE_ACTION               = var.delivery_actions.stage
-      ROLLBACK_ACTION            = var.delivery_actions.rollback
+      DEPLOY_ACTION              = local.delivery_actions.deploy
+      STAGE_ACTION               = local.delivery_actions.stage
+      ROLLBACK_ACTION            = local.delivery_actions.rollback
       # REST API events carry the stage in their path; lambda_http drops it when this is set to
       # anything. The function also removes it itself, so routes answer either way.
       AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH = "true"

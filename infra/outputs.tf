@@ -36,17 +36,17 @@ output "events_table" {
 
 output "deploy_action" {
   description = "The function's DEPLOY_ACTION: what make import and make verify count as a deploy, and what make record sends in prod."
-  value       = var.delivery_actions.deploy
+  value       = local.delivery_actions.deploy
 }
 
 output "stage_action" {
   description = "The function's STAGE_ACTION: what make import and make verify count as a stage, and what make record sends outside prod."
-  value       = var.delivery_actions.stage
+  value       = local.delivery_actions.stage
 }
 
 output "rollback_action" {
   description = "The function's ROLLBACK_ACTION: what make import and make verify count as a rollback."
-  value       = var.delivery_actions.rollback
+  value       = local.delivery_actions.rollback
 }
 
 output "ssm_parameter_prefix" {

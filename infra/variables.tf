@@ -92,25 +92,27 @@ variable "log_level" {
 }
 
 variable "delivery_actions" {
-  description = "The action names /metrics/delivery counts as deploys, stages and rollbacks (the function's DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION); make import, verify and record read them from this stack's outputs. Changing them on a table with events: make verify ENV=… REBUILD=1."
-  type = object({
-    deploy   = optional(string, "deploy")
-    stage    = optional(string, "stage")
-    rollback = optional(string, "rollback")
-  })
-  default = {}
+  description = "The action names /metrics/delivery counts, by kind: deploy, stage, rollback (the function's DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION); a kind left out keeps its own name. make import, verify and record read them from this stack's outputs. Changing them on a table with events: make verify ENV=… REBUILD=1."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  # A map, not an object: an object type would drop a misspelt kind without a word.
+  validation {
+    condition     = alltrue([for kind in keys(var.delivery_actions) : contains(["deploy", "stage", "rollback"], kind)])
+    error_message = "delivery_actions takes the kinds deploy, stage and rollback only."
+  }
 
   validation {
     condition = alltrue([
-      for name in [var.delivery_actions.deploy, var.delivery_actions.stage, var.delivery_actions.rollback] :
-      can(regex("^[a-z][a-z0-9_-]{0,31}$", name))
+      for name in values(var.delivery_actions) : can(regex("^[a-z][a-z0-9_-]{0,31}$", name))
     ])
     error_message = "delivery_actions names must be 1-32 characters: a lowercase letter, then lowercase letters, digits, _ or -."
   }
 
   validation {
-    condition     = length(distinct([var.delivery_actions.deploy, var.delivery_actions.stage, var.delivery_actions.rollback])) == 3
-    error_message = "delivery_actions must name three different actions."
+    condition     = length(distinct(values(merge({ deploy = "deploy", stage = "stage", rollback = "rollback" }, var.delivery_actions)))) == 3
+    error_message = "delivery_actions must leave three different names (a kind left out keeps its own)."
   }
 }
 

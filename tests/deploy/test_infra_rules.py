@@ -154,6 +154,6 @@ def test_the_functions_action_names_are_the_ones_the_operator_commands_read():
     variables = attr(attr(function, "environment"), "variables")
     outputs = dict(blocks(parsed, "output"))
     for kind in ("deploy", "stage", "rollback"):
-        source = f"${{var.delivery_actions.{kind}}}"
+        source = f"${{local.delivery_actions.{kind}}}"
         assert variables[f"{kind.upper()}_ACTION"] == source
         assert attr(outputs[f"{kind}_action"], "value") == source

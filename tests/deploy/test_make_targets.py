@@ -237,6 +237,15 @@ def test_a_deploy_records_the_action_names_the_stack_counts(project, stage_facto
     assert post["body"]["action"] == action
 
 
+def test_make_record_stops_when_the_stacks_action_names_cannot_be_read(project, stage_factory):
+    stage = stage_factory(sha=project.commit_sha())
+    env = deploy_env(stage, project, FAKE_TF_JSON_OUTPUT_FAILS="1")
+    result = project.make("record", "ENV=prod", env=env)
+    assert result.returncode != 0
+    assert "could not read the stack's outputs" in result.stderr
+    assert stage.posts == []
+
+
 def test_a_deploy_whose_recording_fails_still_succeeds_with_a_warning(project, stage_factory):
     stage = stage_factory(sha=project.commit_sha(), post_status=500)
     result = project.make("deploy", "ENV=dev", env=deploy_env(stage, project, AUTO_APPROVE="1"))
@@ -324,6 +333,19 @@ def test_import_and_verify_count_the_action_names_the_stack_gives_its_function(p
     assert call["args"] == args
     assert (call["env"]["DEPLOY_ACTION"], call["env"]["STAGE_ACTION"], call["env"]["ROLLBACK_ACTION"]) \
         == ("release", "build", "revert")
+
+
+@pytest.mark.parametrize("target", ["import", "verify"])
+def test_import_and_verify_stop_when_the_stacks_action_names_cannot_be_read(project, target):
+    fake_binary(project)
+    (project.path / "events.jsonl").write_text("{}\n")
+    outputs = json.dumps({"events_table": "t-events", **RENAMED_ACTIONS})
+    result = project.make(target, "ENV=dev", "FILE=events.jsonl", "CARGO=true",
+                          env={"FAKE_TF_OUTPUTS": outputs, "FAKE_TF_JSON_OUTPUT_FAILS": "1"})
+    assert result.returncode != 0
+    assert "could not read the stack's outputs" in result.stderr
+    # Not run with the defaults: a rebuild would count the table for names the function does not.
+    assert project.calls("binary") == []
 
 
 def test_verify_rebuild_is_asked_for_by_name(project):

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""The action names a deployed stack's function counts, from `terraform output -json` on stdin.
+
+    stack-actions.py          DEPLOY_ACTION=… STAGE_ACTION=… ROLLBACK_ACTION=…
+    stack-actions.py KIND     the name of one kind: deploy, stage or rollback
+
+A stack applied before it had these outputs runs its function on the defaults, and so do the
+commands that use this. Anything else (no JSON: Terraform could not read the state; a value that
+is not an action name) exits 1 with a message, so that nothing counts or records other names.
+"""
+import json
+import re
+import sys
+
+KINDS = ("deploy", "stage", "rollback")
+
+
+def fail(message):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main(args):
+    try:
+        outputs = json.load(sys.stdin)
+    except json.JSONDecodeError:
+        fail("could not read the stack's outputs (terraform output -json failed: see above)")
+    names = {}
+    for kind in KINDS:
+        name = outputs.get(f"{kind}_action", {}).get("value", kind)
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", name):
+            fail(f"the stack's {kind}_action output is not an action name: {name!r}")
+        names[kind] = name
+    if args:
+        if args[0] not in KINDS:
+            fail(f"no kind of action {args[0]!r}: {', '.join(KINDS)}")
+        print(names[args[0]])
+    else:
+        print(" ".join(f"{kind.upper()}_ACTION={name}" for kind, name in names.items()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
