@@ -83,7 +83,8 @@ resource "aws_cloudwatch_metric_alarm" "api" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
-# DynamoDB reports SystemErrors per operation: one alarm over the operations the service uses.
+# DynamoDB reports SystemErrors per operation: one alarm over the operations the service uses
+# (reads; POST /events' UpdateItem and TransactWriteItems; import's BatchWriteItem).
 resource "aws_cloudwatch_metric_alarm" "dynamodb_system_errors" {
   alarm_name          = "${local.name}-dynamodb-system-errors"
   alarm_description   = "DynamoDB answered the events table's requests with internal errors (HTTP 500)."
@@ -96,13 +97,13 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_system_errors" {
 
   metric_query {
     id          = "errors"
-    expression  = "SUM([opgetitem, opquery, opbatchgetitem, opbatchwriteitem])"
+    expression  = "SUM([opgetitem, opquery, opbatchgetitem, opbatchwriteitem, opupdateitem, optransactwriteitems])"
     label       = "SystemErrors"
     return_data = true
   }
 
   dynamic "metric_query" {
-    for_each = ["GetItem", "Query", "BatchGetItem", "BatchWriteItem"]
+    for_each = ["GetItem", "Query", "BatchGetItem", "BatchWriteItem", "UpdateItem", "TransactWriteItems"]
     content {
       id = "op${lower(metric_query.value)}"
       metric {

@@ -157,3 +157,17 @@ def test_the_functions_action_names_are_the_ones_the_operator_commands_read():
         source = f"${{local.delivery_actions.{kind}}}"
         assert variables[f"{kind.upper()}_ACTION"] == source
         assert attr(outputs[f"{kind}_action"], "value") == source
+
+
+def test_the_dynamodb_errors_alarm_covers_every_operation_requests_make():
+    # The README's "What each route costs" and POST's requests: GetItem, Query, BatchGetItem,
+    # UpdateItem, TransactWriteItems; import adds BatchWriteItem. An operation left out is an
+    # outage nobody is told about.
+    (alarm,) = [body for name, body in resources(stack(INFRA), "aws_cloudwatch_metric_alarm")
+                if name == "dynamodb_system_errors"]
+    (summed,) = [attr(q, "expression") for q in alarm["metric_query"] if attr(q, "expression")]
+    operations = attr(attr(alarm, "dynamic")["metric_query"], "for_each")
+    assert set(operations) >= {"GetItem", "Query", "BatchGetItem", "UpdateItem",
+                               "TransactWriteItems", "BatchWriteItem"}
+    for operation in operations:
+        assert f"op{operation.lower()}" in summed, operation
