@@ -232,17 +232,31 @@ impl Config {
             stage: action("STAGE_ACTION", defaults.stage)?,
             rollback: action("ROLLBACK_ACTION", defaults.rollback)?,
         };
-        if delivery_actions.deploy == delivery_actions.stage
-            || delivery_actions.deploy == delivery_actions.rollback
-            || delivery_actions.stage == delivery_actions.rollback
-        {
+        let names = &delivery_actions;
+        let clash = [
+            (
+                "DEPLOY_ACTION and STAGE_ACTION",
+                &names.deploy,
+                &names.stage,
+            ),
+            (
+                "DEPLOY_ACTION and ROLLBACK_ACTION",
+                &names.deploy,
+                &names.rollback,
+            ),
+            (
+                "STAGE_ACTION and ROLLBACK_ACTION",
+                &names.stage,
+                &names.rollback,
+            ),
+        ]
+        .into_iter()
+        .find(|(_, a, b)| a == b);
+        if let Some((variables, name, _)) = clash {
             return Err(invalid(
-                "ROLLBACK_ACTION",
-                format!(
-                    "{} (DEPLOY_ACTION={}, STAGE_ACTION={})",
-                    delivery_actions.rollback, delivery_actions.deploy, delivery_actions.stage
-                ),
-                "three different names for DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION",
+                variables,
+                name.to_string(),
+                "a different name for each of DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION",
             ));
         }
 
@@ -353,7 +367,6 @@ mod tests {
             ("LOG_LEVEL", "warning"),
             ("DEPLOY_ACTION", "Deploy"),
             ("STAGE_ACTION", "has space"),
-            ("ROLLBACK_ACTION", "stage"),
             ("LOG_LEVEL", "hyper"),
             ("LOG_LEVEL", "info,hyper=loud"),
             ("LOG_LEVEL", "=debug"),
@@ -363,6 +376,25 @@ mod tests {
             let message = error.to_string();
             assert!(message.starts_with(name), "{message}");
             assert!(message.contains("expected"), "{message}");
+        }
+    }
+
+    #[test]
+    fn two_action_names_alike_are_named_as_the_pair() {
+        for (set, pair) in [
+            (("DEPLOY_ACTION", "stage"), "DEPLOY_ACTION and STAGE_ACTION"),
+            (
+                ("ROLLBACK_ACTION", "deploy"),
+                "DEPLOY_ACTION and ROLLBACK_ACTION",
+            ),
+            (
+                ("ROLLBACK_ACTION", "stage"),
+                "STAGE_ACTION and ROLLBACK_ACTION",
+            ),
+        ] {
+            let error = config(&[set]).unwrap_err();
+            assert_eq!(error.variable, pair);
+            assert_eq!(error.value, set.1);
         }
     }
 

@@ -144,7 +144,9 @@ impl ApiError {
                 "Parameter 'cursor' must be a next_cursor value returned by this query.".into()
             }
             Self::RangeTooLarge { days, max } => {
-                format!("The range covers {days} days; at most {max} are allowed.")
+                format!(
+                    "The range covers {days} days; at most {max} are allowed: give `from` and `to` (without them it is the store's first to last day)."
+                )
             }
             Self::EngineerNotFound(name) => {
                 format!("No engineer named '{}'.", shorten(name))

@@ -2,6 +2,7 @@
 //! hyper's connection settings, so connections are served here, with a bound on how long a
 //! client may take to send its request head.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,10 +17,21 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// On shutdown, requests in flight get this long to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// Where a client on this machine reaches the server: an unspecified address (0.0.0.0, ::) is
+/// listened on, not connected to.
+fn try_url(address: SocketAddr) -> String {
+    let ip = match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
+}
+
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
     let address = listener.local_addr()?;
-    tracing::info!(%address, "listening on http://{address} (try: curl http://{address}/events?limit=2)");
+    tracing::info!(%address, "listening on http://{address} (try: curl '{}/events?limit=2')", try_url(address));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);

@@ -88,7 +88,7 @@ impl Modify for Contract {
             ServerBuilder::new()
                 .url("https://{api}.execute-api.{region}.amazonaws.com/{stage}")
                 .description(Some(
-                    "Deployed by `make deploy` (see its `api_url` output).",
+                    "Deployed by `make deploy`; `make url ENV=…` prints its base URL (the `invoke_url` output).",
                 ))
                 .parameter(
                     "api",

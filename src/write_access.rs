@@ -51,7 +51,7 @@ impl WriteAccess {
                 let given = headers
                     .get(header::AUTHORIZATION)
                     .and_then(|value| value.to_str().ok())
-                    .and_then(|value| value.strip_prefix("Bearer "))
+                    .and_then(bearer_token)
                     .map(str::trim);
                 match given {
                     Some(given) if same_secret(given.as_bytes(), token.as_bytes()) => Ok(()),
@@ -70,6 +70,12 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
             .zip(expected)
             .fold(0u8, |differ, (a, b)| differ | (a ^ b))
             == 0
+}
+
+/// The credentials of `Bearer <token>`; the scheme's name is case-insensitive (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 #[cfg(test)]
@@ -99,7 +105,9 @@ mod tests {
     #[test]
     fn a_token_must_match_exactly() {
         let access = WriteAccess::Token("s3cret".into());
-        assert_eq!(access.check(&bearer("Bearer s3cret"), None), Ok(()));
+        for right in ["Bearer s3cret", "bearer s3cret", "BEARER s3cret"] {
+            assert_eq!(access.check(&bearer(right), None), Ok(()), "{right}");
+        }
         for wrong in [
             "Bearer s3cre",
             "Bearer s3cret2",
