@@ -318,12 +318,9 @@ async fn a_post_s_transaction_token_is_kept_across_a_retry_and_not_shared_betwee
     }
 
     let tokens: Vec<(String, String)> = stand_in
-        .requests
-        .lock()
-        .unwrap()
+        .bodies("TransactWriteItems")
         .iter()
-        .filter(|(op, _)| op == "TransactWriteItems")
-        .map(|(_, body)| {
+        .map(|body| {
             let table = body["TransactItems"][0]["Put"]["TableName"]
                 .as_str()
                 .unwrap();
@@ -376,12 +373,9 @@ async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
     assert_eq!(report.written, 8);
 
     let written: Vec<Vec<String>> = stand_in
-        .requests
-        .lock()
-        .unwrap()
+        .bodies("BatchWriteItem")
         .iter()
-        .filter(|(op, _)| op == "BatchWriteItem")
-        .map(|(_, body)| {
+        .map(|body| {
             body["RequestItems"]["events"]
                 .as_array()
                 .unwrap()

@@ -67,6 +67,17 @@ impl StandIn {
         format!("http://{}", self.address)
     }
 
+    /// The bodies of the requests of one operation, in the order received.
+    pub fn bodies(&self, operation: &str) -> Vec<Value> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+
     pub fn operations(&self) -> Vec<String> {
         self.requests
             .lock()
