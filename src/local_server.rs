@@ -89,3 +89,20 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_up_hint_names_an_address_to_connect_to() {
+        for (listening, url) in [
+            ("0.0.0.0:3000", "http://127.0.0.1:3000"),
+            ("[::]:8080", "http://[::1]:8080"),
+            ("127.0.0.1:3000", "http://127.0.0.1:3000"),
+            ("192.0.2.7:80", "http://192.0.2.7:80"),
+        ] {
+            assert_eq!(try_url(listening.parse().unwrap()), url);
+        }
+    }
+}
