@@ -1,12 +1,12 @@
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::events::{EventList, page_query, render};
 use super::params::{PageParams, Params, RangeParams};
 use crate::error::ApiError;
-use crate::events::EngineerList;
+use crate::events::{EngineerList, is_engineer_name};
 use crate::state::AppState;
 
 /// `GET /engineers`: every engineer, sorted by name, with event counts and first/last event.
@@ -46,11 +46,20 @@ pub const PARAMETERS: &[&str] = &["from", "to", "action", "limit", "cursor"];
 pub async fn engineer_events(
     State(state): State<AppState>,
     engineer: Result<Path<String>, PathRejection>,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let Path(engineer) = engineer
-        .map_err(|_| ApiError::invalid("engineer", "must be valid UTF-8 once percent-decoded"))?;
     let params = Params::parse(query.as_deref(), PARAMETERS)?;
+    // A name no event can carry (not UTF-8, too long, a control character) is not looked up:
+    // DynamoDB refuses a key over 2048 bytes with a ValidationException.
+    let engineer = match engineer {
+        Ok(Path(engineer)) if is_engineer_name(&engineer) => engineer,
+        Ok(Path(engineer)) => return Err(ApiError::EngineerNotFound(engineer)),
+        Err(_) => {
+            let segment = uri.path().rsplit('/').nth(1).unwrap_or_default();
+            return Err(ApiError::EngineerNotFound(segment.to_owned()));
+        }
+    };
     let request = page_query(&params, Some(&engineer))?;
     let scope = request.scope("/engineers/{engineer}/events");
     let query = request.with_cursor(&params, &scope)?;

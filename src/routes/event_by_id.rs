@@ -1,4 +1,5 @@
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 
@@ -19,11 +20,12 @@ use crate::state::AppState;
 )]
 pub async fn event_by_id(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let id = parse_id(&id)?;
+    // Not UTF-8 once decoded: not a number either.
+    let id = id.map_or(Err(not_an_id()), |Path(id)| parse_id(&id))?;
     match state.store.reader().event(id).await? {
         Some(event) => Ok(Json(event.view()).into_response()),
         None => Err(ApiError::EventNotFound(id)),
@@ -31,9 +33,17 @@ pub async fn event_by_id(
 }
 
 fn parse_id(text: &str) -> Result<u64, ApiError> {
-    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    digits
-        .then(|| text.parse().ok())
-        .flatten()
-        .ok_or_else(|| ApiError::invalid("id", "must be an event id, a whole number"))
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_an_id());
+    }
+    text.parse().map_err(|_| {
+        ApiError::invalid(
+            "id",
+            format!("is out of range: event ids are at most {}", u64::MAX),
+        )
+    })
+}
+
+fn not_an_id() -> ApiError {
+    ApiError::invalid("id", "must be an event id, a whole number")
 }

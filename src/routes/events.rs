@@ -39,7 +39,7 @@ pub async fn list_events(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref(), PARAMETERS)?;
-    let engineer = params.text("engineer")?;
+    let engineer = params.engineer()?;
     let query = page_query(&params, engineer)?;
     let scope = query.scope("/events");
     let query = query.with_cursor(&params, &scope)?;
@@ -85,7 +85,7 @@ pub(super) fn page_query<'a>(
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;
-    let action = params.text("action")?;
+    let action = params.action()?;
     let limit = params.limit()?;
     Ok(PageRequest {
         query: EventQuery {

@@ -2,13 +2,16 @@
 //! parsed into the domain's terms, or the request is refused with a code that says why.
 
 use chrono::{DateTime, Days, NaiveDate};
+use percent_encoding::percent_decode_str;
 use utoipa::IntoParams;
 use utoipa::openapi::schema::{
     KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
 
 use crate::error::ApiError;
-use crate::events::{Timestamp, day_of};
+use crate::events::{
+    MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, Timestamp, day_of, is_action_name, is_engineer_name,
+};
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
@@ -32,8 +35,9 @@ pub struct RangeParams {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct EngineerParam {
-    /// Only this engineer's events (exact name).
-    #[param(min_length = 1, example = "alice")]
+    /// Only this engineer's events (exact name): 1 to 128 characters, none a control
+    /// character, as `POST /events` accepts them.
+    #[param(min_length = 1, max_length = 128, example = "alice")]
     engineer: Option<String>,
 }
 
@@ -42,8 +46,13 @@ pub struct EngineerParam {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct PageParams {
-    /// Only events with this action (exact name).
-    #[param(min_length = 1, example = "deploy")]
+    /// Only events with this action (exact name), as `POST /events` accepts them.
+    #[param(
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[a-z][a-z0-9_-]{0,31}$",
+        example = "deploy"
+    )]
     action: Option<String>,
     /// Events per page.
     #[param(minimum = 1, maximum = 1000, default = 100)]
@@ -89,18 +98,26 @@ pub struct Params {
 }
 
 impl Params {
-    /// Splits `raw` (the query string, undecoded) and refuses names outside `allowed` and names
-    /// given twice.
+    /// Splits `raw` (the query string, undecoded) and refuses names outside `allowed`, names
+    /// given twice and values that are not UTF-8 once decoded (rather than reading them as
+    /// U+FFFD, which would match nothing and answer an empty page).
     pub fn parse(raw: Option<&str>, allowed: &[&'static str]) -> Result<Self, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-            .map_err(|_| ApiError::invalid("query", "is not a valid query string"))?;
-        for (index, (name, _)) in pairs.iter().enumerate() {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for pair in raw.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode(name).unwrap_or_else(|bytes| String::from_utf8_lossy(&bytes).into());
             let Some(&known) = allowed.iter().find(|known| **known == name) else {
-                return Err(ApiError::UnknownParameter { name: name.clone() });
+                return Err(ApiError::UnknownParameter { name });
             };
-            if pairs[..index].iter().any(|(earlier, _)| earlier == name) {
+            if pairs.iter().any(|(earlier, _)| *earlier == name) {
                 return Err(ApiError::invalid(known, "is given more than once"));
             }
+            let value = decode(value).map_err(|_| match known {
+                // No cursor this service issues: the code a client restarts its pages on.
+                "cursor" => ApiError::InvalidCursor,
+                _ => ApiError::invalid(known, "must be UTF-8 once percent-decoded"),
+            })?;
+            pairs.push((name, value));
         }
         Ok(Self { pairs })
     }
@@ -116,6 +133,34 @@ impl Params {
     pub fn text(&self, name: &'static str) -> Result<Option<&str>, ApiError> {
         match self.get(name) {
             Some("") => Err(ApiError::invalid(name, "must not be empty")),
+            other => Ok(other),
+        }
+    }
+
+    /// `engineer`: a name `POST /events` would accept, or no event can carry it.
+    pub fn engineer(&self) -> Result<Option<&str>, ApiError> {
+        match self.get("engineer") {
+            Some(name) if !is_engineer_name(name) => Err(ApiError::invalid(
+                "engineer",
+                format!(
+                    "must be an engineer's name: 1 to {MAX_ENGINEER_CHARS} characters, without \
+                     control characters"
+                ),
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// `action`: a name `POST /events` would accept, or no event can carry it.
+    pub fn action(&self) -> Result<Option<&str>, ApiError> {
+        match self.get("action") {
+            Some(name) if !is_action_name(name) => Err(ApiError::invalid(
+                "action",
+                format!(
+                    "must be an action name: 1 to {MAX_ACTION_CHARS} characters, a-z first, then \
+                     a-z, 0-9, '_' or '-'"
+                ),
+            )),
             other => Ok(other),
         }
     }
@@ -147,6 +192,14 @@ impl Params {
             )),
         }
     }
+}
+
+/// A query string's name or value, `+` read as a space and percent-decoded; the bytes when
+/// they are not UTF-8.
+fn decode(text: &str) -> Result<String, Vec<u8>> {
+    let spaced = text.replace('+', " ");
+    let bytes: Vec<u8> = percent_decode_str(&spaced).collect();
+    String::from_utf8(bytes).map_err(|error| error.into_bytes())
 }
 
 /// `from` must come before `to` when both are given.

@@ -402,3 +402,34 @@ async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
         8
     );
 }
+
+#[tokio::test]
+async fn a_key_dynamodb_refuses_is_a_defect_answered_500_once_never_retried() {
+    let app = fixture();
+    let store = app.dynamodb().unwrap();
+    // moto_server.py holds reads to DynamoDB's key sizes, as the service does: a partition key
+    // over 2048 bytes is a ValidationException, not a missing item.
+    let before = store.requests();
+    let refused = store.has_engineer(&"x".repeat(2_100)).await;
+    assert_eq!(
+        refused,
+        Err(pipeline_events_api::store::dynamodb::StoreFailure::Internal)
+    );
+    assert_eq!(store.requests() - before, 1, "a refusal is not retried");
+    assert!(store.has_engineer(&"x".repeat(128)).await.is_ok());
+    // The routes never send such a key: the name is refused first, with no request at all.
+    let long = "x".repeat(2_100);
+    for (uri, status, code) in [
+        (
+            format!("/engineers/{long}/events"),
+            404,
+            "engineer_not_found",
+        ),
+        (format!("/events?engineer={long}"), 400, "invalid_parameter"),
+        (format!("/events?action={long}"), 400, "invalid_parameter"),
+    ] {
+        let (response, requests) = app.requests_for(&uri).await;
+        response.assert_error(status, code);
+        assert_eq!(requests, 0, "{}", &uri[..40]);
+    }
+}

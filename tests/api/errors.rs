@@ -184,7 +184,67 @@ fn malformed_requests() -> Vec<(String, u16, &'static str)> {
             404,
             "engineer_not_found",
         ),
-        ("/engineers/%FF%FE/events".into(), 400, "invalid_parameter"),
+        // A name no event can carry is not looked up: not UTF-8, a control character, more than
+        // 128 characters (DynamoDB refuses a key over 2048 bytes, even in a read).
+        ("/engineers/%FF%FE/events".into(), 404, "engineer_not_found"),
+        ("/engineers/%01/events".into(), 404, "engineer_not_found"),
+        (
+            format!("/engineers/{}/events", "x".repeat(129)),
+            404,
+            "engineer_not_found",
+        ),
+        (
+            format!("/engineers/{}/events", "é".repeat(1_025)),
+            404,
+            "engineer_not_found",
+        ),
+        (
+            format!("/engineers/{long_name}/events"),
+            404,
+            "engineer_not_found",
+        ),
+        // Filters no event can match, refused alike on both stores.
+        ("/events?engineer=%FF".into(), 400, "invalid_parameter"),
+        ("/events?engineer=%01".into(), 400, "invalid_parameter"),
+        (
+            format!("/events?engineer={}", "x".repeat(129)),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("/events?engineer={long_name}"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/events?action=Deploy%20Now".into(),
+            400,
+            "invalid_parameter",
+        ),
+        ("/events?action=%FF".into(), 400, "invalid_parameter"),
+        (
+            format!("/events?action={}", "x".repeat(33)),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("/events?action={long_name}"),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/engineers/alice/events?action=1st".into(),
+            400,
+            "invalid_parameter",
+        ),
+        // Path values that are not ids.
+        ("/events/%FF".into(), 400, "invalid_parameter"),
+        (
+            "/events/99999999999999999999999".into(),
+            400,
+            "invalid_parameter",
+        ),
+        ("/events/-1".into(), 400, "invalid_parameter"),
         ("/engineers/%00/events".into(), 404, "engineer_not_found"),
         (
             "/engineers/..%2F..%2Fetc%2Fpasswd/events".into(),
@@ -285,6 +345,30 @@ async fn messages_name_the_parameter_and_what_was_expected() {
         .assert_error(400, "invalid_parameter");
     assert!(
         message.contains("'from'") && message.contains("%2B"),
+        "{message}"
+    );
+    let message = app
+        .get("/events/99999999999999999999999")
+        .await
+        .assert_error(400, "invalid_parameter");
+    assert!(
+        message.contains("'id'") && message.contains("out of range"),
+        "{message}"
+    );
+    let message = app
+        .get("/events?engineer=%FF")
+        .await
+        .assert_error(400, "invalid_parameter");
+    assert!(
+        message.contains("'engineer'") && message.contains("UTF-8"),
+        "{message}"
+    );
+    let message = app
+        .get("/events?action=Deploy%20Now")
+        .await
+        .assert_error(400, "invalid_parameter");
+    assert!(
+        message.contains("'action'") && message.contains("a-z"),
         "{message}"
     );
     let message = app

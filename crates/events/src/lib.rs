@@ -27,7 +27,10 @@ pub use model::{
     Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
     date_of_day, day_of, format_timestamp,
 };
-pub use new_event::{MAX_CLOCK_SKEW_SECONDS, NewEvent, Refusal, is_action_name};
+pub use new_event::{
+    MAX_ACTION_CHARS, MAX_CLOCK_SKEW_SECONDS, MAX_ENGINEER_CHARS, NewEvent, Refusal,
+    is_action_name, is_engineer_name,
+};
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
 pub use store::{EngineerList, EngineerSummary, EventStore, StoreError};

@@ -153,15 +153,17 @@ fn check_action(value: Value) -> Result<String, Refusal> {
     }
 }
 
+/// Whether `POST /events` accepts `engineer` as an engineer's name: 1 to `MAX_ENGINEER_CHARS`
+/// characters, none of them a control character.
+pub fn is_engineer_name(engineer: &str) -> bool {
+    !engineer.is_empty()
+        && engineer.chars().count() <= MAX_ENGINEER_CHARS
+        && !engineer.chars().any(char::is_control)
+}
+
 fn check_engineer(value: Value) -> Result<String, Refusal> {
     match value {
-        Value::String(engineer)
-            if !engineer.is_empty()
-                && engineer.chars().count() <= MAX_ENGINEER_CHARS
-                && !engineer.chars().any(char::is_control) =>
-        {
-            Ok(engineer)
-        }
+        Value::String(engineer) if is_engineer_name(&engineer) => Ok(engineer),
         _ => refuse(
             "invalid_engineer",
             format!(

@@ -216,9 +216,15 @@ fn operator_settings() -> (TimeoutConfig, RetryConfig) {
     (timeouts, RetryConfig::standard().with_max_attempts(8))
 }
 
-/// Classifies a failed request and logs it; the SDK's message can name hosts and accounts, so
-/// it goes to the log, never to a client.
-pub fn failure<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> StoreFailure
+/// Classifies a failed request and logs it with the key it was for (`key`: the item's or the
+/// partition's); the SDK's message can name hosts and accounts, so it goes to the log, never to
+/// a client. A refusal (a ValidationException, say) is a defect: the routes check what a client
+/// sends against DynamoDB's limits before any request, and the SDK does not retry it.
+pub fn failure<E>(
+    operation: &'static str,
+    key: &str,
+    error: SdkError<E, HttpResponse>,
+) -> StoreFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -246,9 +252,29 @@ where
         tracing::warn!(operation, error = %DisplayErrorContext(&error), "DynamoDB unavailable");
         StoreFailure::Unavailable
     } else {
-        tracing::error!(operation, error = %DisplayErrorContext(&error), "DynamoDB refused a request");
+        let code = error
+            .as_service_error()
+            .and_then(|e| e.code())
+            .unwrap_or("none");
+        tracing::error!(
+            operation,
+            code,
+            key = shorten_key(key),
+            error = %DisplayErrorContext(&error),
+            "defect: DynamoDB refused a request"
+        );
         StoreFailure::Internal
     }
+}
+
+/// A key as the log shows it: enough to find the item, never a whole oversized value.
+fn shorten_key(key: &str) -> &str {
+    const MAX_BYTES: usize = 300;
+    let mut end = key.len().min(MAX_BYTES);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    &key[..end]
 }
 
 /// Counts every request the client sends, retries included: the figure the README states per

@@ -35,7 +35,7 @@ impl DynamoStore {
             .set_key(Some(items::key(keys::META_PK, keys::META_SK)))
             .send()
             .await
-            .map_err(|e| failure("GetItem", e))?;
+            .map_err(|e| failure("GetItem", keys::META_PK, e))?;
         output.item.map(decode).transpose()
     }
 
@@ -50,7 +50,7 @@ impl DynamoStore {
             .expression_attribute_names("#pk", keys::PK)
             .send()
             .await
-            .map_err(|e| failure("GetItem", e))?;
+            .map_err(|e| failure("GetItem", &format!("{}/{name}", keys::ENGINEERS_PK), e))?;
         Ok(output.item.is_some())
     }
 
@@ -71,7 +71,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| failure("Query", e))?;
+                .map_err(|e| failure("Query", keys::ENGINEERS_PK, e))?;
             for item in output.items.unwrap_or_default() {
                 engineers.push(decode(item)?);
             }
@@ -132,7 +132,7 @@ impl DynamoStore {
                     .set_exclusive_start_key(start)
                     .send()
                     .await
-                    .map_err(|e| failure("Query", e))?;
+                    .map_err(|e| failure("Query", &partition, e))?;
                 for item in output.items.unwrap_or_default() {
                     days.push(decode(item)?);
                 }
@@ -244,7 +244,10 @@ impl DynamoStore {
                         .expression_attribute_names("#action", "action")
                         .expression_attribute_values(":action", AttributeValue::S(action.into()));
                 }
-                let output = request.send().await.map_err(|e| failure("Query", e))?;
+                let output = request
+                    .send()
+                    .await
+                    .map_err(|e| failure("Query", &partition.key, e))?;
                 queries += 1;
                 for item in output.items.unwrap_or_default() {
                     let event: EventItem = decode(item)?;

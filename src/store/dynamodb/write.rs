@@ -30,6 +30,16 @@ use crate::store::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
 /// Transactions tried per event before answering 503.
 const MAX_ATTEMPTS: u32 = 6;
 
+/// Cancellation reasons that another attempt can overcome: a condition on what was read (read
+/// again), another writer's transaction, throttling. Any other reason fails every attempt.
+const RETRIED_CANCELLATIONS: [&str; 5] = [
+    "None",
+    "ConditionalCheckFailed",
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
+
 /// Positions of the items in the transaction, to read its cancellation reasons.
 const EVENT: usize = 0;
 const BY_ID: usize = 1;
@@ -106,8 +116,23 @@ impl DynamoStore {
                     .iter()
                     .map(|reason| reason.code().map(str::to_owned))
                     .collect(),
-                _ => return Err(failure("TransactWriteItems", error).into()),
+                _ => return Err(failure("TransactWriteItems", &keys::id_pk(id), error).into()),
             };
+            if let Some(code) = reasons
+                .iter()
+                .flatten()
+                .find(|code| !RETRIED_CANCELLATIONS.contains(&code.as_str()))
+            {
+                // An item over 400 KB, a key over its size, a collection over 10 GB: the same
+                // transaction fails the same way however often it is sent.
+                tracing::error!(
+                    id,
+                    code,
+                    ?reasons,
+                    "defect: DynamoDB cancelled a transaction that cannot succeed; not retrying"
+                );
+                return Err(WriteFailure::Internal);
+            }
             let failed = |index: usize| {
                 reasons.get(index).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
@@ -174,7 +199,7 @@ impl DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(|e| failure("UpdateItem", e))?;
+            .map_err(|e| failure("UpdateItem", keys::COUNTER_PK, e))?;
         output
             .attributes
             .as_ref()
@@ -210,11 +235,11 @@ impl DynamoStore {
             .await
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(items::key(pk, sk)))
+            .set_key(Some(items::key(pk.clone(), sk)))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| failure("GetItem", e))?;
+            .map_err(|e| failure("GetItem", &format!("{pk}/{sk}"), e))?;
         Ok(output.item)
     }
 
@@ -269,7 +294,7 @@ impl DynamoStore {
                 .request_items(&self.table, request)
                 .send()
                 .await
-                .map_err(|e| failure("BatchGetItem", e))?;
+                .map_err(|e| failure("BatchGetItem", "(the event's aggregates)", e))?;
             for item in output
                 .responses
                 .and_then(|mut tables| tables.remove(&self.table))

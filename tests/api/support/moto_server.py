@@ -11,6 +11,16 @@
    sorts every item of the table for each Query, so an import, which queries each day it
    touches, slowed down as the table grew.
 
+And one change that makes it answer as DynamoDB does where moto does not check:
+
+3. DynamoDB's documented limits on what a request names. moto refuses an oversized key only
+   when an item is written; DynamoDB also refuses a GetItem, DeleteItem, UpdateItem or
+   BatchGetItem key, and a Query's key condition, whose partition key value is over 2048 bytes
+   or sort key value over 1024 bytes ("Size of hashkey has exceeded the maximum size limit of
+   2048 bytes", a ValidationException), and a TransactWriteItems request over 4 MB. moto
+   already refuses items over 400 KB, batches of more than 25 writes or 100 keys,
+   transactions of more than 100 items and two operations on one item.
+
 moto's wire protocol, conditions and update expressions are untouched.
 
 Usage, as moto_server: python moto_server.py -H 127.0.0.1 -p PORT
@@ -18,12 +28,17 @@ Imported by durable_moto.py, which adds durability.
 """
 import copy
 import inspect
+import json
+import re
 import sys
 import threading
 
+from moto.dynamodb.exceptions import HashKeyTooLong, MockValidationException, RangeKeyTooLong
+from moto.dynamodb.limits import HASH_KEY_MAX_LENGTH, RANGE_KEY_MAX_LENGTH
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 
 moto_transact_write_items = DynamoDBBackend.transact_write_items
 one_transaction_at_a_time = threading.Lock()
@@ -97,10 +112,85 @@ def all_items(self):
     return sorted(found.values(), key=lambda item: (item.hash_key, item.range_key))
 
 
+TRANSACTION_MAX_BYTES = 4 * 1024 * 1024
+
+
+def check_key_value(value, limit):
+    if value is not None and DynamoType(value).size() > limit:
+        raise HashKeyTooLong() if limit == HASH_KEY_MAX_LENGTH else RangeKeyTooLong()
+
+
+def check_key(backend, table_name, key):
+    table = backend.get_table(table_name)
+    check_key_value(key.get(table.hash_key_attr), HASH_KEY_MAX_LENGTH)
+    if table.range_key_attr:
+        check_key_value(key.get(table.range_key_attr), RANGE_KEY_MAX_LENGTH)
+
+
+def check_key_condition(backend, body):
+    """A Query's key condition: the value compared with the partition key (of the table or the
+    index queried) is held to 2048 bytes, every other value in the condition to 1024."""
+    table = backend.get_table(body["TableName"])
+    hash_attr = table.hash_key_attr
+    for index in table.indexes + table.global_indexes:
+        if index.name == body.get("IndexName"):
+            hash_attr = next(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+    names = body.get("ExpressionAttributeNames") or {}
+    values = body.get("ExpressionAttributeValues") or {}
+    condition = body.get("KeyConditionExpression") or ""
+    hash_values = {
+        value
+        for name, value in re.findall(r"([#\w]+)\s*=\s*(:\w+)", condition)
+        if names.get(name, name) == hash_attr
+    }
+    for placeholder in re.findall(r":\w+", condition):
+        limit = HASH_KEY_MAX_LENGTH if placeholder in hash_values else RANGE_KEY_MAX_LENGTH
+        check_key_value(values.get(placeholder), limit)
+
+
+def enforce_limits(handler, operation):
+    backend = handler.dynamodb_backend
+    body = handler.body
+    if operation in ("get_item", "delete_item", "update_item"):
+        check_key(backend, body["TableName"], body["Key"])
+    elif operation == "batch_get_item":
+        for table_name, request in body["RequestItems"].items():
+            for key in request["Keys"]:
+                check_key(backend, table_name, key)
+    elif operation == "query":
+        check_key_condition(backend, body)
+    elif operation == "transact_write_items":
+        if len(json.dumps(body).encode()) > TRANSACTION_MAX_BYTES:
+            raise MockValidationException("Transaction request size exceeds the maximum of 4 MB")
+        for entry in body["TransactItems"]:
+            op_type, op = next(iter(entry.items()))
+            if op_type != "Put":
+                check_key(backend, op["TableName"], op["Key"])
+
+
+def limited(operation):
+    moto_operation = getattr(DynamoHandler, operation)
+
+    def checked(self):
+        enforce_limits(self, operation)
+        return moto_operation(self)
+
+    return checked
+
+
 def install():
     DynamoDBBackend.transact_write_items = transact_write_items
     Table.query = query
     Table.all_items = all_items
+    for operation in (
+        "get_item",
+        "delete_item",
+        "update_item",
+        "batch_get_item",
+        "query",
+        "transact_write_items",
+    ):
+        setattr(DynamoHandler, operation, limited(operation))
 
 
 if __name__ == "__main__":
