@@ -30,17 +30,28 @@ json_string() {
 body=$(printf '{"sha":%s,"action":%s,"engineer":%s}' \
   "$(json_string "$sha")" "$(json_string "$action")" "$(json_string "$engineer")")
 
-headers=(--header "content-type: application/json" --header "idempotency-key: $key")
-if [[ -n "${AWS_SESSION_TOKEN:-}" ]]; then
-  headers+=(--header "x-amz-security-token: $AWS_SESSION_TOKEN")
-fi
+# The credentials go to curl as a config on its standard input (`--config -`), never as
+# arguments: a command line is visible to every user of the machine (ps, /proc/<pid>/cmdline).
+# printf is a shell builtin, so no process is started with them either. A config value is a
+# double-quoted string in which backslash escapes.
+config_string() {
+  local text=${1//\\/\\\\}
+  text=${text//\"/\\\"}
+  printf '"%s"' "$text"
+}
+credentials() {
+  printf 'user = %s\n' "$(config_string "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")"
+  if [[ -n "${AWS_SESSION_TOKEN:-}" ]]; then
+    printf 'header = %s\n' "$(config_string "x-amz-security-token: $AWS_SESSION_TOKEN")"
+  fi
+}
 response=$(mktemp)
 trap 'rm -f "$response"' EXIT
 # Retried on timeouts and 5xx: the Idempotency-Key makes a retry answer with the same event.
-status=$(curl --silent --show-error --max-time 20 --retry 3 --retry-delay 2 \
+status=$(credentials | curl --config - --silent --show-error --max-time 20 --retry 3 --retry-delay 2 \
   --aws-sigv4 "aws:amz:$region:execute-api" \
-  --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-  "${headers[@]}" --data "$body" --output "$response" --write-out '%{http_code}' \
+  --header "content-type: application/json" --header "idempotency-key: $key" \
+  --data "$body" --output "$response" --write-out '%{http_code}' \
   "$base/events") || status=000
 if [[ "$status" != 201 ]]; then
   echo "error: POST /events answered $status: $(head -c 300 "$response")" >&2

@@ -3,6 +3,7 @@ refused for, a confirmation nobody can give; each asks a person first, and CI sa
 import json
 import os
 import pty
+import re
 import subprocess
 
 import pytest
@@ -363,3 +364,39 @@ def test_import_names_the_file_it_needs(project, file, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert project.calls("binary") == []
+
+
+def config_values(config, option):
+    """The values of `option = "..."` lines of a curl config, unescaped as curl reads them."""
+    values = []
+    for line in config.splitlines():
+        name, _, quoted = line.partition(" = ")
+        if name == option:
+            assert quoted.startswith('"') and quoted.endswith('"'), line
+            values.append(re.sub(r"\\(.)", r"\1", quoted[1:-1]))
+    return values
+
+
+@pytest.mark.parametrize("target", ["record", "deploy"])
+def test_the_signing_secrets_never_reach_a_command_line(project, stage_factory, target):
+    # Anyone on the machine can read a process's arguments (ps, /proc/<pid>/cmdline): the secret
+    # key and session token go to curl on its standard input. Quotes and backslashes survive.
+    secret, token = 'wJalr"XUtnFEMI\\K7MDENG/bPxRfiCY', 'IQoJb3"JpZ2luX2Vj\\EGUaCXVzLWVhc3QtMSJH'
+    stage = stage_factory(sha=project.commit_sha())
+    env = deploy_env(stage, project, AUTO_APPROVE="1", AWS_SECRET_ACCESS_KEY=secret,
+                     AWS_SESSION_TOKEN=token)
+    result = project.make(target, "ENV=dev", env=env)
+    assert result.returncode == 0, result.stderr
+    calls = project.calls("curl")
+    assert calls, "curl was called through the stand-in"
+    for call in calls:
+        for arg in call["args"]:
+            assert secret not in arg and token not in arg, call["args"]
+            assert "AKIDEXAMPLE:" not in arg, call["args"]
+    (signed,) = [c for c in calls if c["stdin"] is not None]
+    assert config_values(signed["stdin"], "user") == [f"AKIDEXAMPLE:{secret}"]
+    assert config_values(signed["stdin"], "header") == [f"x-amz-security-token: {token}"]
+    (post,) = stage.posts
+    headers = {k.lower(): v for k, v in post["headers"].items()}
+    assert headers["x-amz-security-token"] == token
+    assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
