@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::config::{Config, StoreConfig};
-use crate::events::{EventStore, LoadError, RawEvent};
+use crate::events::{AllowedActions, EventStore, LoadError, RawEvent};
+use crate::startup::refuse_unlisted_actions;
 use crate::store::dynamodb::DynamoStore;
 use crate::store::dynamodb::import::{Progress, import};
 use crate::store::dynamodb::maintenance::verify;
@@ -98,10 +99,10 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
     let outcome = runtime.block_on(async {
         match (command, &config.store) {
             (Command::Import(file), StoreConfig::DynamoDb { table }) => {
-                import_into_table(&file, &operator_store(table)).await
+                import_into_table(&file, &operator_store(table), &config.allowed_actions).await
             }
             (Command::Import(file), StoreConfig::Memory { events_file }) => {
-                import_into_file(&file, events_file.as_deref())
+                import_into_file(&file, events_file.as_deref(), &config.allowed_actions)
             }
             (Command::CreateTable, StoreConfig::DynamoDb { table }) => {
                 let store = operator_store(table);
@@ -131,14 +132,22 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
     }
 }
 
-fn load(file: &Path) -> Result<EventStore, String> {
+/// A file to import, held to the rules `POST /events` applies, allowed actions included.
+fn load(file: &Path, allowed: &AllowedActions) -> Result<EventStore, String> {
     let source = file.display().to_string();
     let reader = File::open(file).map_err(|e| format!("{source}: cannot open: {e}"))?;
-    EventStore::load(reader, &source).map_err(|e: LoadError| e.to_string())
+    let events = EventStore::load(reader, &source).map_err(|e: LoadError| e.to_string())?;
+    refuse_unlisted_actions(&events, allowed)
+        .map_err(|message| format!("{source}: {message}; nothing was imported"))?;
+    Ok(events)
 }
 
-async fn import_into_table(file: &Path, store: &DynamoStore) -> Result<bool, String> {
-    let events = load(file)?;
+async fn import_into_table(
+    file: &Path,
+    store: &DynamoStore,
+    allowed: &AllowedActions,
+) -> Result<bool, String> {
+    let events = load(file, allowed)?;
     table_exists(store).await?;
     eprintln!(
         "{}: {} events read; importing into table {}",
@@ -166,7 +175,11 @@ async fn import_into_table(file: &Path, store: &DynamoStore) -> Result<bool, Str
 
 /// The memory store's data is `EVENTS_FILE`: the new events are appended to it (JSON lines),
 /// after checking that the two files together load.
-fn import_into_file(file: &Path, events_file: Option<&Path>) -> Result<bool, String> {
+fn import_into_file(
+    file: &Path,
+    events_file: Option<&Path>,
+    allowed: &AllowedActions,
+) -> Result<bool, String> {
     let Some(target) = events_file else {
         return Err(
             "the memory store without EVENTS_FILE serves the built-in sample, which cannot be \
@@ -174,7 +187,7 @@ fn import_into_file(file: &Path, events_file: Option<&Path>) -> Result<bool, Str
                 .into(),
         );
     };
-    let incoming = load(file)?;
+    let incoming = load(file, allowed)?;
     let starts_with_array = std::fs::read(target)
         .map(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
         .unwrap_or(false);
@@ -186,7 +199,7 @@ fn import_into_file(file: &Path, events_file: Option<&Path>) -> Result<bool, Str
         ));
     }
     let existing = if target.exists() {
-        load(target)?
+        load(target, allowed)?
     } else {
         EventStore::default()
     };

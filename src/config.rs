@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
 
-use crate::events::{DeliveryActions, is_action_name};
+use crate::events::{AllowedActions, DeliveryActions, MAX_ALLOWED_ACTIONS, is_action_name};
 
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_METADATA_CACHE_TTL_SECONDS: u64 = 300;
@@ -49,6 +49,8 @@ pub struct Config {
     pub ingest_token: Option<Secret>,
     /// `DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`: what the delivery metrics count.
     pub delivery_actions: DeliveryActions,
+    /// `ALLOWED_ACTIONS`, with the delivery names: the actions recorded; others are refused.
+    pub allowed_actions: AllowedActions,
 }
 
 /// A value that must not reach a log: its `Debug` says only that it is set.
@@ -260,6 +262,25 @@ impl Config {
             ));
         }
 
+        let allowed_actions = match var("ALLOWED_ACTIONS") {
+            None => AllowedActions::with_delivery(&delivery_actions),
+            Some(list) => AllowedActions::new(
+                list.split([',', ' '])
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned),
+                &delivery_actions,
+            )
+            .map_err(|why| {
+                invalid(
+                    "ALLOWED_ACTIONS",
+                    list.clone(),
+                    &format!(
+                        "action names separated by commas, at most {MAX_ALLOWED_ACTIONS} with the delivery actions: {why}"
+                    ),
+                )
+            })?,
+        };
+
         Ok(Self {
             on_lambda,
             bind_addr,
@@ -273,6 +294,7 @@ impl Config {
             stage_in_path: lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none(),
             ingest_token,
             delivery_actions,
+            allowed_actions,
         })
     }
 }
@@ -321,6 +343,31 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert!(config.stage_in_path);
         assert_eq!(config.delivery_actions, DeliveryActions::default());
+        assert_eq!(config.allowed_actions, AllowedActions::default());
+    }
+
+    #[test]
+    fn allowed_actions_are_a_list_that_always_holds_the_delivery_names() {
+        let configured = config(&[
+            ("ALLOWED_ACTIONS", "build, test,promote"),
+            ("DEPLOY_ACTION", "release"),
+        ])
+        .unwrap();
+        assert_eq!(
+            configured.allowed_actions.listed(),
+            "build, promote, release, rollback, stage, test"
+        );
+        for bad in [
+            "Build",
+            "a,b c,d;e",
+            &(0..40)
+                .map(|n| format!("a{n}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ] {
+            let error = config(&[("ALLOWED_ACTIONS", bad)]).unwrap_err();
+            assert_eq!(error.variable, "ALLOWED_ACTIONS", "{bad}");
+        }
     }
 
     #[test]

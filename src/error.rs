@@ -49,6 +49,11 @@ pub enum ApiError {
     UnsupportedMediaType,
     InvalidIdempotencyKey,
     IdempotencyKeyReused,
+    /// An action outside the configured list (`ALLOWED_ACTIONS`): the allowed ones, listed.
+    ActionNotAllowed {
+        action: String,
+        allowed: String,
+    },
     StoreReadOnly,
     /// No or a wrong bearer token where the local server requires `INGEST_TOKEN`.
     Unauthorized,
@@ -77,7 +82,9 @@ impl ApiError {
             Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyReused | Self::ActionNotAllowed { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::StoreReadOnly => StatusCode::CONFLICT,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::WritesForbidden(_) => StatusCode::FORBIDDEN,
@@ -114,6 +121,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::ActionNotAllowed { .. } => "action_not_allowed",
             Self::StoreReadOnly => "store_read_only",
             Self::Unauthorized => "unauthorized",
             Self::WritesForbidden(_) => "writes_forbidden",
@@ -161,6 +169,10 @@ impl ApiError {
                 "Header 'Idempotency-Key' must be 1 to 255 printable ASCII characters.".into()
             }
             Self::IdempotencyKeyReused => "This Idempotency-Key recorded another event in the last 24 hours; use a new key for a new event.".into(),
+            Self::ActionNotAllowed { action, allowed } => format!(
+                "Action '{}' is not one this service records; the allowed actions are {allowed} (the operator's ALLOWED_ACTIONS).",
+                shorten(action)
+            ),
             Self::StoreReadOnly => "EVENTS_FILE is a JSON array, which cannot be appended to: convert it to JSON lines (jq -c '.[]') to record events.".into(),
             Self::Unauthorized => "Recording events requires 'Authorization: Bearer <INGEST_TOKEN>'.".into(),
             Self::WritesForbidden(why) => format!("{why}."),

@@ -300,6 +300,10 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
                         },
                         ApiError::UnsupportedMediaType,
                         ApiError::IdempotencyKeyReused,
+                        ApiError::ActionNotAllowed {
+                            action: "deploy-1234".into(),
+                            allowed: crate::events::AllowedActions::default().listed(),
+                        },
                         ApiError::StoreUnavailable,
                     ])
                     .collect(),

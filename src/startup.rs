@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::config::{Config, StoreConfig};
-use crate::events::{EventStore, LoadError};
+use crate::events::{AllowedActions, EventStore, LoadError};
 use crate::metadata::MetadataSource;
 use crate::state::AppState;
 use crate::store::Store;
@@ -22,6 +22,18 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     let store = match &config.store {
         StoreConfig::Memory { events_file } => {
             let events = load_memory_store(events_file.as_deref())?;
+            refuse_unlisted_actions(&events, &config.allowed_actions).map_err(|message| {
+                LoadError {
+                    source: events_file
+                        .as_deref()
+                        .map_or("built-in sample dataset".into(), |p| {
+                            p.display().to_string()
+                        }),
+                    record: None,
+                    line: None,
+                    message,
+                }
+            })?;
             Store::Memory(MemoryStore::with_delivery_actions(
                 events,
                 events_file.as_deref(),
@@ -56,7 +68,29 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
             "POST /events is refused: the server listens beyond loopback and INGEST_TOKEN is not set"
         );
     }
-    Ok(AppState::new(store, metadata).with_write_access(write_access))
+    Ok(AppState::new(store, metadata)
+        .with_write_access(write_access)
+        .with_allowed_actions(config.allowed_actions.clone()))
+}
+
+/// A file holding an action `POST /events` would refuse is refused whole: one rule for every
+/// way an event comes in. The message names the action and an event that carries it.
+pub fn refuse_unlisted_actions(
+    events: &EventStore,
+    allowed: &AllowedActions,
+) -> Result<(), String> {
+    let Some(action) = events.actions().find(|action| !allowed.contains(action)) else {
+        return Ok(());
+    };
+    let example = events
+        .iter()
+        .find(|event| event.action == action)
+        .map_or(0, |event| event.id);
+    Err(format!(
+        "action '{action}' (event id {example} and maybe others) is not among the allowed \
+         actions ({}); add it to ALLOWED_ACTIONS or correct the file",
+        allowed.listed()
+    ))
 }
 
 /// `EVENTS_FILE`, or the built-in sample dataset.
@@ -68,6 +102,7 @@ pub fn load_memory_store(events_file: Option<&Path>) -> Result<EventStore, LoadE
             let file = File::open(path).map_err(|e| LoadError {
                 source: source.clone(),
                 record: None,
+                line: None,
                 message: format!("cannot open: {e}"),
             })?;
             EventStore::load(file, &source)?

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::events::AllowedActions;
 use crate::metadata::MetadataSource;
 use crate::store::Store;
 use crate::write_access::WriteAccess;
@@ -11,6 +12,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub metadata: Arc<MetadataSource>,
     pub write_access: Arc<WriteAccess>,
+    /// The actions `POST /events` records.
+    pub allowed_actions: Arc<AllowedActions>,
 }
 
 impl AppState {
@@ -20,7 +23,13 @@ impl AppState {
             store: Arc::new(store),
             metadata: Arc::new(metadata),
             write_access: Arc::new(WriteAccess::Loopback),
+            allowed_actions: Arc::new(AllowedActions::default()),
         }
+    }
+
+    pub fn with_allowed_actions(mut self, actions: AllowedActions) -> Self {
+        self.allowed_actions = Arc::new(actions);
+        self
     }
 
     pub fn with_write_access(mut self, access: WriteAccess) -> Self {

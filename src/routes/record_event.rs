@@ -79,6 +79,12 @@ pub async fn record_event(
         code: refusal.code,
         message: refusal.message,
     })?;
+    if !state.allowed_actions.contains(&new.action) {
+        return Err(ApiError::ActionNotAllowed {
+            action: new.action,
+            allowed: state.allowed_actions.listed(),
+        });
+    }
     let recorded = state.store.record(new, key, received).await?;
     let id = recorded.event.id;
     tracing::info!(id, replayed = recorded.replayed, "event recorded");

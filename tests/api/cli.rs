@@ -129,19 +129,49 @@ fn a_bad_record_stops_the_import_naming_it_before_anything_is_written() {
         .iter()
         .map(|r| serde_json::to_string(r).unwrap())
         .collect();
-    lines[2] = r#"{"id":99,"sha":"abc","date":1509321600,"action":"deploy"}"#.into();
+    lines[2] = r#"{"id":99,"sha":"abcdef0","date":1509321600,"action":"deploy"}"#.into();
     std::fs::write(&file, lines.join("\n")).unwrap();
     created(&env);
     let outcome = run(&["import", file.to_str().unwrap()], &env);
     assert_eq!(outcome.code, 1);
-    assert!(outcome.stderr.contains("record 3"), "{}", outcome.stderr);
-    assert!(outcome.stderr.contains("engineer"), "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains("line 3: field 'engineer' is missing"),
+        "{}",
+        outcome.stderr
+    );
     let verified = run(&["verify"], &env);
     assert!(
         verified.stdout.starts_with("0 events"),
         "{}",
         verified.stdout
     );
+}
+
+#[test]
+fn an_action_outside_allowed_actions_stops_the_import_before_anything_is_written() {
+    let (_, env) = table_env("unlisted");
+    let dir = TempDir::new("cli-unlisted");
+    let file = dir.path().join("events.jsonl");
+    let mut records = fixture_records();
+    records[3].action = "deploy-1234".into(); // id 2
+    write_json_lines(&file, &records);
+    created(&env);
+    let outcome = run(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("action 'deploy-1234' (event id 2")
+            && outcome.stderr.contains("nothing was imported"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(run(&["verify"], &env).stdout.starts_with("0 events"));
+    // Listed, it imports.
+    let mut listed = env.clone();
+    listed.push(("ALLOWED_ACTIONS", "deploy-1234".into()));
+    let outcome = run(&["import", file.to_str().unwrap()], &listed);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
 }
 
 #[test]
@@ -157,7 +187,7 @@ fn an_id_stored_with_other_content_stops_the_import_and_changes_nothing() {
     changed[1].sha = "fff0000".into(); // id 1
     changed.push(RawEvent {
         id: 100,
-        sha: "abc".into(),
+        sha: "abcdef0".into(),
         date: 1_509_500_000,
         action: "deploy".into(),
         engineer: "erin".into(),
@@ -229,7 +259,7 @@ fn a_conflict_anywhere_in_the_file_stops_the_import_before_anything_is_written()
         })
         .collect();
     let mut conflicting = fixture_records()[4].clone(); // id 4
-    conflicting.sha = "fff".into();
+    conflicting.sha = "fff1234".into();
     records.push(conflicting);
     write_json_lines(&file, &records);
     let outcome = run(&["import", file.to_str().unwrap()], &env);

@@ -80,7 +80,7 @@ async fn a_post_makes_the_requests_the_readme_states() {
         ("deploy", "2017-11-02T13:00:00Z", 4),
         // A later stage changes nothing the metrics count, nor does another action.
         ("stage", "2017-11-02T14:00:00Z", 3),
-        ("test", "2017-11-02T15:00:00Z", 3),
+        ("commit", "2017-11-02T15:00:00Z", 3),
     ] {
         let body =
             json!({"sha": "d1d1d1d", "action": action, "engineer": "dora", "timestamp": timestamp});

@@ -48,47 +48,68 @@ fn json_array_and_json_lines_load_the_same_events() {
 fn errors_name_the_source_the_record_and_the_problem() {
     let cases = [
         (
-            r#"[{"id":1,"sha":"a","date":1,"action":"stage","engineer":"x"},{"id":2,"sha":"b","date":2,"action":"stage"}]"#,
+            r#"[{"id":1,"sha":"abcdef0","date":1,"action":"stage","engineer":"x"},{"id":2,"sha":"abcdef1","date":2,"action":"stage"}]"#,
             "record 2",
             "engineer",
         ),
         (
-            "{\"id\":1,\"sha\":\"a\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":\"two\"}\n",
-            "record 2",
-            "invalid type",
+            "{\"id\":1,\"sha\":\"abcdef0\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":\"two\"}\n",
+            "line 2",
+            "field 'id' must be a whole number from 1",
         ),
         (
-            "{\"id\":1,\"sha\":\"a\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":1,\"sha\":\"b\",\"date\":2,\"action\":\"stage\",\"engineer\":\"y\"}\n",
+            "{\"id\":1,\"sha\":\"abcdef0\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":1,\"sha\":\"abcdef1\",\"date\":2,\"action\":\"stage\",\"engineer\":\"y\"}\n",
             "record 2",
             "id 1 appears more than once",
         ),
         (
             // Ids out of order, the repeat two records after its first: the later record is named.
             concat!(
-                r#"[{"id":3,"sha":"a","date":1,"action":"stage","engineer":"x"},"#,
-                r#"{"id":1,"sha":"a","date":1,"action":"stage","engineer":"x"},"#,
-                r#"{"id":2,"sha":"a","date":1,"action":"stage","engineer":"x"},"#,
-                r#"{"id":1,"sha":"a","date":9,"action":"deploy","engineer":"y"}]"#
+                r#"[{"id":3,"sha":"abcdef0","date":1,"action":"stage","engineer":"x"},"#,
+                r#"{"id":1,"sha":"abcdef0","date":1,"action":"stage","engineer":"x"},"#,
+                r#"{"id":2,"sha":"abcdef0","date":1,"action":"stage","engineer":"x"},"#,
+                r#"{"id":1,"sha":"abcdef0","date":9,"action":"deploy","engineer":"y"}]"#
             ),
             "record 4",
             "id 1 appears more than once",
         ),
         (
-            r#"[{"id":1,"sha":"a","date":-5,"action":"stage","engineer":"x"}]"#,
+            r#"[{"id":1,"sha":"abcdef0","date":-5,"action":"stage","engineer":"x"}]"#,
             "record 1",
             "outside 1970-01-01",
         ),
         (
-            r#"[{"id":1,"sha":"a","date":1,"action":"","engineer":"x"}]"#,
+            r#"[{"id":1,"sha":"abcdef0","date":1,"action":"","engineer":"x"}]"#,
             "record 1",
-            "action must not be empty",
+            "field 'action' must be a lower-case name",
         ),
         (
-            r#"[{"id":1,"sha":"a","date":1,"action":"stage","engineer":"x"}"#,
+            r#"[{"id":1,"sha":"abcdef0","date":1,"action":"stage","engineer":"x"}"#,
             "record 2",
             "EOF",
         ),
-        ("{not json", "record 1", "key must be a string"),
+        ("{not json", "line 1", "not JSON (key must be a string"),
+        // The rules POST /events applies, for every way in.
+        (
+            r#"[{"id":1,"sha":"zz","date":1,"action":"stage","engineer":"x"}]"#,
+            "record 1",
+            "field 'sha' must be a commit SHA",
+        ),
+        (
+            "{\"id\":1,\"sha\":\"abcdef0\",\"date\":1,\"action\":\"Deploy Now\",\"engineer\":\"x\"}\n",
+            "line 1",
+            "field 'action' must be",
+        ),
+        (
+            "{\"id\":0,\"sha\":\"abcdef0\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n",
+            "line 1",
+            "field 'id' must be a whole number from 1",
+        ),
+        (
+            "{\"id\":1,\"sha\":\"abcdef0\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\",\"extra\":1}\n",
+            "line 1",
+            "unknown field 'extra'",
+        ),
     ];
     for (text, record, problem) in cases {
         let message = load(text).unwrap_err();

@@ -12,7 +12,7 @@ async fn lists_every_event_by_time_then_id() {
         json!({
             "id": 1,
             "timestamp": "2017-10-30T09:00:00Z",
-            "sha": "a1",
+            "sha": "aaaa001",
             "action": "stage",
             "engineer": "alice"
         })

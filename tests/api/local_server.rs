@@ -61,7 +61,7 @@ fn serves_an_events_file() {
     let file = dir.path().join("events.json");
     std::fs::write(
         &file,
-        r#"[{"id":1,"sha":"abc","date":1509321600,"action":"deploy","engineer":"zoe"}]"#,
+        r#"[{"id":1,"sha":"abcdef0","date":1509321600,"action":"deploy","engineer":"zoe"}]"#,
     )
     .unwrap();
     let server = LocalServer::start(&[("EVENTS_FILE", file.to_str().unwrap())]);
@@ -98,13 +98,26 @@ fn a_bad_events_file_stops_start_up_naming_file_and_record() {
     let file = dir.path().join("broken.jsonl");
     std::fs::write(
         &file,
-        "{\"id\":1,\"sha\":\"a\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":2,\"sha\":\"b\"}\n",
+        "{\"id\":1,\"sha\":\"abcdef0\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n{\"id\":2,\"sha\":\"abcdef1\"}\n",
     )
     .unwrap();
     let (status, log) = run_to_exit(&[("EVENTS_FILE", file.to_str().unwrap())]);
     assert!(!status.success());
     assert!(
-        log.contains("broken.jsonl") && log.contains("record 2") && log.contains("missing field"),
+        log.contains("broken.jsonl: line 2: field 'date' is missing"),
+        "{log}"
+    );
+
+    // An action the service would refuse on POST is refused in the file too.
+    std::fs::write(
+        &file,
+        "{\"id\":1,\"sha\":\"abcdef0\",\"date\":1,\"action\":\"deploy-1234\",\"engineer\":\"x\"}\n",
+    )
+    .unwrap();
+    let (status, log) = run_to_exit(&[("EVENTS_FILE", file.to_str().unwrap())]);
+    assert!(!status.success());
+    assert!(
+        log.contains("action 'deploy-1234' (event id 1") && log.contains("ALLOWED_ACTIONS"),
         "{log}"
     );
 

@@ -309,7 +309,7 @@ crate::each_store!(
 /// 2017-10-30 (a Monday) and the 20 days after it.
 const SPAN_DAYS: i64 = 21;
 const SHAS: [&str; 6] = ["a1", "b2", "c3", "d4", "e5", "f6"];
-const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "test"];
+const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "commit"];
 
 fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
     // Few shas and few instants: redeploys, restages and ties are common.

@@ -1,5 +1,6 @@
 //! `POST /events` and `GET /events/{id}`, on every store.
 
+use pipeline_events_api::events::AllowedActions;
 use serde_json::{Value, json};
 
 use crate::each_store;
@@ -182,7 +183,7 @@ async fn an_event_is_found_by_its_id() {
     let app = TestApp::fixture();
     assert_eq!(
         app.get("/events/3").await.json(),
-        json!({"id": 3, "timestamp": "2017-10-30T10:00:00Z", "sha": "b1", "action": "stage", "engineer": "bob"})
+        json!({"id": 3, "timestamp": "2017-10-30T10:00:00Z", "sha": "bbbb001", "action": "stage", "engineer": "bob"})
     );
     app.get("/events/99")
         .await
@@ -398,7 +399,50 @@ async fn the_request_itself_is_checked_before_the_body() {
     assert_eq!(app.get("/engineers/hal/events").await.ids().len(), 3);
 }
 
+/// A pipeline that sends a new action name per run would list every one in every day's
+/// summary and in the store's totals: names outside the configured list are refused.
+async fn an_action_outside_the_allowed_list_is_422_and_records_nothing() {
+    let app = TestApp::fixture();
+    for action in ["deploy-1234", "build"] {
+        let response = app.post_event(&body("gus", action, NOV_1_15H), &[]).await;
+        let message = response.assert_error(422, "action_not_allowed");
+        assert!(
+            message.contains(action) && message.contains("commit, deploy, hotfix, rollback, stage"),
+            "{message}"
+        );
+    }
+    app.get("/engineers/gus/events")
+        .await
+        .assert_error(404, "engineer_not_found");
+    let summary = app.get("/summaries/daily").await.json();
+    assert!(!summary.to_string().contains("deploy-1234"), "{summary}");
+    // A listed name records; the configured list decides.
+    let hotfix = app.post_event(&body("gus", "hotfix", NOV_1_15H), &[]).await;
+    assert_eq!(
+        hotfix.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&hotfix.body)
+    );
+    let state = app.state.clone().with_allowed_actions(
+        AllowedActions::new(["build".to_owned()], &Default::default()).unwrap(),
+    );
+    let configured = TestApp {
+        router: pipeline_events_api::app::router(state.clone()),
+        state,
+    };
+    let build = configured
+        .post_event(&body("gus", "build", NOV_1_15H), &[])
+        .await;
+    assert_eq!(build.status, 201);
+    configured
+        .post_event(&body("gus", "hotfix", NOV_1_15H), &[])
+        .await
+        .assert_error(422, "action_not_allowed");
+}
+
 each_store!(
+    an_action_outside_the_allowed_list_is_422_and_records_nothing,
     records_an_event_that_every_read_route_shows,
     ids_keep_growing_and_the_time_defaults_to_receipt,
     a_retry_with_the_same_key_records_nothing_new,
@@ -435,7 +479,7 @@ fn recorded_events_are_in_events_file_and_survive_a_restart() {
     // A last line without its newline: the first appended line must not join it.
     std::fs::write(
         &file,
-        r#"{"id":41,"sha":"abc","date":1509321600,"action":"deploy","engineer":"zoe"}"#,
+        r#"{"id":41,"sha":"abcdef0","date":1509321600,"action":"deploy","engineer":"zoe"}"#,
     )
     .unwrap();
     let env = [("EVENTS_FILE", file.to_str().unwrap())];
@@ -473,7 +517,8 @@ fn recorded_events_are_in_events_file_and_survive_a_restart() {
 fn a_json_array_events_file_serves_reads_and_refuses_writes() {
     let dir = TempDir::new("record-array");
     let file = dir.path().join("events.json");
-    let content = r#"[{"id":1,"sha":"abc","date":1509321600,"action":"deploy","engineer":"zoe"}]"#;
+    let content =
+        r#"[{"id":1,"sha":"abcdef0","date":1509321600,"action":"deploy","engineer":"zoe"}]"#;
     std::fs::write(&file, content).unwrap();
     let server = LocalServer::start(&[("EVENTS_FILE", file.to_str().unwrap())]);
     let (status, error, _) = post(&server, &[JSON], &body("zoe", "deploy", NOV_1_15H));

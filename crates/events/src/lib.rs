@@ -1,6 +1,7 @@
 //! The event domain: the pipeline's events, their indexes, queries and daily statistics.
 //! Nothing in here knows about HTTP, Lambda or AWS.
 
+mod allowed_actions;
 mod daily_json;
 mod delivery;
 mod event_json;
@@ -14,6 +15,7 @@ mod sha;
 mod store;
 mod summary;
 
+pub use allowed_actions::{AllowedActions, DEFAULT_ALLOWED_ACTIONS, MAX_ALLOWED_ACTIONS};
 pub use daily_json::DailyJson;
 pub use delivery::{
     Bucket, ChangeFailureRate, DeliveryActions, DeliveryDay, DeliveryFigures, DeliveryIndex,

@@ -7,6 +7,8 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
 use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
+
+use crate::new_event::{MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, is_action_name, is_engineer_name};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// One record as the pipeline exports it.
@@ -33,20 +35,95 @@ impl From<&crate::model::EventView<'_>> for RawEvent {
 }
 
 /// Why a dataset could not be loaded: the source, the record (1-based) when one is at fault,
-/// and the problem.
+/// its line in a JSON-lines file, and the problem.
 #[derive(Debug)]
 pub struct LoadError {
     pub source: String,
     pub record: Option<usize>,
+    pub line: Option<usize>,
     pub message: String,
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.record {
-            Some(record) => write!(f, "{}: record {}: {}", self.source, record, self.message),
-            None => write!(f, "{}: {}", self.source, self.message),
+        match (self.line, self.record) {
+            (Some(line), _) => write!(f, "{}: line {}: {}", self.source, line, self.message),
+            (None, Some(record)) => {
+                write!(f, "{}: record {}: {}", self.source, record, self.message)
+            }
+            (None, None) => write!(f, "{}: {}", self.source, self.message),
         }
+    }
+}
+
+/// The fields of a record, in the order the export writes them.
+const FIELDS: [&str; 5] = ["id", "sha", "date", "action", "engineer"];
+
+/// The rules `POST /events` applies, for a record of a file: one set of rules for every way an
+/// event comes in. The date's bounds are the store's (`Builder::push`): a file may hold the past.
+pub(crate) fn check_record(record: &RecordRef<'_>) -> Result<(), String> {
+    if record.id == 0 {
+        return Err("field 'id' must be a whole number from 1".into());
+    }
+    if !is_sha(&record.sha) {
+        return Err(format!(
+            "field 'sha' must be a commit SHA, 7 to 64 hexadecimal digits, not '{}'",
+            shorten(&record.sha)
+        ));
+    }
+    if !is_action_name(&record.action) {
+        return Err(format!(
+            "field 'action' must be a lower-case name of 1 to {MAX_ACTION_CHARS} characters \
+             (a-z first, then a-z, 0-9, '_' or '-'), not '{}'",
+            shorten(&record.action)
+        ));
+    }
+    if !is_engineer_name(&record.engineer) {
+        return Err(format!(
+            "field 'engineer' must be a name of 1 to {MAX_ENGINEER_CHARS} characters without \
+             control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// What is wrong with a line that did not parse as a record, said by field.
+fn diagnose(text: &[u8], error: &serde_json::Error) -> String {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return format!("not JSON ({})", strip_position(&error.to_string()));
+    };
+    let serde_json::Value::Object(fields) = value else {
+        return "not a JSON object".into();
+    };
+    if let Some(unknown) = fields.keys().find(|name| !FIELDS.contains(&name.as_str())) {
+        return format!(
+            "unknown field '{}'; the fields are id, sha, date, action and engineer",
+            shorten(unknown)
+        );
+    }
+    for name in FIELDS {
+        let Some(value) = fields.get(name) else {
+            return format!("field '{name}' is missing");
+        };
+        let expected = match name {
+            "id" if value.as_u64().is_none() => "a whole number from 1",
+            "date" if value.as_i64().is_none() => "Unix seconds, a whole number",
+            "sha" | "action" | "engineer" if !value.is_string() => "a string",
+            _ => continue,
+        };
+        return format!("field '{name}' must be {expected}");
+    }
+    strip_position(&error.to_string())
+}
+
+fn is_sha(text: &str) -> bool {
+    (7..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -55,6 +132,7 @@ impl std::error::Error for LoadError {}
 /// One record as it is parsed: strings borrow from the input when they can (a slice without
 /// escapes), so loading allocates only what the store keeps.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RecordRef<'a> {
     pub id: u64,
     #[serde(borrow)]
@@ -106,10 +184,11 @@ where
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let cannot_read = |e: std::io::Error| error(source, None, format!("cannot read: {e}"));
     if first_significant_byte(&mut reader).map_err(cannot_read)? == Some(b'[') {
-        return parse(serde_json::de::IoRead::new(reader), true, source, 0, sink);
+        return parse_array(serde_json::de::IoRead::new(reader), source, sink);
     }
 
     let mut accepted = 0;
+    let mut lines = 0;
     let mut pending: Vec<u8> = Vec::with_capacity(block_bytes);
     loop {
         let before = pending.len();
@@ -125,11 +204,8 @@ where
             None => continue,
         };
         let block = &pending[..cut];
-        accepted += parse_block(block, source, accepted, &mut sink).map_err(|mut e| {
-            // serde's line and column count from the block, not the file: the record says where.
-            e.message = strip_position(&e.message);
-            e
-        })?;
+        accepted += parse_block(block, source, accepted, lines, &mut sink)?;
+        lines += block.iter().filter(|&&b| b == b'\n').count();
         pending.drain(..cut);
         if at_end {
             return Ok(accepted);
@@ -137,28 +213,85 @@ where
     }
 }
 
-/// Parses a block of JSON lines. A block that is valid UTF-8 (checked once, quickly) is parsed
-/// as text, which spares serde_json checking each string it borrows again; one that is not is
-/// parsed as bytes, which says where.
-fn parse_block<F>(block: &[u8], source: &str, earlier: usize, sink: F) -> Result<usize, LoadError>
+/// Parses a block of JSON lines (`lines` lines and `earlier` records came before it). A block
+/// that is valid UTF-8 (checked once, quickly) is parsed as text, which spares serde_json
+/// checking each string it borrows again; one that is not is parsed as bytes, which says where.
+fn parse_block<F>(
+    block: &[u8],
+    source: &str,
+    earlier: usize,
+    lines: usize,
+    sink: F,
+) -> Result<usize, LoadError>
 where
     F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
+    let at = Origin {
+        source,
+        block,
+        earlier,
+        lines,
+    };
     match std::str::from_utf8(block) {
-        Ok(text) => parse(
-            serde_json::de::StrRead::new(text),
-            false,
-            source,
-            earlier,
-            sink,
-        ),
-        Err(_) => parse(
-            serde_json::de::SliceRead::new(block),
-            false,
-            source,
-            earlier,
-            sink,
-        ),
+        Ok(text) => parse_lines(serde_json::de::StrRead::new(text), &at, sink),
+        Err(_) => parse_lines(serde_json::de::SliceRead::new(block), &at, sink),
+    }
+}
+
+/// Where a block of JSON lines sits in its source, to name the line of a record at fault.
+struct Origin<'a> {
+    source: &'a str,
+    block: &'a [u8],
+    earlier: usize,
+    lines: usize,
+}
+
+impl Origin<'_> {
+    /// The error for the record that starts at or after `offset` in the block (the `index`-th
+    /// of the block, from 0), with its line and, for a parse error, what is wrong with it.
+    fn error(&self, offset: usize, index: usize, problem: Problem<'_>) -> LoadError {
+        let rest = &self.block[offset..];
+        let start = offset + rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let line = self.block[..start].iter().filter(|&&b| b == b'\n').count() + 1;
+        let end = self.block[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.block.len(), |at| start + at);
+        let message = match problem {
+            Problem::Parse(error) => diagnose(&self.block[start..end], error),
+            Problem::Refused(message) => message,
+        };
+        LoadError {
+            source: self.source.to_owned(),
+            record: Some(self.earlier + index + 1),
+            line: Some(self.lines + line),
+            message,
+        }
+    }
+}
+
+enum Problem<'a> {
+    Parse(&'a serde_json::Error),
+    Refused(String),
+}
+
+fn parse_lines<'de, R, F>(read: R, at: &Origin<'_>, mut sink: F) -> Result<usize, LoadError>
+where
+    R: serde_json::de::Read<'de>,
+    F: FnMut(RecordRef<'_>) -> Result<(), String>,
+{
+    let mut records = serde_json::Deserializer::new(read).into_iter::<RecordRef<'_>>();
+    let mut accepted = 0;
+    loop {
+        let offset = records.byte_offset();
+        let Some(parsed) = records.next() else {
+            return Ok(accepted);
+        };
+        let record = parsed.map_err(|e| at.error(offset, accepted, Problem::Parse(&e)))?;
+        check_record(&record)
+            .and_then(|()| sink(record))
+            .map_err(|message| at.error(offset, accepted, Problem::Refused(message)))?;
+        accepted += 1;
     }
 }
 
@@ -175,69 +308,49 @@ where
     F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
     let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    let parsed = if is_array {
-        parse(serde_json::de::SliceRead::new(bytes), true, source, 0, sink)
+    if is_array {
+        parse_array(serde_json::de::SliceRead::new(bytes), source, sink)
     } else {
-        parse_block(bytes, source, 0, sink)
-    };
-    parsed.map_err(|mut e| {
-        // As for files: in JSON lines the record number is the location.
-        if !is_array {
-            e.message = strip_position(&e.message);
-        }
-        e
-    })
+        parse_block(bytes, source, 0, 0, sink)
+    }
 }
 
 fn error(source: &str, record: Option<usize>, message: String) -> LoadError {
     LoadError {
         source: source.to_owned(),
         record,
+        line: None,
         message,
     }
 }
 
-/// Parses records into `sink`; `earlier` records were accepted before these (for numbering).
-/// Returns how many were accepted.
-fn parse<'de, R, F>(
-    read: R,
-    is_array: bool,
-    source: &str,
-    earlier: usize,
-    mut sink: F,
-) -> Result<usize, LoadError>
+/// Parses a JSON array of records into `sink`. Returns how many were accepted.
+fn parse_array<'de, R, F>(read: R, source: &str, mut sink: F) -> Result<usize, LoadError>
 where
     R: serde_json::de::Read<'de>,
     F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
     // Records accepted so far; an error is always about the next one.
-    let accepted = Cell::new(earlier);
+    let accepted = Cell::new(0);
     let mut push = |record: RecordRef<'_>| {
+        check_record(&record)?;
         sink(record)?;
         accepted.set(accepted.get() + 1);
         Ok(())
     };
     let at_next = |message: String| error(source, Some(accepted.get() + 1), message);
-
     let mut de = serde_json::Deserializer::new(read);
-    if is_array {
-        ArraySink { push: &mut push }
-            .deserialize(&mut de)
-            .map_err(|e| at_next(e.to_string()))?;
-        de.end().map_err(|e| {
-            error(
-                source,
-                None,
-                format!("unexpected data after the array: {e}"),
-            )
-        })?;
-    } else {
-        for item in de.into_iter::<RecordRef<'_>>() {
-            let record = item.map_err(|e| at_next(e.to_string()))?;
-            push(record).map_err(at_next)?;
-        }
-    }
-    Ok(accepted.get() - earlier)
+    ArraySink { push: &mut push }
+        .deserialize(&mut de)
+        .map_err(|e| at_next(e.to_string()))?;
+    de.end().map_err(|e| {
+        error(
+            source,
+            None,
+            format!("unexpected data after the array: {e}"),
+        )
+    })?;
+    Ok(accepted.get())
 }
 
 fn first_significant_byte(reader: &mut impl BufRead) -> std::io::Result<Option<u8>> {
@@ -295,7 +408,7 @@ mod tests {
         (1..=count)
             .map(|id| {
                 let engineer = "e".repeat(id as usize % 13 + 1);
-                format!(r#"{{"id":{id},"sha":"s{id}","date":{id},"action":"a","engineer":"{engineer}"}}"#)
+                format!(r#"{{"id":{id},"sha":"{id:07x}","date":{id},"action":"a","engineer":"{engineer}"}}"#)
                     + "\n"
             })
             .collect()
@@ -355,6 +468,7 @@ mod tests {
             })
             .unwrap_err();
             assert_eq!(error.record, Some(3), "block of {block} bytes: {error}");
+            assert_eq!(error.line, Some(3), "block of {block} bytes: {error}");
             assert_eq!(ids, [1, 2]);
         }
         let error = parse_slice(&bytes, "test", |_| Ok(())).unwrap_err();
@@ -368,8 +482,68 @@ mod tests {
         for block in [5, 64, 1 << 20] {
             let error = ids(&text, block).unwrap_err();
             assert_eq!(error.record, Some(151), "block of {block} bytes");
-            assert!(error.message.contains("invalid type"), "{}", error.message);
+            assert_eq!(error.line, Some(151), "block of {block} bytes");
+            assert_eq!(error.message, "field 'id' must be a whole number from 1");
             assert!(!error.message.contains(" at line "), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn a_file_is_held_to_the_rules_of_post_and_errors_name_the_line_and_field() {
+        let good = r#"{"id":1,"sha":"abcdef1","date":1,"action":"stage","engineer":"x"}"#;
+        for (bad, message) in [
+            ("not json", "not JSON"),
+            ("[1]", "not a JSON object"),
+            (
+                r#"{"id":2,"sha":"zz","date":1,"action":"stage","engineer":"x"}"#,
+                "field 'sha' must be a commit SHA",
+            ),
+            (
+                r#"{"id":2,"sha":"abcdef1","date":1,"action":"Deploy Now","engineer":"x"}"#,
+                "field 'action' must be",
+            ),
+            (
+                r#"{"id":2,"sha":"abcdef1","date":1,"action":"stage","engineer":"x\u0007"}"#,
+                "field 'engineer' must be",
+            ),
+            (
+                r#"{"id":0,"sha":"abcdef1","date":1,"action":"stage","engineer":"x"}"#,
+                "field 'id' must be a whole number from 1",
+            ),
+            (
+                r#"{"id":2,"sha":"abcdef1","date":1,"action":"stage","engineer":"x","team":"a"}"#,
+                "unknown field 'team'",
+            ),
+            (
+                r#"{"id":2,"sha":"abcdef1","date":1,"action":"stage"}"#,
+                "field 'engineer' is missing",
+            ),
+            (
+                r#"{"id":2,"sha":"abcdef1","date":"today","action":"stage","engineer":"x"}"#,
+                "field 'date' must be Unix seconds",
+            ),
+            (
+                r#"{"id":2,"sha":7,"date":1,"action":"stage","engineer":"x"}"#,
+                "field 'sha' must be a string",
+            ),
+        ] {
+            // A blank line before it: the line, not the record, is where to look.
+            let text = format!("{good}\n\n{bad}\n{good}\n");
+            for block in [8, 1 << 20] {
+                let error =
+                    parse_reader_in_blocks(text.as_bytes(), "f", block, |_| Ok(())).unwrap_err();
+                assert_eq!(error.line, Some(3), "{bad}: {error}");
+                assert!(error.message.starts_with(message), "{bad}: {error}");
+                assert!(
+                    error.to_string().starts_with("f: line 3: "),
+                    "{bad}: {error}"
+                );
+            }
+            let array = format!("[{good},{bad}]");
+            if bad.starts_with('{') {
+                let error = parse_slice(array.as_bytes(), "f", |_| Ok(())).unwrap_err();
+                assert_eq!(error.record, Some(2), "{bad}: {error}");
+            }
         }
     }
 }

@@ -388,6 +388,7 @@ impl RepeatedId {
         LoadError {
             source: source.to_owned(),
             record: Some(self.record),
+            line: None,
             message: self.message(),
         }
     }

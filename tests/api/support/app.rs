@@ -109,14 +109,14 @@ pub fn fixture_records() -> Vec<RawEvent> {
         engineer: engineer.to_owned(),
     };
     vec![
-        record(7, NOV_1 + 12 * 3600, "deploy", "bob", "b1"),
-        record(1, OCT_30 + 9 * 3600, "stage", "alice", "a1"),
-        record(3, OCT_30 + 10 * 3600, "stage", "bob", "b1"),
-        record(2, OCT_30 + 9 * 3600 + 1800, "deploy", "alice", "a1"),
-        record(4, OCT_30 + 86_399, "stage", "carol", "c1"),
-        record(6, NOV_1 + 12 * 3600, "stage", "alice", "a2"),
-        record(5, NOV_1, "deploy", "carol", "c1"),
-        record(8, NOV_1 + 13 * 3600, "rollback", "bob", "b1"),
+        record(7, NOV_1 + 12 * 3600, "deploy", "bob", "bbbb001"),
+        record(1, OCT_30 + 9 * 3600, "stage", "alice", "aaaa001"),
+        record(3, OCT_30 + 10 * 3600, "stage", "bob", "bbbb001"),
+        record(2, OCT_30 + 9 * 3600 + 1800, "deploy", "alice", "aaaa001"),
+        record(4, OCT_30 + 86_399, "stage", "carol", "cccc001"),
+        record(6, NOV_1 + 12 * 3600, "stage", "alice", "aaaa002"),
+        record(5, NOV_1, "deploy", "carol", "cccc001"),
+        record(8, NOV_1 + 13 * 3600, "rollback", "bob", "bbbb001"),
     ]
 }
 
