@@ -203,9 +203,18 @@ impl SsmMetadata {
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
+            // The parameter path is the operator's to know (the log), not a client's.
+            tracing::error!(missing = missing.join(", "), "SSM parameters do not exist");
+            let what: Vec<&str> = missing
+                .iter()
+                .map(|name| match *name == self.version_name {
+                    true => "version",
+                    false => "commit SHA",
+                })
+                .collect();
             return Err(MetadataError(format!(
-                "SSM parameter {} does not exist",
-                missing.join(" and ")
+                "The deployed {} is not recorded yet",
+                what.join(" and ")
             )));
         }
         Ok(Metadata {
