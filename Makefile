@@ -243,7 +243,7 @@ package-host: ## Build the x86_64 zip that make test checks (the arm64 one is bu
 ##@ Deploy (needs AWS credentials; see .env.example)
 
 .PHONY: bootstrap
-bootstrap: ## One-time per account: state bucket, logging role, function boundary, GitHub deploy role (asks first)
+bootstrap: ## One-time per account: state bucket, logging role, a function boundary and a GitHub deploy role per environment (asks first)
 	@[[ -n "$(TF_STATE_BUCKET)" ]] || { echo "error: set TF_STATE_BUCKET in .env (a new, globally unique bucket name)" >&2; exit 1; }
 	@[[ -z "$(GITHUB_OWNER)$(GITHUB_REPO)" || ( -n "$(GITHUB_OWNER)" && -n "$(GITHUB_REPO)" ) ]] || { echo "error: set both GITHUB_OWNER and GITHUB_REPO (for GitHub Actions deploys), or neither (laptop only)" >&2; exit 1; }
 	@[[ "$(GITHUB_OIDC_PROVIDER)" == create || "$(GITHUB_OIDC_PROVIDER)" == existing ]] || { echo "error: GITHUB_OIDC_PROVIDER must be create or existing, not '$(GITHUB_OIDC_PROVIDER)'" >&2; exit 1; }
@@ -251,6 +251,7 @@ bootstrap: ## One-time per account: state bucket, logging role, function boundar
 	@GITHUB_OWNER="$(GITHUB_OWNER)" GITHUB_OIDC_PROVIDER="$(GITHUB_OIDC_PROVIDER)" scripts/preflight.sh --bootstrap
 	$(TF_APPLY) $(TF_DIR)/bootstrap $(BOOTSTRAP_VARS)
 	@echo "Bootstrap state is local and git-ignored: keep $(TF_DIR)/bootstrap/terraform.tfstate safe. 'make bootstrap-outputs' prints the outputs again." >&2
+	@[[ -z "$(GITHUB_OWNER)" ]] || echo "GitHub: set each of deploy_role_arns as the variable AWS_DEPLOY_ROLE_ARN of the GitHub environment of the same name (Settings, Environments), and delete a repository variable of that name." >&2
 
 .PHONY: bootstrap-outputs
 bootstrap-outputs: ## Print the bootstrap outputs again (state bucket, deploy role ARN, ...)

@@ -1,21 +1,41 @@
-# What `make deploy` (terraform apply of infra/, then the smoke test) needs, action by action,
-# limited to this project's names wherever the service allows it. Used by the GitHub deploy role;
-# a laptop identity needs at least the same (README: "Permissions").
+# What `make deploy ENV=<environment>` needs (terraform apply of infra/, then the smoke test and
+# the deploy's own record), action by action, for one environment: the resources the main stack
+# names <project>-<environment> (infra/locals.tf), that environment's Terraform state, and the
+# API Gateway resources tagged with the project and that environment. Used by the environment's
+# GitHub deploy role; a laptop identity needs at least the same (README: "Permissions").
+#
+# Names are exact or end in a separator (":", "/", "-" after the full name), never in a bare
+# wildcard after the environment: dev's patterns do not match prod's names (the environments
+# variable refuses a name that is another's followed by a dash).
 locals {
-  functions      = "arn:aws:lambda:${local.region_account}:function:${var.project_name}-*"
-  apigateway     = "arn:aws:apigateway:${var.aws_region}::"
-  boundary_arn   = aws_iam_policy.function_boundary.arn
-  project_params = "arn:aws:ssm:${local.region_account}:parameter/${var.project_name}/*"
+  apigateway = "arn:aws:apigateway:${var.aws_region}::"
+  # /tags/<URL-encoded ARN> of REST APIs (and their stages), API keys and usage plans of this region.
+  apigateway_tags = [for kind in ["restapis", "apikeys", "usageplans"] :
+    "${local.apigateway}/tags/arn%3Aaws%3Aapigateway%3A${var.aws_region}%3A%3A%2F${kind}%2F*"
+  ]
 }
 
 data "aws_iam_policy_document" "deploy" {
+  for_each = local.environments
+
   statement {
-    sid     = "TerraformState"
-    actions = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = [
-      aws_s3_bucket.state.arn,
-      "${aws_s3_bucket.state.arn}/${var.project_name}/*",
-    ]
+    # Listing the bucket shows key names only; objects: this environment's state and its lock
+    # file (use_lockfile), which is the only object Terraform deletes.
+    sid       = "TerraformStateList"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.state.arn]
+  }
+
+  statement {
+    sid       = "TerraformState"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${var.project_name}/${each.key}.tfstate"]
+  }
+
+  statement {
+    sid       = "TerraformStateLock"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${var.project_name}/${each.key}.tfstate.tflock"]
   }
 
   statement {
@@ -26,15 +46,21 @@ data "aws_iam_policy_document" "deploy" {
       "lambda:DeleteFunctionConcurrency", "lambda:ListTags", "lambda:TagResource", "lambda:UntagResource",
       "lambda:GetPolicy", "lambda:RemovePermission",
     ]
-    resources = [local.functions]
+    resources = [
+      "arn:aws:lambda:${local.region_account}:function:${var.project_name}-${each.key}",
+      "arn:aws:lambda:${local.region_account}:function:${var.project_name}-${each.key}:*",
+    ]
   }
 
   statement {
     # The only resource policy the stack writes: API Gateway may invoke the function. No other
     # principal, and no function URL (lambda:CreateFunctionUrlConfig is not granted).
-    sid       = "FunctionInvokedByApiGatewayOnly"
-    actions   = ["lambda:AddPermission"]
-    resources = [local.functions]
+    sid     = "FunctionInvokedByApiGatewayOnly"
+    actions = ["lambda:AddPermission"]
+    resources = [
+      "arn:aws:lambda:${local.region_account}:function:${var.project_name}-${each.key}",
+      "arn:aws:lambda:${local.region_account}:function:${var.project_name}-${each.key}:*",
+    ]
 
     condition {
       test     = "StringEquals"
@@ -44,19 +70,33 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    # Creating a REST API, an API key or a usage plan (API Gateway maps CreateApiKey to PUT too).
-    # Creating cannot touch what exists; everything after creation is scoped by tag below.
-    sid       = "ApiGatewayCreate"
+    # Creating a REST API, an API key or a usage plan (API Gateway maps CreateApiKey to PUT too),
+    # only with this project's and this environment's tags in the request (the provider's
+    # default_tags send them with the create): what this role creates is reachable through the
+    # tag-scoped statement below, and carries no other environment's tag.
+    sid       = "ApiGatewayCreateTagged"
     actions   = ["apigateway:POST", "apigateway:PUT"]
     resources = ["${local.apigateway}/restapis", "${local.apigateway}/apikeys", "${local.apigateway}/usageplans"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Project"
+      values   = [var.project_name]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
   }
 
   statement {
-    # Only the project's own APIs, keys and usage plans (the provider's default_tags give them the
-    # Project tag): resources, methods, integrations, deployments and stages inherit the REST
-    # API's tags for access control, usage plan keys the usage plan's. Not /account, domain names
-    # or VPC links, and no other API of the region.
-    sid     = "ApiGatewayProjectOnly"
+    # REST API ARNs carry ids, not names: only the APIs, keys and usage plans tagged with this
+    # project and this environment. Resources, methods, integrations, deployments and stages
+    # inherit the REST API's tags for access control, usage plan keys the usage plan's. Not /account, domain names or VPC
+    # links, and no other API of the region, another environment's included.
+    sid     = "ApiGatewayThisEnvironmentOnly"
     actions = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
     resources = [
       "${local.apigateway}/restapis/*",
@@ -69,48 +109,65 @@ data "aws_iam_policy_document" "deploy" {
       variable = "aws:ResourceTag/Project"
       values   = [var.project_name]
     }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/Project"
+      values   = [var.project_name]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
   }
 
   statement {
     # Tagging goes through /tags/<URL-encoded ARN>: only ARNs of REST APIs (and their stages),
     # API keys and usage plans of this region.
-    sid     = "ApiGatewayTags"
-    actions = ["apigateway:GET", "apigateway:PUT", "apigateway:DELETE"]
-    resources = [for kind in ["restapis", "apikeys", "usageplans"] :
-      "${local.apigateway}/tags/arn%3Aaws%3Aapigateway%3A${var.aws_region}%3A%3A%2F${kind}%2F*"
-    ]
+    sid       = "ApiGatewayTags"
+    actions   = ["apigateway:GET", "apigateway:PUT", "apigateway:DELETE"]
+    resources = local.apigateway_tags
   }
 
   statement {
-    sid       = "FunctionRolesRead"
+    sid       = "FunctionRoleRead"
     actions   = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"]
-    resources = [local.function_roles]
+    resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-${each.key}-lambda"]
   }
 
   statement {
-    # Creating a function role, or changing what it may do, only when the role carries the
-    # function boundary: the deploy role cannot grant more than the boundary, to anyone.
-    sid       = "FunctionRolesWriteWithinBoundary"
+    # Creating the function role, or changing what it may do, only when the role carries this
+    # environment's function boundary: the deploy role cannot grant more than the boundary, to
+    # anyone, and never another environment's resources.
+    sid       = "FunctionRoleWriteWithinBoundary"
     actions   = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"]
-    resources = [local.function_roles]
+    resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-${each.key}-lambda"]
 
     condition {
       test     = "StringEquals"
       variable = "iam:PermissionsBoundary"
-      values   = [local.boundary_arn]
+      values   = [aws_iam_policy.environment_boundary[each.key].arn]
     }
   }
 
   statement {
-    sid       = "FunctionRolesManage"
+    sid       = "FunctionRoleManage"
     actions   = ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"]
-    resources = [local.function_roles]
+    resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-${each.key}-lambda"]
   }
 
   statement {
-    sid       = "PassFunctionRolesToLambdaOnly"
+    sid       = "PassFunctionRoleToLambdaOnly"
     actions   = ["iam:PassRole"]
-    resources = [local.function_roles]
+    resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-${each.key}-lambda"]
 
     condition {
       test     = "StringEquals"
@@ -135,27 +192,28 @@ data "aws_iam_policy_document" "deploy" {
       "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive",
       "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
     ]
-    resources = ["arn:aws:dynamodb:${local.region_account}:table/${var.project_name}-*"]
+    resources = ["arn:aws:dynamodb:${local.region_account}:table/${var.project_name}-${each.key}-events"]
   }
 
   statement {
     # The main stack names whoever applies it as an event writer (data.aws_iam_session_context,
-    # which reads the role for its path); the deploy then records itself: POST /events, signed.
+    # which reads the role for its path); the deploy then records itself: POST /events of this
+    # environment's stage (named after it), signed.
     sid       = "ReadOwnRole"
     actions   = ["iam:GetRole"]
-    resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-github-deploy"]
+    resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-github-deploy-${each.key}"]
   }
 
   statement {
     sid       = "RecordDeployEvents"
     actions   = ["execute-api:Invoke"]
-    resources = ["arn:aws:execute-api:${local.region_account}:*/*/POST/events"]
+    resources = ["arn:aws:execute-api:${local.region_account}:*/${each.key}/POST/events"]
   }
 
   statement {
     sid       = "Parameters"
     actions   = ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource"]
-    resources = [local.project_params]
+    resources = ["arn:aws:ssm:${local.region_account}:parameter/${var.project_name}/${each.key}/*"]
   }
 
   statement {
@@ -173,10 +231,14 @@ data "aws_iam_policy_document" "deploy" {
       "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource",
     ]
     resources = [
-      "arn:aws:logs:${local.region_account}:log-group:/aws/lambda/${var.project_name}-*",
-      "arn:aws:logs:${local.region_account}:log-group:/aws/apigateway/${var.project_name}-*",
-      # API Gateway names execution log groups after the API id, not its name.
-      "arn:aws:logs:${local.region_account}:log-group:API-Gateway-Execution-Logs_*",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/lambda/${var.project_name}-${each.key}",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/lambda/${var.project_name}-${each.key}:*",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/apigateway/${var.project_name}-${each.key}/access",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/apigateway/${var.project_name}-${each.key}/access:*",
+      # API Gateway names execution log groups after the API id (not its name) and the stage,
+      # which is the environment's name.
+      "arn:aws:logs:${local.region_account}:log-group:API-Gateway-Execution-Logs_*/${each.key}",
+      "arn:aws:logs:${local.region_account}:log-group:API-Gateway-Execution-Logs_*/${each.key}:*",
     ]
   }
 
@@ -187,8 +249,8 @@ data "aws_iam_policy_document" "deploy" {
       "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
     ]
     resources = [
-      "arn:aws:cloudwatch:${local.region_account}:alarm:${var.project_name}-*",
-      "arn:aws:cloudwatch::${local.account_id}:dashboard/${var.project_name}-*",
+      "arn:aws:cloudwatch:${local.region_account}:alarm:${var.project_name}-${each.key}-*",
+      "arn:aws:cloudwatch::${local.account_id}:dashboard/${var.project_name}-${each.key}",
     ]
   }
 
@@ -196,9 +258,12 @@ data "aws_iam_policy_document" "deploy" {
     sid = "AlarmTopic"
     actions = [
       "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListTagsForResource",
-      "sns:TagResource", "sns:UntagResource", "sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes",
-      "sns:SetSubscriptionAttributes",
+      "sns:TagResource", "sns:UntagResource", "sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes",
     ]
-    resources = ["arn:aws:sns:${local.region_account}:${var.project_name}-*"]
+    resources = [
+      "arn:aws:sns:${local.region_account}:${var.project_name}-${each.key}-alarms",
+      # Its subscriptions (<topic ARN>:<subscription id>).
+      "arn:aws:sns:${local.region_account}:${var.project_name}-${each.key}-alarms:*",
+    ]
   }
 }

@@ -27,9 +27,11 @@ locals {
   ))
 }
 
+# One role per environment, each trusted only from the GitHub environment of the same name: a job
+# in dev (no reviewers, every push to main) gets credentials that reach dev and nothing of prod.
 data "aws_iam_policy_document" "deploy_assume" {
-  #checkov:skip=CKV_AWS_358:The subject is pinned with StringEquals to repo:<owner>/<repo>:environment:<name> for each listed environment; checkov cannot evaluate the for expression that builds that list.
-  count = local.github_deploy ? 1 : 0
+  #checkov:skip=CKV_AWS_358:The subject is pinned with StringEquals to the single value repo:<owner>/<repo>:environment:<environment> of this role's environment; checkov cannot evaluate the interpolation that builds it.
+  for_each = local.github_deploy ? local.environments : toset([])
 
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -45,44 +47,37 @@ data "aws_iam_policy_document" "deploy_assume" {
       values   = ["sts.amazonaws.com"]
     }
 
-    # Trust is pinned to this repository's named GitHub environments; their protection rules
-    # (deployment branches: main; prod: required reviewers) decide which runs may deploy.
+    # Only jobs that declare this GitHub environment; its protection rules (deployment branches:
+    # main; prod: required reviewers) decide which runs may.
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = [for environment in var.github_environments : "repo:${var.github_owner}/${var.github_repo}:environment:${environment}"]
+      values   = ["repo:${var.github_owner}/${var.github_repo}:environment:${each.key}"]
     }
   }
 }
 
-resource "aws_iam_role" "deploy" {
-  count = local.github_deploy ? 1 : 0
+# The one role every environment used to share (aws_iam_role.deploy, <project>-github-deploy) is no
+# longer in the configuration: the next `make bootstrap` deletes it and its policy, after creating
+# these. Its ARN is not reused, so a workflow still given the old ARN fails to assume it.
+resource "aws_iam_role" "github_deploy" {
+  for_each = local.github_deploy ? local.environments : toset([])
 
-  name                 = "${var.project_name}-github-deploy"
-  assume_role_policy   = data.aws_iam_policy_document.deploy_assume[0].json
+  name                 = "${var.project_name}-github-deploy-${each.key}"
+  description          = "GitHub Actions deploys of ${var.project_name} to ${each.key}, from the GitHub environment ${each.key} only"
+  assume_role_policy   = data.aws_iam_policy_document.deploy_assume[each.key].json
   max_session_duration = 3600
 }
 
-resource "aws_iam_role_policy" "deploy" {
-  #checkov:skip=CKV_AWS_290:Write actions are limited to this project's ARNs wherever the service allows it, and IAM writes to roles that carry the function permissions boundary; the '*' statements are actions with no resource-level permissions.
+resource "aws_iam_role_policy" "github_deploy" {
+  #checkov:skip=CKV_AWS_290:Write actions are limited to this environment's ARNs wherever the service allows it (API Gateway by Project and Environment tags), and IAM writes to roles that carry the environment's function permissions boundary; the '*' statements are actions with no resource-level permissions.
   #checkov:skip=CKV_AWS_355:'*' appears only for actions with no resource-level permissions (ssm:DescribeParameters, logs:DescribeLogGroups, sts:GetCallerIdentity, lambda:GetAccountSettings).
-  #checkov:skip=CKV_AWS_287:No credential exposure: the only IAM actions are on the function roles (with the boundary condition) and iam:PassRole to Lambda.
+  #checkov:skip=CKV_AWS_287:No credential exposure: the only IAM actions are on the environment's function role (with the boundary condition) and iam:PassRole to Lambda.
   #checkov:skip=CKV_AWS_286:Privilege escalation is closed by the permissions boundary condition on every IAM write and by iam:PassedToService on PassRole.
-  #checkov:skip=CKV_AWS_289:Permissions management is limited to the function roles, which must carry the function permissions boundary.
-  count = local.github_deploy ? 1 : 0
+  #checkov:skip=CKV_AWS_289:Permissions management is limited to the environment's function role, which must carry the environment's function permissions boundary.
+  for_each = aws_iam_role.github_deploy
 
-  name   = "${var.project_name}-github-deploy"
-  role   = aws_iam_role.deploy[0].id
-  policy = data.aws_iam_policy_document.deploy.json
-}
-
-# The role and its policy were single resources before the laptop-only set-up made them optional.
-moved {
-  from = aws_iam_role.deploy
-  to   = aws_iam_role.deploy[0]
-}
-
-moved {
-  from = aws_iam_role_policy.deploy
-  to   = aws_iam_role_policy.deploy[0]
+  name   = each.value.name
+  role   = each.value.id
+  policy = data.aws_iam_policy_document.deploy[each.key].json
 }

@@ -3,14 +3,14 @@ output "state_bucket" {
   value       = aws_s3_bucket.state.bucket
 }
 
-output "deploy_role_arn" {
-  description = "Put this in the GitHub repository variable AWS_DEPLOY_ROLE_ARN; null without github_owner/github_repo."
-  value       = one(aws_iam_role.deploy[*].arn)
+output "deploy_role_arns" {
+  description = "Each environment's GitHub deploy role: put each in the variable AWS_DEPLOY_ROLE_ARN of the GitHub environment of the same name (Settings, Environments), not in a repository variable. Empty without github_owner/github_repo."
+  value       = { for environment, role in aws_iam_role.github_deploy : environment => role.arn }
 }
 
-output "function_permissions_boundary_arn" {
-  description = "The permissions boundary every function role of the main stack carries."
-  value       = aws_iam_policy.function_boundary.arn
+output "function_permissions_boundary_arns" {
+  description = "Each environment's permissions boundary, which its function role carries."
+  value       = { for environment, policy in aws_iam_policy.environment_boundary : environment => policy.arn }
 }
 
 output "api_gateway_cloudwatch_role_arn" {

@@ -52,14 +52,27 @@ variable "github_repo" {
   }
 }
 
-variable "github_environments" {
-  description = "GitHub environments whose jobs may assume the deploy role (protect them in the repository settings)."
+variable "environments" {
+  description = "The main stack's environments (infra/envs/<name>.tfvars). Each gets a function permissions boundary of its own and, with github_owner/github_repo, a GitHub deploy role of its own, trusted only from the GitHub environment of the same name (protect those in the repository settings) and reaching only that environment's resources."
   type        = list(string)
   default     = ["dev", "prod"]
 
   validation {
-    condition     = length(var.github_environments) > 0 && alltrue([for e in var.github_environments : can(regex("^[a-z][a-z0-9-]{1,15}$", e))])
-    error_message = "github_environments must list environment names such as dev and prod."
+    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : can(regex("^[a-z][a-z0-9-]{1,15}$", e))])
+    error_message = "environments must list environment names such as dev and prod: 2-16 lowercase letters, digits or dashes, starting with a letter (as the main stack's environment)."
+  }
+
+  # Alarm names are matched as <project>-<environment>-*: an environment named after another
+  # and a dash (dev and dev-eu) would let one's role reach the other's alarms.
+  validation {
+    condition     = alltrue([for a in var.environments : alltrue([for b in var.environments : a == b || !startswith(b, "${a}-")])])
+    error_message = "no environment name may be another's followed by a dash (dev and dev-eu): their resource names would overlap."
+  }
+
+  # IAM role names are at most 64 characters.
+  validation {
+    condition     = alltrue([for e in var.environments : length("${var.project_name}-github-deploy-${e}") <= 64])
+    error_message = "<project_name>-github-deploy-<environment> must fit IAM's 64 characters for a role name: shorten the environment names."
   }
 }
 

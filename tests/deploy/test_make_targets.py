@@ -123,6 +123,8 @@ def test_bootstrap_reuses_an_existing_provider(project):
     env = {**GITHUB, "FAKE_AWS_OIDC_PROVIDERS": EXISTING, "GITHUB_OIDC_PROVIDER": "existing"}
     result = project.make("bootstrap", env=env)
     assert result.returncode == 0, result.stderr
+    # Where each environment's deploy role goes.
+    assert "AWS_DEPLOY_ROLE_ARN of the GitHub environment" in result.stderr
     plan = next(c for c in project.calls("terraform") if c["args"][0] == "plan")
     assert "-var=github_oidc_provider=existing" in plan["args"]
     assert "-var=github_owner=acme" in plan["args"]
