@@ -13,6 +13,9 @@ locals {
   apigateway_tags = [for kind in ["restapis", "apikeys", "usageplans"] :
     "${local.apigateway}/tags/arn%3Aaws%3Aapigateway%3A${var.aws_region}%3A%3A%2F${kind}%2F*"
   ]
+  # The tags the main stack gives everything (its provider's default_tags), which API Gateway
+  # access below is scoped by.
+  access_tags = ["Project", "Environment"]
 }
 
 data "aws_iam_policy_document" "deploy" {
@@ -43,8 +46,7 @@ data "aws_iam_policy_document" "deploy" {
     actions = [
       "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:ListVersionsByFunction",
       "lambda:GetFunctionCodeSigningConfig", "lambda:GetFunctionConcurrency", "lambda:PutFunctionConcurrency",
-      "lambda:DeleteFunctionConcurrency", "lambda:ListTags", "lambda:TagResource", "lambda:UntagResource",
-      "lambda:GetPolicy", "lambda:RemovePermission",
+      "lambda:DeleteFunctionConcurrency", "lambda:ListTags", "lambda:GetPolicy", "lambda:RemovePermission",
     ]
     resources = [
       "arn:aws:lambda:${local.region_account}:function:${var.project_name}-${each.key}",
@@ -94,7 +96,8 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     # REST API ARNs carry ids, not names: only the APIs, keys and usage plans tagged with this
     # project and this environment. Resources, methods, integrations, deployments and stages
-    # inherit the REST API's tags for access control, usage plan keys the usage plan's. Not /account, domain names or VPC
+    # inherit the REST API's tags for access control, usage plan keys the usage plan's. Tags a
+    # request sets (a stage's) must be this environment's too. Not /account, domain names or VPC
     # links, and no other API of the region, another environment's included.
     sid     = "ApiGatewayThisEnvironmentOnly"
     actions = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
@@ -130,11 +133,75 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    # Tagging goes through /tags/<URL-encoded ARN>: only ARNs of REST APIs (and their stages),
-    # API keys and usage plans of this region.
-    sid       = "ApiGatewayTags"
-    actions   = ["apigateway:GET", "apigateway:PUT", "apigateway:DELETE"]
+    # The provider reads back the tags it set. A /tags/<ARN> resource carries no aws:ResourceTag
+    # (Service Authorization Reference), so reads cannot be narrowed to this environment's.
+    sid       = "ApiGatewayTagsRead"
+    actions   = ["apigateway:GET"]
     resources = local.apigateway_tags
+  }
+
+  statement {
+    # Tag changes after creation (TagResource, UntagResource). Whose resource a /tags/<ARN> names
+    # cannot be checked here, so a change may never add, change or remove the Project and
+    # Environment tags the statements above rely on (in any case: IAM matches tag keys without
+    # regard to case): those are set only at creation, where the request's tags are checked.
+    # Otherwise this role could tag another team's API, key or usage plan with the project's
+    # tags and then change or delete it. A request that names no tag keys is refused too.
+    sid       = "ApiGatewayTagsWriteExceptAccessTags"
+    actions   = ["apigateway:PUT", "apigateway:DELETE"]
+    resources = local.apigateway_tags
+
+    condition {
+      test     = "Null"
+      variable = "aws:TagKeys"
+      values   = ["false"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringNotEqualsIgnoreCase"
+      variable = "aws:TagKeys"
+      values   = local.access_tags
+    }
+  }
+
+  statement {
+    # Tagging the environment's named resources: the names already keep them this environment's,
+    # and the tags written must say so too (a Project or Environment tag, if the request sets
+    # one, is this project's and this environment's), so that nothing this role tags can pass
+    # for another environment's.
+    sid = "TagThisEnvironmentsResources"
+    actions = [
+      "lambda:TagResource", "lambda:UntagResource", "iam:TagRole", "iam:UntagRole",
+      "dynamodb:TagResource", "dynamodb:UntagResource", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource",
+      "logs:TagResource", "logs:UntagResource", "cloudwatch:TagResource", "cloudwatch:UntagResource",
+      "sns:TagResource", "sns:UntagResource",
+    ]
+    resources = [
+      "arn:aws:lambda:${local.region_account}:function:${var.project_name}-${each.key}",
+      "arn:aws:iam::${local.account_id}:role/${var.project_name}-${each.key}-lambda",
+      "arn:aws:dynamodb:${local.region_account}:table/${var.project_name}-${each.key}-events",
+      "arn:aws:ssm:${local.region_account}:parameter/${var.project_name}/${each.key}/*",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/lambda/${var.project_name}-${each.key}",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/lambda/${var.project_name}-${each.key}:*",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/apigateway/${var.project_name}-${each.key}/access",
+      "arn:aws:logs:${local.region_account}:log-group:/aws/apigateway/${var.project_name}-${each.key}/access:*",
+      "arn:aws:logs:${local.region_account}:log-group:API-Gateway-Execution-Logs_*/${each.key}",
+      "arn:aws:logs:${local.region_account}:log-group:API-Gateway-Execution-Logs_*/${each.key}:*",
+      "arn:aws:cloudwatch:${local.region_account}:alarm:${var.project_name}-${each.key}-*",
+      "arn:aws:sns:${local.region_account}:${var.project_name}-${each.key}-alarms",
+    ]
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/Project"
+      values   = [var.project_name]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
   }
 
   statement {
@@ -160,7 +227,7 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid       = "FunctionRoleManage"
-    actions   = ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"]
+    actions   = ["iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy"]
     resources = ["arn:aws:iam::${local.account_id}:role/${var.project_name}-${each.key}-lambda"]
   }
 
@@ -184,13 +251,13 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    # The events table: create, change, back up, tag and (with deletion protection off) delete.
+    # The events table: create, change, back up and (with deletion protection off) delete.
     # Item reads and writes are not granted: the pipeline's identity does not need the data.
     sid = "EventsTable"
     actions = [
       "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeTable", "dynamodb:UpdateTable",
       "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive",
-      "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
+      "dynamodb:ListTagsOfResource",
     ]
     resources = ["arn:aws:dynamodb:${local.region_account}:table/${var.project_name}-${each.key}-events"]
   }
@@ -212,7 +279,7 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid       = "Parameters"
-    actions   = ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource", "ssm:ListTagsForResource"]
+    actions   = ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:ListTagsForResource"]
     resources = ["arn:aws:ssm:${local.region_account}:parameter/${var.project_name}/${each.key}/*"]
   }
 
@@ -228,7 +295,7 @@ data "aws_iam_policy_document" "deploy" {
     sid = "LogGroups"
     actions = [
       "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
-      "logs:ListTagsForResource", "logs:TagResource", "logs:UntagResource",
+      "logs:ListTagsForResource",
     ]
     resources = [
       "arn:aws:logs:${local.region_account}:log-group:/aws/lambda/${var.project_name}-${each.key}",
@@ -246,7 +313,7 @@ data "aws_iam_policy_document" "deploy" {
     sid = "Monitoring"
     actions = [
       "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource",
-      "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
+      "cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
     ]
     resources = [
       "arn:aws:cloudwatch:${local.region_account}:alarm:${var.project_name}-${each.key}-*",
@@ -258,7 +325,7 @@ data "aws_iam_policy_document" "deploy" {
     sid = "AlarmTopic"
     actions = [
       "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:ListTagsForResource",
-      "sns:TagResource", "sns:UntagResource", "sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes",
+      "sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes",
     ]
     resources = [
       "arn:aws:sns:${local.region_account}:${var.project_name}-${each.key}-alarms",

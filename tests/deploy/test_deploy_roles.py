@@ -25,6 +25,7 @@ APIGATEWAY = f"arn:aws:apigateway:{REGION}::"
 # Actions without resource-level permissions: "*" is the only resource they take.
 ACCOUNT_WIDE = {"ssm:DescribeParameters", "logs:DescribeLogGroups", "sts:GetCallerIdentity",
                 "lambda:GetAccountSettings"}
+TAGGING = re.compile(r":(Tag|Untag)\w*$|:(AddTagsTo|RemoveTagsFrom)Resource$")
 
 
 def render(value, env):
@@ -195,6 +196,31 @@ def test_api_gateway_is_reached_only_through_this_environments_tags(env):
             conditions = statement["conditions"]
             assert conditions.get(("StringEquals", "aws:RequestTag/Project")) == [PROJECT], statement["sid"]
             assert conditions.get(("StringEquals", "aws:RequestTag/Environment")) == [env], statement["sid"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_tagging_cannot_bring_a_resource_into_reach(env):
+    # Tagging another team's API with the project's tags would put it under the tag-scoped
+    # statements: API Gateway tag changes may not touch Project or Environment (in any case),
+    # and every other tagging action may only write this project's and environment's values.
+    policy = deploy_policy(env)
+    api_tags = f"{APIGATEWAY}/tags/arn%3Aaws%3Aapigateway%3A{REGION}%3A%3A%2Frestapis%2F{API_ID}"
+    writes = {"apigateway:PUT", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"}
+    for statement in granted(policy, api_tags, service="apigateway"):
+        if not writes & set(statement["actions"]):
+            continue
+        conditions = statement["conditions"]
+        assert conditions.get(("Null", "aws:TagKeys")) == ["false"], statement["sid"]
+        protected = conditions.get(("ForAllValues:StringNotEqualsIgnoreCase", "aws:TagKeys"), [])
+        assert {"Project", "Environment"} <= set(protected), statement["sid"]
+    tagging = [s for s in policy if s["effect"] == "Allow" and any(TAGGING.search(a) for a in s["actions"])]
+    assert tagging, "the stack's resources are tagged"
+    for statement in tagging:
+        conditions = statement["conditions"]
+        for key, value in [("Project", PROJECT), ("Environment", env)]:
+            assert (conditions.get(("StringEqualsIfExists", f"aws:RequestTag/{key}"))
+                    or conditions.get(("StringEquals", f"aws:RequestTag/{key}"))) == [value], \
+                (statement["sid"], key)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
