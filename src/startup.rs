@@ -34,11 +34,18 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
                     message,
                 }
             })?;
-            Store::Memory(MemoryStore::with_delivery_actions(
+            let store = MemoryStore::with_delivery_actions(
                 events,
                 events_file.as_deref(),
                 config.delivery_actions.clone(),
-            ))
+            )
+            .map_err(|message| LoadError {
+                source: "EVENTS_FILE".into(),
+                record: None,
+                line: None,
+                message,
+            })?;
+            Store::Memory(store)
         }
         StoreConfig::DynamoDb { table } => {
             tracing::info!(table, "serving events from DynamoDB");

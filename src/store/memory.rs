@@ -6,7 +6,7 @@
 //! than the swap. Writers take turns.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -36,47 +36,70 @@ struct Writer {
 enum Target {
     /// No `EVENTS_FILE`: recorded events live until the process stops.
     Memory,
-    /// A JSON-lines file, opened on the first record.
-    File { path: PathBuf, file: Option<File> },
+    /// A JSON-lines file, and the idempotency keys' file beside it.
+    File {
+        events: LineFile,
+        keys: LineFile,
+        /// Held while the store lives: one writer per file, whatever process it is.
+        _lock: File,
+    },
     /// A JSON-array file cannot be appended to: recording is refused.
     ReadOnly,
+}
+
+/// The idempotency keys of an `EVENTS_FILE`, beside it: `<EVENTS_FILE>.keys`.
+pub fn keys_path(events_file: &Path) -> PathBuf {
+    let mut name = events_file.as_os_str().to_owned();
+    name.push(".keys");
+    PathBuf::from(name)
 }
 
 impl MemoryStore {
     /// `events` loaded from `events_file` (or the built-in sample, when `None`), with the
     /// delivery metrics on the default action names.
-    pub fn new(events: EventStore, events_file: Option<&Path>) -> Self {
+    pub fn new(events: EventStore, events_file: Option<&Path>) -> Result<Self, String> {
         Self::with_delivery_actions(events, events_file, DeliveryActions::default())
     }
 
     /// As `new`, with the delivery metrics reading `actions`. Their index is built here, at
-    /// load, rather than by the first request.
+    /// load, rather than by the first request. A JSON-lines `events_file` is locked for this
+    /// store alone (another server or an `import` on it is refused), and the idempotency keys
+    /// recorded with it in the last 24 hours are read back.
     pub fn with_delivery_actions(
         events: EventStore,
         events_file: Option<&Path>,
         actions: DeliveryActions,
-    ) -> Self {
+    ) -> Result<Self, String> {
+        let log = EventLog::new(events).with_delivery_actions(actions);
+        log.delivery();
+        let mut keys = Remembered::default();
         let target = match events_file {
             None => Target::Memory,
             Some(path) if is_json_array(path) => Target::ReadOnly,
-            Some(path) => Target::File {
-                path: path.to_owned(),
-                file: None,
-            },
+            Some(path) => {
+                let lock = lock_events_file(path)?;
+                let keys_file = keys_path(path);
+                let now = chrono::Utc::now().timestamp();
+                keys = Remembered::read(&keys_file, &log, now)?;
+                keys.rewrite(&keys_file)?;
+                Target::File {
+                    events: LineFile::new(path.to_owned()),
+                    keys: LineFile::new(keys_file),
+                    _lock: lock,
+                }
+            }
         };
-        let log = EventLog::new(events).with_delivery_actions(actions);
-        log.delivery();
         let next_id = log.max_id().map_or(1, |id| id.saturating_add(1));
-        Self {
+        Ok(Self {
             shared: Arc::new(Shared {
                 log: RwLock::new(Arc::new(log)),
                 writer: Mutex::new(Writer {
                     target,
                     next_id,
-                    keys: Remembered::default(),
+                    keys,
                 }),
             }),
-        }
+        })
     }
 
     /// The events as they are now; later records do not change this snapshot.
@@ -139,11 +162,21 @@ impl Shared {
             action: new.action,
             engineer: new.engineer,
         };
-        writer.target.append(&raw)?;
+        // The next snapshot first: a record it refuses is never written, so the file never
+        // holds a line its own next start would refuse.
         let next = self.current().with(raw.clone()).map_err(|error| {
             tracing::error!(%error, "the memory store refused a recorded event");
             WriteFailure::Internal
         })?;
+        // The key before the event: a key whose event never reached the file is dropped when
+        // the keys are read back, while an event without its key would be recorded again.
+        let key_line = key.as_ref().map(|key| KeyLine {
+            key: key.clone(),
+            fingerprint: fingerprint.clone(),
+            received,
+            event: raw.clone(),
+        });
+        writer.target.append(&raw, key_line.as_ref())?;
         *self.log.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
         writer.next_id += 1;
         let event = EventRecord {
@@ -166,40 +199,83 @@ impl Shared {
 }
 
 impl Target {
-    /// Appends the event as one JSON line and syncs it; a failed write is cut off again, so
-    /// the file never keeps half a line.
-    fn append(&mut self, raw: &RawEvent) -> Result<(), WriteFailure> {
-        let (path, file) = match self {
+    /// Appends the event (and first its key, if any) as JSON lines, each synced.
+    fn append(&mut self, raw: &RawEvent, key: Option<&KeyLine>) -> Result<(), WriteFailure> {
+        let (events, keys) = match self {
             Target::Memory => return Ok(()),
             Target::ReadOnly => return Err(WriteFailure::ReadOnly),
-            Target::File { path, file } => (path, file),
+            Target::File { events, keys, .. } => (events, keys),
         };
-        let unavailable = |path: &Path, error: std::io::Error| {
-            tracing::error!(path = %path.display(), %error, "cannot append to EVENTS_FILE");
-            WriteFailure::Unavailable
-        };
-        if file.is_none() {
-            *file = Some(open_for_append(path).map_err(|e| unavailable(path, e))?);
+        if let Some(key) = key {
+            keys.append(&json_line(key))?;
         }
-        let out = file.as_mut().expect("opened above");
-        let mut line = serde_json::to_vec(raw).expect("an event serializes");
-        line.push(b'\n');
-        let length = out.metadata().map_err(|e| unavailable(path, e))?.len();
-        if let Err(error) = out.write_all(&line).and_then(|()| out.sync_data()) {
-            let _ = out.set_len(length);
-            return Err(unavailable(path, error));
-        }
-        Ok(())
+        events.append(&json_line(raw))
     }
 }
 
-/// Opens `path` to append lines, creating it; a last line without its newline gets one first.
-fn open_for_append(path: &Path) -> std::io::Result<File> {
+fn json_line(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut line = serde_json::to_vec(value).expect("a line serializes");
+    line.push(b'\n');
+    line
+}
+
+/// A JSON-lines file appended to a synced line at a time. A failed append is cut off again and
+/// the file reopened before the next, so the file never keeps half a line, even when the cut
+/// itself failed the first time.
+struct LineFile {
+    path: PathBuf,
+    file: Option<File>,
+    /// After a failed append: the length the file had before it.
+    cut_to: Option<u64>,
+}
+
+impl LineFile {
+    fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            file: None,
+            cut_to: None,
+        }
+    }
+
+    fn append(&mut self, line: &[u8]) -> Result<(), WriteFailure> {
+        self.try_append(line).map_err(|error| {
+            tracing::error!(path = %self.path.display(), %error, "cannot append to the events file");
+            WriteFailure::Unavailable
+        })
+    }
+
+    fn try_append(&mut self, line: &[u8]) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.file = Some(open_for_append(&self.path, self.cut_to)?);
+            self.cut_to = None;
+        }
+        let out = self.file.as_mut().expect("opened above");
+        let length = out.metadata()?.len();
+        let written = out.write_all(line).and_then(|()| out.sync_data());
+        if written.is_err() {
+            self.cut_to = Some(length);
+            if out.set_len(length).and_then(|()| out.sync_data()).is_ok() {
+                self.cut_to = None;
+            }
+            self.file = None;
+        }
+        written
+    }
+}
+
+/// Opens `path` to append lines, creating it: first cut back to `cut_to` (what a failed append
+/// left), then a last line without its newline gets one.
+fn open_for_append(path: &Path, cut_to: Option<u64>) -> std::io::Result<File> {
     let mut file = OpenOptions::new()
         .create(true)
         .read(true)
         .append(true)
         .open(path)?;
+    if let Some(length) = cut_to {
+        file.set_len(length)?;
+        file.sync_data()?;
+    }
     let length = file.metadata()?.len();
     if length > 0 {
         let mut last = [0u8];
@@ -212,6 +288,26 @@ fn open_for_append(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
+/// Takes the exclusive lock on an `EVENTS_FILE` (an advisory `flock`, released when the
+/// returned file closes, the process's end included): one server or one `import` at a time.
+pub fn lock_events_file(path: &Path) -> Result<File, String> {
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(format!(
+            "{} is in use by another process (a server with this EVENTS_FILE, or an import): \
+             stop it first; two writers would give out the same ids",
+            path.display()
+        )),
+        Err(TryLockError::Error(e)) => Err(format!("{}: cannot lock: {e}", path.display())),
+    }
+}
+
 fn is_json_array(path: &Path) -> bool {
     let mut start = [0u8; 256];
     let Ok(read) = File::open(path).and_then(|mut file| file.read(&mut start)) else {
@@ -220,8 +316,8 @@ fn is_json_array(path: &Path) -> bool {
     start[..read].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
-/// Idempotency keys seen in the last 24 hours, with what each recorded. Kept in memory: a
-/// restart forgets them (the README says so).
+/// Idempotency keys seen in the last 24 hours, with what each recorded. With `EVENTS_FILE`
+/// they are also in `<EVENTS_FILE>.keys`, so that a retry after a restart is still answered.
 #[derive(Default)]
 struct Remembered {
     by_key: HashMap<String, Earlier>,
@@ -231,6 +327,15 @@ struct Remembered {
 struct Earlier {
     fingerprint: String,
     event: EventRecord,
+}
+
+/// One line of the keys file.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeyLine {
+    key: String,
+    fingerprint: String,
+    received: Timestamp,
+    event: RawEvent,
 }
 
 impl Remembered {
@@ -247,5 +352,114 @@ impl Remembered {
             let (_, key) = self.order.pop_front().expect("a front entry");
             self.by_key.remove(&key);
         }
+    }
+
+    /// The keys file's keys younger than 24 hours whose event `log` holds as it was recorded
+    /// (a key whose event never reached the events file is dropped); a line that does not
+    /// parse, the end of an append cut short, is skipped.
+    fn read(path: &Path, log: &EventLog, now: Timestamp) -> Result<Self, String> {
+        let text = match std::fs::read(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
+            Err(error) => return Err(format!("{}: cannot read: {error}", path.display())),
+        };
+        let mut lines: Vec<KeyLine> = Vec::new();
+        for line in text.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
+            match serde_json::from_slice::<KeyLine>(line) {
+                Ok(line) => lines.push(line),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "skipping a line of the keys file")
+                }
+            }
+        }
+        lines.sort_by_key(|line| line.received);
+        let mut keys = Self::default();
+        for line in lines {
+            let event = EventRecord {
+                id: line.event.id,
+                timestamp: line.event.date,
+                sha: Sha::new(&line.event.sha),
+                action: line.event.action,
+                engineer: line.event.engineer,
+            };
+            let stored = log.event(event.id).as_ref().map(EventRecord::from);
+            if line.received > now - IDEMPOTENCY_WINDOW_SECONDS && stored.as_ref() == Some(&event) {
+                keys.remember(line.key, line.fingerprint, event, line.received);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Writes the keys file anew with only these keys: written beside it, synced, then renamed
+    /// over it, so that a crash leaves the old file or the new one.
+    fn rewrite(&self, path: &Path) -> Result<(), String> {
+        let fail = |e: std::io::Error| format!("{}: cannot write: {e}", path.display());
+        let mut fresh = path.as_os_str().to_owned();
+        fresh.push(".new");
+        let fresh = PathBuf::from(fresh);
+        let mut out = File::create(&fresh).map_err(fail)?;
+        for (received, key) in &self.order {
+            let Some(earlier) = self.by_key.get(key) else {
+                continue;
+            };
+            let line = KeyLine {
+                key: key.clone(),
+                fingerprint: earlier.fingerprint.clone(),
+                received: *received,
+                event: RawEvent {
+                    id: earlier.event.id,
+                    sha: earlier.event.sha.as_str(&mut [0; 40]).to_owned(),
+                    date: earlier.event.timestamp,
+                    action: earlier.event.action.clone(),
+                    engineer: earlier.event.engineer.clone(),
+                },
+            };
+            out.write_all(&json_line(&line)).map_err(fail)?;
+        }
+        out.sync_all().map_err(fail)?;
+        std::fs::rename(&fresh, path).map_err(fail)?;
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            File::open(dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(fail)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str, content: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join("pipeline-events-memory-store");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}-{}", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    #[test]
+    fn an_append_after_a_failure_first_cuts_what_the_failure_left() {
+        // A failed append whose cut failed too left half a line: the next append, on a file
+        // opened anew, removes it before writing.
+        let path = scratch("cut", b"{\"a\":1}\n{\"half");
+        let mut file = LineFile::new(path.clone());
+        file.cut_to = Some(8);
+        file.try_append(b"{\"b\":2}\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\":1}\n{\"b\":2}\n");
+        assert_eq!(file.cut_to, None);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_failed_append_drops_the_handle_and_remembers_where_to_cut() {
+        // Every write to /dev/full fails (ENOSPC), and so does cutting it.
+        let mut file = LineFile::new(PathBuf::from("/dev/full"));
+        assert!(file.try_append(b"1\n").is_err());
+        assert!(file.file.is_none(), "the next append opens the file anew");
+        assert_eq!(file.cut_to, Some(0), "and first cuts it back");
     }
 }

@@ -503,14 +503,87 @@ fn recorded_events_are_in_events_file_and_survive_a_restart() {
         json!({"id": 42, "sha": SHA, "date": 1_509_548_400, "action": "stage", "engineer": "zoe"})
     );
 
+    // A key whose event never reached the events file (an append that failed after its key
+    // was written) is not taken for a recorded event.
+    let keys = dir.path().join("events.jsonl.keys");
+    let mut keys_text = std::fs::read_to_string(&keys).expect("the keys file");
+    assert_eq!(keys_text.lines().count(), 1, "{keys_text}");
+    keys_text.push_str(&format!(
+        "{}\n",
+        json!({"key": "lost-1", "fingerprint": "{}", "received": chrono::Utc::now().timestamp(),
+               "event": {"id": 43, "sha": SHA, "date": 1, "action": "stage", "engineer": "nobody"}})
+    ));
+    std::fs::write(&keys, keys_text).unwrap();
+
     let server = LocalServer::start(&env);
     let (status, _, again) = http_get(server.address, "/events/43");
     assert_eq!(
         (status, serde_json::from_str::<Value>(&again).unwrap()),
         (200, second)
     );
+    // The key recorded before the restart still answers its retry, and only its retry.
+    let (status, replayed, headers) = post(&server, &[JSON, key], &body("zoe", "stage", NOV_1_15H));
+    assert_eq!((status, &replayed), (201, &first));
+    assert!(
+        headers
+            .iter()
+            .any(|(name, value)| name == "idempotent-replayed" && value == "true"),
+        "{headers:?}"
+    );
+    let (status, reused, _) = post(&server, &[JSON, key], &body("zoe", "deploy", NOV_1_15H));
+    assert_eq!(
+        (status, &reused["error"]["code"]),
+        (422, &json!("idempotency_key_reused"))
+    );
     let (_, third, _) = post(&server, &[JSON], &body("zoe", "deploy", NOV_1_15H));
     assert_eq!(third["id"], 44, "ids continue after the file's");
+    let lost = ("idempotency-key", "lost-1");
+    let (status, fourth, _) = post(&server, &[JSON, lost], &body("zoe", "deploy", NOV_1_15H));
+    assert_eq!((status, &fourth["id"]), (201, &json!(45)), "{fourth}");
+}
+
+#[test]
+fn one_process_at_a_time_writes_an_events_file() {
+    let dir = TempDir::new("record-lock");
+    let file = dir.path().join("events.jsonl");
+    std::fs::write(&file, "").unwrap();
+    let env = [("EVENTS_FILE", file.to_str().unwrap())];
+    let server = LocalServer::start(&env);
+    // A second server on the same file would give out the same ids: it does not start.
+    let (status, log) = run_to_exit(&[
+        ("EVENTS_FILE", file.to_str().unwrap()),
+        ("BIND_ADDR", "127.0.0.1:0"),
+    ]);
+    assert!(!status.success());
+    assert!(log.contains("in use by another process"), "{log}");
+    // Nor does an import into it.
+    let incoming = dir.path().join("incoming.jsonl");
+    std::fs::write(
+        &incoming,
+        r#"{"id":7,"sha":"abcdef0","date":1509321600,"action":"deploy","engineer":"zoe"}"#,
+    )
+    .unwrap();
+    let output = crate::support::binary::command(&env)
+        .args(["import", incoming.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
+    // Once the server has stopped, both work.
+    server.terminate();
+    let output = crate::support::binary::command(&env)
+        .args(["import", incoming.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let server = LocalServer::start(&env);
+    assert_eq!(http_get(server.address, "/events/7").0, 200);
 }
 
 #[test]
