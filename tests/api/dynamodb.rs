@@ -433,3 +433,57 @@ async fn a_key_dynamodb_refuses_is_a_defect_answered_500_once_never_retried() {
         assert_eq!(requests, 0, "{}", &uri[..40]);
     }
 }
+
+/// An import and POSTs at once: the import raises the id counter before it reads the file's ids,
+/// so a POST never gets an id of the file for the import to put another event over. Whether the
+/// import finishes or stops on a conflict (a POST given an id before the raise), every
+/// acknowledged event reads back as it was acknowledged.
+#[tokio::test]
+async fn an_import_racing_posts_never_overwrites_an_acknowledged_event() {
+    let app = fixture();
+    let store = app.dynamodb().unwrap();
+    // The fixture's ids are 1 to 8, and so is the counter: the file's follow them, where the
+    // next POSTs' ids would be.
+    let records: Vec<RawEvent> = (9..=308)
+        .map(|id| RawEvent {
+            id,
+            sha: format!("{id:07x}"),
+            date: 1_509_580_800 + id as i64 * 60,
+            action: "deploy".into(),
+            engineer: "ian".into(),
+        })
+        .collect();
+    let events = pipeline_events_api::events::EventStore::from_records(records).unwrap();
+    let posts = async {
+        let mut acknowledged = Vec::new();
+        for n in 0..30 {
+            let body = json!({"sha": "fedcba9", "action": "stage", "engineer": format!("poster-{n}"),
+                              "timestamp": "2017-11-03T12:00:00Z"});
+            let response = app.post_event(&body.to_string(), &[]).await;
+            if response.status == 201 {
+                acknowledged.push(response.json());
+            }
+        }
+        acknowledged
+    };
+    let (imported, acknowledged) = tokio::join!(import(store, &events, |_| {}), posts);
+    assert!(!acknowledged.is_empty());
+    for event in &acknowledged {
+        let read = app.get(&format!("/events/{}", event["id"])).await;
+        assert_eq!(&read.json(), event, "acknowledged, then overwritten");
+    }
+    match imported {
+        Ok(report) => {
+            assert_eq!(report.written, 300);
+            let verified = pipeline_events_api::store::dynamodb::maintenance::verify(store, false)
+                .await
+                .unwrap();
+            assert!(verified.is_exact(), "{verified:?}");
+            assert_eq!(verified.events, 8 + 300 + acknowledged.len());
+        }
+        Err(error) => assert!(
+            error.contains("already stored with other content"),
+            "{error}"
+        ),
+    }
+}

@@ -72,9 +72,25 @@ pub async fn import(
         ..ImportReport::default()
     };
 
+    let all: Vec<EventItem> = events.iter().map(|event| EventItem::new(&event)).collect();
+
+    // 0. New ids (POST /events) start above every imported one, before the file's ids are
+    //    read: a POST in between would get an id of the file, and step 2 would put the file's
+    //    event over it. A POST given its id before this raise may still be writing: wait until
+    //    it has written or given up, so that step 1 sees it (and stops on the conflict).
+    if let Some(max) = all.iter().map(|e| e.id).max() {
+        match raise_id_counter(client, table, max).await? {
+            Counter::Unchanged => {}
+            Counter::Created => report.aggregates_updated += 1,
+            Counter::Raised => {
+                report.aggregates_updated += 1;
+                tokio::time::sleep(POSTS_IN_FLIGHT).await;
+            }
+        }
+    }
+
     // 1. Read: every event's own item and its id item, before anything is written, so that a
     //    conflict anywhere in the file stops the import with nothing changed.
-    let all: Vec<EventItem> = events.iter().map(|event| EventItem::new(&event)).collect();
     let mut writes: Vec<Write> = Vec::new();
     let mut checked = 0;
     for chunk in all.chunks(batch::MAX_GET / 2) {
@@ -151,13 +167,6 @@ pub async fn import(
         });
     })
     .await?;
-
-    // 3. New ids (POST /events) start above every imported one.
-    if let Some(max) = all.iter().map(|e| e.id).max()
-        && raise_id_counter(client, table, max).await?
-    {
-        report.aggregates_updated += 1;
-    }
 
     // 4. Every touched day, recomputed from its events; then each touched engineer from their
     //    days; then the store's totals from the engineers'.
@@ -419,13 +428,28 @@ fn is_cancelled<R>(
         .is_some_and(|e| e.is_transaction_canceled_exception())
 }
 
+/// How long a POST given an id before the counter was raised may still write: its whole budget,
+/// and one more request's time for a transaction sent at the budget's end.
+const POSTS_IN_FLIGHT: std::time::Duration =
+    super::WRITE_BUDGET.saturating_add(std::time::Duration::from_secs(1));
+
+/// What raising the id counter did.
+pub(super) enum Counter {
+    /// It was at `max` or above.
+    Unchanged,
+    /// There was none: no POST ever took an id.
+    Created,
+    /// It was below `max`: POSTs have taken ids.
+    Raised,
+}
+
 /// Makes the id counter at least `max` (it never goes down, so an id is never given out
-/// twice); whether it had to change.
+/// twice).
 pub(super) async fn raise_id_counter(
     client: &Client,
     table: &str,
     max: u64,
-) -> Result<bool, String> {
+) -> Result<Counter, String> {
     let outcome = client
         .update_item()
         .table_name(table)
@@ -434,16 +458,25 @@ pub(super) async fn raise_id_counter(
         .condition_expression("attribute_not_exists(#last) OR #last < :max")
         .expression_attribute_names("#last", keys::COUNTER_LAST)
         .expression_attribute_values(":max", AttributeValue::N(max.to_string()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
         .send()
         .await;
     match outcome {
-        Ok(_) => Ok(true),
+        Ok(output)
+            if output
+                .attributes
+                .as_ref()
+                .is_some_and(|old| old.contains_key(keys::COUNTER_LAST)) =>
+        {
+            Ok(Counter::Raised)
+        }
+        Ok(_) => Ok(Counter::Created),
         Err(error)
             if error
                 .as_service_error()
                 .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
         {
-            Ok(false)
+            Ok(Counter::Unchanged)
         }
         Err(error) => Err(format!(
             "UpdateItem (id counter): {}",
