@@ -14,6 +14,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
+use crate::write_access::IamCaller;
 
 /// Installs the global subscriber. `level` was validated with the configuration: levels and
 /// `target=level` directives, which tracing-subscriber's `Targets` filter reads without the
@@ -64,6 +65,12 @@ pub async fn log_request(request: Request, next: Next) -> Response {
             _ => None,
         });
 
+    // The IAM principal of a signed request (POST /events): who wrote, in the access log.
+    let caller = request
+        .extensions()
+        .get::<IamCaller>()
+        .map(|IamCaller(arn)| arn.clone());
+
     let response = next.run(request).await;
 
     let status = response.status().as_u16();
@@ -71,10 +78,11 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     // Absent ids are left out of the line rather than logged empty.
     let request_id = request_id.as_deref();
     let apigw_request_id = apigw_request_id.as_deref();
+    let caller = caller.as_deref();
     if status >= 500 {
-        tracing::error!(%method, path, status, latency_us, request_id, apigw_request_id, "request");
+        tracing::error!(%method, path, status, latency_us, request_id, apigw_request_id, caller, "request");
     } else {
-        tracing::info!(%method, path, status, latency_us, request_id, apigw_request_id, "request");
+        tracing::info!(%method, path, status, latency_us, request_id, apigw_request_id, caller, "request");
     }
     response
 }

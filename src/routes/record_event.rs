@@ -11,7 +11,7 @@ use super::params::Params;
 use crate::error::ApiError;
 use crate::events::{EventView, NewEvent};
 use crate::state::AppState;
-use crate::write_access::IamCaller;
+use crate::write_access::{IamCaller, WriteAccess};
 
 /// The largest body `POST /events` reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -74,6 +74,7 @@ pub async fn record_event(
         },
     })?;
     let key = idempotency_key(&headers)?;
+    let key_for_log = key.clone();
     let received = Utc::now().timestamp();
     let new = NewEvent::parse(&body, received).map_err(|refusal| ApiError::InvalidEvent {
         code: refusal.code,
@@ -87,7 +88,20 @@ pub async fn record_event(
     }
     let recorded = state.store.record(new, key, received).await?;
     let id = recorded.event.id;
-    tracing::info!(id, replayed = recorded.replayed, "event recorded");
+    // Who recorded it: the IAM principal API Gateway verified; locally, how the server let
+    // the write in (never the token itself).
+    let recorded_by = match (&caller, state.write_access.as_ref()) {
+        (Some(Extension(IamCaller(arn))), _) => arn.as_str(),
+        (None, WriteAccess::Token(_)) => "local:bearer-token",
+        (None, _) => "local:loopback",
+    };
+    tracing::info!(
+        id,
+        replayed = recorded.replayed,
+        recorded_by,
+        idempotency_key = key_for_log.as_deref(),
+        "event recorded"
+    );
     let mut response = (StatusCode::CREATED, Json(recorded.event.view())).into_response();
     // Relative to the request's URI, so that it holds behind an API Gateway stage prefix too.
     let location = HeaderValue::from_str(&format!("events/{id}")).expect("digits are a header");

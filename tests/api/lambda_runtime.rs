@@ -113,6 +113,30 @@ async fn rest_api_events_on_a_stage_get_proxy_responses() {
         "3f1c2a9e-5b7d-4e2f-9a61-0c8d7e6f5a4b"
     );
     assert_eq!(health_line["status"], 200);
+
+    // Who recorded an event is in the log: the event's line and the request's line.
+    let arn = "arn:aws:sts::123456789012:assumed-role/deployer/ci";
+    let mut post = event(Kind::RestV1, "POST", "/events", &[], "");
+    post["body"] = json!(r#"{"sha":"abcdef1","action":"deploy","engineer":"ci"}"#);
+    post["requestContext"]["identity"]["userArn"] = json!(arn);
+    post["headers"]["content-type"] = json!("application/json");
+    let recorded = invoke(&function, post).await;
+    assert_eq!(recorded["statusCode"], 201, "{recorded}");
+    let log = function.log();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .collect();
+    let recorded_line = lines
+        .iter()
+        .find(|entry| entry["message"] == "event recorded")
+        .unwrap_or_else(|| panic!("an 'event recorded' line in:\n{log}"));
+    assert_eq!(recorded_line["recorded_by"], arn, "{recorded_line}");
+    let request_line = lines
+        .iter()
+        .find(|entry| entry["message"] == "request" && entry["method"] == "POST")
+        .unwrap_or_else(|| panic!("a request line for the POST in:\n{log}"));
+    assert_eq!(request_line["caller"], arn, "{request_line}");
 }
 
 #[tokio::test]
