@@ -153,7 +153,7 @@ impl ApiError {
             }
             Self::RangeTooLarge { days, max } => {
                 format!(
-                    "The range covers {days} days; at most {max} are allowed: give `from` and `to` (without them it is the store's first to last day)."
+                    "The range covers {days} days; at most {max} are allowed: give a `to` closer to `from` (without `from`, the range is the {max} days up to `to`)."
                 )
             }
             Self::EngineerNotFound(name) => {

@@ -217,19 +217,28 @@ pub fn check_range(from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(),
 pub const MAX_DAYS: i64 = 366;
 
 /// The whole UTC days a summary covers: from the day of `from` to the day before `to` (the day
-/// of `to` when it is a date, which means the end of that day); without `from` or `to`, the
-/// store's first or last day (`span`: its first and last instants, if it has events). `None`
-/// when there are no days: an empty store and no bounds.
+/// of `to` when it is a date, which means the end of that day). Without `to`, the store's last
+/// day (`span`: its first and last instants, if it has events); without `from`, the most recent
+/// `MAX_DAYS` days up to the last, or fewer from the store's first day: a store that has events
+/// from years ago and one from today still answers without parameters. `None` when there are
+/// no days: an empty store and no bounds.
 pub fn days_of(
     from: Option<Timestamp>,
     to: Option<Timestamp>,
     span: Option<(Timestamp, Timestamp)>,
 ) -> Result<Option<(i64, i64)>, ApiError> {
-    let first = from.map(day_of).or(span.map(|(first, _)| day_of(first)));
     let last = to
         .map(|to| day_of(to - 1))
         .or(span.map(|(_, last)| day_of(last)));
-    match (first.or(last), last.or(first)) {
+    let first = match (from, last) {
+        (Some(from), _) => Some(day_of(from)),
+        (None, Some(last)) => {
+            let recent = last - (MAX_DAYS - 1);
+            Some(span.map_or(last, |(first, _)| day_of(first).max(recent)))
+        }
+        (None, None) => None,
+    };
+    match (first, last.or(first)) {
         (Some(first), Some(last)) if first <= last => {
             let count = last - first + 1;
             if count > MAX_DAYS {

@@ -86,6 +86,49 @@ async fn at_most_366_days() {
     assert!(message.contains("367"), "{message}");
 }
 
+/// A store with events from 2017 and one recorded today: without parameters, the routes answer
+/// the 366 days up to today instead of refusing the store's whole span.
+async fn without_parameters_a_live_store_answers_its_last_366_days() {
+    let app = TestApp::fixture();
+    let recorded = app
+        .post_event(
+            r#"{"sha":"abcdef1","action":"deploy","engineer":"ada"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(recorded.status, 201);
+    let today = chrono::Utc::now().date_naive();
+    let first = today - chrono::Days::new(365);
+    let summary = app.get("/summaries/daily").await;
+    assert_eq!(
+        summary.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&summary.body)
+    );
+    let days = summary.json()["days"].as_array().unwrap().clone();
+    assert_eq!(days.len(), 366);
+    assert_eq!(days[0]["date"], first.to_string());
+    assert_eq!(days[365]["date"], today.to_string());
+    assert_eq!(days[365]["total"], 1);
+    let metrics = app.get("/metrics/delivery").await;
+    assert_eq!(
+        metrics.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&metrics.body)
+    );
+    let total = &metrics.json()["total"];
+    assert_eq!(total["first_day"], first.to_string());
+    assert_eq!(total["last_day"], today.to_string());
+    assert_eq!(total["deployment_frequency"]["deploys"], 1);
+    // `to` alone: the 366 days up to it.
+    let until = app.get("/summaries/daily?to=2018-10-30").await.json();
+    let days = until["days"].as_array().unwrap();
+    assert_eq!(days.len(), 366);
+    assert_eq!(days[0]["date"], "2017-10-30");
+}
+
 async fn counts_add_up_to_the_events() {
     let body = TestApp::sample().get("/summaries/daily").await.json();
     let days = body["days"].as_array().unwrap();
@@ -163,6 +206,7 @@ crate::each_store!(
     the_first_listed_day_changes_from_the_day_before_it,
     timestamps_select_the_days_that_hold_them,
     at_most_366_days,
+    without_parameters_a_live_store_answers_its_last_366_days,
     counts_add_up_to_the_events,
     an_empty_store_has_no_days,
     responses_equal_the_domain_summary_for_any_range,

@@ -49,8 +49,11 @@ def range_is_empty(query: dict) -> bool:
 
 
 def range_is_too_large(query: dict) -> bool:
-    if "from" not in query or "to" not in query:
-        # The store's first or last day stands in for the missing end.
+    if "from" not in query:
+        # Without `from` the range is at most the 366 days up to `to` or the store's last day.
+        return False
+    if "to" not in query:
+        # The store's last day stands in for the missing end.
         return True
     first = seconds(str(query["from"])) // DAY
     last = (seconds(str(query["to"]), end_of_day=True) - 1) // DAY
