@@ -15,7 +15,9 @@ resource "aws_api_gateway_rest_api" "api" {
 }
 
 # Every path goes to the function, which answers 404/405 itself. `/health` has its own resource
-# so that it alone can be called without an API key (uptime checks, load balancers).
+# so that it alone can be called without an API key (uptime checks, load balancers), and only
+# with GET and HEAD: any other method of it is refused by API Gateway (403) before it reaches
+# the function, so a caller without a key can invoke nothing but the health check.
 resource "aws_api_gateway_resource" "proxy" {
   rest_api_id = aws_api_gateway_rest_api.api.id
   parent_id   = aws_api_gateway_rest_api.api.root_resource_id
@@ -37,23 +39,25 @@ resource "aws_api_gateway_resource" "health" {
 }
 
 locals {
-  # resource id => whether an API key is required
+  # method => resource, HTTP method, whether an API key is required. Only GET and HEAD /health
+  # go without a key.
   api_methods = {
-    root   = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, api_key_required = true }
-    proxy  = { resource_id = aws_api_gateway_resource.proxy.id, api_key_required = true }
-    events = { resource_id = aws_api_gateway_resource.events.id, api_key_required = true }
-    health = { resource_id = aws_api_gateway_resource.health.id, api_key_required = false }
+    root        = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, http_method = "ANY", api_key_required = true }
+    proxy       = { resource_id = aws_api_gateway_resource.proxy.id, http_method = "ANY", api_key_required = true }
+    events      = { resource_id = aws_api_gateway_resource.events.id, http_method = "ANY", api_key_required = true }
+    health-get  = { resource_id = aws_api_gateway_resource.health.id, http_method = "GET", api_key_required = false }
+    health-head = { resource_id = aws_api_gateway_resource.health.id, http_method = "HEAD", api_key_required = false }
   }
 }
 
 resource "aws_api_gateway_method" "api" {
-  #checkov:skip=CKV_AWS_59:Only GET /health is open, by design: it reports status, version and an event count, and uptime checks must reach it without a key. Every other method requires an API key.
+  #checkov:skip=CKV_AWS_59:Only GET and HEAD /health are open, by design: they report status, version and an event count, and uptime checks must reach them without a key; the stage throttle bounds them. Every other method requires an API key or a SigV4 signature.
   #checkov:skip=CKV2_AWS_53:The function validates every query parameter, path segment and body itself (POST /events: fields, sizes, content type) and answers 4xx JSON errors with stable codes.
   for_each = local.api_methods
 
   rest_api_id      = aws_api_gateway_rest_api.api.id
   resource_id      = each.value.resource_id
-  http_method      = "ANY"
+  http_method      = each.value.http_method
   authorization    = "NONE"
   api_key_required = each.value.api_key_required
 }
@@ -172,7 +176,7 @@ resource "aws_cloudwatch_log_group" "api_access" {
 resource "aws_api_gateway_stage" "api" {
   #checkov:skip=CKV_AWS_120:Responses are computed in microseconds from memory, and /metadata must reflect a deploy at once; a cache would add cost and staleness.
   #checkov:skip=CKV2_AWS_51:Clients are people and pipelines with API keys, not mutual-TLS peers; client certificates would only matter for a private backend.
-  #checkov:skip=CKV2_AWS_29:Usage-plan throttling and API keys bound abuse; a WAF web ACL costs more per month than this API and can be attached when it faces the open internet at scale.
+  #checkov:skip=CKV2_AWS_29:The stage's own throttle (every method), usage-plan throttling per key, reserved concurrency and the table's capped throughput bound abuse and its cost; a WAF web ACL costs more per month than this API and can be attached when it faces the open internet at scale.
   rest_api_id          = aws_api_gateway_rest_api.api.id
   deployment_id        = aws_api_gateway_deployment.api.id
   stage_name           = var.environment
@@ -211,6 +215,9 @@ resource "aws_cloudwatch_log_group" "api_execution" {
 }
 
 # Execution logging needs the account's API Gateway CloudWatch role, which infra/bootstrap sets.
+# The throttle is the stage's own, for every method and every caller together, keyed or not (the
+# usage plan adds a limit per key): without it, callers without a key (/health) or with one could
+# drive the function at the account's API Gateway limit. Over it, API Gateway answers 429.
 resource "aws_api_gateway_method_settings" "all" {
   #checkov:skip=CKV_AWS_225:Caching is off on purpose (see the stage): answers come from memory in microseconds and /metadata must show a deploy at once.
   rest_api_id = aws_api_gateway_rest_api.api.id
@@ -218,10 +225,12 @@ resource "aws_api_gateway_method_settings" "all" {
   method_path = "*/*"
 
   settings {
-    metrics_enabled    = true
-    logging_level      = "ERROR"
-    data_trace_enabled = false
-    caching_enabled    = false
+    metrics_enabled        = true
+    logging_level          = "ERROR"
+    data_trace_enabled     = false
+    caching_enabled        = false
+    throttling_rate_limit  = var.stage_throttle_rate_limit
+    throttling_burst_limit = var.stage_throttle_burst_limit
   }
 
   depends_on = [aws_cloudwatch_log_group.api_execution]

@@ -11,6 +11,14 @@ resource "aws_dynamodb_table" "events" {
   # A `terraform destroy` of prod must not take the data with it: turn this off first, on purpose.
   deletion_protection_enabled = var.dynamodb_deletion_protection
 
+  # On-demand, but capped: above these DynamoDB throttles (the function answers 503
+  # store_unavailable) instead of billing without limit. Each index has the same caps: a Query
+  # of an index is billed to the index, and every event written is written to both.
+  on_demand_throughput {
+    max_read_request_units  = var.dynamodb_max_read_request_units
+    max_write_request_units = var.dynamodb_max_write_request_units
+  }
+
   attribute {
     name = "pk"
     type = "S"
@@ -37,6 +45,11 @@ resource "aws_dynamodb_table" "events" {
     hash_key        = "gsi1pk"
     range_key       = "sk"
     projection_type = "ALL"
+
+    on_demand_throughput {
+      max_read_request_units  = var.dynamodb_max_read_request_units
+      max_write_request_units = var.dynamodb_max_write_request_units
+    }
   }
 
   # Events by action and month: ACT#<action>#<YYYY-MM>, in (timestamp, id) order.
@@ -45,6 +58,11 @@ resource "aws_dynamodb_table" "events" {
     hash_key        = "gsi2pk"
     range_key       = "sk"
     projection_type = "ALL"
+
+    on_demand_throughput {
+      max_read_request_units  = var.dynamodb_max_read_request_units
+      max_write_request_units = var.dynamodb_max_write_request_units
+    }
   }
 
   point_in_time_recovery {

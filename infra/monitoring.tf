@@ -83,6 +83,42 @@ resource "aws_cloudwatch_metric_alarm" "api" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+# Capacity consumed near the on-demand caps (dynamodb.tf), for the table and for each index,
+# reads and writes: at a cap DynamoDB throttles and the event routes answer 503
+# store_unavailable, so this says it is coming, and that something reads or writes far more than
+# the pipelines do. DynamoDB reports consumed units per minute: the Sum over 60 s divided by 60 is
+# the average per second, which is what the caps limit.
+locals {
+  capacity_alarm_fraction = 0.8
+  # Maps of the same type for every entry, as local.alarms: the table's dimensions or an index's.
+  capacity_alarms = {
+    table-read        = { what = "table", metric = "ConsumedReadCapacityUnits", cap = var.dynamodb_max_read_request_units, dimensions = local.table_dimensions }
+    table-write       = { what = "table", metric = "ConsumedWriteCapacityUnits", cap = var.dynamodb_max_write_request_units, dimensions = local.table_dimensions }
+    by-engineer-read  = { what = "by-engineer index", metric = "ConsumedReadCapacityUnits", cap = var.dynamodb_max_read_request_units, dimensions = tomap({ TableName = aws_dynamodb_table.events.name, GlobalSecondaryIndexName = "by-engineer" }) }
+    by-engineer-write = { what = "by-engineer index", metric = "ConsumedWriteCapacityUnits", cap = var.dynamodb_max_write_request_units, dimensions = tomap({ TableName = aws_dynamodb_table.events.name, GlobalSecondaryIndexName = "by-engineer" }) }
+    by-action-read    = { what = "by-action index", metric = "ConsumedReadCapacityUnits", cap = var.dynamodb_max_read_request_units, dimensions = tomap({ TableName = aws_dynamodb_table.events.name, GlobalSecondaryIndexName = "by-action" }) }
+    by-action-write   = { what = "by-action index", metric = "ConsumedWriteCapacityUnits", cap = var.dynamodb_max_write_request_units, dimensions = tomap({ TableName = aws_dynamodb_table.events.name, GlobalSecondaryIndexName = "by-action" }) }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "dynamodb_capacity" {
+  for_each = local.capacity_alarms
+
+  alarm_name          = "${local.name}-dynamodb-${each.key}-near-cap"
+  alarm_description   = "The events ${each.value.what}: ${each.value.metric} above ${local.capacity_alarm_fraction * 100}% of its cap (${each.value.cap} units/s) for 3 minutes; at the cap requests answer 503 store_unavailable."
+  namespace           = "AWS/DynamoDB"
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = local.capacity_alarm_fraction * each.value.cap * 60
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 # DynamoDB reports SystemErrors per operation: one alarm over the operations the service uses
 # (reads; POST /events' UpdateItem and TransactWriteItems; import's BatchWriteItem).
 resource "aws_cloudwatch_metric_alarm" "dynamodb_system_errors" {

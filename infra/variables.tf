@@ -70,7 +70,7 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "lambda_reserved_concurrency" {
-  description = "Reserved concurrent executions; -1 leaves the function on the account's unreserved pool."
+  description = "Reserved concurrent executions: the most instances the function runs at once, whatever the traffic (set per environment in envs/). Reserving N needs an account limit of N + 100 at least (Lambda keeps 100 unreserved); -1 leaves the function on the account's unreserved pool, unbounded."
   type        = number
   default     = -1
 
@@ -161,6 +161,50 @@ variable "metadata_cache_ttl_seconds" {
   validation {
     condition     = var.metadata_cache_ttl_seconds >= 0 && var.metadata_cache_ttl_seconds <= 86400
     error_message = "metadata_cache_ttl_seconds must be between 0 and 86400."
+  }
+}
+
+variable "stage_throttle_rate_limit" {
+  description = "The stage's steady-state requests per second, every method and caller together, keyed or not (API Gateway answers 429 above it). Bounds what callers without a key can cost."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.stage_throttle_rate_limit > 0 && var.stage_throttle_rate_limit <= 10000
+    error_message = "stage_throttle_rate_limit must be above 0 and at most 10000 (API Gateway's default account limit)."
+  }
+}
+
+variable "stage_throttle_burst_limit" {
+  description = "The stage's burst (token bucket size), every method and caller together."
+  type        = number
+  default     = 40
+
+  validation {
+    condition     = var.stage_throttle_burst_limit >= 1 && var.stage_throttle_burst_limit <= 5000 && floor(var.stage_throttle_burst_limit) == var.stage_throttle_burst_limit
+    error_message = "stage_throttle_burst_limit must be a whole number from 1 to 5000 (API Gateway's default account burst)."
+  }
+}
+
+variable "dynamodb_max_read_request_units" {
+  description = "Most read request units per second the events table, and each of its indexes, may consume (on-demand maximum throughput). Above it DynamoDB throttles and the event routes answer 503 store_unavailable: the ceiling on what reads can cost."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.dynamodb_max_read_request_units >= 1 && var.dynamodb_max_read_request_units <= 40000 && floor(var.dynamodb_max_read_request_units) == var.dynamodb_max_read_request_units
+    error_message = "dynamodb_max_read_request_units must be a whole number from 1 to 40000 (DynamoDB's default per-table quota)."
+  }
+}
+
+variable "dynamodb_max_write_request_units" {
+  description = "Most write request units per second the events table, and each of its indexes, may consume (on-demand maximum throughput). Above it POST /events answers 503 store_unavailable and make import retries, then stops and says to run it again."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.dynamodb_max_write_request_units >= 1 && var.dynamodb_max_write_request_units <= 40000 && floor(var.dynamodb_max_write_request_units) == var.dynamodb_max_write_request_units
+    error_message = "dynamodb_max_write_request_units must be a whole number from 1 to 40000 (DynamoDB's default per-table quota)."
   }
 }
 

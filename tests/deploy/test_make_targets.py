@@ -159,10 +159,16 @@ def test_the_aws_clis_own_error_is_shown(project):
     assert error in result.stderr
 
 
+def reserve(project, env, count):
+    tfvars = project.path / f"infra/envs/{env}.tfvars"
+    text, replaced = re.subn(r"(?m)^lambda_reserved_concurrency *= *-?\d+",
+                             f"lambda_reserved_concurrency = {count}", tfvars.read_text())
+    assert replaced == 1
+    tfvars.write_text(text)
+
+
 def test_reserved_concurrency_the_account_cannot_give_stops_the_deploy(project):
-    tfvars = project.path / "infra/envs/dev.tfvars"
-    tfvars.write_text(tfvars.read_text().replace(
-        "lambda_reserved_concurrency = -1", "lambda_reserved_concurrency = 50"))
+    reserve(project, "dev", 50)
     env = {"AUTO_APPROVE": "1", "ALLOW_DIRTY": "1", "FAKE_AWS_CONCURRENCY": "10\t10"}
     result = project.make("deploy", "ENV=dev", env=env)
     assert result.returncode != 0
@@ -171,9 +177,7 @@ def test_reserved_concurrency_the_account_cannot_give_stops_the_deploy(project):
 
 
 def test_reserved_concurrency_that_fits_is_let_through(project, stage_factory):
-    tfvars = project.path / "infra/envs/dev.tfvars"
-    tfvars.write_text(tfvars.read_text().replace(
-        "lambda_reserved_concurrency = -1", "lambda_reserved_concurrency = 50"))
+    reserve(project, "dev", 50)
     stage = stage_factory(sha=project.commit_sha())
     env = deploy_env(stage, project, AUTO_APPROVE="1", ALLOW_DIRTY="1",
                      FAKE_AWS_CONCURRENCY="1000\t1000")
@@ -181,9 +185,15 @@ def test_reserved_concurrency_that_fits_is_let_through(project, stage_factory):
     assert result.returncode == 0, result.stderr
 
 
-def test_prod_as_shipped_reserves_nothing(project):
-    text = (project.path / "infra/envs/prod.tfvars").read_text()
-    assert "lambda_reserved_concurrency = -1" in text
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_new_account_is_told_what_the_shipped_reservation_needs(project, env):
+    # New accounts often have a concurrency limit of 10: the shipped reservations (README: the
+    # account needs N + 100) stop the deploy before anything changes, saying what to ask for.
+    env_vars = {"AUTO_APPROVE": "1", "FAKE_AWS_CONCURRENCY": "10\t10"}
+    result = project.make("deploy", f"ENV={env}", env=env_vars)
+    assert result.returncode != 0
+    assert "Lambda keeps 100 unreserved" in result.stderr and "ask AWS Support" in result.stderr
+    assert applies(project) == []
 
 
 def test_make_logs_needs_aws_cli_v2(project):
