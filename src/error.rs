@@ -46,6 +46,10 @@ pub enum ApiError {
     PayloadTooLarge {
         max: usize,
     },
+    /// The body did not arrive within the time the server waits for it.
+    BodyTimeout {
+        seconds: u64,
+    },
     UnsupportedMediaType,
     InvalidIdempotencyKey,
     IdempotencyKeyReused,
@@ -81,6 +85,7 @@ impl ApiError {
             | Self::DocsNotServed => StatusCode::NOT_FOUND,
             Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused | Self::ActionNotAllowed { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -118,6 +123,7 @@ impl ApiError {
             Self::MetricsNeedRebuild => "metrics_need_rebuild",
             Self::InvalidEvent { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::BodyTimeout { .. } => "request_timeout",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -164,6 +170,9 @@ impl ApiError {
             Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION say, or not yet (events stored by an older version); the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
             Self::PayloadTooLarge { max } => format!("The body is longer than {max} bytes."),
+            Self::BodyTimeout { seconds } => format!(
+                "The body did not arrive within {seconds} s of the request's head; send it whole, with a Content-Length that matches it."
+            ),
             Self::UnsupportedMediaType => "The body must be JSON: send Content-Type: application/json.".into(),
             Self::InvalidIdempotencyKey => {
                 "Header 'Idempotency-Key' must be 1 to 255 printable ASCII characters.".into()
@@ -227,6 +236,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Self::BodyTimeout { .. } = self {
+            // What is left of the body will not be read: the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         if self == Self::Unauthorized {
             response

@@ -298,6 +298,9 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
                         ApiError::PayloadTooLarge {
                             max: record_event::MAX_BODY_BYTES,
                         },
+                        ApiError::BodyTimeout {
+                            seconds: record_event::BODY_READ_TIMEOUT.as_secs(),
+                        },
                         ApiError::UnsupportedMediaType,
                         ApiError::IdempotencyKeyReused,
                         ApiError::ActionNotAllowed {

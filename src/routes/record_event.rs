@@ -1,6 +1,5 @@
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::body::{Body, Bytes};
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +14,9 @@ use crate::write_access::{IamCaller, WriteAccess};
 
 /// The largest body `POST /events` reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The longest a client may take to send its body, from the end of its request head: a client
+/// that announces 500 bytes and sends 7 holds a connection (and a task) until then.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on a response that repeats an earlier one for the same Idempotency-Key.
 pub const REPLAYED: &str = "idempotent-replayed";
@@ -53,7 +55,7 @@ pub async fn record_event(
     caller: Option<Extension<IamCaller>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     state
         .write_access
@@ -62,17 +64,7 @@ pub async fn record_event(
     if !is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let body = body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-            ApiError::PayloadTooLarge {
-                max: MAX_BODY_BYTES,
-            }
-        }
-        _ => ApiError::InvalidEvent {
-            code: "invalid_body",
-            message: "The body could not be read.".into(),
-        },
-    })?;
+    let body = read_body(body).await?;
     let key = idempotency_key(&headers)?;
     let key_for_log = key.clone();
     let received = Utc::now().timestamp();
@@ -112,6 +104,32 @@ pub async fn record_event(
             .insert(REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// The body, read whole within `BODY_READ_TIMEOUT` and `MAX_BODY_BYTES`. Read here, after the
+/// request's own checks, rather than by an extractor before them: a refused request's body is
+/// never read.
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Err(_) => Err(ApiError::BodyTimeout {
+            seconds: BODY_READ_TIMEOUT.as_secs(),
+        }),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => {
+            let too_long = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            Err(match too_long {
+                true => ApiError::PayloadTooLarge {
+                    max: MAX_BODY_BYTES,
+                },
+                false => ApiError::InvalidEvent {
+                    code: "invalid_body",
+                    message: "The body could not be read.".into(),
+                },
+            })
+        }
+    }
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.

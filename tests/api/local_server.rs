@@ -151,6 +151,36 @@ fn a_client_that_never_finishes_its_request_head_is_disconnected() {
 }
 
 #[test]
+fn a_body_that_does_not_arrive_gets_a_json_408_after_10_s() {
+    use std::io::{Read, Write};
+    let server = LocalServer::start(&[]);
+    let mut stream = std::net::TcpStream::connect(server.address).unwrap();
+    // 500 bytes announced, 7 sent.
+    stream
+        .write_all(
+            b"POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+              Content-Length: 500\r\n\r\n{\"sha\":",
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    // Past the server's 10 s, with room to spare; without a bound, this read times out.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let outcome = stream.read_to_end(&mut answer);
+    assert!(outcome.is_ok(), "still open: {outcome:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(9));
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("content-type: application/json"),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+}
+
+#[test]
 fn an_overlong_uri_gets_a_json_414() {
     let server = LocalServer::start(&[]);
     let path = format!("/events?from={}", "x".repeat(10_000));
