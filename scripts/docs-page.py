@@ -53,7 +53,14 @@ def main() -> None:
 {inline_script(script)}
 </script>
 <script>
-window.ui = SwaggerUIBundle({inline_script(json.dumps(options, indent=1, sort_keys=True))});
+const options = {inline_script(json.dumps(options, indent=1, sort_keys=True))};
+// Served by the API itself (a local server's /docs), the page's own origin is the server to
+// show first; opened as a file, the description's own servers.
+if (location.protocol === "http:" || location.protocol === "https:") {{
+  options.spec.servers = [{{url: location.origin, description: "This server (the one serving this page)"}}]
+    .concat(options.spec.servers || []);
+}}
+window.ui = SwaggerUIBundle(options);
 </script>
 </body>
 </html>

@@ -1,6 +1,7 @@
 """`GET /docs` in headless Chromium (Debian's `chromium`): the page lists every path of the
 description, and neither it nor anything it loads asks for a URL outside 127.0.0.1. A screenshot
-of the rendered page is kept as docs/docs-page.png.
+of the rendered page is written to target/docs-page.png (the checkout is left as it was; copy it
+over docs/docs-page.png to update the README's screenshot).
 
 Chromium is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`), so the
 requests counted are the page's own (`Network.requestWillBeSent`), not the browser's background
@@ -27,7 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "target" / "debug" / "pipeline-events-api"
-SCREENSHOT = ROOT / "docs" / "docs-page.png"
+SCREENSHOT = ROOT / "target" / "docs-page.png"
 WIDTH, HEIGHT = 1280, 1600
 
 
@@ -166,7 +167,7 @@ def remove(directory: str) -> None:
 
 @pytest.fixture(scope="module")
 def rendered(base_url):
-    """The page rendered: (the paths it lists, every URL it requested)."""
+    """The page rendered: (the paths it lists, every URL it requested, the server it selects)."""
     profile = tempfile.mkdtemp(prefix="chromium-")
     try:
         browser = Browser(profile)
@@ -198,7 +199,13 @@ def rendered(base_url):
                     break
                 time.sleep(0.2)
             time.sleep(0.5)  # let anything the page starts after rendering show up too
+            server = browser.call(
+                "Runtime.evaluate",
+                {"expression": "document.querySelector('.servers select')?.value", "returnByValue": True},
+                session=session,
+            )["result"].get("value")
             shot = browser.call("Page.captureScreenshot", {"format": "png"}, session=session)
+            SCREENSHOT.parent.mkdir(exist_ok=True)
             SCREENSHOT.write_bytes(base64.b64decode(shot["data"]))
             requested = [
                 event["params"]["request"]["url"]
@@ -209,17 +216,17 @@ def rendered(base_url):
             browser.close()
     finally:
         remove(profile)
-    return paths, requested
+    return paths, requested, server
 
 
 def test_the_page_lists_every_path_of_the_description(rendered):
-    paths, _ = rendered
+    paths, _, _ = rendered
     described = json.loads((ROOT / "docs" / "openapi.json").read_text())["paths"]
     assert sorted(set(paths)) == sorted(described)
 
 
 def test_the_page_requests_nothing_outside_127_0_0_1(rendered):
-    _, requested = rendered
+    _, requested, _ = rendered
     assert requested, "the page's own request is seen"
     outside = [
         url
@@ -227,6 +234,11 @@ def test_the_page_requests_nothing_outside_127_0_0_1(rendered):
         if not url.startswith("data:") and urllib.parse.urlsplit(url).hostname != "127.0.0.1"
     ]
     assert outside == []
+
+
+def test_a_served_page_selects_its_own_server(rendered, base_url):
+    _, _, server = rendered
+    assert server == base_url
 
 
 def test_a_screenshot_is_kept(rendered):
