@@ -198,6 +198,7 @@ resource "aws_api_gateway_stage" "api" {
       sourceIp           = "$context.identity.sourceIp"
       userAgent          = "$context.identity.userAgent"
       apiKeyId           = "$context.identity.apiKeyId"
+      userArn            = "$context.identity.userArn"
       errorMessage       = "$context.error.message"
       xrayTraceId        = "$context.xrayTraceId"
     })

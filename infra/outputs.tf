@@ -49,6 +49,11 @@ output "rollback_action" {
   value       = local.delivery_actions.rollback
 }
 
+output "allowed_actions" {
+  description = "The function's ALLOWED_ACTIONS (comma-separated): the actions make import accepts too."
+  value       = local.allowed_actions
+}
+
 output "ssm_parameter_prefix" {
   description = "Where the deployed version and commit SHA are kept."
   value       = local.ssm_prefix

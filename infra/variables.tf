@@ -116,6 +116,23 @@ variable "delivery_actions" {
   }
 }
 
+variable "allowed_actions" {
+  description = "The action names POST /events and make import accept besides the delivery_actions names (the function's ALLOWED_ACTIONS; others are refused with 422 action_not_allowed). Every day of /summaries/daily lists every action, so the list is short."
+  type        = list(string)
+  default     = ["stage", "deploy", "rollback", "commit", "hotfix"]
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in var.allowed_actions : can(regex("^[a-z][a-z0-9_-]{0,31}$", name))])
+    error_message = "allowed_actions names must be 1-32 characters: a lowercase letter, then lowercase letters, digits, _ or -."
+  }
+
+  validation {
+    condition     = length(distinct(concat(var.allowed_actions, ["deploy", "stage", "rollback"]))) <= 32
+    error_message = "allowed_actions may hold at most 32 names, with the delivery_actions names."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the function's and the API's log groups."
   type        = number

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The action names a deployed stack's function counts, from `terraform output -json` on stdin.
 
-    stack-actions.py          DEPLOY_ACTION=… STAGE_ACTION=… ROLLBACK_ACTION=…
+    stack-actions.py          DEPLOY_ACTION=… STAGE_ACTION=… ROLLBACK_ACTION=… [ALLOWED_ACTIONS=…]
     stack-actions.py KIND     the name of one kind: deploy, stage or rollback
 
 A stack applied before it had these outputs runs its function on the defaults, and so do the
@@ -36,7 +36,16 @@ def main(args):
             fail(f"no kind of action {args[0]!r}: {', '.join(KINDS)}")
         print(names[args[0]])
     else:
-        print(" ".join(f"{kind.upper()}_ACTION={name}" for kind, name in names.items()))
+        assignments = [f"{kind.upper()}_ACTION={name}" for kind, name in names.items()]
+        # A stack from before this output: the function runs on its default list, and so do
+        # the commands.
+        allowed = outputs.get("allowed_actions", {}).get("value")
+        if allowed is not None:
+            listed = allowed.split(",") if isinstance(allowed, str) else [None]
+            if not all(isinstance(n, str) and re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", n) for n in listed):
+                fail(f"the stack's allowed_actions output is not a list of action names: {allowed!r}")
+            assignments.append(f"ALLOWED_ACTIONS={allowed}")
+        print(" ".join(assignments))
 
 
 if __name__ == "__main__":

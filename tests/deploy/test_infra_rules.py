@@ -169,6 +169,17 @@ def test_the_functions_action_names_are_the_ones_the_operator_commands_read():
         source = f"${{local.delivery_actions.{kind}}}"
         assert variables[f"{kind.upper()}_ACTION"] == source
         assert attr(outputs[f"{kind}_action"], "value") == source
+    # The actions it records: make import accepts the same ones.
+    assert variables["ALLOWED_ACTIONS"] == "${local.allowed_actions}"
+    assert attr(outputs["allowed_actions"], "value") == "${local.allowed_actions}"
+
+
+def test_the_access_log_names_the_iam_caller():
+    # Who recorded an event (POST /events is IAM-signed) is in the stage's access log.
+    parsed = stack(INFRA)
+    (_, stage), = resources(parsed, "aws_api_gateway_stage")
+    format_ = attr(attr(stage, "access_log_settings"), "format")
+    assert "$context.identity.userArn" in format_
 
 
 def test_the_dynamodb_errors_alarm_covers_every_operation_requests_make():

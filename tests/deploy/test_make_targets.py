@@ -308,7 +308,7 @@ def fake_binary(project):
         "with open(os.environ['FAKE_LOG'], 'a') as log:\n"
         "    log.write(json.dumps({'tool': 'binary', 'args': sys.argv[1:],\n"
         "        'env': {k: os.environ.get(k) for k in ('EVENT_STORE', 'EVENTS_TABLE', 'AWS_REGION',\n"
-        "            'DEPLOY_ACTION', 'STAGE_ACTION', 'ROLLBACK_ACTION')}}) + '\\n')\n")
+        "            'DEPLOY_ACTION', 'STAGE_ACTION', 'ROLLBACK_ACTION', 'ALLOWED_ACTIONS')}}) + '\\n')\n")
     binary.chmod(0o755)
 
 
@@ -327,10 +327,11 @@ def test_import_and_verify_run_the_binary_on_the_stages_table(project, target, a
     # defaults: so do the commands.
     assert call["env"] == {"EVENT_STORE": "dynamodb", "EVENTS_TABLE": "pipeline-events-api-dev-events",
                            "AWS_REGION": "eu-west-1", "DEPLOY_ACTION": "deploy",
-                           "STAGE_ACTION": "stage", "ROLLBACK_ACTION": "rollback"}
+                           "STAGE_ACTION": "stage", "ROLLBACK_ACTION": "rollback", "ALLOWED_ACTIONS": None}
 
 
-RENAMED_ACTIONS = {"deploy_action": "release", "stage_action": "build", "rollback_action": "revert"}
+RENAMED_ACTIONS = {"deploy_action": "release", "stage_action": "build", "rollback_action": "revert",
+                   "allowed_actions": "build,hotfix,release,revert"}
 
 
 @pytest.mark.parametrize("target, args", [("import", ["import", "events.jsonl"]),
@@ -346,6 +347,19 @@ def test_import_and_verify_count_the_action_names_the_stack_gives_its_function(p
     assert call["args"] == args
     assert (call["env"]["DEPLOY_ACTION"], call["env"]["STAGE_ACTION"], call["env"]["ROLLBACK_ACTION"]) \
         == ("release", "build", "revert")
+    # The actions the function records: an import accepts the same ones.
+    assert call["env"]["ALLOWED_ACTIONS"] == "build,hotfix,release,revert"
+
+
+def test_import_stops_when_the_stacks_allowed_actions_are_not_action_names(project):
+    fake_binary(project)
+    (project.path / "events.jsonl").write_text("{}\n")
+    outputs = json.dumps({"events_table": "t-events", **RENAMED_ACTIONS, "allowed_actions": "Deploy Now"})
+    result = project.make("import", "ENV=dev", "FILE=events.jsonl", "CARGO=true",
+                          env={"FAKE_TF_OUTPUTS": outputs})
+    assert result.returncode != 0
+    assert "allowed_actions output is not a list of action names" in result.stderr
+    assert project.calls("binary") == []
 
 
 @pytest.mark.parametrize("target", ["import", "verify"])
