@@ -95,8 +95,9 @@ debug-server:
 	$(CARGO) build --locked --bin $(BIN)
 
 .PHONY: fuzz
-fuzz: $(FUZZ_STAMP) debug-server ## Schemathesis over docs/openapi.json against a local server (fixed seed, ~2 min)
-	$(FUZZ_VENV)/bin/python tests/fuzz/run.py
+fuzz: $(FUZZ_STAMP) $(VENV_STAMP) debug-server ## Schemathesis over docs/openapi.json against a local server on each store (fixed seed, ~3 min)
+	$(FUZZ_VENV)/bin/python tests/fuzz/run.py --store memory
+	$(AWS_CLEAN_ENV) FUZZ_MAX_SECONDS=$${FUZZ_DYNAMODB_MAX_SECONDS:-60} $(FUZZ_VENV)/bin/python tests/fuzz/run.py --store dynamodb
 
 .PHONY: test-docs-page
 test-docs-page: $(VENV_STAMP) chromium debug-server ## GET /docs in headless Chromium: every path listed, nothing loaded from elsewhere, docs/docs-page.png

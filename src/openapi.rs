@@ -440,20 +440,20 @@ fn error_responses(errors: &[ApiError]) -> BTreeMap<String, utoipa::openapi::Res
         .collect()
 }
 
-/// A list's 200 links to its next page: the same request with `cursor` set to `next_cursor`.
+/// A list's 200 links to its next page: `cursor` set to `next_cursor`, the path as it was. The
+/// range and filters must be sent again too, but a link can only copy a parameter the request
+/// had (`$request.query.to` does not resolve when it had none), so the description says so
+/// instead; a cursor sent without them is `400 invalid_cursor`.
 fn add_next_page_link(operation: &mut Operation, operation_id: &str, path_parameters: &[&str]) {
     let mut link = LinkBuilder::new()
         .operation_id(operation_id)
-        .description("The next page: the same range and filters, from `next_cursor`.")
+        .description(
+            "The next page: `cursor` from `next_cursor`, with the same `from`, `to`, `engineer` \
+             and `action` as this request (whichever it had).",
+        )
         .parameter("cursor", "$response.body#/next_cursor");
     for parameter in path_parameters {
         link = link.parameter(*parameter, format!("$request.path.{parameter}"));
-    }
-    for parameter in operation.parameters.iter().flatten() {
-        let name = parameter.name.as_str();
-        if name != "cursor" && !path_parameters.contains(&name) {
-            link = link.parameter(name, format!("$request.query.{name}"));
-        }
     }
     add_link(operation, "next_page", link.build());
 }

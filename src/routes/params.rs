@@ -37,7 +37,12 @@ pub struct RangeParams {
 pub struct EngineerParam {
     /// Only this engineer's events (exact name): 1 to 128 characters, none a control
     /// character, as `POST /events` accepts them.
-    #[param(min_length = 1, max_length = 128, example = "alice")]
+    #[param(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]{1,128}$",
+        example = "alice"
+    )]
     engineer: Option<String>,
 }
 

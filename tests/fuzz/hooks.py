@@ -9,7 +9,9 @@ request itself, so a refusal the request does not earn still fails:
 - `range_too_large`: the daily summary or the delivery metrics span more than 366 days;
 - `invalid_cursor`: a cursor was given that this run's responses never issued;
 - `invalid_timestamp`: the body's timestamp is before 1970 or more than 5 minutes ahead;
-- `idempotency_key_reused` (422): this run recorded another body under the same key.
+- `idempotency_key_reused` (422): this run recorded another body under the same key;
+- `action_not_allowed` (422): the body's action is not among the server's allowed actions (the
+  default list: the run sets no ALLOWED_ACTIONS).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 import schemathesis
 
 MAX_DAYS = 366
+ALLOWED_ACTIONS = {"stage", "deploy", "rollback", "commit", "hotfix"}
 MAX_CLOCK_SKEW_SECONDS = 300
 DAY = 86_400
 
@@ -104,6 +107,8 @@ RULES_BEYOND_SCHEMA = {
     and issued_cursors.get(str(case.query["cursor"])) != scope(case),
     "invalid_timestamp": lambda case: timestamp_out_of_bounds(case.body),
     "idempotency_key_reused": key_holds_another_body,
+    "action_not_allowed": lambda case: isinstance(case.body, dict)
+    and case.body.get("action") not in ALLOWED_ACTIONS,
 }
 NOT_FOUND_CODES = {"event_not_found", "engineer_not_found"}
 

@@ -1,8 +1,13 @@
 """`make fuzz`: Schemathesis against the local server, on the committed description.
 
-Starts the server (the debug build, memory store with the built-in dataset, `INGEST_TOKEN` set)
-on a free port of 127.0.0.1, runs every phase and check with a fixed seed within a time budget,
-stops the server, and exits with Schemathesis' status.
+    run.py [--store memory|dynamodb]
+
+Starts the server (the debug build, `INGEST_TOKEN` set) on a free port of 127.0.0.1, runs every
+phase and check with a fixed seed within a time budget, stops the server, and exits with
+Schemathesis' status. The store is the memory store with the built-in dataset, or, with
+`--store dynamodb`, a table on moto (`tests/api/support/moto_server.py`, which holds requests to
+DynamoDB's documented limits: key sizes on reads too, 400 KB items, batch and transaction sizes),
+made and filled with the built-in dataset by the binary's own `create-table` and `import`.
 
 The description is the deployed API's. The local server has no API Gateway in front of it, so
 two of its promises belong to API Gateway and are taken out of the copy this run uses: the
@@ -27,6 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "target" / "debug" / "pipeline-events-api"
 SCHEMATHESIS = ROOT / ".venv-fuzz" / "bin" / "st"
+# moto is in the checks' venv, not Schemathesis' (their pins conflict).
+MOTO_PYTHON = ROOT / ".venv" / "bin" / "python"
+MOTO_SERVER = ROOT / "tests" / "api" / "support" / "moto_server.py"
+SAMPLE = ROOT / "data" / "events.jsonl"
 TOKEN = "fuzz-ingest-token-0123456789"
 SEED = "1212"
 MAX_SECONDS = os.environ.get("FUZZ_MAX_SECONDS", "100")
@@ -61,7 +70,53 @@ def wait_until_up(url: str, server: subprocess.Popen) -> None:
     sys.exit("the server did not answer within 30 s")
 
 
+def wait_for_port(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"moto exited with {process.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("moto did not listen within 30 s")
+
+
+def dynamodb_table(env: dict) -> subprocess.Popen:
+    """moto on a free port, and the events table on it, made and filled by the binary; `env`
+    gains what points the server at it."""
+    port = free_port()
+    aws = {
+        "AWS_ACCESS_KEY_ID": "fuzz",
+        "AWS_SECRET_ACCESS_KEY": "fuzz",
+        "AWS_REGION": "eu-west-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    moto = subprocess.Popen(
+        [str(MOTO_PYTHON), str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        env={"PATH": os.environ.get("PATH", ""), **aws},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(port, moto)
+    env.update(aws)
+    env.update({
+        "EVENT_STORE": "dynamodb",
+        "EVENTS_TABLE": "fuzz-events",
+        "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{port}",
+    })
+    for command in (["create-table"], ["import", str(SAMPLE)]):
+        subprocess.run([str(SERVER), *command], env=env, check=True, stdout=subprocess.DEVNULL)
+    return moto
+
+
 def main() -> int:
+    store = sys.argv[2] if sys.argv[1:2] == ["--store"] and len(sys.argv) == 3 else "memory"
+    if store not in ("memory", "dynamodb") or len(sys.argv) not in (1, 3):
+        sys.exit("usage: run.py [--store memory|dynamodb]")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -70,6 +125,17 @@ def main() -> int:
         "INGEST_TOKEN": TOKEN,
         "LOG_LEVEL": "warn",
     }
+    moto = dynamodb_table(env) if store == "dynamodb" else None
+    print(f"fuzzing the {store} store", flush=True)
+    try:
+        return fuzz(url, env)
+    finally:
+        if moto is not None:
+            moto.terminate()
+            moto.wait(timeout=10)
+
+
+def fuzz(url: str, env: dict) -> int:
     with tempfile.TemporaryDirectory(prefix="fuzz-") as work:
         description = Path(work) / "openapi.json"
         local_description(description)
