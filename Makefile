@@ -303,7 +303,7 @@ clean-tree:
 .PHONY: smoke
 smoke: init ## Call every endpoint of the deployed ENV with its API key; fails on a wrong answer
 	@cd $(TF_DIR) && url=$$($(TF) output -raw invoke_url) && key=$$($(TF) output -raw api_key_value) \
-		&& sha=$$($(TF) output -raw deployed_commit_sha) && ../scripts/smoke.sh "$$url" "$$key" "$$sha" $(RECORDED_ID)
+		&& sha=$$($(TF) output -raw deployed_commit_sha) && SMOKE_API_KEY="$$key" ../scripts/smoke.sh "$$url" "$$sha" $(RECORDED_ID)
 
 .PHONY: record
 record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (the stack's stage action in dev, deploy action in prod), SHA, ENGINEER, KEY

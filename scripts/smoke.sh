@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Calls every endpoint of a deployed stage and fails on any wrong answer.
-# Usage: scripts/smoke.sh BASE_URL API_KEY EXPECTED_COMMIT_SHA [RECORDED_EVENT_ID]
+# Usage: SMOKE_API_KEY=… scripts/smoke.sh BASE_URL EXPECTED_COMMIT_SHA [RECORDED_EVENT_ID]
+# The API key comes in the environment and goes to curl in a header file only this user can
+# read: a command line is visible to everyone on the machine (ps).
 # With a RECORDED_EVENT_ID (what scripts/record.sh printed), it also reads that event back.
 # A stage that was just deployed can answer wrongly for a while (a new API key is refused with
 # 403 for some seconds): each check is retried until SMOKE_WAIT_SECONDS (default 90) have passed
 # since the smoke test started, then fails.
 set -euo pipefail
 
-base=${1:?usage: smoke.sh BASE_URL API_KEY EXPECTED_COMMIT_SHA}
-key=${2:?api key missing}
-sha=${3:?expected commit sha missing}
-recorded=${4:-}
+base=${1:?usage: SMOKE_API_KEY=… smoke.sh BASE_URL EXPECTED_COMMIT_SHA [RECORDED_EVENT_ID]}
+key=${SMOKE_API_KEY:?SMOKE_API_KEY, the API key of the stage, is missing}
+sha=${2:?expected commit sha missing}
+recorded=${3:-}
 base=${base%/}
 deadline=$((SECONDS + ${SMOKE_WAIT_SECONDS:-90}))
 retry_pause=${SMOKE_RETRY_PAUSE_SECONDS:-3}
@@ -44,7 +46,10 @@ check() {
   rm -f "$body"
 }
 
-auth=(--header "x-api-key: $key")
+key_header=$(umask 077 && mktemp)
+trap 'rm -f "$key_header"' EXIT
+printf 'x-api-key: %s\n' "$key" >"$key_header"
+auth=(--header "@$key_header")
 check "GET / with key" 200 / "${auth[@]}" >/dev/null
 check "GET /health without key" 200 /health >/dev/null
 check "GET /events with key" 200 "/events?limit=5" "${auth[@]}" >/dev/null

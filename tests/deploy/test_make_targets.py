@@ -419,6 +419,8 @@ def test_the_signing_secrets_never_reach_a_command_line(project, stage_factory, 
         for arg in call["args"]:
             assert secret not in arg and token not in arg, call["args"]
             assert "AKIDEXAMPLE:" not in arg, call["args"]
+            # Nor the stage's API key, which the smoke test sends from a header file.
+            assert "x-api-key" not in arg.lower(), call["args"]
     (signed,) = [c for c in calls if c["stdin"] is not None]
     assert config_values(signed["stdin"], "user") == [f"AKIDEXAMPLE:{secret}"]
     assert config_values(signed["stdin"], "header") == [f"x-amz-security-token: {token}"]
