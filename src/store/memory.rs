@@ -385,7 +385,9 @@ impl Remembered {
                 engineer: line.event.engineer,
             };
             let stored = log.event(event.id).as_ref().map(EventRecord::from);
-            if line.received > now - IDEMPOTENCY_WINDOW_SECONDS && stored.as_ref() == Some(&event) {
+            let fresh = line.received > now - IDEMPOTENCY_WINDOW_SECONDS;
+            // A key written again after its first event's append failed: the first that holds.
+            if fresh && stored.as_ref() == Some(&event) && !keys.by_key.contains_key(&line.key) {
                 keys.remember(line.key, line.fingerprint, event, line.received);
             }
         }
