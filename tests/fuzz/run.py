@@ -57,30 +57,29 @@ def local_description(path: Path) -> None:
     path.write_text(json.dumps(doc))
 
 
-def wait_until_up(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited with {server.returncode} before answering")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("the server did not answer within 30 s")
-
-
-def wait_for_port(port: int, process: subprocess.Popen) -> None:
+def wait_until(ready, process: subprocess.Popen, what: str) -> None:
+    """Waits up to 30 s for `ready()` to be true, failing at once if `process` exits."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"moto exited with {process.returncode} before listening")
+            sys.exit(f"{what} exited with {process.returncode} before answering")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
+            if ready():
+                return
         except OSError:
-            time.sleep(0.1)
-    sys.exit("moto did not listen within 30 s")
+            pass
+        time.sleep(0.1)
+    sys.exit(f"{what} did not answer within 30 s")
+
+
+def answers(url: str) -> bool:
+    with urllib.request.urlopen(url + "/health", timeout=1):
+        return True
+
+
+def listens(port: int) -> bool:
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    return True
 
 
 def dynamodb_table(env: dict) -> subprocess.Popen:
@@ -101,7 +100,7 @@ def dynamodb_table(env: dict) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for_port(port, moto)
+    wait_until(lambda: listens(port), moto, "moto")
     env.update(aws)
     env.update({
         "EVENT_STORE": "dynamodb",
@@ -141,7 +140,7 @@ def fuzz(url: str, env: dict) -> int:
         local_description(description)
         server = subprocess.Popen([str(SERVER)], env=env, stdout=subprocess.DEVNULL)
         try:
-            wait_until_up(url, server)
+            wait_until(lambda: answers(url), server, "the server")
             command = [
                 str(SCHEMATHESIS), "run", str(description),
                 "--url", url,
