@@ -128,7 +128,7 @@ variable "allowed_actions" {
   }
 
   validation {
-    condition     = length(distinct(concat(var.allowed_actions, ["deploy", "stage", "rollback"]))) <= 32
+    condition     = length(distinct(concat(var.allowed_actions, values(merge({ deploy = "deploy", stage = "stage", rollback = "rollback" }, var.delivery_actions))))) <= 32
     error_message = "allowed_actions may hold at most 32 names, with the delivery_actions names."
   }
 }

@@ -189,7 +189,7 @@ fn import_into_file(
     };
     let incoming = load(file, allowed)?;
     // Held until the import ends: a server on this file would give out the ids it appends.
-    let _lock = crate::store::memory::lock_events_file(target)?;
+    let _lock = crate::store::memory::lock_events_file(target, true)?;
     let starts_with_array = std::fs::read(target)
         .map(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'['))
         .unwrap_or(false);

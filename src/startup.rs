@@ -10,7 +10,7 @@ use crate::metadata::MetadataSource;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::dynamodb::DynamoStore;
-use crate::store::memory::MemoryStore;
+use crate::store::memory::{EventsFile, MemoryStore};
 use crate::write_access::WriteAccess;
 
 /// The built-in sample dataset, written by `make sample-data` (examples/generate_events.rs).
@@ -21,31 +21,36 @@ pub const SAMPLE_EVENTS: &[u8] = include_bytes!("../data/events.jsonl");
 pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     let store = match &config.store {
         StoreConfig::Memory { events_file } => {
-            let events = load_memory_store(events_file.as_deref())?;
-            refuse_unlisted_actions(&events, &config.allowed_actions).map_err(|message| {
-                LoadError {
-                    source: events_file
-                        .as_deref()
-                        .map_or("built-in sample dataset".into(), |p| {
-                            p.display().to_string()
-                        }),
-                    record: None,
-                    line: None,
-                    message,
-                }
-            })?;
-            let store = MemoryStore::with_delivery_actions(
-                events,
-                events_file.as_deref(),
-                config.delivery_actions.clone(),
-            )
-            .map_err(|message| LoadError {
-                source: "EVENTS_FILE".into(),
+            let source = events_file
+                .as_deref()
+                .map_or("built-in sample dataset".into(), |p| {
+                    p.display().to_string()
+                });
+            let refused = |message| LoadError {
+                source: source.clone(),
                 record: None,
                 line: None,
                 message,
-            })?;
-            Store::Memory(store)
+            };
+            // Locked before it is read: nothing appends to it between the read and this
+            // store's first record.
+            let file = events_file
+                .as_deref()
+                .map(EventsFile::open)
+                .transpose()
+                .map_err(|message| LoadError {
+                    source: "EVENTS_FILE".into(),
+                    record: None,
+                    line: None,
+                    message,
+                })?;
+            let events = load_memory_store(events_file.as_deref())?;
+            refuse_unlisted_actions(&events, &config.allowed_actions).map_err(refused)?;
+            Store::Memory(MemoryStore::with_delivery_actions(
+                events,
+                file,
+                config.delivery_actions.clone(),
+            ))
         }
         StoreConfig::DynamoDb { table } => {
             tracing::info!(table, "serving events from DynamoDB");

@@ -54,43 +54,77 @@ pub fn keys_path(events_file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// An `EVENTS_FILE`, taken before it is read: a JSON-lines file locked for this process alone
+/// (so that nothing appends to it between the read and the first record), and a last line cut
+/// short by a crash (never acknowledged: a line is acknowledged once synced whole) removed.
+pub struct EventsFile {
+    path: PathBuf,
+    /// `None` for a JSON array, which is only read.
+    lock: Option<File>,
+}
+
+impl EventsFile {
+    pub fn open(path: &Path) -> Result<Self, String> {
+        if is_json_array(path)? {
+            return Ok(Self {
+                path: path.to_owned(),
+                lock: None,
+            });
+        }
+        let lock = lock_events_file(path, false)?;
+        cut_torn_last_line(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            lock: Some(lock),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 impl MemoryStore {
-    /// `events` loaded from `events_file` (or the built-in sample, when `None`), with the
-    /// delivery metrics on the default action names.
-    pub fn new(events: EventStore, events_file: Option<&Path>) -> Result<Self, String> {
-        Self::with_delivery_actions(events, events_file, DeliveryActions::default())
+    /// `events` loaded from `file` (or the built-in sample, when `None`), with the delivery
+    /// metrics on the default action names.
+    pub fn new(events: EventStore, file: Option<EventsFile>) -> Self {
+        Self::with_delivery_actions(events, file, DeliveryActions::default())
     }
 
     /// As `new`, with the delivery metrics reading `actions`. Their index is built here, at
-    /// load, rather than by the first request. A JSON-lines `events_file` is locked for this
-    /// store alone (another server or an `import` on it is refused), and the idempotency keys
-    /// recorded with it in the last 24 hours are read back.
+    /// load, rather than by the first request. The idempotency keys recorded with a JSON-lines
+    /// file in the last 24 hours are read back.
     pub fn with_delivery_actions(
         events: EventStore,
-        events_file: Option<&Path>,
+        file: Option<EventsFile>,
         actions: DeliveryActions,
-    ) -> Result<Self, String> {
+    ) -> Self {
         let log = EventLog::new(events).with_delivery_actions(actions);
         log.delivery();
         let mut keys = Remembered::default();
-        let target = match events_file {
+        let target = match file {
             None => Target::Memory,
-            Some(path) if is_json_array(path) => Target::ReadOnly,
-            Some(path) => {
-                let lock = lock_events_file(path)?;
-                let keys_file = keys_path(path);
+            Some(EventsFile { lock: None, .. }) => Target::ReadOnly,
+            Some(EventsFile {
+                path,
+                lock: Some(lock),
+            }) => {
+                let keys_file = keys_path(&path);
                 let now = chrono::Utc::now().timestamp();
-                keys = Remembered::read(&keys_file, &log, now)?;
-                keys.rewrite(&keys_file)?;
+                keys = Remembered::read(&keys_file, &log, now);
+                // Compacted at start: the file then grows by a line per keyed record.
+                if let Err(error) = keys.rewrite(&keys_file) {
+                    tracing::warn!(%error, "cannot rewrite the idempotency keys' file; keeping it");
+                }
                 Target::File {
-                    events: LineFile::new(path.to_owned()),
+                    events: LineFile::new(path),
                     keys: LineFile::new(keys_file),
                     _lock: lock,
                 }
             }
         };
         let next_id = log.max_id().map_or(1, |id| id.saturating_add(1));
-        Ok(Self {
+        Self {
             shared: Arc::new(Shared {
                 log: RwLock::new(Arc::new(log)),
                 writer: Mutex::new(Writer {
@@ -99,7 +133,7 @@ impl MemoryStore {
                     keys,
                 }),
             }),
-        })
+        }
     }
 
     /// The events as they are now; later records do not change this snapshot.
@@ -290,11 +324,12 @@ fn open_for_append(path: &Path, cut_to: Option<u64>) -> std::io::Result<File> {
 
 /// Takes the exclusive lock on an `EVENTS_FILE` (an advisory `flock`, released when the
 /// returned file closes, the process's end included): one server or one `import` at a time.
-pub fn lock_events_file(path: &Path) -> Result<File, String> {
+/// Opened to read only (a read-only file still serves reads), or created if `create`.
+pub fn lock_events_file(path: &Path, create: bool) -> Result<File, String> {
     let file = OpenOptions::new()
         .read(true)
-        .append(true)
-        .create(true)
+        .append(create)
+        .create(create)
         .open(path)
         .map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
     match file.try_lock() {
@@ -308,12 +343,51 @@ pub fn lock_events_file(path: &Path) -> Result<File, String> {
     }
 }
 
-fn is_json_array(path: &Path) -> bool {
-    let mut start = [0u8; 256];
-    let Ok(read) = File::open(path).and_then(|mut file| file.read(&mut start)) else {
-        return false;
+/// Whether the file's first byte that is not white space opens an array, as the loader reads
+/// it (however much white space comes first).
+fn is_json_array(path: &Path) -> Result<bool, String> {
+    let file = File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
+    let first = std::io::BufReader::new(file)
+        .bytes()
+        .find(|byte| !matches!(byte, Ok(b) if b.is_ascii_whitespace()));
+    match first {
+        Some(Err(e)) => Err(format!("{}: cannot read: {e}", path.display())),
+        first => Ok(matches!(first, Some(Ok(b'[')))),
+    }
+}
+
+/// A last line without its newline that is not a JSON value is what a crash (a power cut)
+/// left of an append: never acknowledged, since a record is answered only once its whole line
+/// is synced. It is cut off, with a warning, instead of stopping every start. A complete record
+/// without its newline (a file edited by hand) is kept.
+fn cut_torn_last_line(path: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut file = File::open(path).map_err(fail)?;
+    let length = file.metadata().map_err(fail)?.len();
+    let tail_start = length.saturating_sub(64 * 1024);
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(tail_start)).map_err(fail)?;
+    file.read_to_end(&mut tail).map_err(fail)?;
+    if tail.last().is_none_or(|&b| b == b'\n') {
+        return Ok(());
+    }
+    let Some(newline) = tail.iter().rposition(|&b| b == b'\n') else {
+        // A file of one line, or a line longer than the tail read: the loader says what is wrong.
+        return Ok(());
     };
-    start[..read].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+    if serde_json::from_slice::<serde_json::Value>(&tail[newline + 1..]).is_ok() {
+        return Ok(());
+    }
+    let keep = tail_start + newline as u64 + 1;
+    tracing::warn!(
+        path = %path.display(),
+        bytes = length - keep,
+        "cutting a torn last line (an append a crash cut short; it was never acknowledged)"
+    );
+    let out = OpenOptions::new().write(true).open(path).map_err(fail)?;
+    out.set_len(keep)
+        .and_then(|()| out.sync_all())
+        .map_err(fail)
 }
 
 /// Idempotency keys seen in the last 24 hours, with what each recorded. With `EVENTS_FILE`
@@ -357,13 +431,15 @@ impl Remembered {
     /// The keys file's keys younger than 24 hours whose event `log` holds as it was recorded
     /// (a key whose event never reached the events file is dropped); a line that does not
     /// parse, the end of an append cut short, is skipped.
-    fn read(path: &Path, log: &EventLog, now: Timestamp) -> Result<Self, String> {
+    fn read(path: &Path, log: &EventLog, now: Timestamp) -> Self {
         let text = match std::fs::read(path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default());
+            Err(error) => {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %path.display(), %error, "cannot read the idempotency keys");
+                }
+                return Self::default();
             }
-            Err(error) => return Err(format!("{}: cannot read: {error}", path.display())),
         };
         let mut lines: Vec<KeyLine> = Vec::new();
         for line in text.split(|&b| b == b'\n').filter(|line| !line.is_empty()) {
@@ -391,7 +467,7 @@ impl Remembered {
                 keys.remember(line.key, line.fingerprint, event, line.received);
             }
         }
-        Ok(keys)
+        keys
     }
 
     /// Writes the keys file anew with only these keys: written beside it, synced, then renamed

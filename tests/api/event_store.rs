@@ -165,3 +165,20 @@ async fn the_sample_dataset_answers_every_route() {
         assert_eq!(app.get(path).await.status, 200, "{path}");
     }
 }
+
+#[test]
+fn a_file_s_sha_is_kept_in_lower_case_as_post_keeps_it() {
+    let store = load(
+        "{\"id\":1,\"sha\":\"ABCDEF0123456789ABCDEF0123456789ABCDEF01\",\"date\":1,\"action\":\"stage\",\"engineer\":\"x\"}\n\
+         {\"id\":2,\"sha\":\"ABCDEF1\",\"date\":2,\"action\":\"deploy\",\"engineer\":\"x\"}\n",
+    )
+    .unwrap();
+    let shas: Vec<String> = store
+        .iter()
+        .map(|event| event.sha.as_str(&mut [0; 40]).to_owned())
+        .collect();
+    assert_eq!(
+        shas,
+        ["abcdef0123456789abcdef0123456789abcdef01", "abcdef1"]
+    );
+}

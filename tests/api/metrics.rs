@@ -264,8 +264,7 @@ async fn configured_action_names_are_the_ones_counted() {
             stage: "build".into(),
             rollback: "revert".into(),
         },
-    )
-    .unwrap();
+    );
     let renamed_app = TestApp::on(
         Store::Memory(store),
         MetadataSource::build_time("test".into()),
@@ -683,14 +682,11 @@ async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
     let report = verify(app.dynamodb().unwrap(), true).await.unwrap();
     assert!(report.repaired > 0, "{report:?}");
     let memory = TestApp::on(
-        Store::Memory(
-            MemoryStore::with_delivery_actions(
-                EventStore::from_records(cases()).unwrap(),
-                None,
-                renamed,
-            )
-            .unwrap(),
-        ),
+        Store::Memory(MemoryStore::with_delivery_actions(
+            EventStore::from_records(cases()).unwrap(),
+            None,
+            renamed,
+        )),
         MetadataSource::build_time("test".into()),
     );
     let rebuilt = app.get(query).await;

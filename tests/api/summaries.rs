@@ -97,7 +97,11 @@ async fn without_parameters_a_live_store_answers_its_last_366_days() {
         )
         .await;
     assert_eq!(recorded.status, 201);
-    let today = chrono::Utc::now().date_naive();
+    // The day the service gave the event (not this test's clock, which may have passed midnight).
+    let today =
+        chrono::DateTime::parse_from_rfc3339(recorded.json()["timestamp"].as_str().unwrap())
+            .unwrap()
+            .date_naive();
     let first = today - chrono::Days::new(365);
     let summary = app.get("/summaries/daily").await;
     assert_eq!(

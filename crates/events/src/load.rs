@@ -183,12 +183,13 @@ where
 {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let cannot_read = |e: std::io::Error| error(source, None, format!("cannot read: {e}"));
-    if first_significant_byte(&mut reader).map_err(cannot_read)? == Some(b'[') {
+    let (first, skipped_lines) = first_significant_byte(&mut reader).map_err(cannot_read)?;
+    if first == Some(b'[') {
         return parse_array(serde_json::de::IoRead::new(reader), source, sink);
     }
 
     let mut accepted = 0;
-    let mut lines = 0;
+    let mut lines = skipped_lines;
     let mut pending: Vec<u8> = Vec::with_capacity(block_bytes);
     loop {
         let before = pending.len();
@@ -353,15 +354,18 @@ where
     Ok(accepted.get())
 }
 
-fn first_significant_byte(reader: &mut impl BufRead) -> std::io::Result<Option<u8>> {
+/// The first byte that is not white space, left unread, and the newlines skipped before it.
+fn first_significant_byte(reader: &mut impl BufRead) -> std::io::Result<(Option<u8>, usize)> {
+    let mut newlines = 0;
     loop {
         let buf = reader.fill_buf()?;
         let Some(&first) = buf.first() else {
-            return Ok(None);
+            return Ok((None, newlines));
         };
         if !first.is_ascii_whitespace() {
-            return Ok(Some(first));
+            return Ok((Some(first), newlines));
         }
+        newlines += usize::from(first == b'\n');
         reader.consume(1);
     }
 }
@@ -533,6 +537,13 @@ mod tests {
                 let error =
                     parse_reader_in_blocks(text.as_bytes(), "f", block, |_| Ok(())).unwrap_err();
                 assert_eq!(error.line, Some(3), "{bad}: {error}");
+                // Blank lines first, before the bad line (a '[' first would make it an array).
+                if !bad.starts_with('[') {
+                    let leading = format!("\n\n{bad}\n");
+                    let error = parse_reader_in_blocks(leading.as_bytes(), "f", block, |_| Ok(()))
+                        .unwrap_err();
+                    assert_eq!(error.line, Some(3), "blank lines first, {bad}: {error}");
+                }
                 assert!(error.message.starts_with(message), "{bad}: {error}");
                 assert!(
                     error.to_string().starts_with("f: line 3: "),

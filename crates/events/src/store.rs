@@ -416,7 +416,12 @@ impl Builder {
             .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
         let action = intern(&mut self.action_ids, &raw.action, u16::MAX)
             .ok_or_else(|| StoreError("too many distinct actions".into()))?;
-        self.add(raw.id, raw.date, Sha::new(&raw.sha), action, engineer)
+        // Stored in lower case, as POST /events stores it: one commit, whichever way it came in.
+        let sha = match raw.sha.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Sha::new(&raw.sha.to_ascii_lowercase()),
+            false => Sha::new(&raw.sha),
+        };
+        self.add(raw.id, raw.date, sha, action, engineer)
     }
 
     /// An event of another store, already checked there.

@@ -76,84 +76,30 @@ pub async fn import(
 
     // 0. New ids (POST /events) start above every imported one, before the file's ids are
     //    read: a POST in between would get an id of the file, and step 2 would put the file's
-    //    event over it. A POST given its id before this raise may still be writing: wait until
-    //    it has written or given up, so that step 1 sees it (and stops on the conflict).
+    //    event over it.
+    let mut given_out = 0;
     if let Some(max) = all.iter().map(|e| e.id).max() {
-        match raise_id_counter(client, table, max).await? {
-            Counter::Unchanged => {}
-            Counter::Created => report.aggregates_updated += 1,
-            Counter::Raised => {
-                report.aggregates_updated += 1;
-                tokio::time::sleep(POSTS_IN_FLIGHT).await;
-            }
-        }
+        given_out = match raise_id_counter(client, table, max).await? {
+            Counter::Created => 0,
+            Counter::Raised { from } => from,
+            // Every id of the file may have been given to a POST.
+            Counter::Unchanged => u64::MAX,
+        };
+        report.aggregates_updated += usize::from(given_out != u64::MAX);
     }
 
     // 1. Read: every event's own item and its id item, before anything is written, so that a
-    //    conflict anywhere in the file stops the import with nothing changed.
-    let mut writes: Vec<Write> = Vec::new();
-    let mut checked = 0;
-    for chunk in all.chunks(batch::MAX_GET / 2) {
-        let keys = chunk
-            .iter()
-            .flat_map(|e| {
-                [
-                    items::key(&e.pk, &e.sk),
-                    items::key(keys::id_pk(e.id), keys::ID_SK),
-                ]
-            })
-            .collect();
-        let stored: HashMap<String, Item> = batch::get(client, table, keys)
-            .await?
-            .into_iter()
-            .map(|item| (items::key_of(&item), item))
-            .collect();
-        for event in chunk {
-            let id_item = IdItem::of(event);
-            let own = stored.get(&format!("{}/{}", event.pk, event.sk));
-            let by_id = stored.get(&format!("{}/{}", id_item.pk, id_item.sk));
-            let stored_id = by_id
-                .map(|item| decode_for_import::<IdItem>(item.clone()))
-                .transpose()?;
-            if let Some(stored) = stored_id.filter(|stored| *stored != id_item) {
-                return Err(format!(
-                    "event id {} is already stored with other content (timestamp {}, sha {:?}, action {:?}, engineer {:?}); nothing was changed",
-                    event.id,
-                    crate::events::format_timestamp(stored.ts),
-                    stored.sha,
-                    stored.action,
-                    stored.engineer
-                ));
-            }
-            let stored_event = own
-                .map(|item| decode_for_import::<EventItem>(item.clone()))
-                .transpose()?;
-            if stored_event.is_some_and(|stored| &stored != event) {
-                return Err(format!(
-                    "the item of event id {} holds other content than the file; nothing was changed (run verify)",
-                    event.id
-                ));
-            }
-            // A batch can be cut short between the two items: write whichever is missing.
-            if own.is_none() {
-                writes.push(Write::Put(to_item(event)));
-            }
-            if by_id.is_none() {
-                writes.push(Write::Put(to_item(&id_item)));
-            }
-            if own.is_some() && by_id.is_some() {
-                report.already_stored += 1;
-            } else {
-                report.written += 1;
-            }
-        }
-        checked += chunk.len();
-        progress(Progress {
-            stage: "checked",
-            done: checked,
-            total: all.len(),
-        });
+    //    conflict anywhere in the file stops the import with nothing changed. An id a POST was
+    //    given that the table does not hold may be a POST still writing: then wait until it
+    //    has written or given up, and read again, so that it is seen (and stops the import).
+    let mut checked = check_stored(client, table, &all, &mut progress).await?;
+    if checked.absent.iter().any(|&id| id <= given_out) {
+        tokio::time::sleep(POSTS_IN_FLIGHT).await;
+        checked = check_stored(client, table, &all, &mut progress).await?;
     }
+    report.written = checked.written;
+    report.already_stored = checked.already_stored;
+    let writes = checked.writes;
 
     // 2. Write what is missing.
     let total = writes.len();
@@ -428,6 +374,93 @@ fn is_cancelled<R>(
         .is_some_and(|e| e.is_transaction_canceled_exception())
 }
 
+/// What step 1 found: the items to write, and the ids the table holds no event for.
+struct Checked {
+    writes: Vec<Write>,
+    written: usize,
+    already_stored: usize,
+    absent: Vec<u64>,
+}
+
+/// Reads every event's own item and its id item; an id stored with other content is an error.
+async fn check_stored(
+    client: &Client,
+    table: &str,
+    all: &[EventItem],
+    progress: &mut impl FnMut(Progress),
+) -> Result<Checked, String> {
+    let mut checked = Checked {
+        writes: Vec::new(),
+        written: 0,
+        already_stored: 0,
+        absent: Vec::new(),
+    };
+    let mut done = 0;
+    for chunk in all.chunks(batch::MAX_GET / 2) {
+        let keys = chunk
+            .iter()
+            .flat_map(|e| {
+                [
+                    items::key(&e.pk, &e.sk),
+                    items::key(keys::id_pk(e.id), keys::ID_SK),
+                ]
+            })
+            .collect();
+        let stored: HashMap<String, Item> = batch::get(client, table, keys)
+            .await?
+            .into_iter()
+            .map(|item| (items::key_of(&item), item))
+            .collect();
+        for event in chunk {
+            let id_item = IdItem::of(event);
+            let own = stored.get(&format!("{}/{}", event.pk, event.sk));
+            let by_id = stored.get(&format!("{}/{}", id_item.pk, id_item.sk));
+            let stored_id = by_id
+                .map(|item| decode_for_import::<IdItem>(item.clone()))
+                .transpose()?;
+            if let Some(stored) = stored_id.filter(|stored| *stored != id_item) {
+                return Err(format!(
+                    "event id {} is already stored with other content (timestamp {}, sha {:?}, action {:?}, engineer {:?}); nothing was changed",
+                    event.id,
+                    crate::events::format_timestamp(stored.ts),
+                    stored.sha,
+                    stored.action,
+                    stored.engineer
+                ));
+            }
+            let stored_event = own
+                .map(|item| decode_for_import::<EventItem>(item.clone()))
+                .transpose()?;
+            if stored_event.is_some_and(|stored| &stored != event) {
+                return Err(format!(
+                    "the item of event id {} holds other content than the file; nothing was changed (run verify)",
+                    event.id
+                ));
+            }
+            // A batch can be cut short between the two items: write whichever is missing.
+            if own.is_none() {
+                checked.writes.push(Write::Put(to_item(event)));
+            }
+            if by_id.is_none() {
+                checked.writes.push(Write::Put(to_item(&id_item)));
+                checked.absent.push(event.id);
+            }
+            if own.is_some() && by_id.is_some() {
+                checked.already_stored += 1;
+            } else {
+                checked.written += 1;
+            }
+        }
+        done += chunk.len();
+        progress(Progress {
+            stage: "checked",
+            done,
+            total: all.len(),
+        });
+    }
+    Ok(checked)
+}
+
 /// How long a POST given an id before the counter was raised may still write: its whole budget,
 /// and one more request's time for a transaction sent at the budget's end.
 const POSTS_IN_FLIGHT: std::time::Duration =
@@ -439,8 +472,8 @@ pub(super) enum Counter {
     Unchanged,
     /// There was none: no POST ever took an id.
     Created,
-    /// It was below `max`: POSTs have taken ids.
-    Raised,
+    /// It was below `max`, at `from`: POSTs (or imports) have taken the ids up to `from`.
+    Raised { from: u64 },
 }
 
 /// Makes the id counter at least `max` (it never goes down, so an id is never given out
@@ -462,15 +495,18 @@ pub(super) async fn raise_id_counter(
         .send()
         .await;
     match outcome {
-        Ok(output)
-            if output
+        Ok(output) => {
+            let from = output
                 .attributes
                 .as_ref()
-                .is_some_and(|old| old.contains_key(keys::COUNTER_LAST)) =>
-        {
-            Ok(Counter::Raised)
+                .and_then(|old| old.get(keys::COUNTER_LAST))
+                .map(|last| last.as_n().ok().and_then(|n| n.parse::<u64>().ok()));
+            match from {
+                None => Ok(Counter::Created),
+                Some(Some(from)) => Ok(Counter::Raised { from }),
+                Some(None) => Err("the id counter holds no number; run verify".into()),
+            }
         }
-        Ok(_) => Ok(Counter::Created),
         Err(error)
             if error
                 .as_service_error()

@@ -122,8 +122,7 @@ pub fn fixture_records() -> Vec<RawEvent> {
 
 impl TestApp {
     pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
-        let memory = MemoryStore::new(store, None).expect("a store without a file");
-        Self::on(Store::Memory(memory), metadata)
+        Self::on(Store::Memory(MemoryStore::new(store, None)), metadata)
     }
 
     pub fn on(store: Store, metadata: MetadataSource) -> Self {
