@@ -20,6 +20,56 @@ use crate::events::{
     MAX_TIMESTAMP, MIN_TIMESTAMP, Position, SECONDS_PER_DAY, Timestamp, date_of_day,
 };
 
+/// The partition-key prefixes, one per kind of item kept under many partitions.
+const EVENTS_PREFIX: &str = "EV#";
+const ID_PREFIX: &str = "ID#";
+const IDEMPOTENCY_PREFIX: &str = "IDEM#";
+const DAYS_PREFIX: &str = "DAY#";
+const ENGINEER_DAYS_PREFIX: &str = "ENGDAY#";
+const COMMIT_PREFIX: &str = "COMMIT#";
+const DELIVERY_DAYS_PREFIX: &str = "DLV#";
+
+/// What kind of item a partition key holds (`verify` sorts a Scan's items by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Event,
+    Id,
+    Idempotency,
+    Day,
+    EngineerDay,
+    Engineers,
+    Meta,
+    Counter,
+    Commit,
+    DeliveryDay,
+}
+
+pub fn kind_of_pk(pk: &str) -> Option<Kind> {
+    let prefixed = [
+        (EVENTS_PREFIX, Kind::Event),
+        (ID_PREFIX, Kind::Id),
+        (IDEMPOTENCY_PREFIX, Kind::Idempotency),
+        (DAYS_PREFIX, Kind::Day),
+        (ENGINEER_DAYS_PREFIX, Kind::EngineerDay),
+        (COMMIT_PREFIX, Kind::Commit),
+        (DELIVERY_DAYS_PREFIX, Kind::DeliveryDay),
+    ];
+    match pk {
+        ENGINEERS_PK => Some(Kind::Engineers),
+        META_PK => Some(Kind::Meta),
+        COUNTER_PK => Some(Kind::Counter),
+        _ => prefixed
+            .into_iter()
+            .find(|(prefix, _)| pk.starts_with(prefix))
+            .map(|(_, kind)| kind),
+    }
+}
+
+/// The engineer whose days an `engineer_days_pk` partition holds.
+pub fn engineer_of_days_pk(pk: &str) -> Option<&str> {
+    pk.strip_prefix(ENGINEER_DAYS_PREFIX)
+}
+
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 /// The index of events by engineer, and its partition key attribute (its sort key is `sk`).
@@ -88,7 +138,7 @@ impl Month {
 }
 
 pub fn events_pk(month: Month) -> String {
-    format!("EV#{}", month.label())
+    format!("{EVENTS_PREFIX}{}", month.label())
 }
 
 pub fn event_sk(timestamp: Timestamp, id: u64) -> String {
@@ -106,11 +156,11 @@ pub fn position_of_sk(sk: &str) -> Option<Position> {
 
 /// The item that holds an event under its id: what makes an id unique in the table.
 pub fn id_pk(id: u64) -> String {
-    format!("ID#{id}")
+    format!("{ID_PREFIX}{id}")
 }
 
 pub fn idempotency_pk(key: &str) -> String {
-    format!("IDEM#{key}")
+    format!("{IDEMPOTENCY_PREFIX}{key}")
 }
 
 pub fn engineer_index_pk(engineer: &str) -> String {
@@ -122,7 +172,7 @@ pub fn action_index_pk(action: &str, month: Month) -> String {
 }
 
 pub fn days_pk(day: i64) -> String {
-    format!("DAY#{:04}", date(day).year())
+    format!("{DAYS_PREFIX}{:04}", date(day).year())
 }
 
 pub fn day_sk(day: i64) -> String {
@@ -142,15 +192,15 @@ pub fn day_of_sk(sk: &str) -> Option<i64> {
 
 /// A commit's first stage and first deploy, under its sha as events carry it.
 pub fn commit_pk(sha: &str) -> String {
-    format!("COMMIT#{sha}")
+    format!("{COMMIT_PREFIX}{sha}")
 }
 
 pub fn delivery_days_pk(day: i64) -> String {
-    format!("DLV#{:04}", date(day).year())
+    format!("{DELIVERY_DAYS_PREFIX}{:04}", date(day).year())
 }
 
 pub fn engineer_days_pk(engineer: &str) -> String {
-    format!("ENGDAY#{engineer}")
+    format!("{ENGINEER_DAYS_PREFIX}{engineer}")
 }
 
 fn date(day: i64) -> NaiveDate {
@@ -200,6 +250,30 @@ pub fn sk_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_partition_key_is_of_its_own_kind() {
+        let day = 17_469; // 2017-10-30
+        for (pk, kind) in [
+            (events_pk(Month::of(1_509_321_600)), Kind::Event),
+            (id_pk(7), Kind::Id),
+            (idempotency_pk("ID#7"), Kind::Idempotency),
+            (days_pk(day), Kind::Day),
+            (engineer_days_pk("ada"), Kind::EngineerDay),
+            (commit_pk("abcdef1"), Kind::Commit),
+            (delivery_days_pk(day), Kind::DeliveryDay),
+            (ENGINEERS_PK.to_owned(), Kind::Engineers),
+            (META_PK.to_owned(), Kind::Meta),
+            (COUNTER_PK.to_owned(), Kind::Counter),
+        ] {
+            assert_eq!(kind_of_pk(&pk), Some(kind), "{pk}");
+        }
+        assert_eq!(kind_of_pk("ENG#ada"), None);
+        assert_eq!(
+            engineer_of_days_pk(&engineer_days_pk("ENGDAY#x")),
+            Some("ENGDAY#x")
+        );
+    }
 
     #[test]
     fn sort_keys_sort_as_positions() {

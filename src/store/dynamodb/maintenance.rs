@@ -11,6 +11,7 @@ use super::batch::{self, Write};
 use super::items::{
     self, DeliveryDayItem, EngineerDayItem, EventItem, IdItem, Item, from_item, to_item,
 };
+use super::keys::Kind;
 use super::{DynamoStore, aggregates, delivery, keys};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -60,32 +61,35 @@ pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, 
             .map_err(|e| format!("Scan: {}", DisplayErrorContext(&e)))?;
         for item in output.items.unwrap_or_default() {
             let key = items::key_of(&item);
-            let pk = item.get(keys::PK).and_then(|v| v.as_s().ok()).cloned();
-            match pk.as_deref() {
-                Some(pk) if pk.starts_with("EV#") => match from_item::<EventItem>(item) {
+            let kind = item
+                .get(keys::PK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|pk| keys::kind_of_pk(pk));
+            match kind {
+                Some(Kind::Event) => match from_item::<EventItem>(item) {
                     Ok(event) => events.push(event),
                     Err(error) => report.undecodable.push(format!("{key}: {}", error.reason)),
                 },
-                Some(pk)
-                    if pk.starts_with("DAY#")
-                        || pk.starts_with("ID#")
-                        || pk.starts_with("ENGDAY#")
-                        || pk.starts_with("COMMIT#")
-                        || pk == keys::ENGINEERS_PK
-                        || pk == keys::META_PK =>
-                {
+                Some(
+                    Kind::Day
+                    | Kind::Id
+                    | Kind::EngineerDay
+                    | Kind::Commit
+                    | Kind::Engineers
+                    | Kind::Meta,
+                ) => {
                     stored.insert(key, item);
                 }
                 // Counts kept by adding and subtracting may rest at 0: compared without them,
                 // and a day left with nothing is as good as none.
-                Some(pk) if pk.starts_with("DLV#") => match from_item::<DeliveryDayItem>(item) {
+                Some(Kind::DeliveryDay) => match from_item::<DeliveryDayItem>(item) {
                     Ok(day) if day.holds_nothing() && day.counted == counted => {}
                     Ok(day) => {
                         stored.insert(key, to_item(&day.without_zeros()));
                     }
                     Err(error) => report.undecodable.push(format!("{key}: {}", error.reason)),
                 },
-                Some(keys::COUNTER_PK) => {
+                Some(Kind::Counter) => {
                     counter = item
                         .get(keys::COUNTER_LAST)
                         .and_then(|last| last.as_n().ok())
@@ -97,7 +101,7 @@ pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, 
                     }
                 }
                 // Idempotency records: requests, not aggregates; their time to live ends them.
-                Some(pk) if pk.starts_with("IDEM#") => {}
+                Some(Kind::Idempotency) => {}
                 _ => report
                     .undecodable
                     .push(format!("{key}: a key of no known kind")),
@@ -132,9 +136,7 @@ pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, 
     let (days, engineer_days) = aggregates::days(&events);
     let mut by_engineer: BTreeMap<String, Vec<EngineerDayItem>> = BTreeMap::new();
     for day in &engineer_days {
-        let name = day
-            .pk
-            .strip_prefix("ENGDAY#")
+        let name = keys::engineer_of_days_pk(&day.pk)
             .unwrap_or_default()
             .to_owned();
         by_engineer.entry(name).or_default().push(day.clone());
