@@ -19,6 +19,13 @@ pub enum LogFormat {
     Pretty,
 }
 
+impl LogFormat {
+    /// Without `LOG_FORMAT`: JSON lines under Lambda (CloudWatch), readable text elsewhere.
+    pub fn default_for(on_lambda: bool) -> Self {
+        if on_lambda { Self::Json } else { Self::Pretty }
+    }
+}
+
 /// Where the events are: `EVENT_STORE=memory` (the default) or `dynamodb` with `EVENTS_TABLE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
@@ -146,8 +153,7 @@ impl Config {
         };
 
         let log_format = match var("LOG_FORMAT").as_deref() {
-            None if on_lambda => LogFormat::Json,
-            None => LogFormat::Pretty,
+            None => LogFormat::default_for(on_lambda),
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
             Some(other) => return Err(invalid("LOG_FORMAT", other.to_owned(), "json or pretty")),

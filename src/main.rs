@@ -18,7 +18,9 @@ fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
-            telemetry::init(default_log_format(), "info");
+            // The configuration says how to log; without it, as it would by default.
+            let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+            telemetry::init(LogFormat::default_for(on_lambda), "info");
             tracing::error!("configuration error: {error}");
             return ExitCode::FAILURE;
         }
@@ -76,14 +78,6 @@ fn main() -> ExitCode {
             tracing::error!("{error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn default_log_format() -> LogFormat {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        LogFormat::Json
-    } else {
-        LogFormat::Pretty
     }
 }
 

@@ -46,7 +46,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
                 })?;
             let events = load_memory_store(events_file.as_deref())?;
             refuse_unlisted_actions(&events, &config.allowed_actions).map_err(refused)?;
-            Store::Memory(MemoryStore::with_delivery_actions(
+            Store::Memory(MemoryStore::new(
                 events,
                 file,
                 config.delivery_actions.clone(),

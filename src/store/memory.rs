@@ -86,19 +86,10 @@ impl EventsFile {
 
 impl MemoryStore {
     /// `events` loaded from `file` (or the built-in sample, when `None`), with the delivery
-    /// metrics on the default action names.
-    pub fn new(events: EventStore, file: Option<EventsFile>) -> Self {
-        Self::with_delivery_actions(events, file, DeliveryActions::default())
-    }
-
-    /// As `new`, with the delivery metrics reading `actions`. Their index is built here, at
-    /// load, rather than by the first request. The idempotency keys recorded with a JSON-lines
-    /// file in the last 24 hours are read back.
-    pub fn with_delivery_actions(
-        events: EventStore,
-        file: Option<EventsFile>,
-        actions: DeliveryActions,
-    ) -> Self {
+    /// metrics reading `actions`. Their index is built here, at load, rather than by the first
+    /// request. The idempotency keys recorded with a JSON-lines file in the last 24 hours are
+    /// read back.
+    pub fn new(events: EventStore, file: Option<EventsFile>, actions: DeliveryActions) -> Self {
         let log = EventLog::new(events).with_delivery_actions(actions);
         log.delivery();
         let mut keys = Remembered::default();

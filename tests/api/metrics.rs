@@ -256,7 +256,7 @@ async fn configured_action_names_are_the_ones_counted() {
             event
         })
         .collect();
-    let store = MemoryStore::with_delivery_actions(
+    let store = MemoryStore::new(
         EventStore::from_records(renamed).unwrap(),
         None,
         DeliveryActions {
@@ -682,7 +682,7 @@ async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
     let report = verify(app.dynamodb().unwrap(), true).await.unwrap();
     assert!(report.repaired > 0, "{report:?}");
     let memory = TestApp::on(
-        Store::Memory(MemoryStore::with_delivery_actions(
+        Store::Memory(MemoryStore::new(
             EventStore::from_records(cases()).unwrap(),
             None,
             renamed,

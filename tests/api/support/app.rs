@@ -122,7 +122,8 @@ pub fn fixture_records() -> Vec<RawEvent> {
 
 impl TestApp {
     pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
-        Self::on(Store::Memory(MemoryStore::new(store, None)), metadata)
+        let memory = MemoryStore::new(store, None, Default::default());
+        Self::on(Store::Memory(memory), metadata)
     }
 
     pub fn on(store: Store, metadata: MetadataSource) -> Self {
