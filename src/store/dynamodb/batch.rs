@@ -2,7 +2,6 @@
 //! what comes back unprocessed retried with jittered exponential backoff.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -112,21 +111,14 @@ pub async fn write(
     Ok(())
 }
 
-/// Sleeps before try `tries + 1`: 50 ms doubling to at most 5 s, the full jitter AWS
-/// recommends (a random time up to the cap), so that many writers do not retry in step.
+/// Sleeps before try `tries + 1`: up to 50 ms doubling to at most 5 s.
 async fn backoff(tries: u32, operation: &str) -> Result<(), String> {
     if tries >= MAX_TRIES {
         return Err(format!(
             "{operation}: DynamoDB left items unprocessed {tries} times in a row (throttled)"
         ));
     }
-    let cap = Duration::from_millis(50 * (1 << tries.min(7))).min(Duration::from_secs(5));
-    tokio::time::sleep(full_jitter(cap)).await;
+    let wait = super::backoff::delay(tries, Duration::from_millis(50), Duration::from_secs(5));
+    tokio::time::sleep(wait).await;
     Ok(())
-}
-
-/// A random wait from zero to `cap`.
-pub(super) fn full_jitter(cap: Duration) -> Duration {
-    let random = RandomState::new().hash_one(0u8);
-    cap.mul_f64((random % 1000) as f64 / 1000.0)
 }

@@ -349,7 +349,12 @@ async fn delivery_commits(store: &DynamoStore, all: &[EventItem]) -> Result<usiz
                 }
                 Err(error) if attempt < 5 && is_cancelled(&error) => {
                     attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                    let wait = super::backoff::delay(
+                        attempt,
+                        std::time::Duration::from_millis(50),
+                        std::time::Duration::from_secs(5),
+                    );
+                    tokio::time::sleep(wait).await;
                 }
                 Err(error) => {
                     return Err(format!(

@@ -2,6 +2,7 @@
 //! Query and GetItem only, written by `import` and kept exact by `maintenance`.
 
 mod aggregates;
+mod backoff;
 mod batch;
 mod delivery;
 pub mod import;

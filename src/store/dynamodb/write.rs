@@ -758,7 +758,11 @@ fn put(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Full jitter under a ceiling of 25 ms doubling to 400 ms.
+/// Up to 25 ms doubling to 400 ms: a recording has 5 s in all.
 fn backoff(attempt: u32) -> Duration {
-    super::batch::full_jitter(Duration::from_millis(25 << attempt.min(4)))
+    super::backoff::delay(
+        attempt,
+        Duration::from_millis(25),
+        Duration::from_millis(400),
+    )
 }
