@@ -29,7 +29,7 @@ pub struct BucketParam {
     description = "Deployment frequency, lead time for changes, change failure rate and time to restore, for the range and for each day or week of it, each with its DORA performance level. The range is whole UTC days, chosen as `/summaries/daily` chooses them. A figure without data is `null`. The action names counted are the service's configuration (`DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`; by default `deploy`, `stage`, `rollback`).",
     tag = "metrics",
     params(RangeParams, BucketParam),
-    responses((status = 200, description = "The range from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days; without `from` or `to`, the store's first or last day. `total` is `null` and `buckets` empty when the store has no events and no range is given.", body = DeliveryReport))
+    responses((status = 200, description = "The range from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days. Without `to`, up to the store's last day; without `from`, the 366 days up to there (or from the store's first day, if later). `total` is `null` and `buckets` empty when the store has no events and no range is given.", body = DeliveryReport))
 )]
 pub async fn delivery(
     State(state): State<AppState>,

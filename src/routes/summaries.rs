@@ -11,7 +11,7 @@ pub const PARAMETERS: &[&str] = &["from", "to"];
 
 /// `GET /summaries/daily?from&to`: one entry per UTC calendar day, empty days included.
 /// A timestamp selects the day that holds it; `to` stays exclusive, a date in `to` includes that
-/// day. Without `from` or `to`, the store's first or last day.
+/// day. Without `to`, the store's last day; without `from`, the 366 days up to the end.
 #[utoipa::path(
     get,
     path = "/summaries/daily",
@@ -19,7 +19,7 @@ pub const PARAMETERS: &[&str] = &["from", "to"];
     description = "One entry per UTC day, days without events included: events, events per action, distinct engineers, and the change from the day before.",
     tag = "summaries",
     params(RangeParams),
-    responses((status = 200, description = "One entry per UTC day from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days; without `from` or `to`, the store's first or last day. Empty when the store has no events.", body = DayList))
+    responses((status = 200, description = "One entry per UTC day from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days. Without `to`, up to the store's last day; without `from`, the 366 days up to there (or from the store's first day, if later). Empty when the store has no events.", body = DayList))
 )]
 pub async fn daily(
     State(state): State<AppState>,
