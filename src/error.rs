@@ -5,6 +5,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::events::TooManyDays;
+use crate::store::{ReadFailure, WriteFailure};
+
 /// How long a client should wait before asking for metadata again after a 503: the time the
 /// service answers 503 at once before trying SSM again.
 pub const METADATA_RETRY_AFTER_SECONDS: u64 = crate::metadata::FAILURE_BACKOFF.as_secs();
@@ -190,6 +193,30 @@ impl ApiError {
                 "The event store did not answer in time; retry after the Retry-After delay.".into()
             }
             Self::Internal => "The service failed to answer; the failure has been logged.".into(),
+        }
+    }
+}
+
+impl From<ReadFailure> for ApiError {
+    fn from(failure: ReadFailure) -> Self {
+        match failure {
+            ReadFailure::Unavailable => Self::StoreUnavailable,
+            ReadFailure::Internal => Self::Internal,
+            ReadFailure::MetricsNeedRebuild => Self::MetricsNeedRebuild,
+            ReadFailure::TooManyDays(TooManyDays { days, max }) => {
+                Self::RangeTooLarge { days, max }
+            }
+        }
+    }
+}
+
+impl From<WriteFailure> for ApiError {
+    fn from(failure: WriteFailure) -> Self {
+        match failure {
+            WriteFailure::KeyReused => Self::IdempotencyKeyReused,
+            WriteFailure::ReadOnly => Self::StoreReadOnly,
+            WriteFailure::Unavailable => Self::StoreUnavailable,
+            WriteFailure::Internal => Self::Internal,
         }
     }
 }

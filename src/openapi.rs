@@ -21,8 +21,8 @@ use utoipa::{Modify, OpenApi};
 use crate::error::ApiError;
 use crate::events::NewEvent;
 use crate::routes::{
-    docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, params,
-    record_event, root, summaries,
+    docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, record_event,
+    root, summaries,
 };
 
 /// The description as `GET /openapi.json` serves it: `docs/openapi.json`, as committed.
@@ -244,7 +244,7 @@ fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
             invalid_range(),
             ApiError::RangeTooLarge {
                 days: 400,
-                max: params::MAX_DAYS,
+                max: crate::events::MAX_SUMMARY_DAYS,
             },
         ];
         errors.extend(store);

@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use utoipa::IntoParams;
 
-use super::params::{Params, RangeParams, check_range, days_of};
+use super::params::{Params, RangeParams, check_range};
 use crate::error::ApiError;
 use crate::events::{Bucket, DeliveryReport};
 use crate::state::AppState;
@@ -47,7 +47,7 @@ pub async fn delivery(
     let report = state
         .store
         .reader()
-        .delivery_metrics(Box::new(move |span| days_of(from, to, span)), bucket)
+        .delivery_metrics(from, to, bucket)
         .await?;
     Ok(Json(report))
 }

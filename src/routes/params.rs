@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{
 
 use crate::error::ApiError;
 use crate::events::{
-    MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, Timestamp, day_of, is_action_name, is_engineer_name,
+    MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, Timestamp, is_action_name, is_engineer_name,
 };
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -215,46 +215,6 @@ pub fn check_range(from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(),
                 .into(),
         )),
         _ => Ok(()),
-    }
-}
-
-/// The longest range one request may summarise, in days.
-pub const MAX_DAYS: i64 = 366;
-
-/// The whole UTC days a summary covers: from the day of `from` to the day before `to` (the day
-/// of `to` when it is a date, which means the end of that day). Without `to`, the store's last
-/// day (`span`: its first and last instants, if it has events); without `from`, the most recent
-/// `MAX_DAYS` days up to the last, or fewer from the store's first day: a store that has events
-/// from years ago and one from today still answers without parameters. `None` when there are
-/// no days: an empty store and no bounds.
-pub fn days_of(
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-    span: Option<(Timestamp, Timestamp)>,
-) -> Result<Option<(i64, i64)>, ApiError> {
-    let last = to
-        .map(|to| day_of(to - 1))
-        .or(span.map(|(_, last)| day_of(last)));
-    let first = match (from, last) {
-        (Some(from), _) => Some(day_of(from)),
-        (None, Some(last)) => {
-            let recent = last - (MAX_DAYS - 1);
-            Some(span.map_or(last, |(first, _)| day_of(first).max(recent)))
-        }
-        (None, None) => None,
-    };
-    match (first, last.or(first)) {
-        (Some(first), Some(last)) if first <= last => {
-            let count = last - first + 1;
-            if count > MAX_DAYS {
-                return Err(ApiError::RangeTooLarge {
-                    days: count,
-                    max: MAX_DAYS,
-                });
-            }
-            Ok(Some((first, last)))
-        }
-        _ => Ok(None),
     }
 }
 

@@ -2,7 +2,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::params::{Params, RangeParams, check_range, days_of};
+use super::params::{Params, RangeParams, check_range};
 use crate::error::ApiError;
 use crate::events::DayList;
 use crate::state::AppState;
@@ -30,10 +30,6 @@ pub async fn daily(
     let to = params.to()?;
     check_range(from, to)?;
 
-    let days = state
-        .store
-        .reader()
-        .daily_json(Box::new(move |span| days_of(from, to, span)))
-        .await?;
+    let days = state.store.reader().daily_json(from, to).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], days).into_response())
 }

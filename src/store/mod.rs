@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use self::dynamodb::{DynamoStore, StoreFailure};
 use self::memory::MemoryStore;
-use crate::error::ApiError;
 use crate::events::{
     self, Bucket, DayTotals, DeliveryIndex, DeliveryReport, EngineerList, EngineerSummary,
-    EventLog, EventQuery, EventRecord, EventView, NewEvent, Page, Position, Timestamp,
+    EventLog, EventQuery, EventRecord, EventView, NewEvent, Page, Position, Timestamp, TooManyDays,
+    summary_days,
 };
 
 /// How long an idempotency key is remembered.
@@ -57,14 +57,31 @@ impl From<StoreFailure> for WriteFailure {
     }
 }
 
-impl From<WriteFailure> for ApiError {
-    fn from(failure: WriteFailure) -> Self {
+/// Why a read was not answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// The store did not answer in time, or refused for now.
+    Unavailable,
+    /// A defect: an item that does not decode, a request the store refused; logged.
+    Internal,
+    /// The table's delivery facts were counted for other action names than the configured ones.
+    MetricsNeedRebuild,
+    /// The range to summarise is longer than a summary may be.
+    TooManyDays(TooManyDays),
+}
+
+impl From<StoreFailure> for ReadFailure {
+    fn from(failure: StoreFailure) -> Self {
         match failure {
-            WriteFailure::KeyReused => ApiError::IdempotencyKeyReused,
-            WriteFailure::ReadOnly => ApiError::StoreReadOnly,
-            WriteFailure::Unavailable => ApiError::StoreUnavailable,
-            WriteFailure::Internal => ApiError::Internal,
+            StoreFailure::Unavailable => Self::Unavailable,
+            StoreFailure::Internal => Self::Internal,
         }
+    }
+}
+
+impl From<TooManyDays> for ReadFailure {
+    fn from(too_many: TooManyDays) -> Self {
+        Self::TooManyDays(too_many)
     }
 }
 
@@ -92,11 +109,6 @@ impl EventPage<'_> {
         }
     }
 }
-
-/// `(first, last)` instants of the store, if it has events → the days to summarise, if any.
-pub type DayRange<'a> = Box<
-    dyn FnOnce(Option<(Timestamp, Timestamp)>) -> Result<Option<(i64, i64)>, ApiError> + Send + 'a,
->;
 
 impl Store {
     /// What `/health` names: the kind of store and, for DynamoDB, the table.
@@ -142,14 +154,14 @@ impl Store {
 
 impl Reader<'_> {
     /// The event with this id.
-    pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, ApiError> {
+    pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, ReadFailure> {
         match self {
             Self::Memory(log) => Ok(log.event(id).as_ref().map(EventRecord::from)),
             Self::DynamoDb(store) => Ok(Box::pin(store.within_budget(store.event(id))).await?),
         }
     }
 
-    pub async fn events(&self, query: &EventQuery<'_>) -> Result<EventPage<'_>, ApiError> {
+    pub async fn events(&self, query: &EventQuery<'_>) -> Result<EventPage<'_>, ReadFailure> {
         match self {
             Self::Memory(store) => Ok(EventPage::Memory(store.query(query))),
             Self::DynamoDb(store) => {
@@ -165,7 +177,7 @@ impl Reader<'_> {
     pub async fn engineer_events(
         &self,
         query: &EventQuery<'_>,
-    ) -> Result<Option<EventPage<'_>>, ApiError> {
+    ) -> Result<Option<EventPage<'_>>, ReadFailure> {
         let name = query.engineer.unwrap_or_default();
         match self {
             Self::Memory(store) => Ok(store
@@ -185,7 +197,7 @@ impl Reader<'_> {
     }
 
     /// `{"engineers":[…]}`: every engineer, sorted by name.
-    pub async fn engineers_json(&self) -> Result<Cow<'_, [u8]>, ApiError> {
+    pub async fn engineers_json(&self) -> Result<Cow<'_, [u8]>, ReadFailure> {
         match self {
             Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json())),
             Self::DynamoDb(store) => {
@@ -208,11 +220,16 @@ impl Reader<'_> {
         }
     }
 
-    /// `{"days":[…]}` for the days `range` chooses from the store's time span.
-    pub async fn daily_json(&self, range: DayRange<'_>) -> Result<Vec<u8>, ApiError> {
+    /// `{"days":[…]}` for the days `from` and `to` choose (`summary_days`) from the store's
+    /// time span.
+    pub async fn daily_json(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<u8>, ReadFailure> {
         const NO_DAYS: &[u8] = b"{\"days\":[]}";
         match self {
-            Self::Memory(store) => Ok(match range(store.time_span())? {
+            Self::Memory(store) => Ok(match summary_days(from, to, store.time_span())? {
                 Some((first, last)) => store.daily_json(first, last),
                 None => NO_DAYS.to_vec(),
             }),
@@ -220,7 +237,7 @@ impl Reader<'_> {
                 let work = async {
                     let meta = store.meta().await?;
                     let span = meta.as_ref().map(|meta| (meta.first, meta.last));
-                    let Some((first, last)) = range(span)? else {
+                    let Some((first, last)) = summary_days(from, to, span)? else {
                         return Ok(NO_DAYS.to_vec());
                     };
                     let Some(meta) = meta else {
@@ -230,7 +247,7 @@ impl Reader<'_> {
                     // The day before the first: its change is from there.
                     let items = store.days(first - 1, last).await?;
                     let (actions, totals) =
-                        day_totals(&meta.actions, items).ok_or(ApiError::Internal)?;
+                        day_totals(&meta.actions, items).ok_or(ReadFailure::Internal)?;
                     Ok(events::daily_json(&totals, &actions, first, last))
                 };
                 Box::pin(store.within_budget(work)).await
@@ -238,15 +255,17 @@ impl Reader<'_> {
         }
     }
 
-    /// The delivery metrics for the days `range` chooses from the store's time span.
+    /// The delivery metrics for the days `from` and `to` choose (`summary_days`) from the
+    /// store's time span.
     pub async fn delivery_metrics(
         &self,
-        range: DayRange<'_>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
         bucket: Bucket,
-    ) -> Result<DeliveryReport, ApiError> {
+    ) -> Result<DeliveryReport, ReadFailure> {
         match self {
             Self::Memory(log) => {
-                let days = range(log.time_span())?;
+                let days = summary_days(from, to, log.time_span())?;
                 let index = log.delivery();
                 Ok(DeliveryReport::new(days, bucket, |first, last| {
                     index.figures(first, last)
@@ -255,7 +274,8 @@ impl Reader<'_> {
             Self::DynamoDb(store) => {
                 let work = async {
                     let meta = store.meta().await?;
-                    let days = range(meta.as_ref().map(|meta| (meta.first, meta.last)))?;
+                    let span = meta.as_ref().map(|meta| (meta.first, meta.last));
+                    let days = summary_days(from, to, span)?;
                     let stored = match days {
                         Some((first, last)) => store.delivery_days(first, last).await?,
                         None => Vec::new(),
@@ -315,13 +335,4 @@ fn day_totals(
         );
     }
     Some((actions, days))
-}
-
-impl From<StoreFailure> for ApiError {
-    fn from(failure: StoreFailure) -> Self {
-        match failure {
-            StoreFailure::Unavailable => ApiError::StoreUnavailable,
-            StoreFailure::Internal => ApiError::Internal,
-        }
-    }
 }

@@ -14,6 +14,7 @@ mod query;
 mod sha;
 mod store;
 mod summary;
+mod summary_days;
 
 pub use allowed_actions::{AllowedActions, DEFAULT_ALLOWED_ACTIONS, MAX_ALLOWED_ACTIONS};
 pub use daily_json::DailyJson;
@@ -37,3 +38,4 @@ pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
 pub use store::{EngineerList, EngineerSummary, EventStore, StoreError};
 pub use summary::{ActionCounts, DayList, DaySummary, DayTotals, daily_json, day_summary};
+pub use summary_days::{MAX_SUMMARY_DAYS, TooManyDays, summary_days};

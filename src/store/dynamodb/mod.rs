@@ -66,7 +66,7 @@ pub fn delivery_facts(
     store: &DynamoStore,
     meta: Option<&items::MetaItem>,
     stored: &[items::DeliveryDayItem],
-) -> Result<Vec<crate::events::DeliveryDay>, crate::error::ApiError> {
+) -> Result<Vec<crate::events::DeliveryDay>, crate::store::ReadFailure> {
     let counted = delivery::counted(&store.delivery_actions);
     if let Some(meta) = meta
         && meta.delivery_counted.as_deref() != Some(counted.as_str())
@@ -76,7 +76,7 @@ pub fn delivery_facts(
             stored = meta.delivery_counted,
             "the table's delivery facts were counted for other action names, or never; run verify --rebuild"
         );
-        return Err(crate::error::ApiError::MetricsNeedRebuild);
+        return Err(crate::store::ReadFailure::MetricsNeedRebuild);
     }
     if let Some(other) = stored.iter().find(|day| day.counted != counted) {
         tracing::error!(
@@ -85,13 +85,13 @@ pub fn delivery_facts(
             key = format!("{}/{}", other.pk, other.sk),
             "delivery facts were counted for other action names; run verify --rebuild"
         );
-        return Err(crate::error::ApiError::MetricsNeedRebuild);
+        return Err(crate::store::ReadFailure::MetricsNeedRebuild);
     }
     stored
         .iter()
         .map(delivery::to_day)
         .collect::<Option<Vec<_>>>()
-        .ok_or(crate::error::ApiError::Internal)
+        .ok_or(crate::store::ReadFailure::Internal)
 }
 
 impl DynamoStore {
