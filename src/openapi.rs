@@ -25,9 +25,6 @@ use crate::routes::{
     root, summaries,
 };
 
-/// The description as `GET /openapi.json` serves it: `docs/openapi.json`, as committed.
-pub const OPENAPI_JSON: &str = include_str!("../docs/openapi.json");
-
 #[derive(OpenApi)]
 #[openapi(
     info(

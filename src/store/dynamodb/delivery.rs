@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::items::{CommitItem, DeliveryDayItem, EventItem, Item, to_item};
 use super::keys;
-use super::write::{Change, put_new};
+use super::transact::{Change, put_new};
 use super::{DynamoStore, StoreFailure};
 use crate::events::{DeliveryActions, DeliveryDay, Timestamp, day_of};
 

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod maintenance;
 pub mod read;
 pub mod table;
+mod transact;
 pub mod write;
 
 use std::sync::Arc;

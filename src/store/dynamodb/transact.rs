@@ -1,0 +1,204 @@
+//! One item of a `TransactWriteItems` under construction: an update whose clauses, conditions,
+//! names and values are added one at a time, or a conditional put.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+
+use super::items::{self, Item};
+use super::keys;
+use super::{DynamoStore, StoreFailure};
+use crate::events::Timestamp;
+
+/// An UpdateItem under construction: its clauses, conditions, names and values.
+pub(super) struct Change {
+    key: Item,
+    set: Vec<String>,
+    add: Vec<String>,
+    conditions: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Change {
+    pub(super) fn new(pk: &str, sk: &str) -> Self {
+        Self {
+            key: items::key(pk, sk),
+            set: Vec::new(),
+            add: Vec::new(),
+            // The item must still exist: an update would otherwise create half an item.
+            conditions: vec!["attribute_exists(#pk)".into()],
+            names: HashMap::from([("#pk".into(), keys::PK.into())]),
+            values: HashMap::new(),
+        }
+    }
+
+    pub(super) fn name(&mut self, attribute: &str) -> String {
+        let alias = format!("#{attribute}");
+        self.names.insert(alias.clone(), attribute.to_owned());
+        alias
+    }
+
+    pub(super) fn add(&mut self, attribute: &str, by: i64) {
+        let name = self.name(attribute);
+        let value = format!(":add_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::N(by.to_string()));
+        self.add.push(format!("{name} {value}"));
+    }
+
+    pub(super) fn add_to_set(&mut self, attribute: &str, member: &str) {
+        let name = self.name(attribute);
+        let value = format!(":set_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::Ss(vec![member.to_owned()]));
+        self.add.push(format!("{name} {value}"));
+    }
+
+    /// A fresh alias for a map key, and one for a value.
+    pub(super) fn entry_aliases(&mut self, key: &str) -> (String, String) {
+        let n = self.values.len();
+        let name = format!("#k{n}");
+        self.names.insert(name.clone(), key.to_owned());
+        (name, format!(":v{n}"))
+    }
+
+    /// `map.key += by`, the entry created at `by` if absent (the map must exist).
+    pub(super) fn add_in_map(&mut self, map: &str, key: &str, by: i64) {
+        let map = self.name(map);
+        let (entry, value) = self.entry_aliases(key);
+        self.values
+            .insert(value.clone(), AttributeValue::N(by.to_string()));
+        self.values
+            .insert(":zero".into(), AttributeValue::N("0".into()));
+        self.set.push(format!(
+            "{map}.{entry} = if_not_exists({map}.{entry}, :zero) + {value}"
+        ));
+    }
+
+    /// `map.key = value` (the map must exist).
+    pub(super) fn set_in_map(&mut self, map: &str, key: &str, to: AttributeValue) {
+        let map = self.name(map);
+        let (entry, value) = self.entry_aliases(key);
+        self.values.insert(value.clone(), to);
+        self.set.push(format!("{map}.{entry} = {value}"));
+    }
+
+    /// Adds a number to a number set (created if absent).
+    pub(super) fn add_number_to_set(&mut self, attribute: &str, member: i64) {
+        let name = self.name(attribute);
+        let value = format!(":set_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::Ns(vec![member.to_string()]));
+        self.add.push(format!("{name} {value}"));
+    }
+
+    /// `map.key += 1`, the entry created at 1 if absent.
+    pub(super) fn count_in_map(&mut self, map: &str, key: &str) {
+        let map = self.name(map);
+        self.names.insert("#entry".into(), key.to_owned());
+        self.values
+            .insert(":zero".into(), AttributeValue::N("0".into()));
+        self.values
+            .insert(":one".into(), AttributeValue::N("1".into()));
+        self.set.push(format!(
+            "{map}.#entry = if_not_exists({map}.#entry, :zero) + :one"
+        ));
+    }
+
+    /// Sets `attribute` to `ts` if it is still later than `ts`.
+    pub(super) fn lower(&mut self, attribute: &str, ts: Timestamp) {
+        self.move_to(attribute, ts, ">");
+    }
+
+    /// Sets `attribute` to `ts` if it is still earlier than `ts`.
+    pub(super) fn raise(&mut self, attribute: &str, ts: Timestamp) {
+        self.move_to(attribute, ts, "<");
+    }
+
+    /// `attribute = to`.
+    pub(super) fn set_number(&mut self, attribute: &str, to: Timestamp) {
+        let name = self.name(attribute);
+        let value = format!(":to_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::N(to.to_string()));
+        self.set.push(format!("{name} = {value}"));
+    }
+
+    /// On condition that `attribute` is still `was` (`None`: still absent).
+    pub(super) fn still(&mut self, attribute: &str, was: Option<Timestamp>) {
+        let name = self.name(attribute);
+        match was {
+            None => self
+                .conditions
+                .push(format!("attribute_not_exists({name})")),
+            Some(was) => {
+                let old = format!(":was_{attribute}");
+                self.values
+                    .insert(old.clone(), AttributeValue::N(was.to_string()));
+                self.conditions.push(format!("{name} = {old}"));
+            }
+        }
+    }
+
+    pub(super) fn move_to(&mut self, attribute: &str, ts: Timestamp, still: &str) {
+        let name = self.name(attribute);
+        let value = format!(":to_{attribute}");
+        self.values
+            .insert(value.clone(), AttributeValue::N(ts.to_string()));
+        self.set.push(format!("{name} = {value}"));
+        self.conditions.push(format!("{name} {still} {value}"));
+    }
+
+    pub(super) fn build(self, store: &DynamoStore) -> Result<TransactWriteItem, StoreFailure> {
+        let mut expression = Vec::new();
+        if !self.set.is_empty() {
+            expression.push(format!("SET {}", self.set.join(", ")));
+        }
+        if !self.add.is_empty() {
+            expression.push(format!("ADD {}", self.add.join(", ")));
+        }
+        let update = Update::builder()
+            .table_name(store.table())
+            .set_key(Some(self.key))
+            .update_expression(expression.join(" "))
+            .condition_expression(self.conditions.join(" AND "))
+            .set_expression_attribute_names(Some(self.names))
+            .set_expression_attribute_values(Some(self.values))
+            .build()
+            .map_err(|error| {
+                tracing::error!(%error, "an update did not build");
+                StoreFailure::Internal
+            })?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+/// A put of an item that must not exist yet.
+pub(super) fn put_new(store: &DynamoStore, item: Item) -> Result<TransactWriteItem, StoreFailure> {
+    put(store, item, "attribute_not_exists(#pk)", HashMap::new())
+}
+
+pub(super) fn put(
+    store: &DynamoStore,
+    item: Item,
+    condition: &str,
+    values: HashMap<String, AttributeValue>,
+) -> Result<TransactWriteItem, StoreFailure> {
+    let mut names = HashMap::from([("#pk".to_owned(), keys::PK.to_owned())]);
+    if condition.contains("#expires") {
+        names.insert("#expires".into(), keys::EXPIRES.into());
+    }
+    let put = Put::builder()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+        .build()
+        .map_err(|error| {
+            tracing::error!(%error, "a put did not build");
+            StoreFailure::Internal
+        })?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
