@@ -85,6 +85,12 @@ test: tools objdump lint check-infra check-workflows check-scripts check-openapi
 	$(AWS_CLEAN_ENV) MOTO_SERVER="$(VENV_BIN)/moto_server" LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" \
 		$(CARGO) test --workspace --locked -- --include-ignored
 
+.PHONY: check
+check: $(VENV_STAMP) ## The fast loop: fmt, clippy, unit tests and the API tests on both stores (not the package, infra, fuzz or browser checks)
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(AWS_CLEAN_ENV) MOTO_SERVER="$(VENV_BIN)/moto_server" $(CARGO) test --workspace --locked
+
 .PHONY: test-deploy
 test-deploy: $(VENV_STAMP) ## The deploy path offline: Makefile targets against stand-in terraform/aws, smoke.sh, infra rules
 	$(AWS_CLEAN_ENV) $(VENV_BIN)/pytest -q -p no:cacheprovider tests/deploy
