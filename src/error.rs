@@ -215,6 +215,9 @@ impl From<WriteFailure> for ApiError {
         match failure {
             WriteFailure::KeyReused => Self::IdempotencyKeyReused,
             WriteFailure::ReadOnly => Self::StoreReadOnly,
+            WriteFailure::ActionNotAllowed { action, allowed } => {
+                Self::ActionNotAllowed { action, allowed }
+            }
             WriteFailure::Unavailable => Self::StoreUnavailable,
             WriteFailure::Internal => Self::Internal,
         }

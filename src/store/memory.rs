@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::events::{
-    DeliveryActions, EventLog, EventRecord, EventStore, NewEvent, RawEvent, Sha, Timestamp,
+    AllowedActions, DeliveryActions, EventLog, EventRecord, EventStore, NewEvent, RawEvent, Sha,
+    Timestamp,
 };
 
 use super::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
@@ -138,9 +139,10 @@ impl MemoryStore {
         new: NewEvent,
         key: Option<String>,
         received: Timestamp,
+        allowed: Arc<AllowedActions>,
     ) -> Result<Recorded, WriteFailure> {
         let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.record(new, key, received))
+        tokio::task::spawn_blocking(move || shared.record(new, key, received, &allowed))
             .await
             .map_err(|error| {
                 tracing::error!(%error, "recording an event failed");
@@ -162,6 +164,7 @@ impl Shared {
         new: NewEvent,
         key: Option<String>,
         received: Timestamp,
+        allowed: &AllowedActions,
     ) -> Result<Recorded, WriteFailure> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let fingerprint = new.fingerprint();
@@ -179,6 +182,12 @@ impl Shared {
                     Err(WriteFailure::KeyReused)
                 };
             }
+        }
+        if !allowed.contains(&new.action) {
+            return Err(WriteFailure::ActionNotAllowed {
+                action: new.action,
+                allowed: allowed.listed(),
+            });
         }
         let raw = RawEvent {
             id: writer.next_id,

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use self::dynamodb::{DynamoStore, StoreFailure};
 use self::memory::MemoryStore;
 use crate::events::{
-    self, Bucket, DayTotals, DeliveryIndex, DeliveryReport, EngineerList, EngineerSummary,
-    EventLog, EventQuery, EventRecord, EventView, NewEvent, Page, Position, Timestamp, TooManyDays,
-    summary_days,
+    self, AllowedActions, Bucket, DayTotals, DeliveryIndex, DeliveryReport, EngineerList,
+    EngineerSummary, EventLog, EventQuery, EventRecord, EventView, NewEvent, Page, Position,
+    Timestamp, TooManyDays, summary_days,
 };
 
 /// How long an idempotency key is remembered.
@@ -44,6 +44,11 @@ pub enum WriteFailure {
     KeyReused,
     /// The memory store's `EVENTS_FILE` is a JSON array, which cannot be appended to.
     ReadOnly,
+    /// The action is not among the allowed ones (listed).
+    ActionNotAllowed {
+        action: String,
+        allowed: String,
+    },
     Unavailable,
     Internal,
 }
@@ -137,16 +142,20 @@ impl Store {
 
     /// Stores `new` as a new event with a new id, or, for a key seen in the last 24 hours with
     /// the same request, answers with the event that request recorded.
+    /// An action outside `allowed` is refused, after the retry of a request recorded under
+    /// `key`, which is answered as it was whatever the list says now.
     pub async fn record(
         &self,
         new: NewEvent,
         key: Option<String>,
         received: Timestamp,
+        allowed: Arc<AllowedActions>,
     ) -> Result<Recorded, WriteFailure> {
         match self {
-            Self::Memory(store) => store.record(new, key, received).await,
+            Self::Memory(store) => store.record(new, key, received, allowed).await,
             Self::DynamoDb(store) => {
-                Box::pin(store.within_write_budget(store.record(new, key, received))).await
+                let recording = store.record(new, key, received, &allowed);
+                Box::pin(store.within_write_budget(recording)).await
             }
         }
     }

@@ -439,6 +439,22 @@ async fn an_action_outside_the_allowed_list_is_422_and_records_nothing() {
         .post_event(&body("gus", "hotfix", NOV_1_15H), &[])
         .await
         .assert_error(422, "action_not_allowed");
+    // A retry of an event recorded before the list was narrowed is still answered as it was.
+    let key = [("idempotency-key", "before-narrowing")];
+    let first = app
+        .post_event(&body("hal", "hotfix", NOV_1_15H), &key)
+        .await;
+    assert_eq!(first.status, 201);
+    let retried = configured
+        .post_event(&body("hal", "hotfix", NOV_1_15H), &key)
+        .await;
+    assert_eq!(
+        (retried.status, retried.header("idempotent-replayed")),
+        (axum::http::StatusCode::CREATED, Some("true")),
+        "{}",
+        String::from_utf8_lossy(&retried.body)
+    );
+    assert_eq!(retried.json(), first.json());
 }
 
 each_store!(

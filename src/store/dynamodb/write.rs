@@ -23,7 +23,7 @@ use super::keys;
 use super::read::decode;
 use super::transact::{Change, put, put_new};
 use super::{DynamoStore, StoreFailure, failure};
-use crate::events::{EventRecord, NewEvent, Sha, Timestamp, day_of};
+use crate::events::{AllowedActions, EventRecord, NewEvent, Sha, Timestamp, day_of};
 use crate::store::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
 
 /// Transactions tried per event before answering 503.
@@ -51,12 +51,19 @@ impl DynamoStore {
         new: NewEvent,
         key: Option<String>,
         received: Timestamp,
+        allowed: &AllowedActions,
     ) -> Result<Recorded, WriteFailure> {
         let fingerprint = new.fingerprint();
         if let Some(key) = &key
             && let Some(earlier) = self.earlier_request(key, received).await?
         {
             return earlier.answer(&fingerprint);
+        }
+        if !allowed.contains(&new.action) {
+            return Err(WriteFailure::ActionNotAllowed {
+                action: new.action,
+                allowed: allowed.listed(),
+            });
         }
         let mut id = self.next_id().await?;
         for attempt in 0..MAX_ATTEMPTS {
