@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use crate::config::{Config, StoreConfig};
 use crate::events::{AllowedActions, EventStore, LoadError, RawEvent};
-use crate::startup::refuse_unlisted_actions;
 use crate::store::dynamodb::DynamoStore;
 use crate::store::dynamodb::import::{Progress, import};
 use crate::store::dynamodb::maintenance::verify;
@@ -137,7 +136,8 @@ fn load(file: &Path, allowed: &AllowedActions) -> Result<EventStore, String> {
     let source = file.display().to_string();
     let reader = File::open(file).map_err(|e| format!("{source}: cannot open: {e}"))?;
     let events = EventStore::load(reader, &source).map_err(|e: LoadError| e.to_string())?;
-    refuse_unlisted_actions(&events, allowed)
+    allowed
+        .check_store(&events)
         .map_err(|message| format!("{source}: {message}; nothing was imported"))?;
     Ok(events)
 }

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::events::TooManyDays;
+use crate::events::{NotAllowed, TooManyDays};
 use crate::store::{ReadFailure, WriteFailure};
 
 /// How long a client should wait before asking for metadata again after a 503: the time the
@@ -215,7 +215,7 @@ impl From<WriteFailure> for ApiError {
         match failure {
             WriteFailure::KeyReused => Self::IdempotencyKeyReused,
             WriteFailure::ReadOnly => Self::StoreReadOnly,
-            WriteFailure::ActionNotAllowed { action, allowed } => {
+            WriteFailure::ActionNotAllowed(NotAllowed { action, allowed }) => {
                 Self::ActionNotAllowed { action, allowed }
             }
             WriteFailure::Unavailable => Self::StoreUnavailable,

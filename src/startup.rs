@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::config::{Config, StoreConfig};
-use crate::events::{AllowedActions, EventStore, LoadError};
+use crate::events::{EventStore, LoadError};
 use crate::metadata::MetadataSource;
 use crate::state::AppState;
 use crate::store::Store;
@@ -45,7 +45,10 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
                     message,
                 })?;
             let events = load_memory_store(events_file.as_deref())?;
-            refuse_unlisted_actions(&events, &config.allowed_actions).map_err(refused)?;
+            config
+                .allowed_actions
+                .check_store(&events)
+                .map_err(refused)?;
             Store::Memory(MemoryStore::new(
                 events,
                 file,
@@ -83,26 +86,6 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     Ok(AppState::new(store, metadata)
         .with_write_access(write_access)
         .with_allowed_actions(config.allowed_actions.clone()))
-}
-
-/// A file holding an action `POST /events` would refuse is refused whole: one rule for every
-/// way an event comes in. The message names the action and an event that carries it.
-pub fn refuse_unlisted_actions(
-    events: &EventStore,
-    allowed: &AllowedActions,
-) -> Result<(), String> {
-    let Some(action) = events.actions().find(|action| !allowed.contains(action)) else {
-        return Ok(());
-    };
-    let example = events
-        .iter()
-        .find(|event| event.action == action)
-        .map_or(0, |event| event.id);
-    Err(format!(
-        "action '{action}' (event id {example} and maybe others) is not among the allowed \
-         actions ({}); add it to ALLOWED_ACTIONS or correct the file",
-        allowed.listed()
-    ))
 }
 
 /// `EVENTS_FILE`, or the built-in sample dataset.

@@ -144,28 +144,33 @@ impl Params {
 
     /// `engineer`: a name `POST /events` would accept, or no event can carry it.
     pub fn engineer(&self) -> Result<Option<&str>, ApiError> {
-        match self.get("engineer") {
-            Some(name) if !is_engineer_name(name) => Err(ApiError::invalid(
-                "engineer",
-                format!(
-                    "must be an engineer's name: 1 to {MAX_ENGINEER_CHARS} characters, without \
-                     control characters"
-                ),
-            )),
-            other => Ok(other),
-        }
+        self.name("engineer", is_engineer_name, || {
+            format!(
+                "must be an engineer's name: 1 to {MAX_ENGINEER_CHARS} characters, without \
+                 control characters"
+            )
+        })
     }
 
     /// `action`: a name `POST /events` would accept, or no event can carry it.
     pub fn action(&self) -> Result<Option<&str>, ApiError> {
-        match self.get("action") {
-            Some(name) if !is_action_name(name) => Err(ApiError::invalid(
-                "action",
-                format!(
-                    "must be an action name: 1 to {MAX_ACTION_CHARS} characters, a-z first, then \
-                     a-z, 0-9, '_' or '-'"
-                ),
-            )),
+        self.name("action", is_action_name, || {
+            format!(
+                "must be an action name: 1 to {MAX_ACTION_CHARS} characters, a-z first, then \
+                 a-z, 0-9, '_' or '-'"
+            )
+        })
+    }
+
+    /// A filter on a stored name, refused (`rule`) when it breaks what `valid` holds names to.
+    fn name(
+        &self,
+        parameter: &'static str,
+        valid: fn(&str) -> bool,
+        rule: impl FnOnce() -> String,
+    ) -> Result<Option<&str>, ApiError> {
+        match self.get(parameter) {
+            Some(name) if !valid(name) => Err(ApiError::invalid(parameter, rule())),
             other => Ok(other),
         }
     }

@@ -183,12 +183,7 @@ impl Shared {
                 };
             }
         }
-        if !allowed.contains(&new.action) {
-            return Err(WriteFailure::ActionNotAllowed {
-                action: new.action,
-                allowed: allowed.listed(),
-            });
-        }
+        allowed.check(&new.action)?;
         let raw = RawEvent {
             id: writer.next_id,
             sha: new.sha,

@@ -12,8 +12,8 @@ use self::dynamodb::{DynamoStore, StoreFailure};
 use self::memory::MemoryStore;
 use crate::events::{
     self, AllowedActions, Bucket, DayTotals, DeliveryIndex, DeliveryReport, EngineerList,
-    EngineerSummary, EventLog, EventQuery, EventRecord, EventView, NewEvent, Page, Position,
-    Timestamp, TooManyDays, summary_days,
+    EngineerSummary, EventLog, EventQuery, EventRecord, EventView, NewEvent, NotAllowed, Page,
+    Position, Timestamp, TooManyDays, summary_days,
 };
 
 /// How long an idempotency key is remembered.
@@ -44,11 +44,8 @@ pub enum WriteFailure {
     KeyReused,
     /// The memory store's `EVENTS_FILE` is a JSON array, which cannot be appended to.
     ReadOnly,
-    /// The action is not among the allowed ones (listed).
-    ActionNotAllowed {
-        action: String,
-        allowed: String,
-    },
+    /// The action is not among the allowed ones.
+    ActionNotAllowed(NotAllowed),
     Unavailable,
     Internal,
 }
@@ -73,6 +70,12 @@ pub enum ReadFailure {
     MetricsNeedRebuild,
     /// The range to summarise is longer than a summary may be.
     TooManyDays(TooManyDays),
+}
+
+impl From<NotAllowed> for WriteFailure {
+    fn from(refused: NotAllowed) -> Self {
+        Self::ActionNotAllowed(refused)
+    }
 }
 
 impl From<StoreFailure> for ReadFailure {

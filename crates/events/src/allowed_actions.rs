@@ -6,6 +6,14 @@ use std::collections::BTreeSet;
 
 use crate::delivery::DeliveryActions;
 use crate::new_event::is_action_name;
+use crate::store::EventStore;
+
+/// An action outside the list: the action, and the allowed ones as a sentence lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAllowed {
+    pub action: String,
+    pub allowed: String,
+}
 
 /// The names recorded when none are configured: the delivery metrics' three, `commit` (a code
 /// host's push) and `hotfix` (an unplanned deploy after an incident).
@@ -54,6 +62,34 @@ impl AllowedActions {
     /// The names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
+    }
+
+    /// `action`, if it is on the list.
+    pub fn check(&self, action: &str) -> Result<(), NotAllowed> {
+        match self.contains(action) {
+            true => Ok(()),
+            false => Err(NotAllowed {
+                action: action.to_owned(),
+                allowed: self.listed(),
+            }),
+        }
+    }
+
+    /// A file is refused whole if any of its events has an action off the list: one rule for
+    /// every way an event comes in. The message names the action and an event that carries it.
+    pub fn check_store(&self, events: &EventStore) -> Result<(), String> {
+        let Some(action) = events.actions().find(|action| !self.contains(action)) else {
+            return Ok(());
+        };
+        let example = events
+            .iter()
+            .find(|event| event.action == action)
+            .map_or(0, |event| event.id);
+        Err(format!(
+            "action '{action}' (event id {example} and maybe others) is not among the allowed \
+             actions ({}); add it to ALLOWED_ACTIONS or correct the file",
+            self.listed()
+        ))
     }
 
     /// The names as a sentence lists them: `a, b, c`.

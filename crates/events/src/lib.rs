@@ -16,7 +16,9 @@ mod store;
 mod summary;
 mod summary_days;
 
-pub use allowed_actions::{AllowedActions, DEFAULT_ALLOWED_ACTIONS, MAX_ALLOWED_ACTIONS};
+pub use allowed_actions::{
+    AllowedActions, DEFAULT_ALLOWED_ACTIONS, MAX_ALLOWED_ACTIONS, NotAllowed,
+};
 pub use daily_json::DailyJson;
 pub use delivery::{
     Bucket, ChangeFailureRate, DeliveryActions, DeliveryDay, DeliveryFigures, DeliveryIndex,

@@ -59,12 +59,7 @@ impl DynamoStore {
         {
             return earlier.answer(&fingerprint);
         }
-        if !allowed.contains(&new.action) {
-            return Err(WriteFailure::ActionNotAllowed {
-                action: new.action,
-                allowed: allowed.listed(),
-            });
-        }
+        allowed.check(&new.action)?;
         let mut id = self.next_id().await?;
         for attempt in 0..MAX_ATTEMPTS {
             let event = EventItem {
