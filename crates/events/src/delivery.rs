@@ -23,6 +23,7 @@ use hashbrown::HashTable;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::delivery_facts::{DeliveryKind, Firsts};
 use super::model::{EventView, SECONDS_PER_DAY, Timestamp, date_of_day, day_of};
 use super::sha::Sha;
 
@@ -324,30 +325,26 @@ impl DeliveryIndex {
         let (commits, mut deploys, mut rollbacks) = first_stages_and_deploys(events, actions);
         deploys.sort_unstable();
         rollbacks.sort_unstable();
-        let deploy_day =
-            |commit: &Commit| (commit.first_deploy != NEVER).then(|| day_of(commit.first_deploy));
         Self::assemble(Facts {
             deploys: &deploys,
             deploy_counts: deploys.iter().map(|&t| (day_of(t), 1)),
             rollbacks: &rollbacks,
-            leads: commits.iter().filter_map(|commit| {
-                let day = deploy_day(commit)?;
-                let staged_before = commit.first_stage <= commit.first_deploy;
-                staged_before.then(|| (day, commit.first_deploy - commit.first_stage))
-            }),
-            without_stage: commits.iter().filter_map(|commit| {
-                let day = deploy_day(commit)?;
-                (commit.first_stage > commit.first_deploy).then_some((day, 1))
-            }),
-            staged: commits
+            leads: commits
                 .iter()
-                .filter(|commit| commit.first_stage != NEVER)
-                .map(|commit| {
-                    (
-                        day_of(commit.first_stage),
-                        deploy_day(commit).unwrap_or(NEVER),
-                    )
+                .filter_map(|commit| match commit.firsts.deployed()? {
+                    (day, Some(lead)) => Some((day, lead)),
+                    (_, None) => None,
                 }),
+            without_stage: commits
+                .iter()
+                .filter_map(|commit| match commit.firsts.deployed()? {
+                    (day, None) => Some((day, 1)),
+                    (_, Some(_)) => None,
+                }),
+            staged: commits.iter().filter_map(|commit| {
+                let (day, deployed_on) = commit.firsts.staged()?;
+                Some((day, deployed_on.unwrap_or(NEVER)))
+            }),
         })
     }
 
@@ -550,11 +547,10 @@ pub struct DeliveryDay {
     pub staged: Vec<(Option<i64>, u32)>,
 }
 
-/// A commit's first stage and first deploy (`NEVER` if none).
+/// A commit's first stage and first deploy.
 struct Commit<'a> {
     sha: &'a Sha,
-    first_stage: Timestamp,
-    first_deploy: Timestamp,
+    firsts: Firsts,
 }
 
 /// Every commit with a stage or a deploy, and the instants of every deploy and rollback.
@@ -569,35 +565,34 @@ fn first_stages_and_deploys<'a>(
     let mut deploys = Vec::new();
     let mut rollbacks = Vec::new();
     for event in events {
-        let action = event.action;
-        let (is_deploy, is_stage) = (action == actions.deploy, action == actions.stage);
-        if is_deploy || is_stage {
-            let hash = hasher.hash_one(event.sha);
-            let position = match positions.find(hash, |&p| commits[p as usize].sha == event.sha) {
-                Some(&position) => position as usize,
-                None => {
-                    commits.push(Commit {
-                        sha: event.sha,
-                        first_stage: NEVER,
-                        first_deploy: NEVER,
-                    });
-                    let position = commits.len() - 1;
-                    positions.insert_unique(hash, position as u32, |&p| {
-                        hasher.hash_one(commits[p as usize].sha)
-                    });
-                    position
-                }
-            };
-            let commit = &mut commits[position];
-            if is_deploy {
-                commit.first_deploy = commit.first_deploy.min(event.timestamp);
-                deploys.push(event.timestamp);
-            } else {
-                commit.first_stage = commit.first_stage.min(event.timestamp);
+        let Some(kind) = actions.kind_of(event.action) else {
+            continue;
+        };
+        match kind {
+            DeliveryKind::Deploy => deploys.push(event.timestamp),
+            DeliveryKind::Rollback => {
+                rollbacks.push(event.timestamp);
+                continue;
             }
-        } else if action == actions.rollback {
-            rollbacks.push(event.timestamp);
+            DeliveryKind::Stage => {}
         }
+        let hash = hasher.hash_one(event.sha);
+        let position = match positions.find(hash, |&p| commits[p as usize].sha == event.sha) {
+            Some(&position) => position as usize,
+            None => {
+                commits.push(Commit {
+                    sha: event.sha,
+                    firsts: Firsts::default(),
+                });
+                let position = commits.len() - 1;
+                positions.insert_unique(hash, position as u32, |&p| {
+                    hasher.hash_one(commits[p as usize].sha)
+                });
+                position
+            }
+        };
+        let commit = &mut commits[position];
+        commit.firsts = commit.firsts.after(kind, event.timestamp);
     }
     (commits, deploys, rollbacks)
 }

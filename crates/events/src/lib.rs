@@ -4,6 +4,7 @@
 mod allowed_actions;
 mod daily_json;
 mod delivery;
+mod delivery_facts;
 mod event_json;
 mod generate;
 mod load;
@@ -24,6 +25,7 @@ pub use delivery::{
     Bucket, ChangeFailureRate, DeliveryActions, DeliveryDay, DeliveryFigures, DeliveryIndex,
     DeliveryReport, DeploymentFrequency, LeadTime, Level, TimeToRestore,
 };
+pub use delivery_facts::{DayChange, DeliveryKind, Firsts};
 pub use event_json::{EVENT_JSON_BYTES, write_events_json};
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};

@@ -15,62 +15,26 @@ use super::items::{CommitItem, DeliveryDayItem, EventItem, Item, to_item};
 use super::keys;
 use super::transact::{Change, put_new};
 use super::{DynamoStore, StoreFailure};
-use crate::events::{DeliveryActions, DeliveryDay, Timestamp, day_of};
+use crate::events::{DayChange, DeliveryActions, DeliveryDay, DeliveryKind, Firsts};
 
 /// What the day items record they were counted for.
 pub fn counted(actions: &DeliveryActions) -> String {
     format!("{} {} {}", actions.deploy, actions.stage, actions.rollback)
 }
 
-/// A change to one day's facts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DayDelta {
-    pub deploys: i64,
-    /// A deploy instant to add.
-    pub time: Option<Timestamp>,
-    /// A rollback to add: id, instant.
-    pub rollback: Option<(u64, Timestamp)>,
-    /// Lead time → commits.
-    pub leads: BTreeMap<i64, i64>,
-    pub unstaged: i64,
-    /// Day of first deploy (`None`: not deployed) → commits.
-    pub staged: BTreeMap<Option<i64>, i64>,
-}
-
-impl DayDelta {
-    fn add(&mut self, other: &DayDelta, sign: i64) {
-        self.deploys += sign * other.deploys;
-        self.unstaged += sign * other.unstaged;
-        for (lead, count) in &other.leads {
-            *self.leads.entry(*lead).or_default() += sign * count;
-        }
-        for (day, count) in &other.staged {
-            *self.staged.entry(*day).or_default() += sign * count;
-        }
-        self.time = self.time.or(other.time);
-        self.rollback = self.rollback.or(other.rollback);
-        self.leads.retain(|_, count| *count != 0);
-        self.staged.retain(|_, count| *count != 0);
+/// A day's change applied to its stored item in memory.
+pub fn apply(change: &DayChange, item: &mut DeliveryDayItem) {
+    item.deploys += change.deploys;
+    item.times.extend(change.time);
+    if let Some((id, at)) = change.rollback {
+        item.rollbacks.insert(id.to_string(), at);
     }
-
-    pub fn is_empty(&self) -> bool {
-        *self == DayDelta::default()
+    for (lead, count) in &change.leads {
+        *item.leads.entry(lead.to_string()).or_default() += count;
     }
-
-    /// Applied to an item in memory.
-    pub fn apply_to(&self, item: &mut DeliveryDayItem) {
-        item.deploys += self.deploys;
-        item.times.extend(self.time);
-        if let Some((id, at)) = self.rollback {
-            item.rollbacks.insert(id.to_string(), at);
-        }
-        for (lead, count) in &self.leads {
-            *item.leads.entry(lead.to_string()).or_default() += count;
-        }
-        item.unstaged += self.unstaged;
-        for (day, count) in &self.staged {
-            *item.staged.entry(staged_key(*day)).or_default() += count;
-        }
+    item.unstaged += change.unstaged;
+    for (day, count) in &change.staged {
+        *item.staged.entry(staged_key(*day)).or_default() += count;
     }
 }
 
@@ -78,67 +42,26 @@ fn staged_key(deployed_on: Option<i64>) -> String {
     deployed_on.map_or_else(|| keys::NOT_DEPLOYED.to_owned(), keys::day_sk)
 }
 
-/// The days a commit with these firsts adds to, and what it adds to each.
-pub fn contribution(
-    stage: Option<Timestamp>,
-    deploy: Option<Timestamp>,
-) -> BTreeMap<i64, DayDelta> {
-    let mut days: BTreeMap<i64, DayDelta> = BTreeMap::new();
-    if let Some(deployed) = deploy {
-        let day = days.entry(day_of(deployed)).or_default();
-        match stage {
-            Some(staged) if staged <= deployed => {
-                day.leads.insert(deployed - staged, 1);
-            }
-            _ => day.unstaged = 1,
-        }
-    }
-    if let Some(staged) = stage {
-        days.entry(day_of(staged))
-            .or_default()
-            .staged
-            .insert(deploy.map(day_of), 1);
-    }
-    days
+/// What `event` adds to its own day besides its commit's firsts.
+pub fn event_change(event: &EventItem, actions: &DeliveryActions) -> Option<(i64, DayChange)> {
+    DayChange::of_event(actions.kind_of(&event.action)?, event.id, event.ts)
 }
 
-/// Per-day changes when a commit's firsts go from `before` to `after`.
-pub fn moved(
-    before: (Option<Timestamp>, Option<Timestamp>),
-    after: (Option<Timestamp>, Option<Timestamp>),
-) -> BTreeMap<i64, DayDelta> {
-    let mut days = contribution(after.0, after.1);
-    for (day, old) in contribution(before.0, before.1) {
-        days.entry(day).or_default().add(&old, -1);
+/// Its commit's firsts after `event`; `None` if the event is neither a deploy nor a stage.
+pub fn firsts_after(
+    before: Firsts,
+    event: &EventItem,
+    actions: &DeliveryActions,
+) -> Option<Firsts> {
+    match actions.kind_of(&event.action)? {
+        DeliveryKind::Rollback => None,
+        kind => Some(before.after(kind, event.ts)),
     }
-    days.retain(|_, delta| !delta.is_empty());
-    days
 }
 
-/// Per-day changes an event brings besides its commit's: a deploy's count and instant, a
-/// rollback.
-pub fn event_delta(event: &EventItem, actions: &DeliveryActions) -> Option<(i64, DayDelta)> {
-    let day = day_of(event.ts);
-    if event.action == actions.deploy {
-        Some((
-            day,
-            DayDelta {
-                deploys: 1,
-                time: Some(event.ts),
-                ..DayDelta::default()
-            },
-        ))
-    } else if event.action == actions.rollback {
-        Some((
-            day,
-            DayDelta {
-                rollback: Some((event.id, event.ts)),
-                ..DayDelta::default()
-            },
-        ))
-    } else {
-        None
-    }
+/// A stored commit's firsts (absent: none).
+pub fn firsts_of(commit: Option<&CommitItem>) -> Firsts {
+    commit.map_or_else(Firsts::default, |c| Firsts::new(c.stage, c.deploy))
 }
 
 /// A day's facts from its own events alone: deploys, their instants, rollbacks (what `import`
@@ -146,35 +69,11 @@ pub fn event_delta(event: &EventItem, actions: &DeliveryActions) -> Option<(i64,
 pub fn event_facts(day: i64, events: &[EventItem], actions: &DeliveryActions) -> DeliveryDayItem {
     let mut facts = DeliveryDayItem::empty(day, &counted(actions));
     for event in events {
-        if let Some((_, delta)) = event_delta(event, actions) {
-            delta.apply_to(&mut facts);
+        if let Some((_, change)) = event_change(event, actions) {
+            apply(&change, &mut facts);
         }
     }
     facts
-}
-
-/// Merges `more` into `days`.
-pub fn merge(days: &mut BTreeMap<i64, DayDelta>, more: BTreeMap<i64, DayDelta>) {
-    for (day, delta) in more {
-        days.entry(day).or_default().add(&delta, 1);
-    }
-}
-
-/// A commit's firsts after `event`, from its firsts before; `None` if the event is neither a
-/// deploy nor a stage.
-pub fn firsts_after(
-    before: (Option<Timestamp>, Option<Timestamp>),
-    event: &EventItem,
-    actions: &DeliveryActions,
-) -> Option<(Option<Timestamp>, Option<Timestamp>)> {
-    let earliest = |first: Option<Timestamp>| Some(first.map_or(event.ts, |t| t.min(event.ts)));
-    if event.action == actions.stage {
-        Some((earliest(before.0), before.1))
-    } else if event.action == actions.deploy {
-        Some((before.0, earliest(before.1)))
-    } else {
-        None
-    }
 }
 
 /// Every commit's firsts and every day's facts, recomputed from all events (verify).
@@ -183,40 +82,39 @@ pub fn recompute(
     actions: &DeliveryActions,
 ) -> (Vec<CommitItem>, Vec<DeliveryDayItem>) {
     let counted = counted(actions);
-    let mut commits: BTreeMap<&str, (Option<Timestamp>, Option<Timestamp>)> = BTreeMap::new();
+    let mut commits: BTreeMap<&str, Firsts> = BTreeMap::new();
+    // Items, not changes: a change holds one deploy instant and one rollback, a day many.
     let mut days: BTreeMap<i64, DeliveryDayItem> = BTreeMap::new();
-    fn day<'d>(
-        days: &'d mut BTreeMap<i64, DeliveryDayItem>,
-        day: i64,
-        counted: &str,
-    ) -> &'d mut DeliveryDayItem {
-        days.entry(day)
-            .or_insert_with(|| DeliveryDayItem::empty(day, counted))
-    }
+    let mut add = |day: i64, change: &DayChange| {
+        let item = days
+            .entry(day)
+            .or_insert_with(|| DeliveryDayItem::empty(day, &counted));
+        apply(change, item);
+    };
     for event in events {
-        if let Some((on, delta)) = event_delta(event, actions) {
-            delta.apply_to(day(&mut days, on, &counted));
+        if let Some((day, change)) = event_change(event, actions) {
+            add(day, &change);
         }
         let firsts = commits.entry(&event.sha).or_default();
         if let Some(after) = firsts_after(*firsts, event, actions) {
             *firsts = after;
         }
     }
-    let mut commit_items = Vec::new();
-    for (sha, (stage, deploy)) in commits {
-        if stage.is_none() && deploy.is_none() {
-            continue;
+    commits.retain(|_, firsts| !firsts.is_none());
+    for firsts in commits.values() {
+        for (day, change) in firsts.contribution() {
+            add(day, &change);
         }
-        for (on, delta) in contribution(stage, deploy) {
-            delta.apply_to(day(&mut days, on, &counted));
-        }
-        commit_items.push(CommitItem {
+    }
+    let commit_items = commits
+        .into_iter()
+        .map(|(sha, firsts)| CommitItem {
             pk: keys::commit_pk(sha),
             sk: keys::COMMIT_SK.to_owned(),
-            stage,
-            deploy,
-        });
-    }
+            stage: firsts.stage(),
+            deploy: firsts.deploy(),
+        })
+        .collect();
     (
         commit_items,
         days.into_values()
@@ -291,12 +189,12 @@ pub fn day_write(
     store: &DynamoStore,
     day: i64,
     current: Option<&DeliveryDayItem>,
-    delta: &DayDelta,
+    delta: &DayChange,
     counted: &str,
 ) -> Result<TransactWriteItem, StoreFailure> {
     let Some(current) = current else {
         let mut item = DeliveryDayItem::empty(day, counted);
-        delta.apply_to(&mut item);
+        apply(delta, &mut item);
         return put_new(store, to_item(&item));
     };
     let mut change = Change::new(&current.pk, &current.sk);
@@ -321,6 +219,39 @@ pub fn day_write(
     }
     for (deployed_on, count) in &delta.staged {
         change.add_in_map("staged", &staged_key(*deployed_on), *count);
+    }
+    change.build(store)
+}
+
+/// A commit's firsts written as `after`: created, or moved only if both are still what was
+/// read. (Both: the days' changes were computed from the pair, so a writer that moved the other
+/// first in between must make this one read again.)
+pub fn commit_write(
+    store: &DynamoStore,
+    stored: Option<&CommitItem>,
+    sha: &str,
+    after: Firsts,
+) -> Result<TransactWriteItem, StoreFailure> {
+    let Some(stored) = stored else {
+        return put_new(
+            store,
+            to_item(&CommitItem {
+                pk: keys::commit_pk(sha),
+                sk: keys::COMMIT_SK.to_owned(),
+                stage: after.stage(),
+                deploy: after.deploy(),
+            }),
+        );
+    };
+    let mut change = Change::new(&stored.pk, &stored.sk);
+    for (attribute, was, to) in [
+        ("stage", stored.stage, after.stage()),
+        ("deploy", stored.deploy, after.deploy()),
+    ] {
+        change.still(attribute, was);
+        if let Some(to) = to.filter(|_| to != was) {
+            change.set_number(attribute, to);
+        }
     }
     change.build(store)
 }

@@ -21,9 +21,8 @@ use super::items::{
     MetaItem, from_item, to_item,
 };
 use super::keys::{self, MAX_NAME_BYTES, Month};
-use super::write::commit_write;
 use super::{DynamoStore, aggregates, delivery};
-use crate::events::{EventStore, SECONDS_PER_DAY, day_of};
+use crate::events::{DayChange, EventStore, Firsts, SECONDS_PER_DAY, day_of};
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -258,21 +257,21 @@ async fn delivery_commits(store: &DynamoStore, all: &[EventItem]) -> Result<usiz
     let client = store.client().await;
     let table = store.table();
     let actions = store.delivery_actions();
-    let mut in_file: BTreeMap<&str, (Option<i64>, Option<i64>)> = BTreeMap::new();
+    let mut in_file: BTreeMap<&str, Firsts> = BTreeMap::new();
     for event in all {
         let firsts = in_file.entry(&event.sha).or_default();
         if let Some(after) = delivery::firsts_after(*firsts, event, actions) {
             *firsts = after;
         }
     }
-    in_file.retain(|_, (stage, deploy)| stage.is_some() || deploy.is_some());
+    in_file.retain(|_, firsts| !firsts.is_none());
     // Commits that count on the same days travel together: a transaction then writes each of
     // its few day items once, where random order would write up to 20 days of facts (each a
     // few KB, 2 write units per KB) for 20 commits.
     let mut shas: Vec<&str> = in_file.keys().copied().collect();
     shas.sort_by_key(|sha| {
-        let (stage, deploy) = in_file[sha];
-        (deploy.map(day_of), stage.map(day_of))
+        let firsts = in_file[sha];
+        (firsts.deploy().map(day_of), firsts.stage().map(day_of))
     });
     let mut moved = 0;
     for group in shas.chunks(COMMITS_PER_TRANSACTION) {
@@ -295,24 +294,19 @@ async fn delivery_commits(store: &DynamoStore, all: &[EventItem]) -> Result<usiz
             let mut commits = 0;
             for sha in group {
                 let current = stored.get(&format!("{}/{}", keys::commit_pk(sha), keys::COMMIT_SK));
-                let before = current.map_or((None, None), |c| (c.stage, c.deploy));
-                let file = in_file[sha];
-                let earliest = |a: Option<i64>, b: Option<i64>| match (a, b) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                let after = (earliest(before.0, file.0), earliest(before.1, file.1));
+                let before = delivery::firsts_of(current);
+                let after = before.earliest(in_file[sha]);
                 if after == before {
                     continue;
                 }
-                delivery::merge(&mut changes, delivery::moved(before, after));
+                DayChange::merge(&mut changes, before.moved_to(after));
                 writes.push(
-                    commit_write(store, current, sha, after)
+                    delivery::commit_write(store, current, sha, after)
                         .map_err(|_| "a commit's update did not build".to_owned())?,
                 );
                 commits += 1;
             }
-            changes.retain(|_, delta: &mut delivery::DayDelta| !delta.is_empty());
+            changes.retain(|_, change: &mut DayChange| !change.is_empty());
             if writes.is_empty() {
                 break;
             }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, TransactWriteItem};
 
-use super::delivery::{self, DayDelta};
+use super::delivery;
 use super::items::{
     self, CommitItem, DayItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem,
     IdempotencyItem, Item, MetaItem, to_item,
@@ -23,7 +23,7 @@ use super::keys;
 use super::read::decode;
 use super::transact::{Change, put, put_new};
 use super::{DynamoStore, StoreFailure, failure};
-use crate::events::{AllowedActions, EventRecord, NewEvent, Sha, Timestamp, day_of};
+use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
 use crate::store::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
 
 /// Transactions tried per event before answering 503.
@@ -324,17 +324,17 @@ impl DynamoStore {
         commit: Option<&CommitItem>,
     ) -> Result<Vec<TransactWriteItem>, StoreFailure> {
         let actions = self.delivery_actions();
-        let mut changes: BTreeMap<i64, DayDelta> = BTreeMap::new();
-        if let Some((day, delta)) = delivery::event_delta(event, actions) {
-            changes.insert(day, delta);
+        let mut changes: BTreeMap<i64, DayChange> = BTreeMap::new();
+        if let Some((day, change)) = delivery::event_change(event, actions) {
+            changes.insert(day, change);
         }
         let mut writes = Vec::new();
-        let before = commit.map_or((None, None), |c| (c.stage, c.deploy));
+        let before = delivery::firsts_of(commit);
         if let Some(after) = delivery::firsts_after(before, event, actions)
             && after != before
         {
-            delivery::merge(&mut changes, delivery::moved(before, after));
-            writes.push(commit_write(self, commit, &event.sha, after)?);
+            DayChange::merge(&mut changes, before.moved_to(after));
+            writes.push(delivery::commit_write(self, commit, &event.sha, after)?);
         }
         changes.retain(|_, delta| !delta.is_empty());
         if changes.is_empty() {
@@ -363,39 +363,6 @@ impl DynamoStore {
         }
         Ok(writes)
     }
-}
-
-/// A commit's firsts written as `after`: created, or moved only if both are still what was
-/// read. (Both: the days' changes were computed from the pair, so a writer that moved the other
-/// first in between must make this one read again.)
-pub(super) fn commit_write(
-    store: &DynamoStore,
-    stored: Option<&CommitItem>,
-    sha: &str,
-    after: (Option<Timestamp>, Option<Timestamp>),
-) -> Result<TransactWriteItem, StoreFailure> {
-    let Some(stored) = stored else {
-        return put_new(
-            store,
-            to_item(&CommitItem {
-                pk: keys::commit_pk(sha),
-                sk: keys::COMMIT_SK.to_owned(),
-                stage: after.0,
-                deploy: after.1,
-            }),
-        );
-    };
-    let mut change = Change::new(&stored.pk, &stored.sk);
-    for (attribute, was, to) in [
-        ("stage", stored.stage, after.0),
-        ("deploy", stored.deploy, after.1),
-    ] {
-        change.still(attribute, was);
-        if let Some(to) = to.filter(|_| to != was) {
-            change.set_number(attribute, to);
-        }
-    }
-    change.build(store)
 }
 
 impl IdempotencyItem {
