@@ -6,10 +6,11 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::MethodRouter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
+use crate::routes::params::{self, MAX_URI_BYTES};
 use crate::routes::{
     docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, record_event,
     root, summaries,
@@ -17,27 +18,43 @@ use crate::routes::{
 use crate::state::AppState;
 use crate::telemetry::log_request;
 
-/// Every path and its methods. The OpenAPI description lists exactly these (tests/api/openapi.rs).
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
-        ("/", get(root::root)),
-        ("/health", get(health::health)),
-        ("/metadata", get(metadata::metadata)),
-        (
-            "/events",
-            get(events::list_events).post(record_event::record_event),
-        ),
-        ("/events/{id}", get(event_by_id::event_by_id)),
-        ("/engineers", get(engineers::list_engineers)),
-        (
-            "/engineers/{engineer}/events",
-            get(engineers::engineer_events),
-        ),
-        ("/summaries/daily", get(summaries::daily)),
-        ("/metrics/delivery", get(metrics::delivery)),
-        ("/openapi.json", get(openapi_json::openapi_json)),
-        ("/docs", get(docs::docs)),
-    ]
+/// Each line of the table gives the Router a route (`routes`), the OpenAPI description an
+/// operation (`Operations`, from the handler's `#[utoipa::path]`, whose path a test holds to
+/// the one here) and that operation's error answers (`error_answers`, `ApiError` values built
+/// only when the description is).
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path, errors: $errors:expr;)*) => {
+        /// Every path with one of its methods, in the description's order (the Router merges
+        /// a path's methods).
+        pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+            vec![$(($path, axum::routing::$method($handler))),*]
+        }
+
+        /// The operations of the OpenAPI description.
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($handler),*))]
+        pub struct Operations;
+
+        /// Every operation (path, method) with the errors it can answer.
+        pub fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
+            vec![$(($path, stringify!($method), $errors)),*]
+        }
+    };
+}
+
+route_table! {
+    get "/" => root::root, errors: params::refusals();
+    get "/health" => health::health, errors: params::refusals();
+    get "/metadata" => metadata::metadata, errors: metadata::errors();
+    get "/events" => events::list_events, errors: events::errors();
+    post "/events" => record_event::record_event, errors: record_event::errors();
+    get "/events/{id}" => event_by_id::event_by_id, errors: event_by_id::errors();
+    get "/engineers" => engineers::list_engineers, errors: engineers::list_errors();
+    get "/engineers/{engineer}/events" => engineers::engineer_events, errors: engineers::events_errors();
+    get "/summaries/daily" => summaries::daily, errors: summaries::errors();
+    get "/metrics/delivery" => metrics::delivery, errors: metrics::errors();
+    get "/openapi.json" => openapi_json::openapi_json, errors: params::refusals();
+    get "/docs" => docs::docs, errors: docs::errors();
 }
 
 pub fn router(state: AppState) -> Router {
@@ -54,10 +71,6 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(refuse_long_uris))
         .layer(from_fn(log_request))
 }
-
-/// Longer paths and queries than any route needs are refused before routing. The local server's
-/// HTTP library refuses request lines over 64 KiB itself, with an empty 414.
-pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 async fn refuse_long_uris(request: Request, next: Next) -> Response {
     let uri = request.uri();

@@ -18,12 +18,8 @@ use utoipa::openapi::{
 };
 use utoipa::{Modify, OpenApi};
 
+use crate::app::{Operations, error_answers};
 use crate::error::ApiError;
-use crate::events::NewEvent;
-use crate::routes::{
-    docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, record_event,
-    root, summaries,
-};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,22 +33,7 @@ use crate::routes::{
             answers 404 `not_found`.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    paths(
-        root::root,
-        health::health,
-        metadata::metadata,
-        events::list_events,
-        record_event::record_event,
-        event_by_id::event_by_id,
-        engineers::list_engineers,
-        engineers::engineer_events,
-        summaries::daily,
-        metrics::delivery,
-        openapi_json::openapi_json,
-        docs::docs,
-    ),
     components(schemas(crate::error::ErrorBody)),
-    modifiers(&Contract),
     tags(
         (name = "service", description = "The service itself."),
         (name = "events", description = "The pipeline's events."),
@@ -66,6 +47,8 @@ struct ApiDoc;
 /// The description, as `make openapi` writes it (pretty JSON, ending in a newline).
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
+    doc.merge(Operations::openapi());
+    Contract.modify(&mut doc);
     doc.openapi = OpenApiVersion::Version31;
     let mut value = serde_json::to_value(&doc).expect("the description serializes");
     mark_required_headers(&mut value);
@@ -195,164 +178,6 @@ fn add_security(doc: &mut utoipa::openapi::OpenApi) {
         SecurityRequirement::new("sigv4", [""; 0]),
         SecurityRequirement::new("ingest_token", [""; 0]),
     ]);
-}
-
-/// Every operation with the errors it can answer. Each is an `ApiError` value, so a status, a
-/// code or a message can only be described as the service answers it.
-fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
-    let query = || {
-        vec![
-            ApiError::UnknownParameter {
-                name: "colour".into(),
-            },
-            ApiError::invalid("query", "is not a valid query string"),
-            ApiError::UriTooLong {
-                max: crate::app::MAX_URI_BYTES,
-            },
-        ]
-    };
-    let invalid_range = || {
-        ApiError::InvalidRange(
-            "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
-                .into(),
-        )
-    };
-    let page = || {
-        let mut errors = query();
-        errors.extend([
-            ApiError::invalid(
-                "from",
-                "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
-            ),
-            invalid_range(),
-            ApiError::InvalidCursor,
-            ApiError::StoreUnavailable,
-        ]);
-        errors
-    };
-    let with = |mut errors: Vec<ApiError>, more: Vec<ApiError>| {
-        errors.extend(more);
-        errors
-    };
-    // The routes over whole days: a parameter's refusal, the range's two, the store's.
-    let over_days = |parameter: ApiError, store: Vec<ApiError>| {
-        let mut errors = vec![
-            parameter,
-            invalid_range(),
-            ApiError::RangeTooLarge {
-                days: 400,
-                max: crate::events::MAX_SUMMARY_DAYS,
-            },
-        ];
-        errors.extend(store);
-        with(query(), errors)
-    };
-    let invalid_events = [
-        &b"[]"[..],
-        br#"{"sha":"abc1234","action":"deploy","engineer":"alice","colour":"red"}"#,
-        br#"{"sha":"abc1234","sha":"abc1234","action":"deploy","engineer":"alice"}"#,
-        br#"{"action":"deploy","engineer":"alice"}"#,
-        br#"{"sha":"main","action":"deploy","engineer":"alice"}"#,
-        br#"{"sha":"abc1234","action":"Deploy!","engineer":"alice"}"#,
-        br#"{"sha":"abc1234","action":"deploy","engineer":""}"#,
-        br#"{"sha":"abc1234","action":"deploy","engineer":"alice","timestamp":"yesterday"}"#,
-    ]
-    .into_iter()
-    .map(|body| {
-        let refusal = NewEvent::parse(body, 0).expect_err("the example is refused");
-        ApiError::InvalidEvent {
-            code: refusal.code,
-            message: refusal.message,
-        }
-    });
-    vec![
-        ("/", "get", query()),
-        ("/health", "get", query()),
-        (
-            "/metadata",
-            "get",
-            with(
-                query(),
-                vec![ApiError::MetadataUnavailable(
-                    "Metadata is unavailable: SSM Parameter Store did not answer in time".into(),
-                )],
-            ),
-        ),
-        ("/events", "get", page()),
-        (
-            "/events",
-            "post",
-            with(
-                query(),
-                invalid_events
-                    .chain([
-                        ApiError::InvalidIdempotencyKey,
-                        ApiError::Unauthorized,
-                        ApiError::WritesForbidden(
-                            "Recording events requires an IAM-signed request",
-                        ),
-                        ApiError::StoreReadOnly,
-                        ApiError::PayloadTooLarge {
-                            max: record_event::MAX_BODY_BYTES,
-                        },
-                        ApiError::BodyTimeout {
-                            seconds: record_event::BODY_READ_TIMEOUT.as_secs(),
-                        },
-                        ApiError::UnsupportedMediaType,
-                        ApiError::IdempotencyKeyReused,
-                        ApiError::ActionNotAllowed {
-                            action: "deploy-1234".into(),
-                            allowed: crate::events::AllowedActions::default().listed(),
-                        },
-                        ApiError::StoreUnavailable,
-                    ])
-                    .collect(),
-            ),
-        ),
-        (
-            "/events/{id}",
-            "get",
-            with(
-                query(),
-                vec![
-                    ApiError::invalid("id", "must be an event id, a whole number"),
-                    ApiError::EventNotFound(42),
-                    ApiError::StoreUnavailable,
-                ],
-            ),
-        ),
-        (
-            "/engineers",
-            "get",
-            with(query(), vec![ApiError::StoreUnavailable]),
-        ),
-        (
-            "/engineers/{engineer}/events",
-            "get",
-            with(page(), vec![ApiError::EngineerNotFound("nobody".into())]),
-        ),
-        (
-            "/summaries/daily",
-            "get",
-            over_days(
-                ApiError::invalid(
-                    "to",
-                    "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
-                ),
-                vec![ApiError::StoreUnavailable],
-            ),
-        ),
-        (
-            "/metrics/delivery",
-            "get",
-            over_days(
-                ApiError::invalid("bucket", "must be day or week"),
-                vec![ApiError::StoreUnavailable, ApiError::MetricsNeedRebuild],
-            ),
-        ),
-        ("/openapi.json", "get", query()),
-        ("/docs", "get", with(query(), vec![ApiError::DocsNotServed])),
-    ]
 }
 
 /// One response per status: the body's `code` is one of the codes listed, each with an example

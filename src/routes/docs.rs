@@ -1,8 +1,7 @@
-use axum::extract::RawQuery;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::params::Params;
+use super::params::{self, Query};
 use crate::error::ApiError;
 
 /// The reference page, `docs/index.html`: rendered from the description by `make openapi`, its
@@ -22,8 +21,13 @@ pub const DOCS_HTML: Option<&str> = None;
     tag = "service",
     responses((status = 200, description = "This description as a page for people, with nothing loaded from elsewhere. The local server (`make run`) serves it; the Lambda package answers 404 `docs_not_served`.", content_type = "text/html"))
 )]
-pub async fn docs(RawQuery(query): RawQuery) -> Result<Response, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
+pub async fn docs(_: Query) -> Result<Response, ApiError> {
     let html = DOCS_HTML.ok_or(ApiError::DocsNotServed)?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+pub fn errors() -> Vec<ApiError> {
+    let mut errors = params::refusals();
+    errors.push(ApiError::DocsNotServed);
+    errors
 }

@@ -1,10 +1,10 @@
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use super::events::{EventList, page_query, render};
-use super::params::{PageParams, Params, RangeParams};
+use super::events::{self, EventList, page_query, render};
+use super::params::{self, PageParams, Query, RangeParams};
 use crate::error::ApiError;
 use crate::events::{EngineerList, is_engineer_name};
 use crate::state::AppState;
@@ -18,16 +18,10 @@ use crate::state::AppState;
     tag = "engineers",
     responses((status = 200, description = "Every engineer with events, sorted by name.", body = EngineerList))
 )]
-pub async fn list_engineers(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
+pub async fn list_engineers(State(state): State<AppState>, _: Query) -> Result<Response, ApiError> {
     let body = state.store.reader().engineers_json().await?.into_owned();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
-
-pub const PARAMETERS: &[&str] = &["from", "to", "action", "limit", "cursor"];
 
 /// `GET /engineers/{engineer}/events?from&to&action&limit&cursor`
 #[utoipa::path(
@@ -47,9 +41,8 @@ pub async fn engineer_events(
     State(state): State<AppState>,
     engineer: Result<Path<String>, PathRejection>,
     uri: Uri,
-    RawQuery(query): RawQuery,
+    params: Query<(RangeParams, PageParams)>,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), PARAMETERS)?;
     // A name no event can carry (not UTF-8, too long, a control character) is not looked up:
     // DynamoDB refuses a key over 2048 bytes with a ValidationException.
     let engineer = match engineer {
@@ -68,4 +61,16 @@ pub async fn engineer_events(
         Some(page) => Ok(render(&page, &scope)),
         None => Err(ApiError::EngineerNotFound(engineer.clone())),
     }
+}
+
+pub fn list_errors() -> Vec<ApiError> {
+    let mut errors = params::refusals();
+    errors.push(ApiError::StoreUnavailable);
+    errors
+}
+
+pub fn events_errors() -> Vec<ApiError> {
+    let mut errors = events::errors();
+    errors.push(ApiError::EngineerNotFound("nobody".into()));
+    errors
 }

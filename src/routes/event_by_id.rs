@@ -1,9 +1,9 @@
 use axum::Json;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
-use super::params::Params;
+use super::params::{self, Query};
 use crate::error::ApiError;
 use crate::events::EventView;
 use crate::state::AppState;
@@ -21,9 +21,8 @@ use crate::state::AppState;
 pub async fn event_by_id(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
+    _: Query,
 ) -> Result<Response, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
     // Not UTF-8 once decoded: not a number either.
     let id = id.map_or(Err(not_an_id()), |Path(id)| parse_id(&id))?;
     match state.store.reader().event(id).await? {
@@ -46,4 +45,14 @@ fn parse_id(text: &str) -> Result<u64, ApiError> {
 
 fn not_an_id() -> ApiError {
     ApiError::invalid("id", "must be an event id, a whole number")
+}
+
+pub fn errors() -> Vec<ApiError> {
+    let mut errors = params::refusals();
+    errors.extend([
+        not_an_id(),
+        ApiError::EventNotFound(42),
+        ApiError::StoreUnavailable,
+    ]);
+    errors
 }

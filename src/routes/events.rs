@@ -1,10 +1,13 @@
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::ToSchema;
 
 use super::cursor::{self, Scope};
-use super::params::{EngineerParam, PageParams, Params, RangeParams, check_range};
+use super::params::{
+    self, EngineerParam, PageParams, Params, Query, RangeParams, check_range, instant_refusal,
+    range_refusal,
+};
 use crate::error::ApiError;
 use crate::events::{EVENT_JSON_BYTES, EventQuery, EventView, write_events_json};
 use crate::state::AppState;
@@ -22,8 +25,6 @@ pub struct EventList<'a> {
     pub next_cursor: Option<String>,
 }
 
-pub const PARAMETERS: &[&str] = &["from", "to", "engineer", "action", "limit", "cursor"];
-
 /// `GET /events?from&to&engineer&action&limit&cursor`
 #[utoipa::path(
     get,
@@ -36,9 +37,8 @@ pub const PARAMETERS: &[&str] = &["from", "to", "engineer", "action", "limit", "
 )]
 pub async fn list_events(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    params: Query<(RangeParams, EngineerParam, PageParams)>,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), PARAMETERS)?;
     let engineer = params.engineer()?;
     let query = page_query(&params, engineer)?;
     let scope = query.scope("/events");
@@ -46,6 +46,18 @@ pub async fn list_events(
     let reader = state.store.reader();
     let page = reader.events(&query).await?;
     Ok(render(&page, &scope))
+}
+
+/// What a page of events can be refused with.
+pub fn errors() -> Vec<ApiError> {
+    let mut errors = params::refusals();
+    errors.extend([
+        instant_refusal("from"),
+        range_refusal(),
+        ApiError::InvalidCursor,
+        ApiError::StoreUnavailable,
+    ]);
+    errors
 }
 
 /// A list route's page request, before its cursor is read: the cursor is checked against the

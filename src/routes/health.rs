@@ -1,11 +1,11 @@
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::params::Params;
+use super::params::Query;
 use crate::error::ApiError;
 use crate::metadata::BUILD_VERSION;
 use crate::state::AppState;
@@ -66,11 +66,7 @@ pub struct CountCheck {
             headers(("Cache-Control" = String, description = "`no-store`"))),
     )
 )]
-pub async fn health(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
+pub async fn health(State(state): State<AppState>, _: Query) -> Result<Response, ApiError> {
     Ok((
         [
             (header::CONTENT_TYPE, "application/health+json"),

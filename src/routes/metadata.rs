@@ -1,9 +1,9 @@
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::params::Params;
+use super::params::{self, Query};
 use crate::error::ApiError;
 use crate::metadata::Metadata;
 use crate::state::AppState;
@@ -25,9 +25,8 @@ pub struct MetadataList {
 )]
 pub async fn metadata(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    _: Query,
 ) -> Result<Json<MetadataList>, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
     let metadata = state
         .metadata
         .get()
@@ -36,4 +35,12 @@ pub async fn metadata(
     Ok(Json(MetadataList {
         myapplication: [metadata],
     }))
+}
+
+pub fn errors() -> Vec<ApiError> {
+    let mut errors = params::refusals();
+    errors.push(ApiError::MetadataUnavailable(
+        "Metadata is unavailable: SSM Parameter Store did not answer in time".into(),
+    ));
+    errors
 }

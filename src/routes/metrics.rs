@@ -1,13 +1,12 @@
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use utoipa::IntoParams;
 
-use super::params::{Params, RangeParams, check_range};
+use super::params::{Accepts, Query, RangeParams, among, check_range};
+use super::summaries::over_days;
 use crate::error::ApiError;
 use crate::events::{Bucket, DeliveryReport};
 use crate::state::AppState;
-
-pub const PARAMETERS: &[&str] = &["from", "to", "bucket"];
 
 /// `bucket`, on `GET /metrics/delivery`.
 #[derive(IntoParams)]
@@ -18,6 +17,12 @@ pub struct BucketParam {
     /// ends).
     #[param(inline, default = "day")]
     bucket: Option<Bucket>,
+}
+
+impl Accepts for BucketParam {
+    fn known(name: &str) -> Option<&'static str> {
+        among(&["bucket"], name)
+    }
 }
 
 /// `GET /metrics/delivery?from&to&bucket`: deployment frequency, lead time, change failure rate
@@ -33,16 +38,15 @@ pub struct BucketParam {
 )]
 pub async fn delivery(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    params: Query<(RangeParams, BucketParam)>,
 ) -> Result<Json<DeliveryReport>, ApiError> {
-    let params = Params::parse(query.as_deref(), PARAMETERS)?;
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;
     let bucket = match params.get("bucket") {
         None | Some("day") => Bucket::Day,
         Some("week") => Bucket::Week,
-        Some(_) => return Err(ApiError::invalid("bucket", "must be day or week")),
+        Some(_) => return Err(bucket_refusal()),
     };
     let report = state
         .store
@@ -50,4 +54,15 @@ pub async fn delivery(
         .delivery_metrics(from, to, bucket)
         .await?;
     Ok(Json(report))
+}
+
+fn bucket_refusal() -> ApiError {
+    ApiError::invalid("bucket", "must be day or week")
+}
+
+pub fn errors() -> Vec<ApiError> {
+    over_days(
+        bucket_refusal(),
+        vec![ApiError::StoreUnavailable, ApiError::MetricsNeedRebuild],
+    )
 }

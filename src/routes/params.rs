@@ -1,6 +1,11 @@
 //! Query-string parsing shared by the list routes: every parameter is known, given once, and
 //! parsed into the domain's terms, or the request is refused with a code that says why.
 
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use chrono::{DateTime, Days, NaiveDate};
 use percent_encoding::percent_decode_str;
 use utoipa::IntoParams;
@@ -16,8 +21,77 @@ use crate::events::{
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
 
-// The query parameters as the OpenAPI description shows them. Each route lists the names it
-// reads in its `PARAMETERS`, and a test holds the two together.
+/// Longer paths and queries than any route needs are refused before routing. The local server's
+/// HTTP library refuses request lines over 64 KiB itself, with an empty 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// A handler's query string, parsed before the handler runs: every name one of those `A`
+/// accepts (`()`: none), given once, and UTF-8 once decoded, or the request is refused.
+pub struct Query<A = ()> {
+    params: Params,
+    accepts: PhantomData<fn() -> A>,
+}
+
+impl<A> Deref for Query<A> {
+    type Target = Params;
+
+    fn deref(&self) -> &Params {
+        &self.params
+    }
+}
+
+impl<S: Send + Sync, A: Accepts> FromRequestParts<S> for Query<A> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(Self {
+            params: Params::parse(parts.uri.query(), A::known)?,
+            accepts: PhantomData,
+        })
+    }
+}
+
+/// The query parameters a route reads: the same types describe them in its `#[utoipa::path]`.
+pub trait Accepts {
+    /// `name` as this set spells it, if it is one of them.
+    fn known(name: &str) -> Option<&'static str>;
+}
+
+impl Accepts for () {
+    fn known(_: &str) -> Option<&'static str> {
+        None
+    }
+}
+
+impl<A: Accepts, B: Accepts> Accepts for (A, B) {
+    fn known(name: &str) -> Option<&'static str> {
+        A::known(name).or_else(|| B::known(name))
+    }
+}
+
+impl<A: Accepts, B: Accepts, C: Accepts> Accepts for (A, B, C) {
+    fn known(name: &str) -> Option<&'static str> {
+        A::known(name).or_else(|| <(B, C)>::known(name))
+    }
+}
+
+/// One of `names`.
+pub fn among(names: &[&'static str], name: &str) -> Option<&'static str> {
+    names.iter().copied().find(|known| *known == name)
+}
+
+/// What any route refuses in its query string or URI.
+pub fn refusals() -> Vec<ApiError> {
+    vec![
+        ApiError::UnknownParameter {
+            name: "colour".into(),
+        },
+        ApiError::invalid("query", "is not a valid query string"),
+        ApiError::UriTooLong { max: MAX_URI_BYTES },
+    ]
+}
+
+// The query parameters as the OpenAPI description shows them and the routes accept them.
 
 /// `from` and `to`.
 #[derive(IntoParams)]
@@ -28,6 +102,12 @@ pub struct RangeParams {
     from: Option<String>,
     #[param(schema_with = to_schema)]
     to: Option<String>,
+}
+
+impl Accepts for RangeParams {
+    fn known(name: &str) -> Option<&'static str> {
+        among(&["from", "to"], name)
+    }
 }
 
 /// `engineer`, on `GET /events`.
@@ -44,6 +124,12 @@ pub struct EngineerParam {
         example = "alice"
     )]
     engineer: Option<String>,
+}
+
+impl Accepts for EngineerParam {
+    fn known(name: &str) -> Option<&'static str> {
+        among(&["engineer"], name)
+    }
 }
 
 /// `action`, `limit` and `cursor`.
@@ -65,6 +151,12 @@ pub struct PageParams {
     /// The `next_cursor` of the previous page, with the same `from`, `to` and filters.
     #[param(min_length = 1)]
     cursor: Option<String>,
+}
+
+impl Accepts for PageParams {
+    fn known(name: &str) -> Option<&'static str> {
+        among(&["action", "limit", "cursor"], name)
+    }
 }
 
 fn from_schema() -> Schema {
@@ -103,15 +195,15 @@ pub struct Params {
 }
 
 impl Params {
-    /// Splits `raw` (the query string, undecoded) and refuses names outside `allowed`, names
-    /// given twice and values that are not UTF-8 once decoded (rather than reading them as
-    /// U+FFFD, which would match nothing and answer an empty page).
-    pub fn parse(raw: Option<&str>, allowed: &[&'static str]) -> Result<Self, ApiError> {
+    /// Splits `raw` (the query string, undecoded) and refuses names `known` does not know,
+    /// names given twice and values that are not UTF-8 once decoded (rather than reading them
+    /// as U+FFFD, which would match nothing and answer an empty page).
+    fn parse(raw: Option<&str>, known: fn(&str) -> Option<&'static str>) -> Result<Self, ApiError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for pair in raw.unwrap_or("").split('&').filter(|pair| !pair.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = decode(name).unwrap_or_else(|bytes| String::from_utf8_lossy(&bytes).into());
-            let Some(&known) = allowed.iter().find(|known| **known == name) else {
+            let Some(known) = known(&name) else {
                 return Err(ApiError::UnknownParameter { name });
             };
             if pairs.iter().any(|(earlier, _)| *earlier == name) {
@@ -215,12 +307,24 @@ fn decode(text: &str) -> Result<String, Vec<u8>> {
 /// `from` must come before `to` when both are given.
 pub fn check_range(from: Option<Timestamp>, to: Option<Timestamp>) -> Result<(), ApiError> {
     match (from, to) {
-        (Some(from), Some(to)) if from >= to => Err(ApiError::InvalidRange(
-            "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
-                .into(),
-        )),
+        (Some(from), Some(to)) if from >= to => Err(range_refusal()),
         _ => Ok(()),
     }
+}
+
+pub fn range_refusal() -> ApiError {
+    ApiError::InvalidRange(
+        "Parameter 'from' must be earlier than 'to' (a date in 'to' means the end of that day)"
+            .into(),
+    )
+}
+
+/// What `from` or `to` is refused with when it is not an instant.
+pub fn instant_refusal(name: &'static str) -> ApiError {
+    ApiError::invalid(
+        name,
+        "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
+    )
 }
 
 /// An RFC 3339 timestamp (any offset) or a `YYYY-MM-DD` date in UTC, as whole seconds rounded
@@ -231,12 +335,7 @@ fn instant(
     value: &str,
     date_means_end_of_day: bool,
 ) -> Result<Timestamp, ApiError> {
-    let expected = || {
-        ApiError::invalid(
-            name,
-            "must be an RFC 3339 timestamp (2017-10-30T12:00:00Z) or a date (2017-10-30)",
-        )
-    };
+    let expected = || instant_refusal(name);
     if value.len() == 10 {
         let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| expected())?;
         let date = if date_means_end_of_day {
@@ -265,6 +364,28 @@ fn instant(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_set_accepts_the_names_it_describes() {
+        fn holds<P: IntoParams + Accepts>() {
+            let described: Vec<String> = P::into_params(|| None)
+                .into_iter()
+                .map(|parameter| parameter.name)
+                .collect();
+            let names = [
+                "from", "to", "engineer", "action", "limit", "cursor", "bucket",
+            ];
+            for name in names.into_iter().chain(["colour"]) {
+                let expected = described.iter().any(|d| d == name).then_some(name);
+                assert_eq!(P::known(name), expected, "{name}");
+            }
+            assert!(described.iter().all(|d| names.contains(&d.as_str())));
+        }
+        holds::<RangeParams>();
+        holds::<EngineerParam>();
+        holds::<PageParams>();
+        holds::<crate::routes::metrics::BucketParam>();
+    }
 
     #[test]
     fn dates_and_timestamps() {

@@ -1,14 +1,14 @@
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use utoipa::IntoParams;
 
-use super::params::Params;
+use super::params::{self, Query};
 use crate::error::ApiError;
-use crate::events::{EventView, NewEvent};
+use crate::events::{AllowedActions, EventView, NewEvent};
 use crate::state::AppState;
 use crate::write_access::{IamCaller, WriteAccess};
 
@@ -54,13 +54,14 @@ pub async fn record_event(
     State(state): State<AppState>,
     caller: Option<Extension<IamCaller>>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    // Read after the caller is let in: a stranger learns nothing of the parameters.
+    query: Result<Query, ApiError>,
     body: Body,
 ) -> Result<Response, ApiError> {
     state
         .write_access
         .check(&headers, caller.as_ref().map(|Extension(caller)| caller))?;
-    Params::parse(query.as_deref(), &[])?;
+    query?;
     if !is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -150,4 +151,49 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         return Err(ApiError::InvalidIdempotencyKey);
     }
     Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// Every refusal, each as the service writes it (the examples of `invalid_event` are refused by
+/// `NewEvent::parse` itself).
+pub fn errors() -> Vec<ApiError> {
+    let invalid_events = [
+        &b"[]"[..],
+        br#"{"sha":"abc1234","action":"deploy","engineer":"alice","colour":"red"}"#,
+        br#"{"sha":"abc1234","sha":"abc1234","action":"deploy","engineer":"alice"}"#,
+        br#"{"action":"deploy","engineer":"alice"}"#,
+        br#"{"sha":"main","action":"deploy","engineer":"alice"}"#,
+        br#"{"sha":"abc1234","action":"Deploy!","engineer":"alice"}"#,
+        br#"{"sha":"abc1234","action":"deploy","engineer":""}"#,
+        br#"{"sha":"abc1234","action":"deploy","engineer":"alice","timestamp":"yesterday"}"#,
+    ]
+    .into_iter()
+    .map(|body| {
+        let refusal = NewEvent::parse(body, 0).expect_err("the example is refused");
+        ApiError::InvalidEvent {
+            code: refusal.code,
+            message: refusal.message,
+        }
+    });
+    let mut errors = params::refusals();
+    errors.extend(invalid_events);
+    errors.extend([
+        ApiError::InvalidIdempotencyKey,
+        ApiError::Unauthorized,
+        ApiError::WritesForbidden("Recording events requires an IAM-signed request"),
+        ApiError::StoreReadOnly,
+        ApiError::PayloadTooLarge {
+            max: MAX_BODY_BYTES,
+        },
+        ApiError::BodyTimeout {
+            seconds: BODY_READ_TIMEOUT.as_secs(),
+        },
+        ApiError::UnsupportedMediaType,
+        ApiError::IdempotencyKeyReused,
+        ApiError::ActionNotAllowed {
+            action: "deploy-1234".into(),
+            allowed: AllowedActions::default().listed(),
+        },
+        ApiError::StoreUnavailable,
+    ]);
+    errors
 }

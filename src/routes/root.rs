@@ -1,9 +1,8 @@
 use axum::Json;
-use axum::extract::RawQuery;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::params::Params;
+use super::params::Query;
 use crate::error::ApiError;
 
 #[derive(Serialize, ToSchema)]
@@ -21,8 +20,7 @@ pub struct Greeting {
     tag = "service",
     responses((status = 200, description = "A greeting.", body = Greeting))
 )]
-pub async fn root(RawQuery(query): RawQuery) -> Result<Json<Greeting>, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
+pub async fn root(_: Query) -> Result<Json<Greeting>, ApiError> {
     Ok(Json(Greeting {
         message: "Hello, World!",
     }))

@@ -1,13 +1,11 @@
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::params::{Params, RangeParams, check_range};
+use super::params::{self, Query, RangeParams, check_range, instant_refusal, range_refusal};
 use crate::error::ApiError;
-use crate::events::DayList;
+use crate::events::{DayList, MAX_SUMMARY_DAYS};
 use crate::state::AppState;
-
-pub const PARAMETERS: &[&str] = &["from", "to"];
 
 /// `GET /summaries/daily?from&to`: one entry per UTC calendar day, empty days included.
 /// A timestamp selects the day that holds it; `to` stays exclusive, a date in `to` includes that
@@ -23,13 +21,32 @@ pub const PARAMETERS: &[&str] = &["from", "to"];
 )]
 pub async fn daily(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    params: Query<RangeParams>,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), PARAMETERS)?;
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;
 
     let days = state.store.reader().daily_json(from, to).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], days).into_response())
+}
+
+pub fn errors() -> Vec<ApiError> {
+    over_days(instant_refusal("to"), vec![ApiError::StoreUnavailable])
+}
+
+/// What a route over whole days can be refused with: a parameter's refusal, the range's two,
+/// the store's.
+pub fn over_days(parameter: ApiError, store: Vec<ApiError>) -> Vec<ApiError> {
+    let mut errors = params::refusals();
+    errors.extend([
+        parameter,
+        range_refusal(),
+        ApiError::RangeTooLarge {
+            days: 400,
+            max: MAX_SUMMARY_DAYS,
+        },
+    ]);
+    errors.extend(store);
+    errors
 }

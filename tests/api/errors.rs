@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 
-use crate::support::{ROUTES, TestApp};
+use crate::support::{TestApp, routes};
 
 const CODES: [&str; 9] = [
     "not_found",
@@ -390,7 +390,7 @@ async fn unknown_paths_are_404_json() {
 
 async fn wrong_methods_are_405_with_allow() {
     let app = TestApp::fixture();
-    for path in ROUTES {
+    for path in &routes() {
         // POST /events records an event (record_event.rs).
         let allow = if path == "/events" {
             "GET,HEAD,POST"

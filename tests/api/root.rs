@@ -1,7 +1,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::support::{ROUTES, TestApp};
+use crate::support::{TestApp, routes};
 
 #[tokio::test]
 async fn root_says_hello() {
@@ -14,7 +14,7 @@ async fn root_says_hello() {
 #[tokio::test]
 async fn head_answers_like_get_without_a_body() {
     let app = TestApp::fixture();
-    for path in ROUTES {
+    for path in &routes() {
         let response = app.request(Method::HEAD, path).await;
         assert_eq!(response.status, 200, "HEAD {path}");
         assert!(response.body.is_empty(), "HEAD {path} has no body");
