@@ -5,49 +5,88 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 
-use super::items::Item;
+use super::items::{Item, key_of};
 
 pub const MAX_GET: usize = 100;
 pub const MAX_WRITE: usize = 25;
-/// Tries of one batch before giving up: with the backoff below, about a minute of throttling.
-const MAX_TRIES: u32 = 12;
 
-/// Reads the items with these keys (strongly consistent); missing ones are simply absent.
-pub async fn get(client: &Client, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, String> {
-    let mut found = Vec::with_capacity(keys.len());
+/// How often a batch asks again for what DynamoDB left unprocessed, and how long it waits.
+pub struct Retries {
+    pub tries: u32,
+    pub first: Duration,
+    pub ceiling: Duration,
+}
+
+/// The operator's commands: about a minute of throttling before giving up.
+pub const PATIENT: Retries = Retries {
+    tries: 12,
+    first: Duration::from_millis(50),
+    ceiling: Duration::from_secs(5),
+};
+
+/// Why a batch failed: DynamoDB's error, or keys it left unprocessed try after try.
+pub enum BatchFailure<E> {
+    Sdk(&'static str, Box<SdkError<E, HttpResponse>>),
+    Throttled { operation: &'static str, tries: u32 },
+}
+
+impl<E: std::error::Error + 'static> From<BatchFailure<E>> for String {
+    fn from(failure: BatchFailure<E>) -> String {
+        match failure {
+            BatchFailure::Sdk(operation, error) => {
+                format!("{operation}: {}", DisplayErrorContext(&error))
+            }
+            BatchFailure::Throttled { operation, tries } => format!(
+                "{operation}: DynamoDB left items unprocessed {tries} times in a row (throttled)"
+            ),
+        }
+    }
+}
+
+/// The items with these keys, strongly consistent, by `pk/sk`; missing ones are absent.
+pub async fn get(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+    retries: &Retries,
+) -> Result<HashMap<String, Item>, BatchFailure<BatchGetItemError>> {
+    let mut found = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(MAX_GET) {
         let mut pending = chunk.to_vec();
-        let mut tries = 0;
-        while !pending.is_empty() {
-            tries += 1;
+        for attempt in 0.. {
             let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
+                .set_keys(Some(pending))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| e.to_string())?;
+                .expect("keys are set");
             let output = client
                 .batch_get_item()
                 .request_items(table, request)
                 .send()
                 .await
-                .map_err(|e| format!("BatchGetItem: {}", DisplayErrorContext(&e)))?;
+                .map_err(|error| BatchFailure::Sdk("BatchGetItem", Box::new(error)))?;
+            let items = output.responses.and_then(|mut tables| tables.remove(table));
             found.extend(
-                output
-                    .responses
-                    .and_then(|mut tables| tables.remove(table))
-                    .unwrap_or_default(),
+                items
+                    .into_iter()
+                    .flatten()
+                    .map(|item| (key_of(&item), item)),
             );
             pending = output
                 .unprocessed_keys
                 .and_then(|mut tables| tables.remove(table))
                 .map(|unprocessed| unprocessed.keys)
                 .unwrap_or_default();
-            if !pending.is_empty() {
-                backoff(tries, "BatchGetItem").await?;
+            if pending.is_empty() {
+                break;
             }
+            backoff(attempt, "BatchGetItem", retries).await?;
         }
     }
     Ok(found)
@@ -64,7 +103,7 @@ pub async fn write(
     table: &str,
     writes: Vec<Write>,
     mut done: impl FnMut(usize),
-) -> Result<(), String> {
+) -> Result<(), BatchFailure<BatchWriteItemError>> {
     let requests: Vec<WriteRequest> = writes
         .into_iter()
         .map(|write| match write {
@@ -88,37 +127,45 @@ pub async fn write(
         .collect();
     for chunk in requests.chunks(MAX_WRITE) {
         let mut pending = chunk.to_vec();
-        let mut tries = 0;
-        while !pending.is_empty() {
-            tries += 1;
+        for attempt in 0.. {
             let sent = pending.len();
             let output = client
                 .batch_write_item()
                 .set_request_items(Some(HashMap::from([(table.to_owned(), pending)])))
                 .send()
                 .await
-                .map_err(|e| format!("BatchWriteItem: {}", DisplayErrorContext(&e)))?;
+                .map_err(|error| BatchFailure::Sdk("BatchWriteItem", Box::new(error)))?;
             pending = output
                 .unprocessed_items
                 .and_then(|mut tables| tables.remove(table))
                 .unwrap_or_default();
             done(sent - pending.len());
-            if !pending.is_empty() {
-                backoff(tries, "BatchWriteItem").await?;
+            if pending.is_empty() {
+                break;
             }
+            backoff(attempt, "BatchWriteItem", &PATIENT).await?;
         }
     }
     Ok(())
 }
 
-/// Sleeps before try `tries + 1`: up to 50 ms doubling to at most 5 s.
-async fn backoff(tries: u32, operation: &str) -> Result<(), String> {
-    if tries >= MAX_TRIES {
-        return Err(format!(
-            "{operation}: DynamoDB left items unprocessed {tries} times in a row (throttled)"
-        ));
+/// Sleeps before attempt `attempt + 1`, or fails when that would be one too many.
+async fn backoff<E>(
+    attempt: u32,
+    operation: &'static str,
+    retries: &Retries,
+) -> Result<(), BatchFailure<E>> {
+    if attempt + 1 >= retries.tries {
+        return Err(BatchFailure::Throttled {
+            operation,
+            tries: attempt + 1,
+        });
     }
-    let wait = super::backoff::delay(tries, Duration::from_millis(50), Duration::from_secs(5));
-    tokio::time::sleep(wait).await;
+    tokio::time::sleep(super::backoff::delay(
+        attempt,
+        retries.first,
+        retries.ceiling,
+    ))
+    .await;
     Ok(())
 }

@@ -184,10 +184,11 @@ async fn delivery_days(
             .keys()
             .map(|&day| delivery::day_key(day))
             .collect(),
+        &batch::PATIENT,
     )
     .await?
     .into_iter()
-    .map(|item| Ok((items::key_of(&item), decode_for_import(item)?)))
+    .map(|(key, item)| Ok((key, from_item(item)?)))
     .collect::<Result<_, String>>()?;
     let mut written = 0;
     for (&day, facts) in event_facts {
@@ -284,10 +285,11 @@ async fn delivery_commits(store: &DynamoStore, all: &[EventItem]) -> Result<usiz
                     .iter()
                     .map(|sha| items::key(keys::commit_pk(sha), keys::COMMIT_SK))
                     .collect(),
+                &batch::PATIENT,
             )
             .await?
             .into_iter()
-            .map(|item| Ok((items::key_of(&item), decode_for_import(item)?)))
+            .map(|(key, item)| Ok((key, from_item(item)?)))
             .collect::<Result<_, String>>()?;
             let mut changes = BTreeMap::new();
             let mut writes = Vec::new();
@@ -314,10 +316,11 @@ async fn delivery_commits(store: &DynamoStore, all: &[EventItem]) -> Result<usiz
                 client,
                 table,
                 changes.keys().map(|&day| delivery::day_key(day)).collect(),
+                &batch::PATIENT,
             )
             .await?
             .into_iter()
-            .map(|item| Ok((items::key_of(&item), decode_for_import(item)?)))
+            .map(|(key, item)| Ok((key, from_item(item)?)))
             .collect::<Result<_, String>>()?;
             let counted = delivery::counted(actions);
             for (&day, delta) in &changes {
@@ -405,17 +408,13 @@ async fn check_stored(
                 ]
             })
             .collect();
-        let stored: HashMap<String, Item> = batch::get(client, table, keys)
-            .await?
-            .into_iter()
-            .map(|item| (items::key_of(&item), item))
-            .collect();
+        let stored = batch::get(client, table, keys, &batch::PATIENT).await?;
         for event in chunk {
             let id_item = IdItem::of(event);
             let own = stored.get(&format!("{}/{}", event.pk, event.sk));
             let by_id = stored.get(&format!("{}/{}", id_item.pk, id_item.sk));
             let stored_id = by_id
-                .map(|item| decode_for_import::<IdItem>(item.clone()))
+                .map(|item| from_item::<IdItem>(item.clone()))
                 .transpose()?;
             if let Some(stored) = stored_id.filter(|stored| *stored != id_item) {
                 return Err(format!(
@@ -428,7 +427,7 @@ async fn check_stored(
                 ));
             }
             let stored_event = own
-                .map(|item| decode_for_import::<EventItem>(item.clone()))
+                .map(|item| from_item::<EventItem>(item.clone()))
                 .transpose()?;
             if stored_event.is_some_and(|stored| &stored != event) {
                 return Err(format!(
@@ -589,11 +588,7 @@ async fn sync(client: &Client, table: &str, desired: Vec<Item>) -> Result<usize,
             items::key(text(keys::PK), text(keys::SK))
         })
         .collect();
-    let stored: BTreeMap<String, Item> = batch::get(client, table, keys)
-        .await?
-        .into_iter()
-        .map(|item| (key_of(&item), item))
-        .collect();
+    let stored = batch::get(client, table, keys, &batch::PATIENT).await?;
     let changed: Vec<Write> = desired
         .into_iter()
         .filter(|item| {
@@ -604,8 +599,4 @@ async fn sync(client: &Client, table: &str, desired: Vec<Item>) -> Result<usize,
     let count = changed.len();
     batch::write(client, table, changed, |_| {}).await?;
     Ok(count)
-}
-
-fn decode_for_import<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, String> {
-    from_item(item).map_err(|e| format!("stored item {} does not decode: {}", e.key, e.reason))
 }

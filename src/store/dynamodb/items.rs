@@ -225,6 +225,30 @@ pub struct Undecodable {
     pub reason: String,
 }
 
+/// The store's answer when an item does not decode: a defect in the data (a hand-written
+/// item, an older layout) that a client must not be shown, logged with the item's key.
+impl From<Undecodable> for super::StoreFailure {
+    fn from(error: Undecodable) -> Self {
+        tracing::error!(
+            key = error.key,
+            reason = error.reason,
+            "an item in the table does not decode"
+        );
+        Self::Internal
+    }
+}
+
+/// The operator's commands' message when an item does not decode.
+impl From<Undecodable> for String {
+    fn from(error: Undecodable) -> String {
+        format!(
+            "stored item {} does not decode: {}",
+            error.key, error.reason
+        )
+    }
+}
+
+/// The one item decoder.
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, Undecodable> {
     let key = key_of(&item);
     serde_dynamo::aws_sdk_dynamodb_1::from_item(item).map_err(|error| Undecodable {

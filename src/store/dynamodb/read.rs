@@ -36,7 +36,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| failure("GetItem", keys::META_PK, e))?;
-        output.item.map(decode).transpose()
+        Ok(output.item.map(from_item).transpose()?)
     }
 
     pub async fn has_engineer(&self, name: &str) -> Result<bool, StoreFailure> {
@@ -73,7 +73,7 @@ impl DynamoStore {
                 .await
                 .map_err(|e| failure("Query", keys::ENGINEERS_PK, e))?;
             for item in output.items.unwrap_or_default() {
-                engineers.push(decode(item)?);
+                engineers.push(from_item(item)?);
             }
             start = output.last_evaluated_key;
             if start.is_none() {
@@ -134,7 +134,7 @@ impl DynamoStore {
                     .await
                     .map_err(|e| failure("Query", &partition, e))?;
                 for item in output.items.unwrap_or_default() {
-                    days.push(decode(item)?);
+                    days.push(from_item(item)?);
                 }
                 start = output.last_evaluated_key;
                 if start.is_none() {
@@ -250,7 +250,7 @@ impl DynamoStore {
                     .map_err(|e| failure("Query", &partition.key, e))?;
                 queries += 1;
                 for item in output.items.unwrap_or_default() {
-                    let event: EventItem = decode(item)?;
+                    let event: EventItem = from_item(item)?;
                     events.push(event.into_record());
                     if events.len() == want {
                         break 'partitions;
@@ -289,17 +289,4 @@ impl DynamoStore {
         }
         Ok((events, None))
     }
-}
-
-/// Decodes an item or logs its key and fails the call: an item that does not decode is a
-/// defect in the data (a hand-written item, an older layout) that a client must not be shown.
-pub(super) fn decode<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreFailure> {
-    from_item(item).map_err(|error| {
-        tracing::error!(
-            key = error.key,
-            reason = error.reason,
-            "an item in the table does not decode"
-        );
-        StoreFailure::Internal
-    })
 }

@@ -12,15 +12,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 
+use super::batch::{self, BatchFailure, Retries};
 use super::delivery;
 use super::items::{
     self, CommitItem, DayItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem,
-    IdempotencyItem, Item, MetaItem, to_item,
+    IdempotencyItem, Item, MetaItem, from_item, to_item,
 };
 use super::keys;
-use super::read::decode;
 use super::transact::{Change, put, put_new};
 use super::{DynamoStore, StoreFailure, failure};
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
@@ -38,11 +38,6 @@ const RETRIED_CANCELLATIONS: [&str; 5] = [
     "ThrottlingError",
     "ProvisionedThroughputExceeded",
 ];
-
-/// Positions of the items in the transaction, to read its cancellation reasons.
-const EVENT: usize = 0;
-const BY_ID: usize = 1;
-const IDEMPOTENCY: usize = 6;
 
 impl DynamoStore {
     /// Records `new`, or answers with the event an earlier request with `key` recorded.
@@ -79,15 +74,19 @@ impl DynamoStore {
             let delivery = self
                 .delivery_writes(&event, current.commit.as_ref())
                 .await?;
+            // The event, its id and its key are at known positions: their cancellation reasons
+            // say what happened.
+            let (event_at, by_id_at) = (0, 1);
             let mut transaction = vec![
                 put_new(self, to_item(&event))?,
                 put_new(self, to_item(&IdItem::of(&event)))?,
             ];
-            transaction.extend(current.changes(self, &event)?);
+            let mut key_at = None;
             if let Some(key) = &key {
+                key_at = Some(transaction.len());
                 transaction.push(put_idempotency(self, key, &fingerprint, &event, received)?);
             }
-            // After the idempotency record, so that the positions above stay fixed.
+            transaction.extend(current.changes(self, &event)?);
             transaction.extend(delivery);
             // The SDK gives the transaction a random ClientRequestToken and sends the same one
             // when it retries a transaction whose answer was lost, so DynamoDB answers the retry
@@ -137,7 +136,7 @@ impl DynamoStore {
             let failed = |index: usize| {
                 reasons.get(index).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
-            if key.is_some() && failed(IDEMPOTENCY) {
+            if key_at.is_some_and(failed) {
                 // Another request with this key was recorded meanwhile, or this one was: an
                 // attempt whose answer was lost (an endpoint without request tokens).
                 let key = key.as_deref().expect("checked");
@@ -149,7 +148,7 @@ impl DynamoStore {
                     });
                 }
             }
-            if failed(EVENT) || failed(BY_ID) {
+            if failed(event_at) || failed(by_id_at) {
                 // Only this request was given this id: if the table holds this very event under
                 // it, an attempt whose answer was lost stored it.
                 let ours = event.clone().into_record();
@@ -175,7 +174,7 @@ impl DynamoStore {
         let Some(item) = self.get_consistent(keys::id_pk(id), keys::ID_SK).await? else {
             return Ok(None);
         };
-        let stored: IdItem = decode(item)?;
+        let stored: IdItem = from_item(item)?;
         Ok(Some(EventRecord {
             id,
             timestamp: stored.ts,
@@ -225,7 +224,7 @@ impl DynamoStore {
         else {
             return Ok(None);
         };
-        let earlier: IdempotencyItem = decode(item)?;
+        let earlier: IdempotencyItem = from_item(item)?;
         Ok((earlier.expires > now).then_some(earlier))
     }
 
@@ -264,56 +263,31 @@ impl DynamoStore {
             .await?;
         let mut take = |(pk, sk): &(String, String)| found.remove(&format!("{pk}/{sk}"));
         Ok(Aggregates {
-            day: take(&wanted[0]).map(decode).transpose()?,
-            engineer_day: take(&wanted[1]).map(decode).transpose()?,
-            engineer: take(&wanted[2]).map(decode).transpose()?,
-            meta: take(&wanted[3]).map(decode).transpose()?,
+            day: take(&wanted[0]).map(from_item).transpose()?,
+            engineer_day: take(&wanted[1]).map(from_item).transpose()?,
+            engineer: take(&wanted[2]).map(from_item).transpose()?,
+            meta: take(&wanted[3]).map(from_item).transpose()?,
             commit: match wanted.get(4) {
-                Some(key) => take(key).map(decode).transpose()?,
+                Some(key) => take(key).map(from_item).transpose()?,
                 None => None,
             },
         })
     }
 
-    /// Items by key, strongly consistent, by `pk/sk`; unprocessed keys asked again.
+    /// Items by key, strongly consistent, by `pk/sk`, within a recording's time.
     async fn batch_get_consistent(
         &self,
         keys: Vec<Item>,
     ) -> Result<HashMap<String, Item>, StoreFailure> {
-        let mut pending = keys;
-        let mut found: HashMap<String, Item> = HashMap::new();
-        for attempt in 0..MAX_ATTEMPTS {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .consistent_read(true)
-                .build()
-                .map_err(|_| StoreFailure::Internal)?;
-            let output = self
-                .client()
-                .await
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|e| failure("BatchGetItem", "(the event's aggregates)", e))?;
-            for item in output
-                .responses
-                .and_then(|mut tables| tables.remove(&self.table))
-                .unwrap_or_default()
-            {
-                found.insert(items::key_of(&item), item);
-            }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut tables| tables.remove(&self.table))
-                .map(|keys| keys.keys)
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(found);
-            }
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-        Err(StoreFailure::Unavailable)
+        let client = self.client().await;
+        batch::get(client, &self.table, keys, &RECORDING)
+            .await
+            .map_err(|error| match error {
+                BatchFailure::Sdk(operation, error) => {
+                    failure(operation, "(the event's aggregates)", *error)
+                }
+                BatchFailure::Throttled { .. } => StoreFailure::Unavailable,
+            })
     }
 
     /// The delivery metrics' writes for `event`: its commit's firsts if it moves them, and
@@ -351,7 +325,7 @@ impl DynamoStore {
                     keys::delivery_days_pk(day),
                     keys::day_sk(day)
                 ))
-                .map(decode)
+                .map(from_item)
                 .transpose()?;
             writes.push(delivery::day_write(
                 self,
@@ -533,11 +507,13 @@ fn put_idempotency(
     )
 }
 
-/// Up to 25 ms doubling to 400 ms: a recording has 5 s in all.
+/// Up to 25 ms doubling to 400 ms, six tries: a recording has 5 s in all.
+const RECORDING: Retries = Retries {
+    tries: MAX_ATTEMPTS,
+    first: Duration::from_millis(25),
+    ceiling: Duration::from_millis(400),
+};
+
 fn backoff(attempt: u32) -> Duration {
-    super::backoff::delay(
-        attempt,
-        Duration::from_millis(25),
-        Duration::from_millis(400),
-    )
+    super::backoff::delay(attempt, RECORDING.first, RECORDING.ceiling)
 }
