@@ -3,7 +3,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pipeline_events::{
-    Bucket, DailyJson, DeliveryActions, DeliveryIndex, DeliveryReport, EventQuery, EventStore,
+    Bucket, DailyJson, DeliveryActions, DeliveryIndex, DeliveryReport, EventIndex, EventQuery,
     GeneratorSettings, day_of, generate, write_events_json,
 };
 use std::hint::black_box;
@@ -16,7 +16,7 @@ fn queries(c: &mut Criterion) {
         engineers: 48,
         ..GeneratorSettings::default()
     };
-    let store = EventStore::from_records(generate(&settings)).expect("valid records");
+    let store = EventIndex::from_records(generate(&settings)).expect("valid records");
     let (first, last) = store.time_span().unwrap();
     let middle = first + (last - first) / 2;
     let engineer = store.engineers().nth(7).unwrap().name.to_owned();

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::config::{Config, StoreConfig};
-use crate::events::{AllowedActions, EventStore, LoadError, RawEvent};
-use crate::store::dynamodb::DynamoStore;
+use crate::events::{AllowedActions, EventIndex, LoadError, RawEvent};
+use crate::store::dynamodb::DynamoDbStore;
 use crate::store::dynamodb::import::{Progress, import};
 use crate::store::dynamodb::maintenance::verify;
 use crate::store::dynamodb::table::create_table;
@@ -92,7 +92,7 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
         }
     };
     let operator_store = |table: &String| {
-        DynamoStore::for_operator(table.clone())
+        DynamoDbStore::for_operator(table.clone())
             .with_delivery_actions(config.delivery_actions.clone())
     };
     let outcome = runtime.block_on(async {
@@ -132,10 +132,10 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
 }
 
 /// A file to import, held to the rules `POST /events` applies, allowed actions included.
-fn load(file: &Path, allowed: &AllowedActions) -> Result<EventStore, String> {
+fn load(file: &Path, allowed: &AllowedActions) -> Result<EventIndex, String> {
     let source = file.display().to_string();
     let reader = File::open(file).map_err(|e| format!("{source}: cannot open: {e}"))?;
-    let events = EventStore::load(reader, &source).map_err(|e: LoadError| e.to_string())?;
+    let events = EventIndex::load(reader, &source).map_err(|e: LoadError| e.to_string())?;
     allowed
         .check_store(&events)
         .map_err(|message| format!("{source}: {message}; nothing was imported"))?;
@@ -144,7 +144,7 @@ fn load(file: &Path, allowed: &AllowedActions) -> Result<EventStore, String> {
 
 async fn import_into_table(
     file: &Path,
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     allowed: &AllowedActions,
 ) -> Result<bool, String> {
     let events = load(file, allowed)?;
@@ -203,7 +203,7 @@ fn import_into_file(
     let existing = if target.exists() {
         load(target, allowed)?
     } else {
-        EventStore::default()
+        EventIndex::default()
     };
     let stored: std::collections::HashMap<u64, RawEvent> = existing
         .iter()
@@ -255,7 +255,7 @@ fn import_into_file(
 }
 
 /// A missing table is said in one line, not in the SDK's words (nor as "re-run the import").
-async fn table_exists(store: &DynamoStore) -> Result<(), String> {
+async fn table_exists(store: &DynamoDbStore) -> Result<(), String> {
     let described = store
         .client()
         .await
@@ -283,7 +283,7 @@ async fn table_exists(store: &DynamoStore) -> Result<(), String> {
     }
 }
 
-async fn verify_table(store: &DynamoStore, rebuild: bool) -> Result<bool, String> {
+async fn verify_table(store: &DynamoDbStore, rebuild: bool) -> Result<bool, String> {
     table_exists(store).await?;
     let report = verify(store, rebuild).await?;
     let list = |label: &str, keys: &[String]| {

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::config::{Config, StoreConfig};
-use crate::events::{EventStore, LoadError};
+use crate::events::{EventIndex, LoadError};
 use crate::metadata::MetadataSource;
 use crate::state::AppState;
 use crate::store::Store;
-use crate::store::dynamodb::DynamoStore;
+use crate::store::dynamodb::DynamoDbStore;
 use crate::store::memory::{EventsFile, MemoryStore};
 use crate::write_access::WriteAccess;
 
@@ -58,7 +58,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
         StoreConfig::DynamoDb { table } => {
             tracing::info!(table, "serving events from DynamoDB");
             Store::DynamoDb(Box::new(
-                DynamoStore::new(table.clone(), None)
+                DynamoDbStore::new(table.clone(), None)
                     .with_delivery_actions(config.delivery_actions.clone()),
             ))
         }
@@ -89,7 +89,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
 }
 
 /// `EVENTS_FILE`, or the built-in sample dataset.
-pub fn load_memory_store(events_file: Option<&Path>) -> Result<EventStore, LoadError> {
+pub fn load_memory_store(events_file: Option<&Path>) -> Result<EventIndex, LoadError> {
     let started = Instant::now();
     let store = match events_file {
         Some(path) => {
@@ -100,9 +100,9 @@ pub fn load_memory_store(events_file: Option<&Path>) -> Result<EventStore, LoadE
                 line: None,
                 message: format!("cannot open: {e}"),
             })?;
-            EventStore::load(file, &source)?
+            EventIndex::load(file, &source)?
         }
-        None => EventStore::load_slice(SAMPLE_EVENTS, "built-in sample dataset")?,
+        None => EventIndex::load_slice(SAMPLE_EVENTS, "built-in sample dataset")?,
     };
     tracing::info!(
         events = store.len(),

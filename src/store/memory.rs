@@ -1,4 +1,4 @@
-//! The embedded store: the events in memory (the domain's `EventLog`), and the events recorded
+//! The embedded store: the events in memory (the domain's `EventSnapshot`), and the events recorded
 //! while it runs, appended to `EVENTS_FILE` (JSON lines, synced) before they are acknowledged.
 //!
 //! Readers take the current snapshot (an `Arc` clone under a lock held only for that); a writer
@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::events::{
-    AllowedActions, DeliveryActions, EventLog, EventRecord, EventStore, NewEvent, RawEvent, Sha,
-    Timestamp,
+    AllowedActions, DeliveryActions, EventIndex, EventRecord, EventSnapshot, NewEvent, RawEvent,
+    Sha, Timestamp,
 };
 
 use super::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
@@ -23,7 +23,7 @@ pub struct MemoryStore {
 }
 
 struct Shared {
-    log: RwLock<Arc<EventLog>>,
+    log: RwLock<Arc<EventSnapshot>>,
     writer: Mutex<Writer>,
 }
 
@@ -90,8 +90,8 @@ impl MemoryStore {
     /// metrics reading `actions`. Their index is built here, at load, rather than by the first
     /// request. The idempotency keys recorded with a JSON-lines file in the last 24 hours are
     /// read back.
-    pub fn new(events: EventStore, file: Option<EventsFile>, actions: DeliveryActions) -> Self {
-        let log = EventLog::new(events).with_delivery_actions(actions);
+    pub fn new(events: EventIndex, file: Option<EventsFile>, actions: DeliveryActions) -> Self {
+        let log = EventSnapshot::new(events).with_delivery_actions(actions);
         log.delivery();
         let mut keys = Remembered::default();
         let target = match file {
@@ -129,7 +129,7 @@ impl MemoryStore {
     }
 
     /// The events as they are now; later records do not change this snapshot.
-    pub fn snapshot(&self) -> Arc<EventLog> {
+    pub fn snapshot(&self) -> Arc<EventSnapshot> {
         self.shared.current()
     }
 
@@ -152,7 +152,7 @@ impl MemoryStore {
 }
 
 impl Shared {
-    fn current(&self) -> Arc<EventLog> {
+    fn current(&self) -> Arc<EventSnapshot> {
         self.log
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -426,7 +426,7 @@ impl Remembered {
     /// The keys file's keys younger than 24 hours whose event `log` holds as it was recorded
     /// (a key whose event never reached the events file is dropped); a line that does not
     /// parse, the end of an append cut short, is skipped.
-    fn read(path: &Path, log: &EventLog, now: Timestamp) -> Self {
+    fn read(path: &Path, log: &EventSnapshot, now: Timestamp) -> Self {
         let text = match std::fs::read(path) {
             Ok(text) => text,
             Err(error) => {

@@ -8,11 +8,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use self::dynamodb::{DynamoStore, StoreFailure};
+use self::dynamodb::{DynamoDbFailure, DynamoDbStore};
 use self::memory::MemoryStore;
 use crate::events::{
     self, AllowedActions, Bucket, DayTotals, DeliveryIndex, DeliveryReport, EngineerList,
-    EngineerSummary, EventLog, EventQuery, EventRecord, EventView, NewEvent, NotAllowed, Page,
+    EngineerSummary, EventQuery, EventRecord, EventSnapshot, EventView, NewEvent, NotAllowed, Page,
     Position, Timestamp, TooManyDays, summary_days,
 };
 
@@ -21,13 +21,13 @@ pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 
 pub enum Store {
     Memory(MemoryStore),
-    DynamoDb(Box<DynamoStore>),
+    DynamoDb(Box<DynamoDbStore>),
 }
 
 /// What reads see: a snapshot of the memory store, or the table.
 pub enum Reader<'a> {
-    Memory(Arc<EventLog>),
-    DynamoDb(&'a DynamoStore),
+    Memory(Arc<EventSnapshot>),
+    DynamoDb(&'a DynamoDbStore),
 }
 
 /// An event the store holds after a `record`: new, or the one an idempotency key recorded.
@@ -50,11 +50,11 @@ pub enum WriteFailure {
     Internal,
 }
 
-impl From<StoreFailure> for WriteFailure {
-    fn from(failure: StoreFailure) -> Self {
+impl From<DynamoDbFailure> for WriteFailure {
+    fn from(failure: DynamoDbFailure) -> Self {
         match failure {
-            StoreFailure::Unavailable => Self::Unavailable,
-            StoreFailure::Internal => Self::Internal,
+            DynamoDbFailure::Unavailable => Self::Unavailable,
+            DynamoDbFailure::Internal => Self::Internal,
         }
     }
 }
@@ -78,11 +78,11 @@ impl From<NotAllowed> for WriteFailure {
     }
 }
 
-impl From<StoreFailure> for ReadFailure {
-    fn from(failure: StoreFailure) -> Self {
+impl From<DynamoDbFailure> for ReadFailure {
+    fn from(failure: DynamoDbFailure) -> Self {
         match failure {
-            StoreFailure::Unavailable => Self::Unavailable,
-            StoreFailure::Internal => Self::Internal,
+            DynamoDbFailure::Unavailable => Self::Unavailable,
+            DynamoDbFailure::Internal => Self::Internal,
         }
     }
 }
@@ -95,8 +95,8 @@ impl From<TooManyDays> for ReadFailure {
 
 /// A page of events: borrowed from the memory store, or read from DynamoDB.
 pub enum EventPage<'a> {
-    Memory(Page<'a>),
-    Read {
+    Borrowed(Page<'a>),
+    Owned {
         events: Vec<EventRecord>,
         next: Option<Position>,
     },
@@ -105,15 +105,17 @@ pub enum EventPage<'a> {
 impl EventPage<'_> {
     pub fn events(&self) -> Cow<'_, [EventView<'_>]> {
         match self {
-            Self::Memory(page) => Cow::Borrowed(&page.events),
-            Self::Read { events, .. } => Cow::Owned(events.iter().map(EventRecord::view).collect()),
+            Self::Borrowed(page) => Cow::Borrowed(&page.events),
+            Self::Owned { events, .. } => {
+                Cow::Owned(events.iter().map(EventRecord::view).collect())
+            }
         }
     }
 
     pub fn next(&self) -> Option<Position> {
         match self {
-            Self::Memory(page) => page.next,
-            Self::Read { next, .. } => *next,
+            Self::Borrowed(page) => page.next,
+            Self::Owned { next, .. } => *next,
         }
     }
 }
@@ -175,11 +177,11 @@ impl Reader<'_> {
 
     pub async fn events(&self, query: &EventQuery<'_>) -> Result<EventPage<'_>, ReadFailure> {
         match self {
-            Self::Memory(store) => Ok(EventPage::Memory(store.query(query))),
+            Self::Memory(store) => Ok(EventPage::Borrowed(store.query(query))),
             Self::DynamoDb(store) => {
                 let (events, next) =
                     Box::pin(store.within_budget(store.events_page(query))).await?;
-                Ok(EventPage::Read { events, next })
+                Ok(EventPage::Owned { events, next })
             }
         }
     }
@@ -194,13 +196,13 @@ impl Reader<'_> {
         match self {
             Self::Memory(store) => Ok(store
                 .has_engineer(name)
-                .then(|| EventPage::Memory(store.query(query)))),
+                .then(|| EventPage::Borrowed(store.query(query)))),
             Self::DynamoDb(store) => {
                 let (known, page) = Box::pin(store.within_budget(async {
                     tokio::try_join!(store.has_engineer(name), store.events_page(query))
                 }))
                 .await?;
-                Ok(known.then_some(EventPage::Read {
+                Ok(known.then_some(EventPage::Owned {
                     events: page.0,
                     next: page.1,
                 }))

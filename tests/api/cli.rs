@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline_events_api::events::RawEvent;
-use pipeline_events_api::store::dynamodb::DynamoStore;
+use pipeline_events_api::store::dynamodb::DynamoDbStore;
 use serde_json::Value;
 
 use crate::support::binary::binary_path;
@@ -53,8 +53,8 @@ fn write_json_lines(path: &Path, records: &[RawEvent]) {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
-fn store(table: &str) -> DynamoStore {
-    DynamoStore::new(
+fn store(table: &str) -> DynamoDbStore {
+    DynamoDbStore::new(
         table.to_owned(),
         Some(patient_dynamodb_config(&Moto::shared().endpoint())),
     )
@@ -293,7 +293,7 @@ fn importing_into_a_missing_table_says_so_in_one_line() {
 }
 
 /// Every item of the table whose key is neither an event's nor an event's id item.
-async fn delete_aggregates(store: &DynamoStore) -> usize {
+async fn delete_aggregates(store: &DynamoDbStore) -> usize {
     let client = store.client().await;
     let items = client
         .scan()
@@ -633,7 +633,7 @@ fn the_memory_store_imports_into_its_events_file() {
         "{}",
         third.stdout
     );
-    let loaded = pipeline_events_api::events::EventStore::load(
+    let loaded = pipeline_events_api::events::EventIndex::load(
         std::fs::File::open(&events_file).unwrap(),
         "events",
     )

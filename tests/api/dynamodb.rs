@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline_events_api::events::RawEvent;
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::store::Store;
-use pipeline_events_api::store::dynamodb::DynamoStore;
+use pipeline_events_api::store::dynamodb::DynamoDbStore;
 use pipeline_events_api::store::dynamodb::read::MAX_QUERIES_PER_PAGE;
 
 use pipeline_events_api::store::dynamodb::import::import;
@@ -178,7 +178,7 @@ async fn assert_unavailable(app: &TestApp) {
 
 fn app_reading(endpoint: &str) -> TestApp {
     TestApp::on(
-        Store::DynamoDb(Box::new(DynamoStore::new(
+        Store::DynamoDb(Box::new(DynamoDbStore::new(
             "events".into(),
             Some(dynamodb_config(endpoint)),
         ))),
@@ -296,7 +296,7 @@ async fn a_post_s_transaction_token_is_kept_across_a_retry_and_not_shared_betwee
     });
     for table in ["events-dev", "events-prod"] {
         let app = TestApp::on(
-            Store::DynamoDb(Box::new(DynamoStore::new(
+            Store::DynamoDb(Box::new(DynamoDbStore::new(
                 table.into(),
                 Some(dynamodb_config(&stand_in.endpoint())),
             ))),
@@ -367,8 +367,8 @@ async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
             json!({ "__type": "com.amazon.coral.validate#ValidationException", "message": operation }),
         ),
     });
-    let store = DynamoStore::new("events".into(), Some(dynamodb_config(&stand_in.endpoint())));
-    let events = pipeline_events_api::events::EventStore::from_records(fixture_records()).unwrap();
+    let store = DynamoDbStore::new("events".into(), Some(dynamodb_config(&stand_in.endpoint())));
+    let events = pipeline_events_api::events::EventIndex::from_records(fixture_records()).unwrap();
     let report = import(&store, &events, |_| {}).await.unwrap();
     assert_eq!(report.written, 8);
 
@@ -413,7 +413,7 @@ async fn a_key_dynamodb_refuses_is_a_defect_answered_500_once_never_retried() {
     let refused = store.has_engineer(&"x".repeat(2_100)).await;
     assert_eq!(
         refused,
-        Err(pipeline_events_api::store::dynamodb::StoreFailure::Internal)
+        Err(pipeline_events_api::store::dynamodb::DynamoDbFailure::Internal)
     );
     assert_eq!(store.requests() - before, 1, "a refusal is not retried");
     assert!(store.has_engineer(&"x".repeat(128)).await.is_ok());
@@ -453,7 +453,7 @@ async fn an_import_racing_posts_never_overwrites_an_acknowledged_event() {
             engineer: "ian".into(),
         })
         .collect();
-    let events = pipeline_events_api::events::EventStore::from_records(records).unwrap();
+    let events = pipeline_events_api::events::EventIndex::from_records(records).unwrap();
     let posts = async {
         let mut acknowledged = Vec::new();
         for n in 0..30 {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pipeline_events_api::events::{DeliveryActions, EventStore, RawEvent};
+use pipeline_events_api::events::{DeliveryActions, EventIndex, RawEvent};
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::store::Store;
 use pipeline_events_api::store::memory::MemoryStore;
@@ -257,7 +257,7 @@ async fn configured_action_names_are_the_ones_counted() {
         })
         .collect();
     let store = MemoryStore::new(
-        EventStore::from_records(renamed).unwrap(),
+        EventIndex::from_records(renamed).unwrap(),
         None,
         DeliveryActions {
             deploy: "release".into(),
@@ -624,7 +624,7 @@ fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
                 .collect();
             let app = TestApp::with_records_on(first, Backend::DynamoDb);
             let store = app.dynamodb().expect("a DynamoDB app");
-            let all = EventStore::from_records(records.clone()).expect("valid records");
+            let all = EventIndex::from_records(records.clone()).expect("valid records");
             let (body, report) = blocking_runtime().block_on(async {
                 import(store, &all, |_| {})
                     .await
@@ -653,7 +653,7 @@ fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
 /// memory store does with those names.
 #[tokio::test]
 async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
-    use pipeline_events_api::store::dynamodb::DynamoStore;
+    use pipeline_events_api::store::dynamodb::DynamoDbStore;
     use pipeline_events_api::store::dynamodb::maintenance::verify;
 
     use crate::support::moto::{Moto, patient_dynamodb_config};
@@ -665,7 +665,7 @@ async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
         stage: "deploy".into(),
         rollback: "rollback".into(),
     };
-    let store = DynamoStore::new(
+    let store = DynamoDbStore::new(
         table,
         Some(patient_dynamodb_config(&Moto::shared().endpoint())),
     )
@@ -683,7 +683,7 @@ async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
     assert!(report.repaired > 0, "{report:?}");
     let memory = TestApp::on(
         Store::Memory(MemoryStore::new(
-            EventStore::from_records(cases()).unwrap(),
+            EventIndex::from_records(cases()).unwrap(),
             None,
             renamed,
         )),

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use pipeline_events_api::events::{EventQuery, EventStore, format_timestamp};
+use pipeline_events_api::events::{EventIndex, EventQuery, format_timestamp};
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 use proptest::prelude::*;
 
@@ -95,7 +95,7 @@ fn random_requests_never_get_a_5xx() {
 
 #[test]
 fn cursor_pages_add_up_to_one_unpaginated_query() {
-    let store = EventStore::load_slice(SAMPLE_EVENTS, "sample").unwrap();
+    let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").unwrap();
     let (first, last) = store.time_span().unwrap();
     let engineers: Vec<String> = store.engineers().map(|e| e.name.to_owned()).collect();
     let mut runner = crate::support::property_runner(300);

@@ -712,7 +712,7 @@ fn concurrent_retried_posts_across_a_store_restart_record_each_event_once() {
 
     use pipeline_events_api::metadata::MetadataSource;
     use pipeline_events_api::store::Store;
-    use pipeline_events_api::store::dynamodb::DynamoStore;
+    use pipeline_events_api::store::dynamodb::DynamoDbStore;
     use pipeline_events_api::store::dynamodb::maintenance::verify;
     use pipeline_events_api::store::dynamodb::table::create_table;
 
@@ -735,14 +735,14 @@ fn concurrent_retried_posts_across_a_store_restart_record_each_event_once() {
         .enable_all()
         .build()
         .unwrap();
-    let direct = DynamoStore::new(table.clone(), Some(patient_dynamodb_config(&endpoint)))
+    let direct = DynamoDbStore::new(table.clone(), Some(patient_dynamodb_config(&endpoint)))
         .with_budget(Duration::from_secs(120));
     runtime
         .block_on(async { create_table(direct.client().await, &table).await })
         .unwrap();
     // The service's own timeouts, retries and write budget.
     let app = Arc::new(TestApp::on(
-        Store::DynamoDb(Box::new(DynamoStore::new(
+        Store::DynamoDb(Box::new(DynamoDbStore::new(
             table,
             Some(dynamodb_config(&endpoint)),
         ))),

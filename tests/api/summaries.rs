@@ -142,7 +142,7 @@ async fn counts_add_up_to_the_events() {
         days.len()
     );
     let total: u64 = days.iter().map(|d| d["total"].as_u64().unwrap()).sum();
-    let sample = pipeline_events_api::events::EventStore::load_slice(
+    let sample = pipeline_events_api::events::EventIndex::load_slice(
         pipeline_events_api::startup::SAMPLE_EVENTS,
         "sample",
     )
@@ -170,10 +170,10 @@ async fn an_empty_store_has_no_days() {
 }
 
 async fn responses_equal_the_domain_summary_for_any_range() {
-    use pipeline_events_api::events::EventStore;
+    use pipeline_events_api::events::EventIndex;
     use pipeline_events_api::startup::SAMPLE_EVENTS;
 
-    let store = EventStore::load_slice(SAMPLE_EVENTS, "sample").unwrap();
+    let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").unwrap();
     let app = TestApp::sample();
     let day = |date: &str| {
         chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")

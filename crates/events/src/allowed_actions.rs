@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::delivery::DeliveryActions;
+use crate::event_index::EventIndex;
 use crate::new_event::is_action_name;
-use crate::store::EventStore;
 
 /// An action outside the list: the action, and the allowed ones as a sentence lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl AllowedActions {
 
     /// A file is refused whole if any of its events has an action off the list: one rule for
     /// every way an event comes in. The message names the action and an event that carries it.
-    pub fn check_store(&self, events: &EventStore) -> Result<(), String> {
+    pub fn check_store(&self, events: &EventIndex) -> Result<(), String> {
         let Some(action) = events.actions().find(|action| !self.contains(action)) else {
             return Ok(());
         };

@@ -1,19 +1,20 @@
 //! The event domain: the pipeline's events, their indexes, queries and daily statistics.
-//! Nothing in here knows about HTTP, Lambda or AWS.
+//! Nothing in here depends on HTTP, Lambda or AWS: it writes the JSON bodies the routes send,
+//! and knows no route, status or header.
 
 mod allowed_actions;
 mod daily_json;
 mod delivery;
 mod delivery_facts;
+mod event_index;
 mod event_json;
 mod generate;
 mod load;
-mod log;
 mod model;
 mod new_event;
 mod query;
 mod sha;
-mod store;
+mod snapshot;
 mod summary;
 mod summary_days;
 
@@ -26,10 +27,10 @@ pub use delivery::{
     DeliveryReport, DeploymentFrequency, LeadTime, Level, TimeToRestore,
 };
 pub use delivery_facts::{DayChange, DeliveryKind, Firsts};
+pub use event_index::{EngineerList, EngineerSummary, EventIndex, InvalidRecord};
 pub use event_json::{EVENT_JSON_BYTES, write_events_json};
 pub use generate::{GeneratorSettings, generate, write_json_lines};
 pub use load::{LoadError, RawEvent};
-pub use log::EventLog;
 pub use model::{
     Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
     date_of_day, day_of, format_timestamp,
@@ -40,6 +41,6 @@ pub use new_event::{
 };
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
-pub use store::{EngineerList, EngineerSummary, EventStore, StoreError};
+pub use snapshot::EventSnapshot;
 pub use summary::{ActionCounts, DayList, DaySummary, DayTotals, daily_json, day_summary};
 pub use summary_days::{MAX_SUMMARY_DAYS, TooManyDays, summary_days};

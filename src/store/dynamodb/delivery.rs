@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use super::items::{CommitItem, DeliveryDayItem, EventItem, Item, to_item};
 use super::keys;
 use super::transact::{Change, put_new};
-use super::{DynamoStore, StoreFailure};
+use super::{DynamoDbFailure, DynamoDbStore};
 use crate::events::{DayChange, DeliveryActions, DeliveryDay, DeliveryKind, Firsts};
 
 /// What the day items record they were counted for.
@@ -186,12 +186,12 @@ pub fn to_day(item: &DeliveryDayItem) -> Option<DeliveryDay> {
 /// The write that brings a stored day (`None`: absent) by `delta`: a new item, or an update
 /// whose counts add (they commute with other writers').
 pub fn day_write(
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     day: i64,
     current: Option<&DeliveryDayItem>,
     delta: &DayChange,
     counted: &str,
-) -> Result<TransactWriteItem, StoreFailure> {
+) -> Result<TransactWriteItem, DynamoDbFailure> {
     let Some(current) = current else {
         let mut item = DeliveryDayItem::empty(day, counted);
         apply(delta, &mut item);
@@ -227,11 +227,11 @@ pub fn day_write(
 /// read. (Both: the days' changes were computed from the pair, so a writer that moved the other
 /// first in between must make this one read again.)
 pub fn commit_write(
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     stored: Option<&CommitItem>,
     sha: &str,
     after: Firsts,
-) -> Result<TransactWriteItem, StoreFailure> {
+) -> Result<TransactWriteItem, DynamoDbFailure> {
     let Some(stored) = stored else {
         return put_new(
             store,

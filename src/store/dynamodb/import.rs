@@ -21,8 +21,8 @@ use super::items::{
     MetaItem, from_item, to_item,
 };
 use super::keys::{self, MAX_NAME_BYTES, Month};
-use super::{DynamoStore, aggregates, delivery};
-use crate::events::{DayChange, EventStore, Firsts, SECONDS_PER_DAY, day_of};
+use super::{DynamoDbStore, aggregates, delivery};
+use crate::events::{DayChange, EventIndex, Firsts, SECONDS_PER_DAY, day_of};
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,8 +49,8 @@ pub struct Progress {
 
 /// Imports every event of `events` (already parsed and checked: ids unique, fields present).
 pub async fn import(
-    store: &DynamoStore,
-    events: &EventStore,
+    store: &DynamoDbStore,
+    events: &EventIndex,
     mut progress: impl FnMut(Progress),
 ) -> Result<ImportReport, String> {
     for event in events.iter() {
@@ -170,7 +170,7 @@ pub async fn import(
 /// Writes each day's deploys, deploy instants and rollbacks as its events say, where the table
 /// holds other figures; its commits' figures are left as they are. Returns the days written.
 async fn delivery_days(
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     event_facts: &BTreeMap<i64, DeliveryDayItem>,
 ) -> Result<usize, String> {
     let client = store.client().await;
@@ -254,7 +254,7 @@ const COMMITS_PER_TRANSACTION: usize = 20;
 /// Moves each commit of the file whose first stage or first deploy the file changes: its
 /// firsts and the days they count on, in one transaction per group of commits (re-read and
 /// tried again when another writer got there first). Returns the commits moved.
-async fn delivery_commits(store: &DynamoStore, all: &[EventItem]) -> Result<usize, String> {
+async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<usize, String> {
     let client = store.client().await;
     let table = store.table();
     let actions = store.delivery_actions();

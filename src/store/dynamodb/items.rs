@@ -227,7 +227,7 @@ pub struct Undecodable {
 
 /// The store's answer when an item does not decode: a defect in the data (a hand-written
 /// item, an older layout) that a client must not be shown, logged with the item's key.
-impl From<Undecodable> for super::StoreFailure {
+impl From<Undecodable> for super::DynamoDbFailure {
     fn from(error: Undecodable) -> Self {
         tracing::error!(
             key = error.key,

@@ -12,7 +12,7 @@ use super::items::{
     self, DeliveryDayItem, EngineerDayItem, EventItem, IdItem, Item, from_item, to_item,
 };
 use super::keys::Kind;
-use super::{DynamoStore, aggregates, delivery, keys};
+use super::{DynamoDbStore, aggregates, delivery, keys};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -40,7 +40,7 @@ impl VerifyReport {
     }
 }
 
-pub async fn verify(store: &DynamoStore, rebuild: bool) -> Result<VerifyReport, String> {
+pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport, String> {
     let client = store.client().await;
     let table = store.table();
     let mut report = VerifyReport::default();

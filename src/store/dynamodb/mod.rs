@@ -40,7 +40,7 @@ pub const WRITE_BUDGET: Duration = Duration::from_secs(5);
 
 /// Why the store could not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreFailure {
+pub enum DynamoDbFailure {
     /// DynamoDB did not answer, refused for now (throttling), or the table is missing.
     Unavailable,
     /// An item did not decode, or DynamoDB refused a request the code made: a defect, logged.
@@ -48,7 +48,7 @@ pub enum StoreFailure {
 }
 
 /// A table and the client that reads it, built on first use (start-up calls nothing remote).
-pub struct DynamoStore {
+pub struct DynamoDbStore {
     table: String,
     client: OnceCell<Client>,
     /// A client configuration given by the caller (tests, the CLI's endpoint); otherwise the
@@ -64,7 +64,7 @@ pub struct DynamoStore {
 /// The domain's per-day facts from stored delivery days, if the table's were counted for the
 /// store's action names (`meta`: the store's totals, absent in an empty table).
 pub fn delivery_facts(
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     meta: Option<&items::MetaItem>,
     stored: &[items::DeliveryDayItem],
 ) -> Result<Vec<crate::events::DeliveryDay>, crate::store::ReadFailure> {
@@ -95,7 +95,7 @@ pub fn delivery_facts(
         .ok_or(crate::store::ReadFailure::Internal)
 }
 
-impl DynamoStore {
+impl DynamoDbStore {
     pub fn new(table: String, config: Option<aws_sdk_dynamodb::Config>) -> Self {
         Self {
             table,
@@ -182,7 +182,7 @@ impl DynamoStore {
     }
 
     /// Runs one API call's worth of DynamoDB work within the budget.
-    pub async fn within_budget<T, E: From<StoreFailure>>(
+    pub async fn within_budget<T, E: From<DynamoDbFailure>>(
         &self,
         work: impl Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
@@ -193,7 +193,7 @@ impl DynamoStore {
                     budget_ms = self.budget.as_millis() as u64,
                     "DynamoDB did not answer within the budget"
                 );
-                Err(StoreFailure::Unavailable.into())
+                Err(DynamoDbFailure::Unavailable.into())
             }
         }
     }
@@ -226,7 +226,7 @@ pub fn failure<E>(
     operation: &'static str,
     key: &str,
     error: SdkError<E, HttpResponse>,
-) -> StoreFailure
+) -> DynamoDbFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -252,7 +252,7 @@ where
     };
     if unavailable {
         tracing::warn!(operation, error = %DisplayErrorContext(&error), "DynamoDB unavailable");
-        StoreFailure::Unavailable
+        DynamoDbFailure::Unavailable
     } else {
         let code = error
             .as_service_error()
@@ -265,7 +265,7 @@ where
             error = %DisplayErrorContext(&error),
             "defect: DynamoDB refused a request"
         );
-        StoreFailure::Internal
+        DynamoDbFailure::Internal
     }
 }
 

@@ -8,7 +8,7 @@ use super::items::{
     self, DayItem, DeliveryDayItem, EngineerItem, EventItem, Item, MetaItem, from_item,
 };
 use super::keys::{self, Month, SkRange};
-use super::{DynamoStore, StoreFailure, failure};
+use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{EventQuery, EventRecord, Position, Timestamp};
 
 /// The most Query requests one page of events may take. A page whose range crosses more
@@ -24,9 +24,9 @@ struct Partition {
     ends_at: Option<Timestamp>,
 }
 
-impl DynamoStore {
+impl DynamoDbStore {
     /// The store's totals; `None` for an empty table.
-    pub async fn meta(&self) -> Result<Option<MetaItem>, StoreFailure> {
+    pub async fn meta(&self) -> Result<Option<MetaItem>, DynamoDbFailure> {
         let output = self
             .client()
             .await
@@ -39,7 +39,7 @@ impl DynamoStore {
         Ok(output.item.map(from_item).transpose()?)
     }
 
-    pub async fn has_engineer(&self, name: &str) -> Result<bool, StoreFailure> {
+    pub async fn has_engineer(&self, name: &str) -> Result<bool, DynamoDbFailure> {
         let output = self
             .client()
             .await
@@ -56,7 +56,7 @@ impl DynamoStore {
 
     /// Every engineer's totals, sorted by name (DynamoDB orders sort keys by their UTF-8
     /// bytes, as Rust orders strings).
-    pub async fn engineers(&self) -> Result<Vec<EngineerItem>, StoreFailure> {
+    pub async fn engineers(&self) -> Result<Vec<EngineerItem>, DynamoDbFailure> {
         let mut engineers = Vec::new();
         let mut start = None;
         loop {
@@ -84,7 +84,7 @@ impl DynamoStore {
 
     /// The per-day totals stored for the days `first..=last` (days since the epoch): one
     /// Query per calendar year the days touch.
-    pub async fn days(&self, first: i64, last: i64) -> Result<Vec<DayItem>, StoreFailure> {
+    pub async fn days(&self, first: i64, last: i64) -> Result<Vec<DayItem>, DynamoDbFailure> {
         self.per_day(keys::days_pk, first, last).await
     }
 
@@ -94,7 +94,7 @@ impl DynamoStore {
         &self,
         first: i64,
         last: i64,
-    ) -> Result<Vec<DeliveryDayItem>, StoreFailure> {
+    ) -> Result<Vec<DeliveryDayItem>, DynamoDbFailure> {
         self.per_day(keys::delivery_days_pk, first, last).await
     }
 
@@ -104,7 +104,7 @@ impl DynamoStore {
         partition: fn(i64) -> String,
         first: i64,
         last: i64,
-    ) -> Result<Vec<T>, StoreFailure> {
+    ) -> Result<Vec<T>, DynamoDbFailure> {
         let first = first.max(0);
         let mut days = Vec::new();
         if last < first {
@@ -153,7 +153,7 @@ impl DynamoStore {
     pub async fn events_page(
         &self,
         query: &EventQuery<'_>,
-    ) -> Result<(Vec<EventRecord>, Option<Position>), StoreFailure> {
+    ) -> Result<(Vec<EventRecord>, Option<Position>), DynamoDbFailure> {
         let Some(range) = keys::sk_range(query.from, query.to, query.after) else {
             return Ok((Vec::new(), None));
         };
@@ -205,7 +205,7 @@ impl DynamoStore {
         range: &SkRange,
         action_filter: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<EventRecord>, Option<Position>), StoreFailure> {
+    ) -> Result<(Vec<EventRecord>, Option<Position>), DynamoDbFailure> {
         // One more than the page, to know whether another follows.
         let want = limit + 1;
         let mut events: Vec<EventRecord> = Vec::with_capacity(want.min(1024));
@@ -266,7 +266,7 @@ impl DynamoStore {
                                     key = items::key_of(key),
                                     "a LastEvaluatedKey without an event sort key"
                                 );
-                                StoreFailure::Internal
+                                DynamoDbFailure::Internal
                             })?);
                     }
                     None => {

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::items::{self, Item};
 use super::keys;
-use super::{DynamoStore, StoreFailure};
+use super::{DynamoDbFailure, DynamoDbStore};
 use crate::events::Timestamp;
 
 /// An UpdateItem under construction: its clauses, conditions, names and values.
@@ -150,7 +150,7 @@ impl Change {
         self.conditions.push(format!("{name} {still} {value}"));
     }
 
-    pub(super) fn build(self, store: &DynamoStore) -> Result<TransactWriteItem, StoreFailure> {
+    pub(super) fn build(self, store: &DynamoDbStore) -> Result<TransactWriteItem, DynamoDbFailure> {
         let mut expression = Vec::new();
         if !self.set.is_empty() {
             expression.push(format!("SET {}", self.set.join(", ")));
@@ -168,23 +168,26 @@ impl Change {
             .build()
             .map_err(|error| {
                 tracing::error!(%error, "an update did not build");
-                StoreFailure::Internal
+                DynamoDbFailure::Internal
             })?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 }
 
 /// A put of an item that must not exist yet.
-pub(super) fn put_new(store: &DynamoStore, item: Item) -> Result<TransactWriteItem, StoreFailure> {
+pub(super) fn put_new(
+    store: &DynamoDbStore,
+    item: Item,
+) -> Result<TransactWriteItem, DynamoDbFailure> {
     put(store, item, "attribute_not_exists(#pk)", HashMap::new())
 }
 
 pub(super) fn put(
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     item: Item,
     condition: &str,
     values: HashMap<String, AttributeValue>,
-) -> Result<TransactWriteItem, StoreFailure> {
+) -> Result<TransactWriteItem, DynamoDbFailure> {
     let mut names = HashMap::from([("#pk".to_owned(), keys::PK.to_owned())]);
     if condition.contains("#expires") {
         names.insert("#expires".into(), keys::EXPIRES.into());
@@ -198,7 +201,7 @@ pub(super) fn put(
         .build()
         .map_err(|error| {
             tracing::error!(%error, "a put did not build");
-            StoreFailure::Internal
+            DynamoDbFailure::Internal
         })?;
     Ok(TransactWriteItem::builder().put(put).build())
 }

@@ -22,7 +22,7 @@ use super::items::{
 };
 use super::keys;
 use super::transact::{Change, put, put_new};
-use super::{DynamoStore, StoreFailure, failure};
+use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
 use crate::store::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
 
@@ -39,7 +39,7 @@ const RETRIED_CANCELLATIONS: [&str; 5] = [
     "ProvisionedThroughputExceeded",
 ];
 
-impl DynamoStore {
+impl DynamoDbStore {
     /// Records `new`, or answers with the event an earlier request with `key` recorded.
     pub async fn record(
         &self,
@@ -170,7 +170,7 @@ impl DynamoStore {
     }
 
     /// The event with this id (strongly consistent: a Location just answered must resolve).
-    pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, StoreFailure> {
+    pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, DynamoDbFailure> {
         let Some(item) = self.get_consistent(keys::id_pk(id), keys::ID_SK).await? else {
             return Ok(None);
         };
@@ -186,7 +186,7 @@ impl DynamoStore {
 
     /// A new id: the counter item, incremented atomically (never given out twice, even by
     /// requests that then fail: ids may have gaps).
-    async fn next_id(&self) -> Result<u64, StoreFailure> {
+    async fn next_id(&self) -> Result<u64, DynamoDbFailure> {
         let output = self
             .client()
             .await
@@ -208,7 +208,7 @@ impl DynamoStore {
             .and_then(|last| last.parse().ok())
             .ok_or_else(|| {
                 tracing::error!("the id counter did not return a number");
-                StoreFailure::Internal
+                DynamoDbFailure::Internal
             })
     }
 
@@ -217,7 +217,7 @@ impl DynamoStore {
         &self,
         key: &str,
         now: Timestamp,
-    ) -> Result<Option<IdempotencyItem>, StoreFailure> {
+    ) -> Result<Option<IdempotencyItem>, DynamoDbFailure> {
         let Some(item) = self
             .get_consistent(keys::idempotency_pk(key), keys::IDEMPOTENCY_SK)
             .await?
@@ -229,7 +229,7 @@ impl DynamoStore {
     }
 
     /// One item by its key, strongly consistent.
-    async fn get_consistent(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreFailure> {
+    async fn get_consistent(&self, pk: String, sk: &str) -> Result<Option<Item>, DynamoDbFailure> {
         let output = self
             .client()
             .await
@@ -245,7 +245,7 @@ impl DynamoStore {
 
     /// The aggregate items an event changes, as they are now (strongly consistent); with the
     /// commit's firsts when the event is a stage or a deploy.
-    async fn aggregates_of(&self, event: &EventItem) -> Result<Aggregates, StoreFailure> {
+    async fn aggregates_of(&self, event: &EventItem) -> Result<Aggregates, DynamoDbFailure> {
         let day = day_of(event.ts);
         let mut wanted = vec![
             (keys::days_pk(day), keys::day_sk(day)),
@@ -278,7 +278,7 @@ impl DynamoStore {
     async fn batch_get_consistent(
         &self,
         keys: Vec<Item>,
-    ) -> Result<HashMap<String, Item>, StoreFailure> {
+    ) -> Result<HashMap<String, Item>, DynamoDbFailure> {
         let client = self.client().await;
         batch::get(client, &self.table, keys, &RECORDING)
             .await
@@ -286,7 +286,7 @@ impl DynamoStore {
                 BatchFailure::Sdk(operation, error) => {
                     failure(operation, "(the event's aggregates)", *error)
                 }
-                BatchFailure::Throttled { .. } => StoreFailure::Unavailable,
+                BatchFailure::Throttled { .. } => DynamoDbFailure::Unavailable,
             })
     }
 
@@ -296,7 +296,7 @@ impl DynamoStore {
         &self,
         event: &EventItem,
         commit: Option<&CommitItem>,
-    ) -> Result<Vec<TransactWriteItem>, StoreFailure> {
+    ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let actions = self.delivery_actions();
         let mut changes: BTreeMap<i64, DayChange> = BTreeMap::new();
         if let Some((day, change)) = delivery::event_change(event, actions) {
@@ -371,9 +371,9 @@ impl Aggregates {
     /// The four aggregate writes, in transaction positions 2 to 5.
     fn changes(
         &self,
-        store: &DynamoStore,
+        store: &DynamoDbStore,
         event: &EventItem,
-    ) -> Result<Vec<TransactWriteItem>, StoreFailure> {
+    ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let day = day_of(event.ts);
         let ts = event.ts;
         let first_of_day_for_engineer = self.engineer_day.is_none();
@@ -459,12 +459,12 @@ impl Aggregates {
 /// An aggregate with an event count and a first and last instant: created if absent, else its
 /// count incremented and its span widened if `ts` falls outside it.
 fn spanned(
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     existing: Option<(&str, &str, Timestamp, Timestamp)>,
     ts: Timestamp,
     create: impl FnOnce() -> Item,
     more: impl FnOnce(&mut Change),
-) -> Result<TransactWriteItem, StoreFailure> {
+) -> Result<TransactWriteItem, DynamoDbFailure> {
     let Some((pk, sk, first, last)) = existing else {
         return put_new(store, create());
     };
@@ -482,12 +482,12 @@ fn spanned(
 
 /// The idempotency record: new, or replacing one whose 24 hours are over.
 fn put_idempotency(
-    store: &DynamoStore,
+    store: &DynamoDbStore,
     key: &str,
     fingerprint: &str,
     event: &EventItem,
     received: Timestamp,
-) -> Result<TransactWriteItem, StoreFailure> {
+) -> Result<TransactWriteItem, DynamoDbFailure> {
     let item = to_item(&IdempotencyItem {
         pk: keys::idempotency_pk(key),
         sk: keys::IDEMPOTENCY_SK.to_owned(),

@@ -5,12 +5,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use pipeline_events_api::app::router;
-use pipeline_events_api::events::{EventStore, RawEvent};
+use pipeline_events_api::events::{EventIndex, RawEvent};
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 use pipeline_events_api::state::AppState;
 use pipeline_events_api::store::Store;
-use pipeline_events_api::store::dynamodb::DynamoStore;
+use pipeline_events_api::store::dynamodb::DynamoDbStore;
 use pipeline_events_api::store::dynamodb::import::import;
 use pipeline_events_api::store::dynamodb::table::create_table;
 use pipeline_events_api::store::memory::MemoryStore;
@@ -117,7 +117,7 @@ pub fn fixture_records() -> Vec<RawEvent> {
 }
 
 impl TestApp {
-    pub fn new(store: EventStore, metadata: MetadataSource) -> Self {
+    pub fn new(store: EventIndex, metadata: MetadataSource) -> Self {
         let memory = MemoryStore::new(store, None, Default::default());
         Self::on(Store::Memory(memory), metadata)
     }
@@ -135,7 +135,7 @@ impl TestApp {
         let metadata = MetadataSource::build_time("test description".into());
         match backend {
             Backend::Memory => Self::new(
-                EventStore::from_records(records).expect("valid records"),
+                EventIndex::from_records(records).expect("valid records"),
                 metadata,
             ),
             Backend::DynamoDb => {
@@ -145,7 +145,7 @@ impl TestApp {
     }
 
     /// The DynamoDB store, if the app reads one.
-    pub fn dynamodb(&self) -> Option<&DynamoStore> {
+    pub fn dynamodb(&self) -> Option<&DynamoDbStore> {
         match &*self.state.store {
             Store::DynamoDb(store) => Some(store),
             Store::Memory(_) => None,
@@ -154,9 +154,9 @@ impl TestApp {
 
     /// Requests sent to DynamoDB while `request` ran (0 on the memory store).
     pub async fn requests_for(&self, uri: &str) -> (TestResponse, u64) {
-        let before = self.dynamodb().map_or(0, DynamoStore::requests);
+        let before = self.dynamodb().map_or(0, DynamoDbStore::requests);
         let response = self.get(uri).await;
-        let after = self.dynamodb().map_or(0, DynamoStore::requests);
+        let after = self.dynamodb().map_or(0, DynamoDbStore::requests);
         (response, after - before)
     }
 
@@ -171,7 +171,7 @@ impl TestApp {
 
     /// The built-in sample dataset, as `make run` serves it, in the thread's store.
     pub fn sample() -> Self {
-        let store = EventStore::load_slice(SAMPLE_EVENTS, "sample").expect("the sample loads");
+        let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").expect("the sample loads");
         match backend() {
             Backend::Memory => {
                 Self::new(store, MetadataSource::build_time("test description".into()))
@@ -298,7 +298,7 @@ pub fn blocking_runtime() -> &'static tokio::runtime::Runtime {
 
 /// A new table on the shared moto, created and filled by the service's own create-table and
 /// import code. Set up on a thread of its own, so that a test's runtime need not be async here.
-pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoStore {
+pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoDbStore {
     use std::sync::atomic::{AtomicU32, Ordering};
     static TABLES: AtomicU32 = AtomicU32::new(0);
     let table = format!(
@@ -316,11 +316,11 @@ pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoStore {
                     .expect("a runtime");
                 runtime.block_on(async {
                     let setup =
-                        DynamoStore::new(table.clone(), Some(patient_dynamodb_config(&endpoint)));
+                        DynamoDbStore::new(table.clone(), Some(patient_dynamodb_config(&endpoint)));
                     create_table(setup.client().await, &table)
                         .await
                         .expect("create-table on moto");
-                    let events = EventStore::from_records(records).expect("valid records");
+                    let events = EventIndex::from_records(records).expect("valid records");
                     import(&setup, &events, |_| {})
                         .await
                         .expect("import into moto");
@@ -329,6 +329,6 @@ pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoStore {
             .join()
             .expect("table set-up")
     });
-    DynamoStore::new(table, Some(patient_dynamodb_config(&endpoint)))
+    DynamoDbStore::new(table, Some(patient_dynamodb_config(&endpoint)))
         .with_budget(std::time::Duration::from_secs(120))
 }

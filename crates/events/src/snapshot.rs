@@ -1,17 +1,17 @@
-//! The events a store serves while it records new ones: the store built at load (`base`,
-//! large, indexed once) and the events recorded since (`recent`, small, rebuilt on each
-//! record), answered as one. Every `EventLog` is an immutable snapshot: recording makes a new
-//! one, so a reader never sees half an event and never waits for a writer.
+//! The events a store serves while it records new ones: the index built at load (`base`,
+//! large, built once) and the events recorded since (`recent`, small, rebuilt on each record),
+//! answered as one. An `EventSnapshot` never changes: recording makes a new one, so a reader
+//! never sees half an event and never waits for a writer.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use super::daily_json::DailyJson;
 use super::delivery::{DeliveryActions, DeliveryIndex};
+use super::event_index::{EngineerList, EngineerSummary, EventIndex, InvalidRecord};
 use super::load::RawEvent;
 use super::model::{EventView, Timestamp, day_of};
 use super::query::{EventQuery, Page};
-use super::store::{EngineerList, EngineerSummary, EventStore, StoreError};
 use super::summary::{self, DayTotals};
 
 /// Each record rebuilds `recent` (cost ∝ its length, on average half the fold size) and a fold
@@ -24,9 +24,9 @@ fn fold_at(base: usize) -> usize {
 }
 
 #[derive(Debug, Default)]
-pub struct EventLog {
-    base: Arc<EventStore>,
-    recent: EventStore,
+pub struct EventSnapshot {
+    base: Arc<EventIndex>,
+    recent: EventIndex,
     /// The daily totals of base and recent together, built on first use (recent non-empty).
     days: OnceLock<Days>,
     daily_json: DailyJson,
@@ -42,8 +42,8 @@ struct Days {
     totals: BTreeMap<i64, DayTotals>,
 }
 
-impl EventLog {
-    pub fn new(base: EventStore) -> Self {
+impl EventSnapshot {
+    pub fn new(base: EventIndex) -> Self {
         Self {
             base: Arc::new(base),
             ..Self::default()
@@ -73,10 +73,10 @@ impl EventLog {
 
     /// This log with `event` added (its id must be new); folds recent events into the base
     /// when there are enough of them (see `fold_at`).
-    pub fn with(&self, event: RawEvent) -> Result<Self, StoreError> {
+    pub fn with(&self, event: RawEvent) -> Result<Self, InvalidRecord> {
         let mut records: Vec<RawEvent> = self.recent.iter().map(|e| RawEvent::from(&e)).collect();
         records.push(event);
-        let recent = EventStore::from_records(records)?;
+        let recent = EventIndex::from_records(records)?;
         if recent.len() < fold_at(self.base.len()) {
             return Ok(Self {
                 base: self.base.clone(),
@@ -87,7 +87,7 @@ impl EventLog {
         }
         Ok(Self {
             delivery_actions: self.delivery_actions.clone(),
-            ..Self::new(EventStore::merged(&self.base, &recent)?)
+            ..Self::new(EventIndex::merged(&self.base, &recent)?)
         })
     }
 
@@ -118,7 +118,7 @@ impl EventLog {
         }
     }
 
-    /// As `EventStore::query`, over both parts: each part's first page after the cursor holds
+    /// As `EventIndex::query`, over both parts: each part's first page after the cursor holds
     /// the first page of the two together.
     pub fn query(&self, query: &EventQuery<'_>) -> Page<'_> {
         if self.recent.is_empty() {
@@ -173,7 +173,7 @@ impl EventLog {
         })
     }
 
-    /// `{"days":[…]}` for the days `first..=last`, as `EventStore::daily_json` renders them.
+    /// `{"days":[…]}` for the days `first..=last`, as `EventIndex::daily_json` renders them.
     pub fn daily_json(&self, first: i64, last: i64) -> Vec<u8> {
         if self.recent.is_empty() {
             return self.base.daily_json(first, last);
@@ -299,7 +299,7 @@ mod tests {
             ..GeneratorSettings::default()
         });
         let (loaded, recorded) = all.split_at(all.len() / 3);
-        let mut log = EventLog::new(EventStore::from_records(loaded.to_vec()).unwrap());
+        let mut log = EventSnapshot::new(EventIndex::from_records(loaded.to_vec()).unwrap());
         // Recorded ones arrive out of time order and with new actions and engineers.
         let mut extra: Vec<RawEvent> = recorded.iter().rev().cloned().collect();
         extra.push(RawEvent {
@@ -318,7 +318,7 @@ mod tests {
             if n % 97 != 0 && n + 1 != recorded.len() + 1 {
                 continue;
             }
-            let oracle = EventStore::from_records(expected.clone()).unwrap();
+            let oracle = EventIndex::from_records(expected.clone()).unwrap();
             assert_eq!(log.len(), oracle.len());
             assert_eq!(log.engineers_json(), oracle.engineers_json());
             let (first, last) = oracle.time_span().unwrap();

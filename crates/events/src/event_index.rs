@@ -20,7 +20,7 @@ use super::summary::{self, DaySummary, DayTotals};
 /// Its whole API is here; `query`, `summary` and `daily_json` hold the types and the pieces it
 /// is built from.
 #[derive(Debug, Default)]
-pub struct EventStore {
+pub struct EventIndex {
     pub(crate) events: Vec<Event>,
     /// Sorted by name; an event's `engineer` is an index into this.
     pub(crate) engineers: Vec<Engineer>,
@@ -30,9 +30,9 @@ pub struct EventStore {
     pub(crate) action_events: Vec<Vec<u32>>,
     /// Days since the epoch that have events, with their totals.
     pub(crate) days: BTreeMap<i64, DayTotals>,
-    /// `GET /summaries/daily`'s JSON, per day, rendered on first use.
+    /// Each day's summary as JSON, rendered on first use.
     daily_json: DailyJson,
-    /// `GET /engineers`' JSON, rendered on first use: the list never changes.
+    /// The engineer list as JSON (`EngineerList`), rendered on first use: it never changes.
     engineers_json: OnceLock<Box<[u8]>>,
     /// Positions in `events` sorted by id, when (time, id) order is not also id order. Ids
     /// usually grow with time, and then `events` itself is searched by id.
@@ -70,17 +70,17 @@ pub struct EngineerList<'a> {
 
 /// A record the store refuses, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreError(pub String);
+pub struct InvalidRecord(pub String);
 
-impl fmt::Display for StoreError {
+impl fmt::Display for InvalidRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for StoreError {}
+impl std::error::Error for InvalidRecord {}
 
-impl EventStore {
+impl EventIndex {
     /// Loads a dataset in the pipeline's export format; `source` names it in errors.
     pub fn load(reader: impl Read, source: &str) -> Result<Self, LoadError> {
         let mut builder = Builder::default();
@@ -100,15 +100,17 @@ impl EventStore {
     }
 
     /// Builds a store from records already in memory (the generator, tests, benchmarks).
-    pub fn from_records(records: impl IntoIterator<Item = RawEvent>) -> Result<Self, StoreError> {
+    pub fn from_records(
+        records: impl IntoIterator<Item = RawEvent>,
+    ) -> Result<Self, InvalidRecord> {
         let mut builder = Builder::default();
         for (index, raw) in records.into_iter().enumerate() {
             builder
                 .push(RecordRef::from(&raw))
-                .map_err(|e| StoreError(format!("record {}: {e}", index + 1)))?;
+                .map_err(|e| InvalidRecord(format!("record {}: {e}", index + 1)))?;
         }
         builder.finish().map_err(|repeated| {
-            StoreError(format!(
+            InvalidRecord(format!(
                 "record {}: {}",
                 repeated.record,
                 repeated.message()
@@ -177,14 +179,14 @@ impl EventStore {
     }
 
     /// One store holding the events of both (their ids must differ), built without parsing.
-    pub fn merged(a: &EventStore, b: &EventStore) -> Result<Self, StoreError> {
+    pub fn merged(a: &EventIndex, b: &EventIndex) -> Result<Self, InvalidRecord> {
         let mut builder = Builder::default();
         for event in a.iter().chain(b.iter()) {
             builder.push_view(&event)?;
         }
         builder
             .finish()
-            .map_err(|repeated| StoreError(repeated.message()))
+            .map_err(|repeated| InvalidRecord(repeated.message()))
     }
 
     /// Every engineer, sorted by name, with their event count and first and last event.
@@ -395,8 +397,8 @@ impl RepeatedId {
 }
 
 impl Builder {
-    fn push(&mut self, raw: RecordRef<'_>) -> Result<(), StoreError> {
-        let refuse = |message: String| Err(StoreError(message));
+    fn push(&mut self, raw: RecordRef<'_>) -> Result<(), InvalidRecord> {
+        let refuse = |message: String| Err(InvalidRecord(message));
         if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&raw.date) {
             return refuse(format!(
                 "date {} is outside 1970-01-01..9999-12-31 (expected Unix seconds)",
@@ -413,9 +415,9 @@ impl Builder {
             return refuse("engineer must not be empty".into());
         }
         let engineer = intern(&mut self.engineer_ids, &raw.engineer, u32::MAX)
-            .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
+            .ok_or_else(|| InvalidRecord("too many distinct engineers".into()))?;
         let action = intern(&mut self.action_ids, &raw.action, u16::MAX)
-            .ok_or_else(|| StoreError("too many distinct actions".into()))?;
+            .ok_or_else(|| InvalidRecord("too many distinct actions".into()))?;
         // Stored in lower case, as POST /events stores it: one commit, whichever way it came in.
         let sha = match raw.sha.bytes().any(|b| b.is_ascii_uppercase()) {
             true => Sha::new(&raw.sha.to_ascii_lowercase()),
@@ -425,11 +427,11 @@ impl Builder {
     }
 
     /// An event of another store, already checked there.
-    fn push_view(&mut self, event: &EventView<'_>) -> Result<(), StoreError> {
+    fn push_view(&mut self, event: &EventView<'_>) -> Result<(), InvalidRecord> {
         let engineer = intern(&mut self.engineer_ids, event.engineer, u32::MAX)
-            .ok_or_else(|| StoreError("too many distinct engineers".into()))?;
+            .ok_or_else(|| InvalidRecord("too many distinct engineers".into()))?;
         let action = intern(&mut self.action_ids, event.action, u16::MAX)
-            .ok_or_else(|| StoreError("too many distinct actions".into()))?;
+            .ok_or_else(|| InvalidRecord("too many distinct actions".into()))?;
         self.add(
             event.id,
             event.timestamp,
@@ -446,9 +448,9 @@ impl Builder {
         sha: Sha,
         action: u16,
         engineer: u32,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), InvalidRecord> {
         if self.events.len() >= u32::MAX as usize {
-            return Err(StoreError("too many events".into()));
+            return Err(InvalidRecord("too many events".into()));
         }
         if self.events.last().is_some_and(|last| last.id >= id) {
             self.ids_ascending = false;
@@ -479,7 +481,7 @@ impl Builder {
         })
     }
 
-    fn finish(self) -> Result<EventStore, RepeatedId> {
+    fn finish(self) -> Result<EventIndex, RepeatedId> {
         if let Some(repeated) = self.repeated_id() {
             return Err(repeated);
         }
@@ -514,7 +516,7 @@ impl Builder {
             by_id.sort_unstable_by_key(|&p| events[p as usize].id);
             by_id
         });
-        Ok(EventStore {
+        Ok(EventIndex {
             events,
             engineers,
             actions,

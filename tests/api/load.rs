@@ -1,16 +1,16 @@
 //! Loading the pipeline's export format, and the built-in sample dataset.
 
-use pipeline_events_api::events::{EventStore, GeneratorSettings, generate, write_json_lines};
+use pipeline_events_api::events::{EventIndex, GeneratorSettings, generate, write_json_lines};
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 
 use crate::support::{TestApp, fixture_records};
 
 /// Loads through both paths (a reader, as for EVENTS_FILE; a slice, as for the built-in sample)
 /// and requires the same outcome from each.
-fn load(text: &str) -> Result<EventStore, String> {
-    let from_reader = EventStore::load(text.as_bytes(), "events.json").map_err(|e| e.to_string());
+fn load(text: &str) -> Result<EventIndex, String> {
+    let from_reader = EventIndex::load(text.as_bytes(), "events.json").map_err(|e| e.to_string());
     let from_slice =
-        EventStore::load_slice(text.as_bytes(), "events.json").map_err(|e| e.to_string());
+        EventIndex::load_slice(text.as_bytes(), "events.json").map_err(|e| e.to_string());
     match (&from_reader, &from_slice) {
         (Ok(a), Ok(b)) => assert_eq!(a.len(), b.len()),
         (Err(a), Err(b)) => assert_eq!(a, b),
@@ -33,7 +33,7 @@ fn json_array_and_json_lines_load_the_same_events() {
     let from_lines = load(std::str::from_utf8(&lines).unwrap()).unwrap();
     assert_eq!(from_array.len(), 8);
     assert_eq!(from_lines.len(), 8);
-    let engineers = |store: &EventStore| {
+    let engineers = |store: &EventIndex| {
         store
             .engineers()
             .map(|e| (e.name.to_owned(), e.events))
@@ -151,7 +151,7 @@ fn the_generator_is_deterministic_and_scales() {
             .iter()
             .any(|e| e.action == "stage" && e.sha == deploy.sha && e.date < deploy.date)
     );
-    EventStore::from_records(first).expect("generated records are valid");
+    EventIndex::from_records(first).expect("generated records are valid");
 }
 
 #[tokio::test]
