@@ -16,7 +16,8 @@ use crate::events::{
     Sha, Timestamp,
 };
 
-use super::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
+use super::outcome::{Recorded, WriteFailure};
+use crate::events::IDEMPOTENCY_WINDOW_SECONDS;
 
 pub struct MemoryStore {
     shared: Arc<Shared>,

@@ -3,21 +3,19 @@
 
 pub mod dynamodb;
 pub mod memory;
+mod outcome;
+
+pub use outcome::{ReadFailure, Recorded, WriteFailure};
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use self::dynamodb::{DynamoDbFailure, DynamoDbStore};
+use self::dynamodb::DynamoDbStore;
 use self::memory::MemoryStore;
 use crate::events::{
-    self, AllowedActions, Bucket, DayTotals, DeliveryIndex, DeliveryReport, EngineerList,
-    EngineerSummary, EventQuery, EventRecord, EventSnapshot, EventView, NewEvent, NotAllowed, Page,
-    Position, Timestamp, TooManyDays, summary_days,
+    AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventSnapshot, EventView,
+    NO_DAYS_JSON, NewEvent, Page, Position, Timestamp, summary_days,
 };
-
-/// How long an idempotency key is remembered.
-pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 
 pub enum Store {
     Memory(MemoryStore),
@@ -28,69 +26,6 @@ pub enum Store {
 pub enum Reader<'a> {
     Memory(Arc<EventSnapshot>),
     DynamoDb(&'a DynamoDbStore),
-}
-
-/// An event the store holds after a `record`: new, or the one an idempotency key recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recorded {
-    pub event: EventRecord,
-    pub replayed: bool,
-}
-
-/// Why an event was not recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WriteFailure {
-    /// The idempotency key recorded another event in the last 24 hours.
-    KeyReused,
-    /// The memory store's `EVENTS_FILE` is a JSON array, which cannot be appended to.
-    ReadOnly,
-    /// The action is not among the allowed ones.
-    ActionNotAllowed(NotAllowed),
-    Unavailable,
-    Internal,
-}
-
-impl From<DynamoDbFailure> for WriteFailure {
-    fn from(failure: DynamoDbFailure) -> Self {
-        match failure {
-            DynamoDbFailure::Unavailable => Self::Unavailable,
-            DynamoDbFailure::Internal => Self::Internal,
-        }
-    }
-}
-
-/// Why a read was not answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadFailure {
-    /// The store did not answer in time, or refused for now.
-    Unavailable,
-    /// A defect: an item that does not decode, a request the store refused; logged.
-    Internal,
-    /// The table's delivery facts were counted for other action names than the configured ones.
-    MetricsNeedRebuild,
-    /// The range to summarise is longer than a summary may be.
-    TooManyDays(TooManyDays),
-}
-
-impl From<NotAllowed> for WriteFailure {
-    fn from(refused: NotAllowed) -> Self {
-        Self::ActionNotAllowed(refused)
-    }
-}
-
-impl From<DynamoDbFailure> for ReadFailure {
-    fn from(failure: DynamoDbFailure) -> Self {
-        match failure {
-            DynamoDbFailure::Unavailable => Self::Unavailable,
-            DynamoDbFailure::Internal => Self::Internal,
-        }
-    }
-}
-
-impl From<TooManyDays> for ReadFailure {
-    fn from(too_many: TooManyDays) -> Self {
-        Self::TooManyDays(too_many)
-    }
 }
 
 /// A page of events: borrowed from the memory store, or read from DynamoDB.
@@ -215,21 +150,8 @@ impl Reader<'_> {
         match self {
             Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json())),
             Self::DynamoDb(store) => {
-                let engineers = Box::pin(store.within_budget(store.engineers())).await?;
-                let list = EngineerList {
-                    engineers: engineers
-                        .iter()
-                        .map(|engineer| EngineerSummary {
-                            name: &engineer.sk,
-                            events: engineer.events as usize,
-                            first_event: engineer.first,
-                            last_event: engineer.last,
-                        })
-                        .collect(),
-                };
-                Ok(Cow::Owned(
-                    serde_json::to_vec(&list).expect("an engineer list serializes"),
-                ))
+                let json = Box::pin(store.within_budget(store.engineers_json())).await?;
+                Ok(Cow::Owned(json))
             }
         }
     }
@@ -241,30 +163,13 @@ impl Reader<'_> {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> Result<Vec<u8>, ReadFailure> {
-        const NO_DAYS: &[u8] = b"{\"days\":[]}";
         match self {
             Self::Memory(store) => Ok(match summary_days(from, to, store.time_span())? {
                 Some((first, last)) => store.daily_json(first, last),
-                None => NO_DAYS.to_vec(),
+                None => NO_DAYS_JSON.to_vec(),
             }),
             Self::DynamoDb(store) => {
-                let work = async {
-                    let meta = store.meta().await?;
-                    let span = meta.as_ref().map(|meta| (meta.first, meta.last));
-                    let Some((first, last)) = summary_days(from, to, span)? else {
-                        return Ok(NO_DAYS.to_vec());
-                    };
-                    let Some(meta) = meta else {
-                        // No events: every day listed, all zeros.
-                        return Ok(events::daily_json(&BTreeMap::new(), &[], first, last));
-                    };
-                    // The day before the first: its change is from there.
-                    let items = store.days(first - 1, last).await?;
-                    let (actions, totals) =
-                        day_totals(&meta.actions, items).ok_or(ReadFailure::Internal)?;
-                    Ok(events::daily_json(&totals, &actions, first, last))
-                };
-                Box::pin(store.within_budget(work)).await
+                Box::pin(store.within_budget(store.daily_json(from, to))).await
             }
         }
     }
@@ -286,67 +191,9 @@ impl Reader<'_> {
                 }))
             }
             Self::DynamoDb(store) => {
-                let work = async {
-                    let meta = store.meta().await?;
-                    let span = meta.as_ref().map(|meta| (meta.first, meta.last));
-                    let days = summary_days(from, to, span)?;
-                    let stored = match days {
-                        Some((first, last)) => store.delivery_days(first, last).await?,
-                        None => Vec::new(),
-                    };
-                    let facts = dynamodb::delivery_facts(store, meta.as_ref(), &stored)?;
-                    let index = DeliveryIndex::from_days(&facts);
-                    Ok(DeliveryReport::new(days, bucket, |first, last| {
-                        index.figures(first, last)
-                    }))
-                };
-                Box::pin(store.within_budget(work)).await
+                let report = store.delivery_metrics(from, to, bucket);
+                Box::pin(store.within_budget(report)).await
             }
         }
     }
-}
-
-type DaysTotals = BTreeMap<i64, DayTotals>;
-
-/// The domain's per-day totals from day items; `None` (logged) if a day names an action the
-/// store's totals do not know, which only a broken table can hold.
-fn day_totals(
-    action_names: &std::collections::BTreeSet<String>,
-    items: Vec<dynamodb::items::DayItem>,
-) -> Option<(Vec<Box<str>>, DaysTotals)> {
-    let actions: Vec<Box<str>> = action_names
-        .iter()
-        .map(|name| name.as_str().into())
-        .collect();
-    let mut days = BTreeMap::new();
-    for item in items {
-        let Some(day) = dynamodb::keys::day_of_sk(&item.sk) else {
-            tracing::error!(
-                key = format!("{}/{}", item.pk, item.sk),
-                "a day item with a malformed date"
-            );
-            return None;
-        };
-        let mut counts = vec![0u32; actions.len()].into_boxed_slice();
-        for (name, count) in &item.actions {
-            let Ok(index) = actions.binary_search_by(|known| (**known).cmp(name.as_str())) else {
-                tracing::error!(
-                    key = format!("{}/{}", item.pk, item.sk),
-                    action = name,
-                    "a day counts an action the store's totals do not list"
-                );
-                return None;
-            };
-            counts[index] = *count;
-        }
-        days.insert(
-            day,
-            DayTotals {
-                total: item.total,
-                engineers: item.engineers,
-                actions: counts,
-            },
-        );
-    }
-    Some((actions, days))
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::delivery::DeliveryActions;
+use crate::delivery_facts::DeliveryActions;
 use crate::event_index::EventIndex;
 use crate::new_event::is_action_name;
 

@@ -23,27 +23,9 @@ use hashbrown::HashTable;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::delivery_facts::{DeliveryKind, Firsts};
+use super::delivery_facts::{DeliveryActions, DeliveryKind, Firsts};
 use super::model::{EventView, SECONDS_PER_DAY, Timestamp, date_of_day, day_of};
 use super::sha::Sha;
-
-/// The action names the metrics read (configuration: `DEPLOY_ACTION`, …).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryActions {
-    pub deploy: String,
-    pub stage: String,
-    pub rollback: String,
-}
-
-impl Default for DeliveryActions {
-    fn default() -> Self {
-        Self {
-            deploy: "deploy".into(),
-            stage: "stage".into(),
-            rollback: "rollback".into(),
-        }
-    }
-}
 
 /// How a range is divided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]

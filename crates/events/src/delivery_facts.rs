@@ -5,8 +5,25 @@
 
 use std::collections::BTreeMap;
 
-use super::delivery::DeliveryActions;
 use super::model::{Timestamp, day_of};
+
+/// The action names the metrics read (configuration: `DEPLOY_ACTION`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryActions {
+    pub deploy: String,
+    pub stage: String,
+    pub rollback: String,
+}
+
+impl Default for DeliveryActions {
+    fn default() -> Self {
+        Self {
+            deploy: "deploy".into(),
+            stage: "stage".into(),
+            rollback: "rollback".into(),
+        }
+    }
+}
 
 /// What an action means to the delivery metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,10 +23,10 @@ pub use allowed_actions::{
 };
 pub use daily_json::DailyJson;
 pub use delivery::{
-    Bucket, ChangeFailureRate, DeliveryActions, DeliveryDay, DeliveryFigures, DeliveryIndex,
-    DeliveryReport, DeploymentFrequency, LeadTime, Level, TimeToRestore,
+    Bucket, ChangeFailureRate, DeliveryDay, DeliveryFigures, DeliveryIndex, DeliveryReport,
+    DeploymentFrequency, LeadTime, Level, TimeToRestore,
 };
-pub use delivery_facts::{DayChange, DeliveryKind, Firsts};
+pub use delivery_facts::{DayChange, DeliveryActions, DeliveryKind, Firsts};
 pub use event_index::{EngineerList, EngineerSummary, EventIndex, InvalidRecord};
 pub use event_json::{EVENT_JSON_BYTES, write_events_json};
 pub use generate::{GeneratorSettings, generate, write_json_lines};
@@ -36,11 +36,13 @@ pub use model::{
     date_of_day, day_of, format_timestamp,
 };
 pub use new_event::{
-    MAX_ACTION_CHARS, MAX_CLOCK_SKEW_SECONDS, MAX_ENGINEER_CHARS, NewEvent, Refusal,
-    is_action_name, is_engineer_name,
+    IDEMPOTENCY_WINDOW_SECONDS, MAX_ACTION_CHARS, MAX_CLOCK_SKEW_SECONDS, MAX_ENGINEER_CHARS,
+    NewEvent, Refusal, is_action_name, is_engineer_name,
 };
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;
 pub use snapshot::EventSnapshot;
-pub use summary::{ActionCounts, DayList, DaySummary, DayTotals, daily_json, day_summary};
+pub use summary::{
+    ActionCounts, DayList, DaySummary, DayTotals, NO_DAYS_JSON, daily_json, day_summary,
+};
 pub use summary_days::{MAX_SUMMARY_DAYS, TooManyDays, summary_days};

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use super::daily_json::DailyJson;
-use super::delivery::{DeliveryActions, DeliveryIndex};
+use super::delivery::DeliveryIndex;
+use super::delivery_facts::DeliveryActions;
 use super::event_index::{EngineerList, EngineerSummary, EventIndex, InvalidRecord};
 use super::load::RawEvent;
 use super::model::{EventView, Timestamp, day_of};

@@ -130,6 +130,9 @@ pub(crate) fn days_with_activity(days: &BTreeMap<i64, DayTotals>) -> Vec<i64> {
     active
 }
 
+/// The daily summary of no days: without events and without a range.
+pub const NO_DAYS_JSON: &[u8] = b"{\"days\":[]}";
+
 /// `{"days":[…]}` for the days `first..=last` (days since the epoch), every day listed, from
 /// per-day totals that include at least `first - 1..=last`. A store that keeps totals rather
 /// than events (DynamoDB) renders with this; the memory store's cached rendering equals it.

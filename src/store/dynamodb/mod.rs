@@ -10,6 +10,7 @@ pub mod items;
 pub mod keys;
 pub mod maintenance;
 pub mod read;
+mod reports;
 pub mod table;
 mod transact;
 pub mod write;
@@ -29,6 +30,7 @@ use aws_sdk_dynamodb::error::{BoxError, DisplayErrorContext, ProvideErrorMetadat
 use tokio::sync::OnceCell;
 
 use crate::metadata::https_client;
+use crate::store::outcome::{ReadFailure, WriteFailure};
 
 /// Everything one API call may spend in DynamoDB, every request and retry included: the one
 /// timeout that bounds an event route when the table is slow or unreachable.
@@ -47,6 +49,24 @@ pub enum DynamoDbFailure {
     Internal,
 }
 
+impl From<DynamoDbFailure> for WriteFailure {
+    fn from(failure: DynamoDbFailure) -> Self {
+        match failure {
+            DynamoDbFailure::Unavailable => Self::Unavailable,
+            DynamoDbFailure::Internal => Self::Internal,
+        }
+    }
+}
+
+impl From<DynamoDbFailure> for ReadFailure {
+    fn from(failure: DynamoDbFailure) -> Self {
+        match failure {
+            DynamoDbFailure::Unavailable => Self::Unavailable,
+            DynamoDbFailure::Internal => Self::Internal,
+        }
+    }
+}
+
 /// A table and the client that reads it, built on first use (start-up calls nothing remote).
 pub struct DynamoDbStore {
     table: String,
@@ -59,40 +79,6 @@ pub struct DynamoDbStore {
     settings: fn() -> (TimeoutConfig, RetryConfig),
     /// The action names the delivery metrics' facts are kept for.
     delivery_actions: crate::events::DeliveryActions,
-}
-
-/// The domain's per-day facts from stored delivery days, if the table's were counted for the
-/// store's action names (`meta`: the store's totals, absent in an empty table).
-pub fn delivery_facts(
-    store: &DynamoDbStore,
-    meta: Option<&items::MetaItem>,
-    stored: &[items::DeliveryDayItem],
-) -> Result<Vec<crate::events::DeliveryDay>, crate::store::ReadFailure> {
-    let counted = delivery::counted(&store.delivery_actions);
-    if let Some(meta) = meta
-        && meta.delivery_counted.as_deref() != Some(counted.as_str())
-    {
-        tracing::error!(
-            configured = counted,
-            stored = meta.delivery_counted,
-            "the table's delivery facts were counted for other action names, or never; run verify --rebuild"
-        );
-        return Err(crate::store::ReadFailure::MetricsNeedRebuild);
-    }
-    if let Some(other) = stored.iter().find(|day| day.counted != counted) {
-        tracing::error!(
-            configured = counted,
-            stored = other.counted,
-            key = format!("{}/{}", other.pk, other.sk),
-            "delivery facts were counted for other action names; run verify --rebuild"
-        );
-        return Err(crate::store::ReadFailure::MetricsNeedRebuild);
-    }
-    stored
-        .iter()
-        .map(delivery::to_day)
-        .collect::<Option<Vec<_>>>()
-        .ok_or(crate::store::ReadFailure::Internal)
 }
 
 impl DynamoDbStore {
@@ -166,8 +152,8 @@ impl DynamoDbStore {
     /// Runs one recording within `WRITE_BUDGET` (scaled as the read budget is, for tests).
     pub async fn within_write_budget<T>(
         &self,
-        work: impl Future<Output = Result<T, crate::store::WriteFailure>>,
-    ) -> Result<T, crate::store::WriteFailure> {
+        work: impl Future<Output = Result<T, WriteFailure>>,
+    ) -> Result<T, WriteFailure> {
         let budget = WRITE_BUDGET.max(self.budget);
         match tokio::time::timeout(budget, work).await {
             Ok(outcome) => outcome,
@@ -176,7 +162,7 @@ impl DynamoDbStore {
                     budget_ms = budget.as_millis() as u64,
                     "DynamoDB did not record the event within the budget"
                 );
-                Err(crate::store::WriteFailure::Unavailable)
+                Err(WriteFailure::Unavailable)
             }
         }
     }

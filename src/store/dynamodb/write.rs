@@ -23,8 +23,9 @@ use super::items::{
 use super::keys;
 use super::transact::{Change, put, put_new};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
+use crate::events::IDEMPOTENCY_WINDOW_SECONDS;
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
-use crate::store::{IDEMPOTENCY_WINDOW_SECONDS, Recorded, WriteFailure};
+use crate::store::outcome::{Recorded, WriteFailure};
 
 /// Transactions tried per event before answering 503.
 const MAX_ATTEMPTS: u32 = 6;

@@ -1,0 +1,153 @@
+//! The answers built from the table's aggregates rather than from its events: the engineer
+//! list, the daily summary and the delivery metrics, in the domain's terms and rendered by the
+//! domain, as the memory store renders them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::items::{DayItem, DeliveryDayItem, MetaItem};
+use super::{DynamoDbFailure, DynamoDbStore, delivery, keys};
+use crate::events::{
+    Bucket, DayTotals, DeliveryDay, DeliveryIndex, DeliveryReport, EngineerList, EngineerSummary,
+    NO_DAYS_JSON, Timestamp, daily_json, summary_days,
+};
+use crate::store::outcome::ReadFailure;
+
+impl DynamoDbStore {
+    /// `{"engineers":[…]}`: every engineer, sorted by name.
+    pub async fn engineers_json(&self) -> Result<Vec<u8>, DynamoDbFailure> {
+        let engineers = self.engineers().await?;
+        let list = EngineerList {
+            engineers: engineers
+                .iter()
+                .map(|engineer| EngineerSummary {
+                    name: &engineer.sk,
+                    events: engineer.events as usize,
+                    first_event: engineer.first,
+                    last_event: engineer.last,
+                })
+                .collect(),
+        };
+        Ok(serde_json::to_vec(&list).expect("an engineer list serializes"))
+    }
+
+    /// `{"days":[…]}` for the days `from` and `to` choose from the store's time span.
+    pub async fn daily_json(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<u8>, ReadFailure> {
+        let meta = self.meta().await?;
+        let span = meta.as_ref().map(|meta| (meta.first, meta.last));
+        let Some((first, last)) = summary_days(from, to, span)? else {
+            return Ok(NO_DAYS_JSON.to_vec());
+        };
+        let Some(meta) = meta else {
+            // No events: every day listed, all zeros.
+            return Ok(daily_json(&BTreeMap::new(), &[], first, last));
+        };
+        // The day before the first: its change is from there.
+        let items = self.days(first - 1, last).await?;
+        let (actions, totals) = day_totals(&meta.actions, items).ok_or(ReadFailure::Internal)?;
+        Ok(daily_json(&totals, &actions, first, last))
+    }
+
+    /// The delivery metrics for the days `from` and `to` choose from the store's time span.
+    pub async fn delivery_metrics(
+        &self,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        bucket: Bucket,
+    ) -> Result<DeliveryReport, ReadFailure> {
+        let meta = self.meta().await?;
+        let span = meta.as_ref().map(|meta| (meta.first, meta.last));
+        let days = summary_days(from, to, span)?;
+        let stored = match days {
+            Some((first, last)) => self.delivery_days(first, last).await?,
+            None => Vec::new(),
+        };
+        let facts = delivery_facts(self, meta.as_ref(), &stored)?;
+        let index = DeliveryIndex::from_days(&facts);
+        Ok(DeliveryReport::new(days, bucket, |first, last| {
+            index.figures(first, last)
+        }))
+    }
+}
+
+/// The domain's per-day facts from stored delivery days, if the table's were counted for the
+/// store's action names (`meta`: the store's totals, absent in an empty table).
+fn delivery_facts(
+    store: &DynamoDbStore,
+    meta: Option<&MetaItem>,
+    stored: &[DeliveryDayItem],
+) -> Result<Vec<DeliveryDay>, ReadFailure> {
+    let counted = delivery::counted(&store.delivery_actions);
+    if let Some(meta) = meta
+        && meta.delivery_counted.as_deref() != Some(counted.as_str())
+    {
+        tracing::error!(
+            configured = counted,
+            stored = meta.delivery_counted,
+            "the table's delivery facts were counted for other action names, or never; run verify --rebuild"
+        );
+        return Err(ReadFailure::MetricsNeedRebuild);
+    }
+    if let Some(other) = stored.iter().find(|day| day.counted != counted) {
+        tracing::error!(
+            configured = counted,
+            stored = other.counted,
+            key = format!("{}/{}", other.pk, other.sk),
+            "delivery facts were counted for other action names; run verify --rebuild"
+        );
+        return Err(ReadFailure::MetricsNeedRebuild);
+    }
+    stored
+        .iter()
+        .map(delivery::to_day)
+        .collect::<Option<Vec<_>>>()
+        .ok_or(ReadFailure::Internal)
+}
+
+type DaysTotals = BTreeMap<i64, DayTotals>;
+
+/// The domain's per-day totals from day items; `None` (logged) if a day names an action the
+/// store's totals do not know, which only a broken table can hold.
+fn day_totals(
+    action_names: &BTreeSet<String>,
+    items: Vec<DayItem>,
+) -> Option<(Vec<Box<str>>, DaysTotals)> {
+    let actions: Vec<Box<str>> = action_names
+        .iter()
+        .map(|name| name.as_str().into())
+        .collect();
+    let mut days = BTreeMap::new();
+    for item in items {
+        let Some(day) = keys::day_of_sk(&item.sk) else {
+            tracing::error!(
+                key = format!("{}/{}", item.pk, item.sk),
+                "a day item with a malformed date"
+            );
+            return None;
+        };
+        let mut counts = vec![0u32; actions.len()].into_boxed_slice();
+        for (name, count) in &item.actions {
+            let Ok(index) = actions.binary_search_by(|known| (**known).cmp(name.as_str())) else {
+                tracing::error!(
+                    key = format!("{}/{}", item.pk, item.sk),
+                    action = name,
+                    "a day counts an action the store's totals do not list"
+                );
+                return None;
+            };
+            counts[index] = *count;
+        }
+        days.insert(
+            day,
+            DayTotals {
+                total: item.total,
+                engineers: item.engineers,
+                actions: counts,
+            },
+        );
+    }
+    Some((actions, days))
+}
