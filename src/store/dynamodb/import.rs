@@ -177,19 +177,15 @@ async fn delivery_days(
     let table = store.table();
     let actions = store.delivery_actions();
     let counted = delivery::counted(actions);
-    let stored: BTreeMap<String, DeliveryDayItem> = batch::get(
+    let stored: BTreeMap<String, DeliveryDayItem> = get_decoded(
         client,
         table,
         event_facts
             .keys()
             .map(|&day| delivery::day_key(day))
             .collect(),
-        &batch::PATIENT,
     )
-    .await?
-    .into_iter()
-    .map(|(key, item)| Ok((key, from_item(item)?)))
-    .collect::<Result<_, String>>()?;
+    .await?;
     let mut written = 0;
     for (&day, facts) in event_facts {
         let existing = stored.get(&format!("{}/{}", facts.pk, facts.sk));
@@ -278,19 +274,15 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
     for group in shas.chunks(COMMITS_PER_TRANSACTION) {
         let mut attempt = 0;
         loop {
-            let stored: BTreeMap<String, CommitItem> = batch::get(
+            let stored: BTreeMap<String, CommitItem> = get_decoded(
                 client,
                 table,
                 group
                     .iter()
                     .map(|sha| items::key(keys::commit_pk(sha), keys::COMMIT_SK))
                     .collect(),
-                &batch::PATIENT,
             )
-            .await?
-            .into_iter()
-            .map(|(key, item)| Ok((key, from_item(item)?)))
-            .collect::<Result<_, String>>()?;
+            .await?;
             let mut changes = BTreeMap::new();
             let mut writes = Vec::new();
             let mut commits = 0;
@@ -312,16 +304,12 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
             if writes.is_empty() {
                 break;
             }
-            let days: BTreeMap<String, DeliveryDayItem> = batch::get(
+            let days: BTreeMap<String, DeliveryDayItem> = get_decoded(
                 client,
                 table,
                 changes.keys().map(|&day| delivery::day_key(day)).collect(),
-                &batch::PATIENT,
             )
-            .await?
-            .into_iter()
-            .map(|(key, item)| Ok((key, from_item(item)?)))
-            .collect::<Result<_, String>>()?;
+            .await?;
             let counted = delivery::counted(actions);
             for (&day, delta) in &changes {
                 let current = days.get(&format!(
@@ -599,4 +587,17 @@ async fn sync(client: &Client, table: &str, desired: Vec<Item>) -> Result<usize,
     let count = changed.len();
     batch::write(client, table, changed, |_| {}).await?;
     Ok(count)
+}
+
+/// The items with these keys, decoded, by `pk/sk`.
+async fn get_decoded<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> Result<BTreeMap<String, T>, String> {
+    batch::get(client, table, keys, &batch::PATIENT)
+        .await?
+        .into_iter()
+        .map(|(key, item)| Ok((key, from_item(item)?)))
+        .collect()
 }

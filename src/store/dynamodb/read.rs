@@ -58,28 +58,9 @@ impl DynamoDbStore {
     /// bytes, as Rust orders strings).
     pub async fn engineers(&self) -> Result<Vec<EngineerItem>, DynamoDbFailure> {
         let mut engineers = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client()
-                .await
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_values(":pk", AttributeValue::S(keys::ENGINEERS_PK.into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failure("Query", keys::ENGINEERS_PK, e))?;
-            for item in output.items.unwrap_or_default() {
-                engineers.push(from_item(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(engineers);
-            }
-        }
+        self.query_all(keys::ENGINEERS_PK, None, &mut engineers)
+            .await?;
+        Ok(engineers)
     }
 
     /// The per-day totals stored for the days `first..=last` (days since the epoch): one
@@ -115,34 +96,52 @@ impl DynamoDbStore {
             .chain((first..=last).step_by(300))
             .map(partition)
             .collect();
+        let sk_between = (keys::day_sk(first), keys::day_sk(last));
         for partition in years {
-            let mut start = None;
-            loop {
-                let output = self
-                    .client()
-                    .await
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                    .expression_attribute_names("#pk", keys::PK)
-                    .expression_attribute_names("#sk", keys::SK)
-                    .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                    .expression_attribute_values(":low", AttributeValue::S(keys::day_sk(first)))
-                    .expression_attribute_values(":high", AttributeValue::S(keys::day_sk(last)))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(|e| failure("Query", &partition, e))?;
-                for item in output.items.unwrap_or_default() {
-                    days.push(from_item(item)?);
-                }
-                start = output.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
-            }
+            self.query_all(&partition, Some(&sk_between), &mut days)
+                .await?;
         }
         Ok(days)
+    }
+
+    /// Every item of one partition (with sort keys between the two given), page after page,
+    /// decoded into `found`.
+    async fn query_all<T: serde::de::DeserializeOwned>(
+        &self,
+        partition: &str,
+        sk_between: Option<&(String, String)>,
+        found: &mut Vec<T>,
+    ) -> Result<(), DynamoDbFailure> {
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()));
+            if let Some((low, high)) = sk_between {
+                query = query
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":low", AttributeValue::S(low.clone()))
+                    .expression_attribute_values(":high", AttributeValue::S(high.clone()));
+            }
+            let output = query
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| failure("Query", partition, e))?;
+            for item in output.items.unwrap_or_default() {
+                found.push(from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     /// One page of events, in (timestamp, id) order, and where the next page starts.
