@@ -4,10 +4,11 @@
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Config, StoreConfig};
 use crate::events::{AllowedActions, EventIndex, LoadError, RawEvent};
@@ -318,50 +319,34 @@ async fn verify_table(store: &DynamoDbStore, rebuild: bool) -> Result<bool, Stri
     Ok(false)
 }
 
-/// `checked N/M (R/s, ETA Ss)`, then `written N/M …`, on a terminal, redrawn at most five
-/// times a second.
+/// `checked N/M (R/s, ETA …)`, then `written N/M …`: indicatif's bar, drawn on a terminal only.
 struct ProgressMeter {
     stage: &'static str,
-    started: Instant,
-    drawn: Option<Instant>,
-    terminal: bool,
+    bar: ProgressBar,
 }
 
 impl ProgressMeter {
     fn new() -> Self {
         Self {
             stage: "",
-            started: Instant::now(),
-            drawn: None,
-            terminal: std::io::stderr().is_terminal(),
+            bar: ProgressBar::hidden(),
         }
     }
 
     fn show(&mut self, progress: &Progress) {
-        let now = Instant::now();
         if self.stage != progress.stage {
+            self.bar.finish();
             self.stage = progress.stage;
-            self.started = now;
+            let style = ProgressStyle::with_template("{msg} {pos}/{len} ({per_sec}, ETA {eta})")
+                .expect("a valid template");
+            self.bar = ProgressBar::new(progress.total as u64)
+                .with_style(style)
+                .with_message(progress.stage);
         }
-        let due = self
-            .drawn
-            .is_none_or(|at| now.duration_since(at).as_millis() >= 200);
-        if !self.terminal || !(due || progress.done == progress.total) {
-            return;
-        }
-        self.drawn = Some(now);
-        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
-        let rate = progress.done as f64 / seconds;
-        let eta = (progress.total - progress.done) as f64 / rate.max(1e-9);
-        eprint!(
-            "\r\x1b[K{} {}/{} ({:.0}/s, ETA {:.0}s)",
-            progress.stage, progress.done, progress.total, rate, eta
-        );
+        self.bar.set_position(progress.done as u64);
     }
 
     fn finish(&self) {
-        if self.terminal && self.drawn.is_some() {
-            eprintln!();
-        }
+        self.bar.finish();
     }
 }
