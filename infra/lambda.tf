@@ -49,9 +49,6 @@ resource "aws_lambda_function" "api" {
       STAGE_ACTION               = local.delivery_actions.stage
       ROLLBACK_ACTION            = local.delivery_actions.rollback
       ALLOWED_ACTIONS            = local.allowed_actions
-      # REST API events carry the stage in their path; lambda_http drops it when this is set to
-      # anything. The function also removes it itself, so routes answer either way.
-      AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH = "true"
     }
   }
 

@@ -49,9 +49,6 @@ pub struct Config {
     pub app_description: String,
     pub log_format: LogFormat,
     pub log_level: String,
-    /// Whether lambda_http puts `/{stage}` in front of REST API paths: it does unless
-    /// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set, to any value.
-    pub stage_in_path: bool,
     /// `INGEST_TOKEN`: the bearer token the local server requires to record events.
     pub ingest_token: Option<Secret>,
     /// `DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`: what the delivery metrics count.
@@ -297,7 +294,6 @@ impl Config {
                 .unwrap_or_else(|| env!("CARGO_PKG_DESCRIPTION").to_owned()),
             log_format,
             log_level,
-            stage_in_path: lookup("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none(),
             ingest_token,
             delivery_actions,
             allowed_actions,
@@ -347,7 +343,6 @@ mod tests {
         assert_eq!(config.ssm_parameter_prefix, None);
         assert_eq!(config.metadata_cache_ttl, Duration::from_secs(300));
         assert_eq!(config.log_format, LogFormat::Pretty);
-        assert!(config.stage_in_path);
         assert_eq!(config.delivery_actions, DeliveryActions::default());
         assert_eq!(config.allowed_actions, AllowedActions::default());
     }
@@ -399,12 +394,6 @@ mod tests {
         let config = config(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")]).unwrap();
         assert!(config.on_lambda);
         assert_eq!(config.log_format, LogFormat::Json);
-    }
-
-    #[test]
-    fn ignore_stage_variable_counts_when_set_to_anything() {
-        let config = config(&[("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "false")]).unwrap();
-        assert!(!config.stage_in_path);
     }
 
     #[test]

@@ -15,11 +15,19 @@ use lambda_http::{Body, RequestExt};
 
 use crate::write_access::IamCaller;
 
+/// The variable lambda_http reads: set to anything, it leaves the stage out of REST API paths.
+const IGNORE_STAGE_IN_PATH: &str = "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH";
+
+/// Whether lambda_http puts `/{stage}` in front of REST API paths, given its variable.
+fn stage_in_path(ignore_stage_in_path: Option<std::ffi::OsString>) -> bool {
+    ignore_stage_in_path.is_none()
+}
+
 /// The Router as lambda_http sees it: stage prefix removed and IAM caller named first.
 pub fn service(
     router: Router,
-    stage_in_path: bool,
 ) -> MapRequest<Router, impl Fn(Request<Body>) -> Request<Body> + Clone> {
+    let stage_in_path = stage_in_path(std::env::var_os(IGNORE_STAGE_IN_PATH));
     MapRequestLayer::new(move |request| name_iam_caller(strip_stage(request, stage_in_path)))
         .layer(router)
 }
@@ -42,8 +50,8 @@ fn name_iam_caller(mut request: Request<Body>) -> Request<Body> {
     request
 }
 
-pub async fn run(router: Router, stage_in_path: bool) -> Result<(), lambda_http::Error> {
-    lambda_http::run(service(router, stage_in_path)).await
+pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(service(router)).await
 }
 
 fn strip_stage(mut request: Request<Body>, stage_in_path: bool) -> Request<Body> {
@@ -77,4 +85,15 @@ fn strip_stage(mut request: Request<Body>, stage_in_path: bool) -> Request<Body>
         *request.uri_mut() = uri;
     }
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ignore_stage_variable_counts_when_set_to_anything() {
+        assert!(stage_in_path(None));
+        assert!(!stage_in_path(Some("false".into())));
+    }
 }

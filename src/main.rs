@@ -60,9 +60,7 @@ fn main() -> ExitCode {
 
     let outcome = runtime.block_on(async {
         if config.on_lambda {
-            lambda::run(router, config.stage_in_path)
-                .await
-                .map_err(|error| error.to_string())
+            lambda::run(router).await.map_err(|error| error.to_string())
         } else {
             let listener = tokio::net::TcpListener::bind(config.bind_addr)
                 .await

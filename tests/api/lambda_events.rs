@@ -20,9 +20,7 @@ async fn call(
 ) -> (u16, Value) {
     let payload = event(kind, method, path, query, raw).to_string();
     let request = from_str(&payload).expect("lambda_http parses the payload");
-    // lambda_http added the stage unless this process has AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH.
-    let stage_in_path = std::env::var_os("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH").is_none();
-    let service = lambda::service(TestApp::fixture().router, stage_in_path);
+    let service = lambda::service(TestApp::fixture().router);
     let response = service.oneshot(request).await.expect("infallible");
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.unwrap().to_bytes();
@@ -115,7 +113,7 @@ async fn posts_through_the_gateway_need_an_iam_caller() {
             let request = from_str(&payload.to_string()).expect("lambda_http parses the payload");
             let app = TestApp::fixture();
             let state = app.state.clone().with_write_access(WriteAccess::Iam);
-            let service = lambda::service(pipeline_events_api::app::router(state), true);
+            let service = lambda::service(pipeline_events_api::app::router(state));
             let response = service.oneshot(request).await.expect("infallible");
             let status = response.status().as_u16();
             let json: Value =
