@@ -1,10 +1,10 @@
 use serde_json::json;
 
 use crate::events::follow_cursors;
-use crate::support::TestApp;
+use crate::support::{Backend, TestApp};
 
-async fn lists_engineers_by_name_with_counts_and_span() {
-    let response = TestApp::fixture().get("/engineers").await;
+async fn lists_engineers_by_name_with_counts_and_span(backend: Backend) {
+    let response = TestApp::fixture_on(backend).get("/engineers").await;
     assert_eq!(response.status, 200);
     assert_eq!(
         response.json(),
@@ -16,8 +16,8 @@ async fn lists_engineers_by_name_with_counts_and_span() {
     );
 }
 
-async fn engineer_events_are_that_engineers_only() {
-    let app = TestApp::fixture();
+async fn engineer_events_are_that_engineers_only(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     assert_eq!(app.get("/engineers/bob/events").await.ids(), [3, 7, 8]);
     assert_eq!(
         app.get("/engineers/bob/events?from=2017-11-01&action=deploy")
@@ -31,8 +31,8 @@ async fn engineer_events_are_that_engineers_only() {
     assert_eq!(paged, [1, 2, 6]);
 }
 
-async fn unknown_engineer_is_404() {
-    let app = TestApp::fixture();
+async fn unknown_engineer_is_404(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let message = app
         .get("/engineers/nobody/events")
         .await
@@ -44,8 +44,8 @@ async fn unknown_engineer_is_404() {
         .assert_error(404, "engineer_not_found");
 }
 
-async fn engineer_routes_refuse_parameters_they_do_not_take() {
-    let app = TestApp::fixture();
+async fn engineer_routes_refuse_parameters_they_do_not_take(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     app.get("/engineers?limit=5")
         .await
         .assert_error(400, "unknown_parameter");
@@ -56,8 +56,8 @@ async fn engineer_routes_refuse_parameters_they_do_not_take() {
     assert!(message.contains("engineer"), "{message}");
 }
 
-async fn the_sample_has_a_few_dozen_engineers() {
-    let body = TestApp::sample().get("/engineers").await.json();
+async fn the_sample_has_a_few_dozen_engineers(backend: Backend) {
+    let body = TestApp::sample_on(backend).get("/engineers").await.json();
     let engineers = body["engineers"].as_array().unwrap();
     assert!((24..=60).contains(&engineers.len()), "{}", engineers.len());
     let names: Vec<&str> = engineers

@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 
-use crate::support::{TestApp, routes};
+use crate::support::{Backend, TestApp, routes};
 
 const CODES: [&str; 9] = [
     "not_found",
@@ -288,8 +288,8 @@ fn malformed_requests() -> Vec<(String, u16, &'static str)> {
     cases
 }
 
-async fn malformed_requests_get_a_4xx_json_error_never_a_5xx() {
-    let app = TestApp::fixture();
+async fn malformed_requests_get_a_4xx_json_error_never_a_5xx(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let cases = malformed_requests();
     assert!(cases.len() >= 50, "{} cases", cases.len());
     for (uri, status, code) in cases {
@@ -315,8 +315,8 @@ async fn malformed_requests_get_a_4xx_json_error_never_a_5xx() {
     }
 }
 
-async fn messages_name_the_parameter_and_what_was_expected() {
-    let app = TestApp::fixture();
+async fn messages_name_the_parameter_and_what_was_expected(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let message = app
         .get("/events?from=yesterday")
         .await
@@ -381,15 +381,15 @@ async fn messages_name_the_parameter_and_what_was_expected() {
     );
 }
 
-async fn unknown_paths_are_404_json() {
-    TestApp::fixture()
+async fn unknown_paths_are_404_json(backend: Backend) {
+    TestApp::fixture_on(backend)
         .get("/nope")
         .await
         .assert_error(404, "not_found");
 }
 
-async fn wrong_methods_are_405_with_allow() {
-    let app = TestApp::fixture();
+async fn wrong_methods_are_405_with_allow(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     for path in &routes() {
         // POST /events records an event (record_event.rs).
         let allow = if path == "/events" {

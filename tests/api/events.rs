@@ -1,9 +1,9 @@
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{Backend, TestApp};
 
-async fn lists_every_event_by_time_then_id() {
-    let response = TestApp::fixture().get("/events").await;
+async fn lists_every_event_by_time_then_id(backend: Backend) {
+    let response = TestApp::fixture_on(backend).get("/events").await;
     assert_eq!(response.ids(), [1, 2, 3, 4, 5, 6, 7, 8]);
     let body = response.json();
     assert_eq!(body["next_cursor"], json!(null));
@@ -19,16 +19,16 @@ async fn lists_every_event_by_time_then_id() {
     );
 }
 
-async fn a_date_in_to_means_the_whole_day() {
-    let app = TestApp::fixture();
+async fn a_date_in_to_means_the_whole_day(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let day = app.get("/events?from=2017-10-30&to=2017-10-30").await;
     assert_eq!(day.ids(), [1, 2, 3, 4]);
     let empty_day = app.get("/events?from=2017-10-31&to=2017-10-31").await;
     assert_eq!(empty_day.ids(), Vec::<u64>::new());
 }
 
-async fn from_is_inclusive_and_to_exclusive() {
-    let app = TestApp::fixture();
+async fn from_is_inclusive_and_to_exclusive(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let before = app.get("/events?to=2017-11-01T00:00:00Z").await;
     assert_eq!(before.ids(), [1, 2, 3, 4]);
     let after = app.get("/events?from=2017-11-01T00:00:00Z").await;
@@ -39,8 +39,8 @@ async fn from_is_inclusive_and_to_exclusive() {
     assert_eq!(one_second.ids(), [4, 5]);
 }
 
-async fn timestamps_take_any_offset_and_fractions() {
-    let app = TestApp::fixture();
+async fn timestamps_take_any_offset_and_fractions(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     // 11:00+02:00 is 09:00Z, the first event.
     let response = app
         .get("/events?from=2017-10-30T11:00:00%2B02:00&to=2017-10-30T09:30:00Z")
@@ -53,8 +53,8 @@ async fn timestamps_take_any_offset_and_fractions() {
     assert_eq!(response.ids(), [1]);
 }
 
-async fn filters_by_engineer_and_action() {
-    let app = TestApp::fixture();
+async fn filters_by_engineer_and_action(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     assert_eq!(app.get("/events?engineer=bob").await.ids(), [3, 7, 8]);
     assert_eq!(app.get("/events?action=deploy").await.ids(), [2, 5, 7]);
     assert_eq!(
@@ -78,8 +78,8 @@ async fn filters_by_engineer_and_action() {
     );
 }
 
-async fn limit_caps_the_page_and_defaults_to_100() {
-    let app = TestApp::sample();
+async fn limit_caps_the_page_and_defaults_to_100(backend: Backend) {
+    let app = TestApp::sample_on(backend);
     let page = app.get("/events").await;
     assert_eq!(page.ids().len(), 100);
     assert!(page.json()["next_cursor"].is_string());
@@ -103,15 +103,15 @@ pub async fn follow_cursors(app: &TestApp, first: &str) -> Vec<u64> {
     panic!("pagination did not end");
 }
 
-async fn cursors_return_every_event_exactly_once() {
-    let app = TestApp::fixture();
+async fn cursors_return_every_event_exactly_once(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     // Events 6 and 7 share a timestamp: a page boundary between them must lose neither.
     for limit in 1..=9 {
         let ids = follow_cursors(&app, &format!("/events?limit={limit}")).await;
         assert_eq!(ids, [1, 2, 3, 4, 5, 6, 7, 8], "limit {limit}");
     }
 
-    let sample = TestApp::sample();
+    let sample = TestApp::sample_on(backend);
     for query in [
         "limit=7&from=2017-10-02&to=2017-10-20",
         "limit=50&engineer=ada.berg",
@@ -133,8 +133,8 @@ async fn cursors_return_every_event_exactly_once() {
     }
 }
 
-async fn a_cursor_belongs_to_its_query() {
-    let app = TestApp::fixture();
+async fn a_cursor_belongs_to_its_query(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let first = app.get("/events?limit=2&engineer=bob").await.json();
     let cursor = first["next_cursor"].as_str().unwrap();
     let same = app
@@ -151,8 +151,8 @@ async fn a_cursor_belongs_to_its_query() {
     other_route.assert_error(400, "invalid_cursor");
 }
 
-async fn a_cursor_is_bound_to_its_range_and_filters() {
-    let app = TestApp::fixture();
+async fn a_cursor_is_bound_to_its_range_and_filters(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let query = "from=2017-10-30&to=2017-11-01&action=stage";
     let first = app.get(&format!("/events?limit=1&{query}")).await.json();
     let cursor = first["next_cursor"].as_str().unwrap();

@@ -63,8 +63,8 @@ fn cases() -> Vec<RawEvent> {
     ]
 }
 
-async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end() {
-    let app = TestApp::with_records(cases());
+async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end(backend: Backend) {
+    let app = TestApp::with_records_on(cases(), backend);
     let body = metrics(&app, "from=2017-10-30&to=2017-10-31").await;
     assert_eq!(body["bucket"], "day");
     assert!(
@@ -113,8 +113,10 @@ async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end(
     );
 }
 
-async fn a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_rollback() {
-    let app = TestApp::with_records(cases());
+async fn a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_rollback(
+    backend: Backend,
+) {
+    let app = TestApp::with_records_on(cases(), backend);
     let three_days = metrics(&app, "from=2017-10-30&to=2017-11-01").await;
     assert_eq!(
         three_days["total"]["time_to_restore"],
@@ -140,8 +142,8 @@ async fn a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_
     );
 }
 
-async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed() {
-    let app = TestApp::with_records(cases());
+async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed(backend: Backend) {
+    let app = TestApp::with_records_on(cases(), backend);
     let body = metrics(&app, "from=2017-10-30&to=2017-11-13&bucket=week").await;
     assert_eq!(body["bucket"], "week");
     let buckets = body["buckets"].as_array().unwrap();
@@ -194,14 +196,14 @@ async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed() {
     assert_eq!(cut_days, [5, 1]);
 }
 
-async fn without_a_range_the_store_span_is_used_and_an_empty_store_has_none() {
-    let app = TestApp::with_records(cases());
+async fn without_a_range_the_store_span_is_used_and_an_empty_store_has_none(backend: Backend) {
+    let app = TestApp::with_records_on(cases(), backend);
     let body = metrics(&app, "").await;
     assert_eq!(body["total"]["first_day"], "2017-10-30");
     assert_eq!(body["total"]["last_day"], "2017-11-13");
     assert_eq!(body["buckets"].as_array().unwrap().len(), 15);
 
-    let empty = TestApp::with_records(Vec::new());
+    let empty = TestApp::with_records_on(Vec::new(), backend);
     assert_eq!(
         metrics(&empty, "bucket=week").await,
         json!({
@@ -277,8 +279,8 @@ async fn configured_action_names_are_the_ones_counted() {
 }
 
 /// Events recorded while the server runs count as soon as they are acknowledged.
-async fn recorded_events_count() {
-    let app = TestApp::with_records(cases());
+async fn recorded_events_count(backend: Backend) {
+    let app = TestApp::with_records_on(cases(), backend);
     let before = metrics(&app, "from=2017-11-13&to=2017-11-13").await;
     assert_eq!(before["total"]["lead_time"]["pending"], 1);
     let response = app
@@ -533,14 +535,17 @@ fn random_datasets_equal_a_recomputation(backend: Backend, cases: u32) {
 }
 
 /// Events at both ends of the calendar the store accepts: the index spans every day between.
-async fn events_at_the_calendars_ends() {
+async fn events_at_the_calendars_ends(backend: Backend) {
     const LAST_SECOND: i64 = 253_402_300_799;
-    let app = TestApp::with_records(vec![
-        record(1, 0, "stage", "a"),
-        record(2, 60, "deploy", "a"),
-        record(3, LAST_SECOND - 60, "rollback", "a"),
-        record(4, LAST_SECOND, "deploy", "b"),
-    ]);
+    let app = TestApp::with_records_on(
+        vec![
+            record(1, 0, "stage", "a"),
+            record(2, 60, "deploy", "a"),
+            record(3, LAST_SECOND - 60, "rollback", "a"),
+            record(4, LAST_SECOND, "deploy", "b"),
+        ],
+        backend,
+    );
     let first = metrics(&app, "from=1970-01-01&to=1970-01-01").await;
     assert_eq!(first["total"]["lead_time"]["median_seconds"], 60);
     let last = metrics(&app, "from=9999-12-31&to=9999-12-31").await;

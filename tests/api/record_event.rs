@@ -4,7 +4,7 @@ use pipeline_events_api::events::AllowedActions;
 use serde_json::{Value, json};
 
 use crate::each_store;
-use crate::support::TestApp;
+use crate::support::{Backend, TestApp};
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 /// 2017-11-01T15:00:00Z: a day of the fixture.
@@ -14,8 +14,8 @@ fn body(engineer: &str, action: &str, timestamp: &str) -> String {
     json!({"sha": SHA, "action": action, "engineer": engineer, "timestamp": timestamp}).to_string()
 }
 
-async fn records_an_event_that_every_read_route_shows() {
-    let app = TestApp::fixture();
+async fn records_an_event_that_every_read_route_shows(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let response = app
         .post_event(&body("dora", "deploy", "2017-11-01T16:00:00+01:00"), &[])
         .await;
@@ -69,8 +69,8 @@ async fn records_an_event_that_every_read_route_shows() {
     assert_eq!(day["days"][0]["actions"]["deploy"], 3);
 }
 
-async fn ids_keep_growing_and_the_time_defaults_to_receipt() {
-    let app = TestApp::fixture();
+async fn ids_keep_growing_and_the_time_defaults_to_receipt(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let before = chrono::Utc::now().timestamp();
     let first = app
         .post_event(
@@ -98,8 +98,8 @@ async fn ids_keep_growing_and_the_time_defaults_to_receipt() {
     );
 }
 
-async fn a_retry_with_the_same_key_records_nothing_new() {
-    let app = TestApp::fixture();
+async fn a_retry_with_the_same_key_records_nothing_new(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let key = [("idempotency-key", "run-42-attempt-1")];
     let first = app
         .post_event(&body("fay", "deploy", NOV_1_15H), &key)
@@ -140,8 +140,8 @@ async fn fay_events(app: &TestApp) -> usize {
     app.get("/engineers/fay/events").await.ids().len()
 }
 
-async fn first_and_last_hold_for_events_that_arrive_out_of_order() {
-    let app = TestApp::fixture();
+async fn first_and_last_hold_for_events_that_arrive_out_of_order(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     // alice's events run from 2017-10-30T09:00 to 2017-11-01T12:00.
     for at in [
         "2017-11-05T10:00:00Z",
@@ -179,8 +179,8 @@ async fn first_and_last_hold_for_events_that_arrive_out_of_order() {
     }
 }
 
-async fn an_event_is_found_by_its_id() {
-    let app = TestApp::fixture();
+async fn an_event_is_found_by_its_id(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     assert_eq!(
         app.get("/events/3").await.json(),
         json!({"id": 3, "timestamp": "2017-10-30T10:00:00Z", "sha": "bbbb001", "action": "stage", "engineer": "bob"})
@@ -308,8 +308,8 @@ fn malformed_bodies() -> Vec<(String, &'static str)> {
     cases
 }
 
-async fn malformed_bodies_get_a_code_and_record_nothing() {
-    let app = TestApp::fixture();
+async fn malformed_bodies_get_a_code_and_record_nothing(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let cases = malformed_bodies();
     assert!(cases.len() >= 60, "{} cases", cases.len());
     for (body, code) in &cases {
@@ -336,8 +336,8 @@ async fn malformed_bodies_get_a_code_and_record_nothing() {
     assert_eq!(ok.json()["id"], 9);
 }
 
-async fn the_request_itself_is_checked_before_the_body() {
-    let app = TestApp::fixture();
+async fn the_request_itself_is_checked_before_the_body(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let valid = body("hal", "deploy", NOV_1_15H);
     let with_type = |content_type: Option<&'static str>| {
         let mut request = axum::http::Request::builder().method("POST").uri("/events");
@@ -401,8 +401,8 @@ async fn the_request_itself_is_checked_before_the_body() {
 
 /// A pipeline that sends a new action name per run would list every one in every day's
 /// summary and in the store's totals: names outside the configured list are refused.
-async fn an_action_outside_the_allowed_list_is_422_and_records_nothing() {
-    let app = TestApp::fixture();
+async fn an_action_outside_the_allowed_list_is_422_and_records_nothing(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     for action in ["deploy-1234", "build"] {
         let response = app.post_event(&body("gus", action, NOV_1_15H), &[]).await;
         let message = response.assert_error(422, "action_not_allowed");

@@ -1,9 +1,9 @@
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{Backend, TestApp};
 
-async fn every_day_of_the_store_with_changes() {
-    let response = TestApp::fixture().get("/summaries/daily").await;
+async fn every_day_of_the_store_with_changes(backend: Backend) {
+    let response = TestApp::fixture_on(backend).get("/summaries/daily").await;
     assert_eq!(response.status, 200);
     assert_eq!(
         response.json(),
@@ -30,8 +30,8 @@ async fn every_day_of_the_store_with_changes() {
     );
 }
 
-async fn the_first_listed_day_changes_from_the_day_before_it() {
-    let body = TestApp::fixture()
+async fn the_first_listed_day_changes_from_the_day_before_it(backend: Backend) {
+    let body = TestApp::fixture_on(backend)
         .get("/summaries/daily?from=2017-10-31&to=2017-11-01")
         .await
         .json();
@@ -43,8 +43,8 @@ async fn the_first_listed_day_changes_from_the_day_before_it() {
     assert_eq!(days[0]["change"]["actions"]["stage"], -3);
 }
 
-async fn timestamps_select_the_days_that_hold_them() {
-    let app = TestApp::fixture();
+async fn timestamps_select_the_days_that_hold_them(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let dates = |body: serde_json::Value| -> Vec<String> {
         body["days"]
             .as_array()
@@ -73,8 +73,8 @@ async fn timestamps_select_the_days_that_hold_them() {
     assert_eq!(body["days"][1]["total"], 0);
 }
 
-async fn at_most_366_days() {
-    let app = TestApp::fixture();
+async fn at_most_366_days(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let leap_year = app
         .get("/summaries/daily?from=2016-01-01&to=2016-12-31")
         .await;
@@ -88,8 +88,8 @@ async fn at_most_366_days() {
 
 /// A store with events from 2017 and one recorded today: without parameters, the routes answer
 /// the 366 days up to today instead of refusing the store's whole span.
-async fn without_parameters_a_live_store_answers_its_last_366_days() {
-    let app = TestApp::fixture();
+async fn without_parameters_a_live_store_answers_its_last_366_days(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
     let recorded = app
         .post_event(
             r#"{"sha":"abcdef1","action":"deploy","engineer":"ada"}"#,
@@ -133,8 +133,11 @@ async fn without_parameters_a_live_store_answers_its_last_366_days() {
     assert_eq!(days[0]["date"], "2017-10-30");
 }
 
-async fn counts_add_up_to_the_events() {
-    let body = TestApp::sample().get("/summaries/daily").await.json();
+async fn counts_add_up_to_the_events(backend: Backend) {
+    let body = TestApp::sample_on(backend)
+        .get("/summaries/daily")
+        .await
+        .json();
     let days = body["days"].as_array().unwrap();
     assert!(
         days.len() >= 40,
@@ -159,8 +162,8 @@ async fn counts_add_up_to_the_events() {
     }
 }
 
-async fn an_empty_store_has_no_days() {
-    let app = TestApp::with_records(Vec::new());
+async fn an_empty_store_has_no_days(backend: Backend) {
+    let app = TestApp::with_records_on(Vec::new(), backend);
     assert_eq!(
         app.get("/summaries/daily").await.json(),
         json!({"days": []})
@@ -169,12 +172,12 @@ async fn an_empty_store_has_no_days() {
     assert_eq!(app.get("/engineers").await.json(), json!({"engineers": []}));
 }
 
-async fn responses_equal_the_domain_summary_for_any_range() {
+async fn responses_equal_the_domain_summary_for_any_range(backend: Backend) {
     use pipeline_events_api::events::EventIndex;
     use pipeline_events_api::startup::SAMPLE_EVENTS;
 
     let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").unwrap();
-    let app = TestApp::sample();
+    let app = TestApp::sample_on(backend);
     let day = |date: &str| {
         chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .unwrap()

@@ -35,8 +35,8 @@ pub struct TestApp {
     pub state: AppState,
 }
 
-/// Which store `TestApp::with_records` and its kin build on this thread: tests written once
-/// run on each store through `each_store!`.
+/// Which store a test's app is built on: tests written once take it as their argument and run
+/// on each store through `each_store!`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Memory,
@@ -44,21 +44,8 @@ pub enum Backend {
     DynamoDb,
 }
 
-thread_local! {
-    static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::Memory) };
-}
-
-pub fn backend() -> Backend {
-    BACKEND.with(|b| b.get())
-}
-
-/// Runs a test body with `backend` as the thread's store.
-pub async fn on_backend<F: std::future::Future<Output = ()>>(backend: Backend, test: F) {
-    BACKEND.with(|b| b.set(backend));
-    test.await;
-}
-
-/// Each named `async fn` test, once per store, in modules `memory` and `dynamodb`.
+/// Each named `async fn test(backend: Backend)`, once per store, in modules `memory` and
+/// `dynamodb`.
 #[macro_export]
 macro_rules! each_store {
     ($($test:ident),* $(,)?) => {
@@ -66,7 +53,7 @@ macro_rules! each_store {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    $crate::support::on_backend($crate::support::Backend::Memory, super::$test()).await
+                    super::$test($crate::support::Backend::Memory).await
                 }
             )*
         }
@@ -74,7 +61,7 @@ macro_rules! each_store {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    $crate::support::on_backend($crate::support::Backend::DynamoDb, super::$test()).await
+                    super::$test($crate::support::Backend::DynamoDb).await
                 }
             )*
         }
@@ -130,7 +117,7 @@ impl TestApp {
         }
     }
 
-    /// `records` in the thread's store (see `Backend`).
+    /// `records` in the `backend`'s store.
     pub fn with_records_on(records: Vec<RawEvent>, backend: Backend) -> Self {
         let metadata = MetadataSource::build_time("test description".into());
         match backend {
@@ -160,19 +147,23 @@ impl TestApp {
         (response, after - before)
     }
 
-    /// The hand-checked fixture store.
+    /// The hand-checked fixture store, in memory.
     pub fn fixture() -> Self {
-        Self::with_records(fixture_records())
+        Self::fixture_on(Backend::Memory)
     }
 
-    pub fn with_records(records: Vec<RawEvent>) -> Self {
-        Self::with_records_on(records, backend())
+    pub fn fixture_on(backend: Backend) -> Self {
+        Self::with_records_on(fixture_records(), backend)
     }
 
-    /// The built-in sample dataset, as `make run` serves it, in the thread's store.
+    /// The built-in sample dataset, as `make run` serves it, in memory.
     pub fn sample() -> Self {
+        Self::sample_on(Backend::Memory)
+    }
+
+    pub fn sample_on(backend: Backend) -> Self {
         let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").expect("the sample loads");
-        match backend() {
+        match backend {
             Backend::Memory => {
                 Self::new(store, MetadataSource::build_time("test description".into()))
             }

@@ -6,7 +6,7 @@ pub mod payloads;
 pub mod runtime_api;
 pub mod temp;
 
-pub use app::{Backend, TestApp, blocking_runtime, fixture_records, on_backend, routes};
+pub use app::{Backend, TestApp, blocking_runtime, fixture_records, routes};
 
 /// A proptest runner for `cases` random cases, writing no failure file into the source tree
 /// (a failing case is printed; the tests seed nothing from earlier runs).
