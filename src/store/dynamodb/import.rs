@@ -21,6 +21,7 @@ use super::items::{
     MetaItem, from_item, to_item,
 };
 use super::keys::{self, MAX_NAME_BYTES, Month};
+use super::read::query_all;
 use super::{DynamoDbStore, aggregates, delivery};
 use crate::events::{DayChange, EventIndex, Firsts, SECONDS_PER_DAY, day_of};
 
@@ -140,13 +141,14 @@ pub async fn import(
     let mut desired = Vec::new();
     for engineer in touched_engineers {
         let days: Vec<EngineerDayItem> =
-            query_all(client, table, &keys::engineer_days_pk(engineer), None).await?;
+            query_all(client, table, &keys::engineer_days_pk(engineer), None, true).await?;
         desired.extend(aggregates::engineer(engineer, &days).iter().map(to_item));
     }
     report.aggregates_updated += sync(client, table, desired).await?;
 
-    let engineers: Vec<EngineerItem> = query_all(client, table, keys::ENGINEERS_PK, None).await?;
-    let stored_meta: Option<MetaItem> = query_all(client, table, keys::META_PK, None)
+    let engineers: Vec<EngineerItem> =
+        query_all(client, table, keys::ENGINEERS_PK, None, true).await?;
+    let stored_meta: Option<MetaItem> = query_all(client, table, keys::META_PK, None, true)
         .await?
         .into_iter()
         .next();
@@ -518,52 +520,11 @@ async fn day_events(client: &Client, table: &str, day: i64) -> Result<Vec<EventI
         client,
         table,
         &keys::events_pk(Month::of(start)),
-        Some(range),
+        Some(&range),
+        true,
     )
     .await
-}
-
-/// Every item of a partition of the table (strongly consistent), optionally within a
-/// sort-key interval.
-async fn query_all<T: serde::de::DeserializeOwned>(
-    client: &Client,
-    table: &str,
-    pk: &str,
-    sk_between: Option<(String, String)>,
-) -> Result<Vec<T>, String> {
-    let mut found = Vec::new();
-    let mut start = None;
-    loop {
-        let mut request = client
-            .query()
-            .table_name(table)
-            .consistent_read(true)
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .set_exclusive_start_key(start);
-        request = match &sk_between {
-            None => request.key_condition_expression("#pk = :pk"),
-            Some((low, high)) => request
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
-                .expression_attribute_values(":high", AttributeValue::S(high.clone())),
-        };
-        let output = request
-            .send()
-            .await
-            .map_err(|e| format!("Query {pk}: {}", DisplayErrorContext(&e)))?;
-        for item in output.items.unwrap_or_default() {
-            found.push(
-                from_item(item)
-                    .map_err(|e| format!("stored item {} does not decode: {}", e.key, e.reason))?,
-            );
-        }
-        start = output.last_evaluated_key;
-        if start.is_none() {
-            return Ok(found);
-        }
-    }
+    .map_err(String::from)
 }
 
 /// Writes the items of `desired` that the table does not hold as they are; returns how many.

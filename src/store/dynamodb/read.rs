@@ -2,10 +2,14 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{
-    self, DayItem, DeliveryDayItem, EngineerItem, EventItem, Item, MetaItem, from_item,
+    self, DayItem, DeliveryDayItem, EngineerItem, EventItem, Item, MetaItem, Undecodable, from_item,
 };
 use super::keys::{self, Month, SkRange};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
@@ -104,44 +108,22 @@ impl DynamoDbStore {
         Ok(days)
     }
 
-    /// Every item of one partition (with sort keys between the two given), page after page,
-    /// decoded into `found`.
+    /// Every item of one partition (sort keys between the two given, if given).
     async fn query_all<T: serde::de::DeserializeOwned>(
         &self,
         partition: &str,
         sk_between: Option<&(String, String)>,
         found: &mut Vec<T>,
     ) -> Result<(), DynamoDbFailure> {
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client()
-                .await
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()));
-            if let Some((low, high)) = sk_between {
-                query = query
-                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
-                    .expression_attribute_names("#sk", keys::SK)
-                    .expression_attribute_values(":low", AttributeValue::S(low.clone()))
-                    .expression_attribute_values(":high", AttributeValue::S(high.clone()));
-            }
-            let output = query
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failure("Query", partition, e))?;
-            for item in output.items.unwrap_or_default() {
-                found.push(from_item(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(());
-            }
-        }
+        let client = self.client().await;
+        let items = query_all(client, &self.table, partition, sk_between, false)
+            .await
+            .map_err(|error| match error {
+                QueryFailure::Sdk(partition, error) => failure("Query", &partition, *error),
+                QueryFailure::Undecodable(error) => error.into(),
+            })?;
+        found.extend(items);
+        Ok(())
     }
 
     /// One page of events, in (timestamp, id) order, and where the next page starts.
@@ -287,5 +269,66 @@ impl DynamoDbStore {
             return Ok((events, last));
         }
         Ok((events, None))
+    }
+}
+
+/// Why a paged Query failed: DynamoDB's error (with the partition), or an item that does not
+/// decode.
+pub(super) enum QueryFailure {
+    Sdk(String, Box<SdkError<QueryError, HttpResponse>>),
+    Undecodable(Undecodable),
+}
+
+impl From<QueryFailure> for String {
+    fn from(failure: QueryFailure) -> String {
+        match failure {
+            QueryFailure::Sdk(partition, error) => {
+                format!("Query {partition}: {}", DisplayErrorContext(&error))
+            }
+            QueryFailure::Undecodable(error) => error.into(),
+        }
+    }
+}
+
+/// Every item of one partition (sort keys between the two given, if given), page after page:
+/// the request path's reads and the operator's.
+pub(super) async fn query_all<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    table: &str,
+    partition: &str,
+    sk_between: Option<&(String, String)>,
+    consistent: bool,
+) -> Result<Vec<T>, QueryFailure> {
+    let mut found = Vec::new();
+    let mut start = None;
+    loop {
+        let mut query = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()));
+        if consistent {
+            query = query.consistent_read(true);
+        }
+        if let Some((low, high)) = sk_between {
+            query = query
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":low", AttributeValue::S(low.clone()))
+                .expression_attribute_values(":high", AttributeValue::S(high.clone()));
+        }
+        let output = query
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|error| QueryFailure::Sdk(partition.to_owned(), Box::new(error)))?;
+        for item in output.items.unwrap_or_default() {
+            found.push(from_item(item).map_err(QueryFailure::Undecodable)?);
+        }
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return Ok(found);
+        }
     }
 }
