@@ -61,10 +61,7 @@ impl DynamoDbStore {
     /// Every engineer's totals, sorted by name (DynamoDB orders sort keys by their UTF-8
     /// bytes, as Rust orders strings).
     pub async fn engineers(&self) -> Result<Vec<EngineerItem>, DynamoDbFailure> {
-        let mut engineers = Vec::new();
-        self.query_all(keys::ENGINEERS_PK, None, &mut engineers)
-            .await?;
-        Ok(engineers)
+        self.query_partition(keys::ENGINEERS_PK, None).await
     }
 
     /// The per-day totals stored for the days `first..=last` (days since the epoch): one
@@ -102,28 +99,24 @@ impl DynamoDbStore {
             .collect();
         let sk_between = (keys::day_sk(first), keys::day_sk(last));
         for partition in years {
-            self.query_all(&partition, Some(&sk_between), &mut days)
-                .await?;
+            days.extend(self.query_partition(&partition, Some(&sk_between)).await?);
         }
         Ok(days)
     }
 
     /// Every item of one partition (sort keys between the two given, if given).
-    async fn query_all<T: serde::de::DeserializeOwned>(
+    async fn query_partition<T: serde::de::DeserializeOwned>(
         &self,
         partition: &str,
         sk_between: Option<&(String, String)>,
-        found: &mut Vec<T>,
-    ) -> Result<(), DynamoDbFailure> {
+    ) -> Result<Vec<T>, DynamoDbFailure> {
         let client = self.client().await;
-        let items = query_all(client, &self.table, partition, sk_between, false)
+        query_all(client, &self.table, partition, sk_between, false)
             .await
             .map_err(|error| match error {
                 QueryFailure::Sdk(partition, error) => failure("Query", &partition, *error),
                 QueryFailure::Undecodable(error) => error.into(),
-            })?;
-        found.extend(items);
-        Ok(())
+            })
     }
 
     /// One page of events, in (timestamp, id) order, and where the next page starts.
