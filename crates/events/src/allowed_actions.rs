@@ -59,11 +59,6 @@ impl AllowedActions {
         self.0.contains(action)
     }
 
-    /// The names, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
     /// `action`, if it is on the list.
     pub fn check(&self, action: &str) -> Result<(), NotAllowed> {
         match self.contains(action) {
@@ -94,7 +89,11 @@ impl AllowedActions {
 
     /// The names as a sentence lists them: `a, b, c`.
     pub fn listed(&self) -> String {
-        self.names().collect::<Vec<_>>().join(", ")
+        self.0
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

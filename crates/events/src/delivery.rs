@@ -71,52 +71,33 @@ const HOUR: i64 = 3_600;
 const DAY: i64 = SECONDS_PER_DAY;
 
 impl Level {
+    /// The first of elite, high and medium whose threshold is `met`; low if none is.
+    fn first_met(met: [bool; 3]) -> Self {
+        [Self::Elite, Self::High, Self::Medium]
+            .into_iter()
+            .zip(met)
+            .find_map(|(level, met)| met.then_some(level))
+            .unwrap_or(Self::Low)
+    }
+
     /// Elite: at least daily; high: at least weekly; medium: at least monthly (30 days).
     pub fn of_deploys_per_day(per_day: f64) -> Self {
-        if per_day >= 1.0 {
-            Self::Elite
-        } else if per_day >= 1.0 / 7.0 {
-            Self::High
-        } else if per_day >= 1.0 / 30.0 {
-            Self::Medium
-        } else {
-            Self::Low
-        }
+        Self::first_met([1.0, 1.0 / 7.0, 1.0 / 30.0].map(|at_least| per_day >= at_least))
     }
 
     /// Elite: under a day; high: under a week; medium: under a month (30 days).
     pub fn of_lead_time(seconds: i64) -> Self {
-        Self::below(seconds, [DAY, 7 * DAY, 30 * DAY])
+        Self::first_met([DAY, 7 * DAY, 30 * DAY].map(|under| seconds < under))
     }
 
     /// Elite: at most 5 %; high: at most 10 %; medium: at most 15 %.
     pub fn of_failure_rate(rate: f64) -> Self {
-        if rate <= 0.05 {
-            Self::Elite
-        } else if rate <= 0.10 {
-            Self::High
-        } else if rate <= 0.15 {
-            Self::Medium
-        } else {
-            Self::Low
-        }
+        Self::first_met([0.05, 0.10, 0.15].map(|at_most| rate <= at_most))
     }
 
     /// Elite: under an hour; high: under a day; medium: under a week.
     pub fn of_time_to_restore(seconds: i64) -> Self {
-        Self::below(seconds, [HOUR, DAY, 7 * DAY])
-    }
-
-    fn below(seconds: i64, [elite, high, medium]: [i64; 3]) -> Self {
-        if seconds < elite {
-            Self::Elite
-        } else if seconds < high {
-            Self::High
-        } else if seconds < medium {
-            Self::Medium
-        } else {
-            Self::Low
-        }
+        Self::first_met([HOUR, DAY, 7 * DAY].map(|under| seconds < under))
     }
 }
 
@@ -144,20 +125,13 @@ impl DeliveryReport {
         bucket: Bucket,
         figures: impl Fn(i64, i64) -> DeliveryFigures,
     ) -> Self {
-        let Some((first, last)) = days else {
-            return Self {
-                bucket,
-                levels_from: LEVELS_FROM,
-                total: None,
-                buckets: Vec::new(),
-            };
-        };
         Self {
             bucket,
             levels_from: LEVELS_FROM,
-            total: Some(figures(first, last)),
-            buckets: bucket
-                .split(first, last)
+            total: days.map(|(first, last)| figures(first, last)),
+            buckets: days
+                .into_iter()
+                .flat_map(|(first, last)| bucket.split(first, last))
                 .map(|(first, last)| figures(first, last))
                 .collect(),
         }
@@ -263,10 +237,6 @@ impl<T: Copy + Default> PerDay<T> {
         Self { offsets, values }
     }
 
-    fn day(&self, position: usize) -> &[T] {
-        &self.values[self.offsets[position]..self.offsets[position + 1]]
-    }
-
     fn days(&self, positions: std::ops::Range<usize>) -> &[T] {
         &self.values[self.offsets[positions.start]..self.offsets[positions.end]]
     }
@@ -370,22 +340,15 @@ impl DeliveryIndex {
             impl Iterator<Item = (i64, i64)> + Clone,
         >,
     ) -> Self {
-        let Facts {
-            deploys,
-            deploy_counts,
-            rollbacks,
-            leads,
-            without_stage,
-            staged,
-        } = facts;
         let days = Days::new(
-            deploy_counts
+            facts
+                .deploy_counts
                 .clone()
                 .map(|(day, _)| day)
-                .chain(rollbacks.iter().map(|&t| day_of(t)))
-                .chain(leads.clone().map(|(day, _)| day))
-                .chain(without_stage.clone().map(|(day, _)| day))
-                .chain(staged.clone().map(|(day, _)| day)),
+                .chain(facts.rollbacks.iter().map(|&t| day_of(t)))
+                .chain(facts.leads.clone().map(|(day, _)| day))
+                .chain(facts.without_stage.clone().map(|(day, _)| day))
+                .chain(facts.staged.clone().map(|(day, _)| day)),
         );
         let counts = |per_day: &mut dyn Iterator<Item = (i64, u32)>| {
             let mut counts = vec![0u32; days.len()];
@@ -394,19 +357,20 @@ impl DeliveryIndex {
             }
             counts
         };
-        let mut leads = PerDay::collect(&days, leads);
-        let mut staged = PerDay::collect(&days, staged);
+        let mut leads = PerDay::collect(&days, facts.leads);
+        let mut staged = PerDay::collect(&days, facts.staged);
         leads.sort_each_day();
         staged.sort_each_day();
 
         // Deploys and rollbacks are both in time order: one pass finds each rollback's next
         // deploy, and the rollbacks stay in time order within each day.
         let mut next = 0;
-        let restores: Vec<(i64, Rollback)> = rollbacks
+        let restores: Vec<(i64, Rollback)> = facts
+            .rollbacks
             .iter()
             .map(|&at| {
-                next += deploys[next..].partition_point(|&deploy| deploy <= at);
-                let rollback = match deploys.get(next) {
+                next += facts.deploys[next..].partition_point(|&deploy| deploy <= at);
+                let rollback = match facts.deploys.get(next) {
                     Some(&deploy) => Rollback {
                         restored_on: day_of(deploy),
                         seconds: deploy - at,
@@ -420,9 +384,9 @@ impl DeliveryIndex {
             })
             .collect();
         Self {
-            deploys: counts(&mut deploy_counts.clone()),
-            rollbacks: counts(&mut rollbacks.iter().map(|&t| (day_of(t), 1))),
-            without_stage: counts(&mut without_stage.clone()),
+            deploys: counts(&mut facts.deploy_counts.clone()),
+            rollbacks: counts(&mut facts.rollbacks.iter().map(|&t| (day_of(t), 1))),
+            without_stage: counts(&mut facts.without_stage.clone()),
             leads,
             staged,
             restores: PerDay::collect(&days, restores.into_iter()),
@@ -446,13 +410,16 @@ impl DeliveryIndex {
         let deploys: u64 = sum(&self.deploys);
         let per_day = deploys as f64 / f64::from(days);
 
-        let leads: Vec<&[i64]> = positions.clone().map(|p| self.leads.day(p)).collect();
+        let leads: Vec<&[i64]> = positions
+            .clone()
+            .map(|p| self.leads.days(p..p + 1))
+            .collect();
         let commits = leads.iter().map(|day| day.len() as u64).sum();
         let median = nearest_rank(&leads, commits, 1, 2);
         let pending = positions
             .clone()
             .map(|p| {
-                let deploy_days = self.staged.day(p);
+                let deploy_days = self.staged.days(p..p + 1);
                 (deploy_days.len() - deploy_days.partition_point(|&day| day <= last)) as u64
             })
             .sum();
@@ -580,6 +547,7 @@ fn first_stages_and_deploys<'a>(
 }
 
 /// The days that have any fact, ascending, and each one's position in that list.
+#[derive(Default)]
 struct Days {
     list: Vec<i64>,
     first: i64,
@@ -594,11 +562,7 @@ impl Days {
             (lo.min(day), hi.max(day))
         });
         if first > last {
-            return Self {
-                list: Vec::new(),
-                first: 0,
-                positions: Vec::new(),
-            };
+            return Self::default();
         }
         let mut present = vec![false; (last - first + 1) as usize];
         for day in days {

@@ -9,9 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::daily_json::DailyJson;
-use super::load::{LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
+use super::load::{BLOCK_BYTES, LoadError, RawEvent, RecordRef, error, parse_reader, parse_slice};
 use super::model::{Event, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp};
-use super::query::{EventQuery, Page, Position, bounds};
+use super::query::{EventQuery, Page, bounds};
 use super::sha::Sha;
 use super::summary::{self, DaySummary, DayTotals};
 
@@ -68,6 +68,16 @@ pub struct EngineerList<'a> {
     pub engineers: Vec<EngineerSummary<'a>>,
 }
 
+impl<'a> EngineerList<'a> {
+    /// `{"engineers":[…]}` listing `engineers` (sorted by name).
+    pub fn json(engineers: impl Iterator<Item = EngineerSummary<'a>>) -> Vec<u8> {
+        let list = EngineerList {
+            engineers: engineers.collect(),
+        };
+        serde_json::to_vec(&list).expect("an engineer list serializes")
+    }
+}
+
 /// A record the store refuses, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidRecord(pub String);
@@ -84,10 +94,12 @@ impl EventIndex {
     /// Loads a dataset in the pipeline's export format; `source` names it in errors.
     pub fn load(reader: impl Read, source: &str) -> Result<Self, LoadError> {
         let mut builder = Builder::default();
-        parse_reader(reader, source, |record| {
+        parse_reader(reader, source, BLOCK_BYTES, |record| {
             builder.push(record).map_err(|e| e.0)
         })?;
-        builder.finish().map_err(|repeated| repeated.at(source))
+        builder
+            .finish()
+            .map_err(|r| error(source, Some(r.record), r.message()))
     }
 
     /// Loads a dataset that is already in memory, such as the built-in sample.
@@ -96,7 +108,9 @@ impl EventIndex {
         parse_slice(bytes, source, |record| {
             builder.push(record).map_err(|e| e.0)
         })?;
-        builder.finish().map_err(|repeated| repeated.at(source))
+        builder
+            .finish()
+            .map_err(|r| error(source, Some(r.record), r.message()))
     }
 
     /// Builds a store from records already in memory (the generator, tests, benchmarks).
@@ -142,19 +156,16 @@ impl EventIndex {
 
     /// The event with this id.
     pub fn event(&self, id: u64) -> Option<EventView<'_>> {
-        let event = match &self.by_id {
-            None => {
-                let index = self.events.binary_search_by_key(&id, |e| e.id).ok()?;
-                &self.events[index]
-            }
+        let index = match &self.by_id {
+            None => self.events.binary_search_by_key(&id, |e| e.id).ok()?,
             Some(by_id) => {
-                let index = by_id
+                let found = by_id
                     .binary_search_by_key(&id, |&position| self.events[position as usize].id)
                     .ok()?;
-                &self.events[by_id[index] as usize]
+                by_id[found] as usize
             }
         };
-        Some(self.view(event))
+        Some(self.view(&self.events[index]))
     }
 
     /// The greatest id stored.
@@ -201,14 +212,8 @@ impl EventIndex {
 
     /// `{"engineers":[…]}` with every engineer as `engineers` lists them, rendered once.
     pub fn engineers_json(&self) -> &[u8] {
-        self.engineers_json.get_or_init(|| {
-            let list = EngineerList {
-                engineers: self.engineers().collect(),
-            };
-            serde_json::to_vec(&list)
-                .expect("an engineer list serializes")
-                .into_boxed_slice()
-        })
+        self.engineers_json
+            .get_or_init(|| EngineerList::json(self.engineers()).into())
     }
 
     /// The first and last instants of the store, if it has events.
@@ -225,22 +230,20 @@ impl EventIndex {
     /// one action's) plus the page itself; with both an engineer and an action the smaller of
     /// the two lists is walked and the other condition filtered.
     pub fn query(&self, query: &EventQuery<'_>) -> Page<'_> {
-        let empty = Page {
-            events: Vec::new(),
-            next: None,
+        let (Some(engineer), Some(action)) = (
+            query
+                .engineer
+                .map_or(Some(None), |name| self.engineer_id(name).map(Some)),
+            query
+                .action
+                .map_or(Some(None), |name| self.action_id(name).map(Some)),
+        ) else {
+            return Page::default();
         };
-        let engineer = match query.engineer.map(|name| self.engineer_id(name)) {
-            Some(None) => return empty,
-            Some(Some(id)) => Some(id),
-            None => None,
-        };
-        let action = match query.action.map(|name| self.action_id(name)) {
-            Some(None) => return empty,
-            Some(Some(id)) => Some(id),
-            None => None,
-        };
-        let engineer_list = engineer.map(|id| &self.engineers[id].events[..]);
-        let action_list = action.map(|id| &self.action_events[id][..]);
+        let lists = [
+            engineer.map(|id| &self.engineers[id].events[..]),
+            action.map(|id| &self.action_events[id][..]),
+        ];
         let keep = |event: &Event| {
             engineer.is_none_or(|id| event.engineer as usize == id)
                 && action.is_none_or(|id| event.action as usize == id)
@@ -250,63 +253,33 @@ impl EventIndex {
         // straight from the index, in one pass.
         let take = query.limit.saturating_add(1);
         let mut events: Vec<EventView<'_>> = Vec::with_capacity(take.min(1024));
-        match (engineer_list, action_list) {
-            (None, None) => {
+        // The shorter list (the engineer's on a tie) is walked, the other condition filtered.
+        match lists.into_iter().flatten().min_by_key(|list| list.len()) {
+            None => {
                 let range = bounds(&self.events, Event::position, query);
                 events.extend(self.events[range].iter().take(take).map(|e| self.view(e)));
             }
-            (Some(list), None) | (None, Some(list)) => {
-                self.walk(list, query, take, keep, &mut events)
-            }
-            (Some(a), Some(b)) => {
-                let shorter = if a.len() <= b.len() { a } else { b };
-                self.walk(shorter, query, take, keep, &mut events)
+            Some(list) => {
+                let event = |position: &u32| &self.events[*position as usize];
+                events.extend(
+                    list[bounds(list, |position| event(position).position(), query)]
+                        .iter()
+                        .map(event)
+                        .filter(|e| keep(e))
+                        .take(take)
+                        .map(|e| self.view(e)),
+                );
             }
         }
-
-        let next = if events.len() > query.limit {
-            events.truncate(query.limit);
-            events.last().map(|event| Position {
-                timestamp: event.timestamp,
-                id: event.id,
-            })
-        } else {
-            None
-        };
-        Page { events, next }
-    }
-
-    fn walk<'s>(
-        &'s self,
-        list: &[u32],
-        query: &EventQuery<'_>,
-        take: usize,
-        keep: impl Fn(&Event) -> bool,
-        into: &mut Vec<EventView<'s>>,
-    ) {
-        let event = |position: &u32| &self.events[*position as usize];
-        into.extend(
-            list[bounds(list, |position| event(position).position(), query)]
-                .iter()
-                .map(event)
-                .filter(|e| keep(e))
-                .take(take)
-                .map(|e| self.view(e)),
-        );
+        Page::first(events, query.limit, false)
     }
 
     /// Daily statistics for every UTC calendar day from `first` to `last` (days since the epoch,
     /// inclusive), empty days included. The caller bounds the range.
     pub fn daily_summary(&self, first: i64, last: i64) -> Vec<DaySummary<'_>> {
         (first..=last)
-            .filter_map(|day| self.day_summary(day))
+            .filter_map(|day| summary::day_summary(&self.days, &self.actions, day))
             .collect()
-    }
-
-    /// One day's statistics; the change is from the previous calendar day, whatever range the
-    /// day is listed in. `None` only for a day outside the calendar chrono knows.
-    pub fn day_summary(&self, day: i64) -> Option<DaySummary<'_>> {
-        summary::day_summary(&self.days, &self.actions, day)
     }
 
     /// `{"days":[…]}` for the days `first..=last`, as `daily_summary` would serialize them,
@@ -320,10 +293,10 @@ impl EventIndex {
         )
     }
 
-    /// One day's summary as JSON.
+    /// One day's summary as JSON; the change is from the previous calendar day, whatever range
+    /// the day is listed in. `None` only for a day outside the calendar chrono knows.
     pub fn day_json(&self, day: i64) -> Option<String> {
-        let summary = self.day_summary(day)?;
-        Some(serde_json::to_string(&summary).expect("a day summary serializes"))
+        summary::day_json(&self.days, &self.actions, day)
     }
 
     /// Days whose summary is not all zeros: days with events and the days right after them.
@@ -355,24 +328,14 @@ impl EventIndex {
 }
 
 /// Collects records, interning names as they arrive, then sorts and indexes once.
+#[derive(Default)]
 struct Builder {
     events: Vec<Event>,
     engineer_ids: HashMap<Box<str>, u32, RandomState>,
     action_ids: HashMap<Box<str>, u16, RandomState>,
-    /// Whether each id so far was greater than the one before, as exports usually are: then no
-    /// id repeats, and `finish` need not look for one.
-    ids_ascending: bool,
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Self {
-            events: Vec::new(),
-            engineer_ids: HashMap::default(),
-            action_ids: HashMap::default(),
-            ids_ascending: true,
-        }
-    }
+    /// Whether some id was not greater than the one before. Exports usually give ids in
+    /// order: then no id repeats, and `finish` need not look for one.
+    ids_unordered: bool,
 }
 
 /// An id given to two records: the later record's number (1-based) and the id.
@@ -385,60 +348,37 @@ impl RepeatedId {
     fn message(&self) -> String {
         format!("id {} appears more than once", self.id)
     }
-
-    fn at(&self, source: &str) -> LoadError {
-        LoadError {
-            source: source.to_owned(),
-            record: Some(self.record),
-            line: None,
-            message: self.message(),
-        }
-    }
 }
 
 impl Builder {
     fn push(&mut self, raw: RecordRef<'_>) -> Result<(), InvalidRecord> {
-        let refuse = |message: String| Err(InvalidRecord(message));
         if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&raw.date) {
-            return refuse(format!(
+            return Err(InvalidRecord(format!(
                 "date {} is outside 1970-01-01..9999-12-31 (expected Unix seconds)",
                 raw.date
-            ));
+            )));
         }
-        if raw.sha.is_empty() {
-            return refuse("sha must not be empty".into());
+        for (field, value) in [
+            ("sha", &raw.sha),
+            ("action", &raw.action),
+            ("engineer", &raw.engineer),
+        ] {
+            if value.is_empty() {
+                return Err(InvalidRecord(format!("{field} must not be empty")));
+            }
         }
-        if raw.action.is_empty() {
-            return refuse("action must not be empty".into());
-        }
-        if raw.engineer.is_empty() {
-            return refuse("engineer must not be empty".into());
-        }
-        let engineer = intern(&mut self.engineer_ids, &raw.engineer, u32::MAX)
-            .ok_or_else(|| InvalidRecord("too many distinct engineers".into()))?;
-        let action = intern(&mut self.action_ids, &raw.action, u16::MAX)
-            .ok_or_else(|| InvalidRecord("too many distinct actions".into()))?;
         // Stored in lower case, as POST /events stores it: one commit, whichever way it came in.
         let sha = match raw.sha.bytes().any(|b| b.is_ascii_uppercase()) {
             true => Sha::new(&raw.sha.to_ascii_lowercase()),
             false => Sha::new(&raw.sha),
         };
-        self.add(raw.id, raw.date, sha, action, engineer)
+        self.add(raw.id, raw.date, sha, &raw.action, &raw.engineer)
     }
 
     /// An event of another store, already checked there.
     fn push_view(&mut self, event: &EventView<'_>) -> Result<(), InvalidRecord> {
-        let engineer = intern(&mut self.engineer_ids, event.engineer, u32::MAX)
-            .ok_or_else(|| InvalidRecord("too many distinct engineers".into()))?;
-        let action = intern(&mut self.action_ids, event.action, u16::MAX)
-            .ok_or_else(|| InvalidRecord("too many distinct actions".into()))?;
-        self.add(
-            event.id,
-            event.timestamp,
-            event.sha.clone(),
-            action,
-            engineer,
-        )
+        let sha = event.sha.clone();
+        self.add(event.id, event.timestamp, sha, event.action, event.engineer)
     }
 
     fn add(
@@ -446,14 +386,18 @@ impl Builder {
         id: u64,
         timestamp: Timestamp,
         sha: Sha,
-        action: u16,
-        engineer: u32,
+        action: &str,
+        engineer: &str,
     ) -> Result<(), InvalidRecord> {
+        let engineer = intern(&mut self.engineer_ids, engineer, u32::MAX)
+            .ok_or_else(|| InvalidRecord("too many distinct engineers".into()))?;
+        let action = intern(&mut self.action_ids, action, u16::MAX)
+            .ok_or_else(|| InvalidRecord("too many distinct actions".into()))?;
         if self.events.len() >= u32::MAX as usize {
             return Err(InvalidRecord("too many events".into()));
         }
         if self.events.last().is_some_and(|last| last.id >= id) {
-            self.ids_ascending = false;
+            self.ids_unordered = true;
         }
         self.events.push(Event {
             id,
@@ -467,7 +411,7 @@ impl Builder {
 
     /// The first record whose id an earlier record has, if any.
     fn repeated_id(&self) -> Option<RepeatedId> {
-        if self.ids_ascending {
+        if !self.ids_unordered {
             return None;
         }
         let mut seen = HashSet::with_capacity_and_hasher(self.events.len(), RandomState::default());

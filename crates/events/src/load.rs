@@ -8,7 +8,9 @@ use std::io::{BufRead, BufReader, Read};
 
 use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
 
-use crate::new_event::{MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, is_action_name, is_engineer_name};
+use crate::new_event::{
+    MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, is_action_name, is_engineer_name, is_sha, shorten,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// One record as the pipeline exports it.
@@ -68,14 +70,14 @@ pub(crate) fn check_record(record: &RecordRef<'_>) -> Result<(), String> {
     if !is_sha(&record.sha) {
         return Err(format!(
             "field 'sha' must be a commit SHA, 7 to 64 hexadecimal digits, not '{}'",
-            shorten(&record.sha)
+            shorten(&record.sha, 40)
         ));
     }
     if !is_action_name(&record.action) {
         return Err(format!(
             "field 'action' must be a lower-case name of 1 to {MAX_ACTION_CHARS} characters \
              (a-z first, then a-z, 0-9, '_' or '-'), not '{}'",
-            shorten(&record.action)
+            shorten(&record.action, 40)
         ));
     }
     if !is_engineer_name(&record.engineer) {
@@ -98,7 +100,7 @@ fn diagnose(text: &[u8], error: &serde_json::Error) -> String {
     if let Some(unknown) = fields.keys().find(|name| !FIELDS.contains(&name.as_str())) {
         return format!(
             "unknown field '{}'; the fields are id, sha, date, action and engineer",
-            shorten(unknown)
+            shorten(unknown, 40)
         );
     }
     for name in FIELDS {
@@ -114,17 +116,6 @@ fn diagnose(text: &[u8], error: &serde_json::Error) -> String {
         return format!("field '{name}' must be {expected}");
     }
     strip_position(&error.to_string())
-}
-
-fn is_sha(text: &str) -> bool {
-    (7..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn shorten(text: &str) -> String {
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 impl std::error::Error for LoadError {}
@@ -156,22 +147,14 @@ impl<'a> From<&'a RawEvent> for RecordRef<'a> {
     }
 }
 
-/// Streams the records of `reader` into `sink`, one at a time, so that a large file is never
-/// held in memory twice. `sink` may refuse a record with a message; loading stops there.
-pub(crate) fn parse_reader<R, F>(reader: R, source: &str, sink: F) -> Result<usize, LoadError>
-where
-    R: Read,
-    F: FnMut(RecordRef<'_>) -> Result<(), String>,
-{
-    parse_reader_in_blocks(reader, source, BLOCK_BYTES, sink)
-}
-
 /// JSON lines are parsed a block of whole lines at a time, from memory: borrowing strings from
 /// the block is several times faster than parsing through `io::Read`, and memory stays bounded
 /// by the block, not the file.
-const BLOCK_BYTES: usize = 1 << 20;
+pub(crate) const BLOCK_BYTES: usize = 1 << 20;
 
-fn parse_reader_in_blocks<R, F>(
+/// Streams the records of `reader` into `sink`, one at a time, so that a large file is never
+/// held in memory twice. `sink` may refuse a record with a message; loading stops there.
+pub(crate) fn parse_reader<R, F>(
     reader: R,
     source: &str,
     block_bytes: usize,
@@ -316,7 +299,7 @@ where
     }
 }
 
-fn error(source: &str, record: Option<usize>, message: String) -> LoadError {
+pub(crate) fn error(source: &str, record: Option<usize>, message: String) -> LoadError {
     LoadError {
         source: source.to_owned(),
         record,
@@ -420,7 +403,7 @@ mod tests {
 
     fn ids(text: &str, block: usize) -> Result<Vec<u64>, LoadError> {
         let mut ids = Vec::new();
-        parse_reader_in_blocks(text.as_bytes(), "test", block, |r| {
+        parse_reader(text.as_bytes(), "test", block, |r| {
             ids.push(r.id);
             Ok(())
         })?;
@@ -466,7 +449,7 @@ mod tests {
         bytes[quote + 12] = 0xff;
         for block in [16, 1 << 20] {
             let mut ids = Vec::new();
-            let error = parse_reader_in_blocks(&bytes[..], "test", block, |r| {
+            let error = parse_reader(&bytes[..], "test", block, |r| {
                 ids.push(r.id);
                 Ok(())
             })
@@ -534,14 +517,13 @@ mod tests {
             // A blank line before it: the line, not the record, is where to look.
             let text = format!("{good}\n\n{bad}\n{good}\n");
             for block in [8, 1 << 20] {
-                let error =
-                    parse_reader_in_blocks(text.as_bytes(), "f", block, |_| Ok(())).unwrap_err();
+                let error = parse_reader(text.as_bytes(), "f", block, |_| Ok(())).unwrap_err();
                 assert_eq!(error.line, Some(3), "{bad}: {error}");
                 // Blank lines first, before the bad line (a '[' first would make it an array).
                 if !bad.starts_with('[') {
                     let leading = format!("\n\n{bad}\n");
-                    let error = parse_reader_in_blocks(leading.as_bytes(), "f", block, |_| Ok(()))
-                        .unwrap_err();
+                    let error =
+                        parse_reader(leading.as_bytes(), "f", block, |_| Ok(())).unwrap_err();
                     assert_eq!(error.line, Some(3), "blank lines first, {bad}: {error}");
                 }
                 assert!(error.message.starts_with(message), "{bad}: {error}");

@@ -83,7 +83,7 @@ impl NewEvent {
                         "unknown_field",
                         format!(
                             "Unknown field '{}'; the fields are sha, action, engineer and timestamp.",
-                            shorten(&name)
+                            shorten(&name, 64)
                         ),
                     );
                 }
@@ -120,14 +120,15 @@ impl NewEvent {
     }
 }
 
+/// Whether `text` is a commit SHA as `POST /events` accepts it: 7 to 64 hexadecimal digits.
+pub(crate) fn is_sha(text: &str) -> bool {
+    (MIN_SHA_DIGITS..=MAX_SHA_DIGITS).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn check_sha(value: Value) -> Result<String, Refusal> {
     match value {
-        Value::String(sha)
-            if (MIN_SHA_DIGITS..=MAX_SHA_DIGITS).contains(&sha.len())
-                && sha.bytes().all(|b| b.is_ascii_hexdigit()) =>
-        {
-            Ok(sha.to_ascii_lowercase())
-        }
+        Value::String(sha) if is_sha(&sha) => Ok(sha.to_ascii_lowercase()),
         _ => refuse(
             "invalid_sha",
             "Field 'sha' must be a commit SHA: 7 to 64 hexadecimal digits.",
@@ -179,44 +180,36 @@ fn check_engineer(value: Value) -> Result<String, Refusal> {
 }
 
 fn check_timestamp(value: Value, now: Timestamp) -> Result<Timestamp, Refusal> {
+    let invalid = |message: String| refuse("invalid_timestamp", message);
     let Value::String(text) = value else {
-        return refuse(
-            "invalid_timestamp",
-            "Field 'timestamp' must be an RFC 3339 date-time string, such as 2024-05-01T12:00:00Z.",
+        return invalid(
+            "Field 'timestamp' must be an RFC 3339 date-time string, such as 2024-05-01T12:00:00Z."
+                .into(),
         );
     };
     let Ok(instant) = DateTime::parse_from_rfc3339(&text) else {
-        return refuse(
-            "invalid_timestamp",
-            format!(
-                "Field 'timestamp' ('{}') is not an RFC 3339 date-time, such as 2024-05-01T12:00:00Z.",
-                shorten(&text)
-            ),
-        );
+        return invalid(format!(
+            "Field 'timestamp' ('{}') is not an RFC 3339 date-time, such as 2024-05-01T12:00:00Z.",
+            shorten(&text, 64)
+        ));
     };
     // Whole seconds, as every stored event: the fraction is dropped (rounded down).
     let seconds = instant.timestamp();
     if seconds < MIN_TIMESTAMP {
-        return refuse(
-            "invalid_timestamp",
-            "Field 'timestamp' is before 1970-01-01T00:00:00Z.",
-        );
+        return invalid("Field 'timestamp' is before 1970-01-01T00:00:00Z.".into());
     }
     if seconds > now.saturating_add(MAX_CLOCK_SKEW_SECONDS) {
-        return refuse(
-            "invalid_timestamp",
-            format!(
-                "Field 'timestamp' is more than {} minutes in the future.",
-                MAX_CLOCK_SKEW_SECONDS / 60
-            ),
-        );
+        return invalid(format!(
+            "Field 'timestamp' is more than {} minutes in the future.",
+            MAX_CLOCK_SKEW_SECONDS / 60
+        ));
     }
     Ok(seconds)
 }
 
-fn shorten(text: &str) -> String {
-    const MAX_CHARS: usize = 64;
-    match text.char_indices().nth(MAX_CHARS) {
+/// At most `max_chars` of `text`, and `…` if it was longer: what a message quotes of it.
+pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }

@@ -20,11 +20,25 @@ pub struct EventQuery<'a> {
     pub limit: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Page<'a> {
     pub events: Vec<EventView<'a>>,
     /// Set when more events match: the position to continue after.
     pub next: Option<Position>,
+}
+
+impl<'a> Page<'a> {
+    /// The first `limit` of `events`, and where the next page starts if more match: `more`
+    /// are known to, or `events` holds more than `limit`.
+    pub(crate) fn first(mut events: Vec<EventView<'a>>, limit: usize, more: bool) -> Self {
+        let more = more || events.len() > limit;
+        events.truncate(limit);
+        let next = events.last().filter(|_| more).map(|event| Position {
+            timestamp: event.timestamp,
+            id: event.id,
+        });
+        Self { events, next }
+    }
 }
 
 /// The part of a time-ordered index inside the query's window and after its cursor.

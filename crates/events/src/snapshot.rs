@@ -75,9 +75,8 @@ impl EventSnapshot {
     /// This log with `event` added (its id must be new); folds recent events into the base
     /// when there are enough of them (see `fold_at`).
     pub fn with(&self, event: RawEvent) -> Result<Self, InvalidRecord> {
-        let mut records: Vec<RawEvent> = self.recent.iter().map(|e| RawEvent::from(&e)).collect();
-        records.push(event);
-        let recent = EventIndex::from_records(records)?;
+        let records = self.recent.iter().map(|e| RawEvent::from(&e));
+        let recent = EventIndex::from_records(records.chain([event]))?;
         if recent.len() < fold_at(self.base.len()) {
             return Ok(Self {
                 base: self.base.clone(),
@@ -128,35 +127,8 @@ impl EventSnapshot {
         let (a, b) = (self.base.query(query), self.recent.query(query));
         let more = a.next.is_some() || b.next.is_some();
         let mut events = Vec::with_capacity(a.events.len() + b.events.len());
-        let (mut a_events, mut b_events) = (
-            a.events.into_iter().peekable(),
-            b.events.into_iter().peekable(),
-        );
-        loop {
-            let take_a = match (a_events.peek(), b_events.peek()) {
-                (Some(x), Some(y)) => (x.timestamp, x.id) <= (y.timestamp, y.id),
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            let next = if take_a {
-                a_events.next()
-            } else {
-                b_events.next()
-            };
-            events.extend(next);
-        }
-        let more = more || events.len() > query.limit;
-        events.truncate(query.limit);
-        let next = if more {
-            events.last().map(|e| super::query::Position {
-                timestamp: e.timestamp,
-                id: e.id,
-            })
-        } else {
-            None
-        };
-        Page { events, next }
+        events.extend(merge_sorted(a.events.into_iter(), b.events.into_iter()));
+        Page::first(events, query.limit, more)
     }
 
     /// `{"engineers":[…]}`, rendered once per snapshot.
@@ -165,12 +137,8 @@ impl EventSnapshot {
             return self.base.engineers_json();
         }
         self.engineers_json.get_or_init(|| {
-            let list = EngineerList {
-                engineers: merge_engineers(self.base.engineers(), self.recent.engineers()),
-            };
-            serde_json::to_vec(&list)
-                .expect("an engineer list serializes")
-                .into_boxed_slice()
+            let merged = merge_engineers(self.base.engineers(), self.recent.engineers());
+            EngineerList::json(merged.into_iter()).into()
         })
     }
 
@@ -180,10 +148,7 @@ impl EventSnapshot {
             return self.base.daily_json(first, last);
         }
         let days = self.days.get_or_init(|| self.merge_days());
-        let render_day = |day| {
-            summary::day_summary(&days.totals, &days.actions, day)
-                .map(|s| serde_json::to_string(&s).expect("a day summary serializes"))
-        };
+        let render_day = |day| summary::day_json(&days.totals, &days.actions, day);
         self.daily_json.render(first, last, render_day, || {
             summary::days_with_activity(&days.totals)
         })
@@ -191,13 +156,7 @@ impl EventSnapshot {
 
     /// Every event, in (timestamp, id) order.
     pub fn iter(&self) -> impl Iterator<Item = EventView<'_>> {
-        let mut a = self.base.iter().peekable();
-        let mut b = self.recent.iter().peekable();
-        std::iter::from_fn(move || match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if (y.timestamp, y.id) < (x.timestamp, x.id) => b.next(),
-            (Some(_), _) => a.next(),
-            (None, _) => b.next(),
-        })
+        merge_sorted(self.base.iter(), self.recent.iter())
     }
 
     fn merge_days(&self) -> Days {
@@ -263,6 +222,19 @@ impl EventSnapshot {
         }
         Days { actions, totals }
     }
+}
+
+/// Two runs of events in (timestamp, id) order, as one (`a`'s first on a tie).
+fn merge_sorted<'a>(
+    a: impl Iterator<Item = EventView<'a>>,
+    b: impl Iterator<Item = EventView<'a>>,
+) -> impl Iterator<Item = EventView<'a>> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if (y.timestamp, y.id) < (x.timestamp, x.id) => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// Two lists of engineers sorted by name, as one: figures of a name in both are combined.

@@ -2,9 +2,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde::ser::SerializeMap;
 use utoipa::ToSchema;
 
+use super::daily_json::DailyJson;
 use super::model::{Event, date_of_day, day_of};
 
 /// What happened on one UTC day with events.
@@ -86,11 +86,7 @@ pub struct ActionCounts<'a> {
 
 impl Serialize for ActionCounts<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.names.len()))?;
-        for (name, count) in self.names.iter().zip(&self.counts) {
-            map.serialize_entry(&**name, count)?;
-        }
-        map.end()
+        serializer.collect_map(self.names.iter().map(|name| &**name).zip(&self.counts))
     }
 }
 
@@ -142,17 +138,16 @@ pub fn daily_json(
     first: i64,
     last: i64,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + (last - first + 1).max(0) as usize * 200);
-    out.extend_from_slice(b"{\"days\":[");
-    for day in first..=last {
-        let Some(summary) = day_summary(days, actions, day) else {
-            continue;
-        };
-        if out.last() != Some(&b'[') {
-            out.push(b',');
-        }
-        serde_json::to_writer(&mut out, &summary).expect("a day summary serializes");
-    }
-    out.extend_from_slice(b"]}");
-    out
+    let render_day = |day| day_json(days, actions, day);
+    DailyJson::default().render(first, last, render_day, Vec::new)
+}
+
+/// One day's summary (`day_summary`) as JSON.
+pub(crate) fn day_json(
+    days: &BTreeMap<i64, DayTotals>,
+    actions: &[Box<str>],
+    day: i64,
+) -> Option<String> {
+    let summary = day_summary(days, actions, day)?;
+    Some(serde_json::to_string(&summary).expect("a day summary serializes"))
 }

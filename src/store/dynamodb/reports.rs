@@ -16,18 +16,14 @@ impl DynamoDbStore {
     /// `{"engineers":[…]}`: every engineer, sorted by name.
     pub async fn engineers_json(&self) -> Result<Vec<u8>, DynamoDbFailure> {
         let engineers = self.engineers().await?;
-        let list = EngineerList {
-            engineers: engineers
-                .iter()
-                .map(|engineer| EngineerSummary {
-                    name: &engineer.sk,
-                    events: engineer.events as usize,
-                    first_event: engineer.first,
-                    last_event: engineer.last,
-                })
-                .collect(),
-        };
-        Ok(serde_json::to_vec(&list).expect("an engineer list serializes"))
+        Ok(EngineerList::json(engineers.iter().map(|engineer| {
+            EngineerSummary {
+                name: &engineer.sk,
+                events: engineer.events as usize,
+                first_event: engineer.first,
+                last_event: engineer.last,
+            }
+        })))
     }
 
     /// `{"days":[…]}` for the days `from` and `to` choose from the store's time span.
