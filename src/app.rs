@@ -20,8 +20,8 @@ use crate::telemetry::log_request;
 
 /// Each line of the table gives the Router a route (`routes`), the OpenAPI description an
 /// operation (`Operations`, from the handler's `#[utoipa::path]`, whose path a test holds to
-/// the one here) and that operation's error answers (`error_answers`, `ApiError` values built
-/// only when the description is).
+/// the one here) and that operation's error answers (`error_answers`: the query's refusals and
+/// the route's own, `ApiError` values built only when the description is).
 macro_rules! route_table {
     ($($method:ident $path:literal => $handler:path, errors: $errors:expr;)*) => {
         /// Every path with one of its methods, in the description's order (the Router merges
@@ -37,24 +37,24 @@ macro_rules! route_table {
 
         /// Every operation (path, method) with the errors it can answer.
         pub fn error_answers() -> Vec<(&'static str, &'static str, Vec<ApiError>)> {
-            vec![$(($path, stringify!($method), $errors)),*]
+            vec![$(($path, stringify!($method), [params::refusals(), $errors].concat())),*]
         }
     };
 }
 
 route_table! {
-    get "/" => root::root, errors: params::refusals();
-    get "/health" => health::health, errors: params::refusals();
+    get "/" => root::root, errors: vec![];
+    get "/health" => health::health, errors: vec![];
     get "/metadata" => metadata::metadata, errors: metadata::errors();
     get "/events" => events::list_events, errors: events::errors();
     post "/events" => record_event::record_event, errors: record_event::errors();
     get "/events/{id}" => event_by_id::event_by_id, errors: event_by_id::errors();
-    get "/engineers" => engineers::list_engineers, errors: engineers::list_errors();
+    get "/engineers" => engineers::list_engineers, errors: vec![ApiError::StoreUnavailable];
     get "/engineers/{engineer}/events" => engineers::engineer_events, errors: engineers::events_errors();
     get "/summaries/daily" => summaries::daily, errors: summaries::errors();
     get "/metrics/delivery" => metrics::delivery, errors: metrics::errors();
-    get "/openapi.json" => openapi_json::openapi_json, errors: params::refusals();
-    get "/docs" => docs::docs, errors: docs::errors();
+    get "/openapi.json" => openapi_json::openapi_json, errors: vec![];
+    get "/docs" => docs::docs, errors: vec![ApiError::DocsNotServed];
 }
 
 pub fn router(state: AppState) -> Router {
@@ -76,7 +76,7 @@ async fn refuse_long_uris(request: Request, next: Next) -> Response {
     let uri = request.uri();
     let length = uri.path().len() + uri.query().map_or(0, |query| query.len() + 1);
     if length > MAX_URI_BYTES {
-        return ApiError::UriTooLong { max: MAX_URI_BYTES }.into_response();
+        return ApiError::UriTooLong(MAX_URI_BYTES).into_response();
     }
     next.run(request).await
 }

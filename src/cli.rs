@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{Config, StoreConfig};
 use crate::events::{AllowedActions, EventIndex, LoadError, RawEvent};
 use crate::store::dynamodb::DynamoDbStore;
-use crate::store::dynamodb::import::{Progress, import};
+use crate::store::dynamodb::import::import;
 use crate::store::dynamodb::maintenance::verify;
 use crate::store::dynamodb::table::create_table;
 
@@ -78,10 +78,6 @@ pub fn parse(args: Vec<OsString>) -> Result<Option<Command>, String> {
 
 /// Runs a subcommand to its end; messages go to stderr, results to stdout.
 pub fn run(command: Command, config: &Config) -> ExitCode {
-    if let Command::Help = command {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -119,7 +115,7 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
                 "this command is for the DynamoDB store: set EVENT_STORE=dynamodb and EVENTS_TABLE"
                     .into(),
             ),
-            (Command::Help, _) => unreachable!("answered above"),
+            (Command::Help, _) => unreachable!("main answers it"),
         }
     });
     match outcome {
@@ -156,9 +152,22 @@ async fn import_into_table(
         events.len(),
         store.table()
     );
-    let mut meter = ProgressMeter::new();
-    let report = import(store, &events, |progress| meter.show(&progress)).await;
-    meter.finish();
+    // `checked N/M (R/s, ETA …)`, then `written N/M …`: indicatif's bar, drawn on a terminal.
+    let (mut stage, mut bar) = ("", ProgressBar::hidden());
+    let report = import(store, &events, |progress| {
+        if stage != progress.stage {
+            bar.finish();
+            stage = progress.stage;
+            let style = ProgressStyle::with_template("{msg} {pos}/{len} ({per_sec}, ETA {eta})")
+                .expect("a valid template");
+            bar = ProgressBar::new(progress.total as u64)
+                .with_style(style)
+                .with_message(progress.stage);
+        }
+        bar.set_position(progress.done as u64);
+    })
+    .await;
+    bar.finish();
     let report = report.map_err(|e| format!("{e}\nre-run the same import to complete it"))?;
     if report.changed_nothing() {
         println!(
@@ -317,36 +326,4 @@ async fn verify_table(store: &DynamoDbStore, rebuild: bool) -> Result<bool, Stri
     }
     println!("aggregates disagree with the events: run `pipeline-events-api verify --rebuild`");
     Ok(false)
-}
-
-/// `checked N/M (R/s, ETA …)`, then `written N/M …`: indicatif's bar, drawn on a terminal only.
-struct ProgressMeter {
-    stage: &'static str,
-    bar: ProgressBar,
-}
-
-impl ProgressMeter {
-    fn new() -> Self {
-        Self {
-            stage: "",
-            bar: ProgressBar::hidden(),
-        }
-    }
-
-    fn show(&mut self, progress: &Progress) {
-        if self.stage != progress.stage {
-            self.bar.finish();
-            self.stage = progress.stage;
-            let style = ProgressStyle::with_template("{msg} {pos}/{len} ({per_sec}, ETA {eta})")
-                .expect("a valid template");
-            self.bar = ProgressBar::new(progress.total as u64)
-                .with_style(style)
-                .with_message(progress.stage);
-        }
-        self.bar.set_position(progress.done as u64);
-    }
-
-    fn finish(&self) {
-        self.bar.finish();
-    }
 }

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::events::{NotAllowed, TooManyDays};
+use crate::events::{NotAllowed, TooManyDays, shorten};
 use crate::store::{ReadFailure, WriteFailure};
 
 /// How long a client should wait before asking for metadata again after a 503: the time the
@@ -19,12 +19,9 @@ pub const STORE_RETRY_AFTER_SECONDS: u64 = 2;
 pub enum ApiError {
     NotFound,
     MethodNotAllowed,
-    UriTooLong {
-        max: usize,
-    },
-    UnknownParameter {
-        name: String,
-    },
+    /// Longer than the bytes given.
+    UriTooLong(usize),
+    UnknownParameter(String),
     InvalidParameter {
         name: &'static str,
         message: String,
@@ -46,13 +43,10 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
-    PayloadTooLarge {
-        max: usize,
-    },
-    /// The body did not arrive within the time the server waits for it.
-    BodyTimeout {
-        seconds: u64,
-    },
+    /// Longer than the bytes given.
+    PayloadTooLarge(usize),
+    /// The body did not arrive within the seconds the server waits for it.
+    BodyTimeout(u64),
     UnsupportedMediaType,
     InvalidIdempotencyKey,
     IdempotencyKeyReused,
@@ -87,8 +81,8 @@ impl ApiError {
             | Self::EventNotFound(_)
             | Self::DocsNotServed => StatusCode::NOT_FOUND,
             Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused | Self::ActionNotAllowed { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -97,8 +91,8 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::WritesForbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
-            Self::UnknownParameter { .. }
+            Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            Self::UnknownParameter(_)
             | Self::InvalidParameter { .. }
             | Self::InvalidRange(_)
             | Self::InvalidCursor
@@ -114,8 +108,8 @@ impl ApiError {
         match self {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::UriTooLong { .. } => "uri_too_long",
-            Self::UnknownParameter { .. } => "unknown_parameter",
+            Self::UriTooLong(_) => "uri_too_long",
+            Self::UnknownParameter(_) => "unknown_parameter",
             Self::InvalidParameter { .. } => "invalid_parameter",
             Self::InvalidRange(_) => "invalid_range",
             Self::InvalidCursor => "invalid_cursor",
@@ -125,8 +119,8 @@ impl ApiError {
             Self::DocsNotServed => "docs_not_served",
             Self::MetricsNeedRebuild => "metrics_need_rebuild",
             Self::InvalidEvent { code, .. } => code,
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::BodyTimeout { .. } => "request_timeout",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::BodyTimeout(_) => "request_timeout",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -146,12 +140,12 @@ impl ApiError {
             Self::MethodNotAllowed => {
                 "This path does not support that method; see the Allow header.".into()
             }
-            Self::UriTooLong { max } => {
+            Self::UriTooLong(max) => {
                 format!("The request's path and query are longer than {max} bytes.")
             }
-            Self::UnknownParameter { name } => format!(
+            Self::UnknownParameter(name) => format!(
                 "Unknown query parameter '{}'; see the README for the parameters each route takes.",
-                shorten(name)
+                shorten(name, 64)
             ),
             Self::InvalidParameter { name, message } => {
                 format!("Parameter '{name}' {message}.")
@@ -166,14 +160,14 @@ impl ApiError {
                 )
             }
             Self::EngineerNotFound(name) => {
-                format!("No engineer named '{}'.", shorten(name))
+                format!("No engineer named '{}'.", shorten(name, 64))
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
             Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION say, or not yet (events stored by an older version); the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
-            Self::PayloadTooLarge { max } => format!("The body is longer than {max} bytes."),
-            Self::BodyTimeout { seconds } => format!(
+            Self::PayloadTooLarge(max) => format!("The body is longer than {max} bytes."),
+            Self::BodyTimeout(seconds) => format!(
                 "The body did not arrive within {seconds} s of the request's head; send it whole, with a Content-Length that matches it."
             ),
             Self::UnsupportedMediaType => "The body must be JSON: send Content-Type: application/json.".into(),
@@ -183,7 +177,7 @@ impl ApiError {
             Self::IdempotencyKeyReused => "This Idempotency-Key recorded another event in the last 24 hours; use a new key for a new event.".into(),
             Self::ActionNotAllowed { action, allowed } => format!(
                 "Action '{}' is not one this service records; the allowed actions are {allowed} (the operator's ALLOWED_ACTIONS).",
-                shorten(action)
+                shorten(action, 64)
             ),
             Self::StoreReadOnly => "EVENTS_FILE is a JSON array, which cannot be appended to: convert it to JSON lines (jq -c '.[]') to record events.".into(),
             Self::Unauthorized => "Recording events requires 'Authorization: Bearer <INGEST_TOKEN>'.".into(),
@@ -224,15 +218,6 @@ impl From<WriteFailure> for ApiError {
     }
 }
 
-/// Client input is echoed in messages, but never at length.
-fn shorten(text: &str) -> String {
-    const MAX_CHARS: usize = 64;
-    match text.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
-}
-
 /// Every error's body. Each operation's description lists the codes it can answer.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = Error)]
@@ -257,27 +242,21 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status(), Json(body)).into_response();
-        let retry_after = match self {
-            Self::MetadataUnavailable(_) => Some(METADATA_RETRY_AFTER_SECONDS),
-            Self::StoreUnavailable => Some(STORE_RETRY_AFTER_SECONDS),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if let Self::BodyTimeout { .. } = self {
+        let (name, value) = match self {
+            Self::MetadataUnavailable(_) => (
+                header::RETRY_AFTER,
+                HeaderValue::from(METADATA_RETRY_AFTER_SECONDS),
+            ),
+            Self::StoreUnavailable => (
+                header::RETRY_AFTER,
+                HeaderValue::from(STORE_RETRY_AFTER_SECONDS),
+            ),
             // What is left of the body will not be read: the connection cannot be reused.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        if self == Self::Unauthorized {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
+            Self::BodyTimeout(_) => (header::CONNECTION, HeaderValue::from_static("close")),
+            Self::Unauthorized => (header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+            _ => return response,
+        };
+        response.headers_mut().insert(name, value);
         response
     }
 }

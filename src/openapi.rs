@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use utoipa::OpenApi;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
@@ -16,7 +17,6 @@ use utoipa::openapi::server::{ServerBuilder, ServerVariableBuilder};
 use utoipa::openapi::{
     ContentBuilder, OpenApiVersion, RefOr, ResponseBuilder, SecurityRequirement,
 };
-use utoipa::{Modify, OpenApi};
 
 use crate::app::{Operations, error_answers};
 use crate::error::ApiError;
@@ -48,11 +48,10 @@ struct ApiDoc;
 pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
     doc.merge(Operations::openapi());
-    Contract.modify(&mut doc);
+    add_contract(&mut doc);
     doc.openapi = OpenApiVersion::Version31;
     let mut value = serde_json::to_value(&doc).expect("the description serializes");
-    mark_required_headers(&mut value);
-    rename_link_operation_ids(&mut value);
+    finish_responses(&mut value);
     let mut text = serde_json::to_string_pretty(&value).expect("JSON serializes");
     text.push('\n');
     text
@@ -60,70 +59,59 @@ pub fn openapi_json() -> String {
 
 /// What the handlers' annotations cannot say: servers, security, the error answers of each
 /// operation, and the links that page through lists.
-struct Contract;
-
-impl Modify for Contract {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        doc.servers = Some(vec![
-            ServerBuilder::new()
-                .url("https://{api}.execute-api.{region}.amazonaws.com/{stage}")
-                .description(Some(
-                    "Deployed by `make deploy`; `make url ENV=…` prints its base URL (the `invoke_url` output).",
-                ))
-                .parameter(
-                    "api",
-                    ServerVariableBuilder::new().default_value("abc123def4"),
-                )
-                .parameter(
-                    "region",
-                    ServerVariableBuilder::new().default_value("eu-west-1"),
-                )
-                .parameter("stage", ServerVariableBuilder::new().default_value("dev"))
-                .build(),
-            ServerBuilder::new()
-                .url("http://127.0.0.1:3000")
-                .description(Some("`make run` on a laptop: no API key, no signing."))
-                .build(),
-        ]);
-        add_security(doc);
-        // No operation answers 405 (a path does, for the methods it lacks): a reusable response
-        // is where the description can show it and its `Allow` header.
-        let (_, not_allowed) = error_responses(&[ApiError::MethodNotAllowed])
-            .pop_first()
-            .expect("one status");
-        doc.components
-            .get_or_insert_with(Default::default)
-            .responses
-            .insert("MethodNotAllowed".into(), RefOr::T(not_allowed));
-        for (path, method, errors) in error_answers() {
-            let operation = operation(doc, path, method);
-            for (status, response) in error_responses(&errors) {
-                operation
-                    .responses
-                    .responses
-                    .insert(status, RefOr::T(response));
-            }
+fn add_contract(doc: &mut utoipa::openapi::OpenApi) {
+    doc.servers = Some(vec![
+        ServerBuilder::new()
+            .url("https://{api}.execute-api.{region}.amazonaws.com/{stage}")
+            .description(Some(
+                "Deployed by `make deploy`; `make url ENV=…` prints its base URL (the `invoke_url` output).",
+            ))
+            .parameter(
+                "api",
+                ServerVariableBuilder::new().default_value("abc123def4"),
+            )
+            .parameter(
+                "region",
+                ServerVariableBuilder::new().default_value("eu-west-1"),
+            )
+            .parameter("stage", ServerVariableBuilder::new().default_value("dev"))
+            .build(),
+        ServerBuilder::new()
+            .url("http://127.0.0.1:3000")
+            .description(Some("`make run` on a laptop: no API key, no signing."))
+            .build(),
+    ]);
+    add_security(doc);
+    // No operation answers 405 (a path does, for the methods it lacks): a reusable response
+    // is where the description can show it and its `Allow` header.
+    let (_, not_allowed) = error_responses(&[ApiError::MethodNotAllowed])
+        .pop_first()
+        .expect("one status");
+    doc.components
+        .get_or_insert_with(Default::default)
+        .responses
+        .insert("MethodNotAllowed".into(), RefOr::T(not_allowed));
+    for (path, method, errors) in error_answers() {
+        let operation = operation(doc, path, method);
+        for (status, response) in error_responses(&errors) {
+            operation
+                .responses
+                .responses
+                .insert(status, RefOr::T(response));
         }
-        for (path, operation_id, path_parameters) in [
-            ("/events", "list_events", &[][..]),
-            (
-                "/engineers/{engineer}/events",
-                "engineer_events",
-                &["engineer"][..],
-            ),
-        ] {
-            add_next_page_link(operation(doc, path, "get"), operation_id, path_parameters);
-        }
-        add_link(
-            operation(doc, "/engineers", "get"),
-            "first_engineer_events",
-            LinkBuilder::new()
-                .operation_id("engineer_events")
-                .description("The events of the first engineer listed.")
-                .parameter("engineer", "$response.body#/engineers/0/name")
-                .build(),
-        );
     }
+    add_next_page_link(operation(doc, "/events", "get"), "list_events", &[]);
+    let engineer_events = operation(doc, "/engineers/{engineer}/events", "get");
+    add_next_page_link(engineer_events, "engineer_events", &["engineer"]);
+    add_link(
+        operation(doc, "/engineers", "get"),
+        "first_engineer_events",
+        LinkBuilder::new()
+            .operation_id("engineer_events")
+            .description("The events of the first engineer listed.")
+            .parameter("engineer", "$response.body#/engineers/0/name")
+            .build(),
+    );
 }
 
 fn operation<'a>(
@@ -287,57 +275,37 @@ fn add_link(operation: &mut Operation, name: &str, link: utoipa::openapi::link::
     ok.links.insert(name.into(), RefOr::T(link));
 }
 
-/// OpenAPI's header objects can say a header is always there; utoipa's cannot.
-fn mark_required_headers(doc: &mut Value) {
+/// What utoipa cannot write: a header object that says its header is always there, and a
+/// link's `operationId` (utoipa 5.5 writes `operation_id`).
+fn finish_responses(doc: &mut Value) {
     if let Some(header) = doc.pointer_mut("/components/responses/MethodNotAllowed/headers/Allow") {
         header["required"] = Value::Bool(true);
     }
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
-    for item in paths.values_mut() {
-        for operation in item
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|item| item.values_mut())
-        {
-            let Some(responses) = operation["responses"].as_object_mut() else {
-                continue;
-            };
-            for (status, response) in responses {
-                let required: &[&str] = match status.as_str() {
-                    "201" => &["Location"],
-                    "401" => &["WWW-Authenticate"],
-                    "503" => &["Retry-After"],
-                    _ => &[],
-                };
-                for name in required {
-                    if let Some(header) = response["headers"].get_mut(*name) {
-                        header["required"] = Value::Bool(true);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// utoipa 5.5 writes a link's `operationId` as `operation_id`.
-fn rename_link_operation_ids(doc: &mut Value) {
-    let Some(paths) = doc["paths"].as_object_mut() else {
-        return;
-    };
-    let links = paths
+    let responses = paths
         .values_mut()
         .filter_map(Value::as_object_mut)
         .flat_map(|item| item.values_mut())
         .filter_map(|operation| operation["responses"].as_object_mut())
-        .flat_map(|responses| responses.values_mut())
-        .filter_map(|response| response.get_mut("links")?.as_object_mut())
-        .flat_map(|links| links.values_mut())
-        .filter_map(Value::as_object_mut);
-    for link in links {
-        if let Some(id) = link.remove("operation_id") {
-            link.insert("operationId".into(), id);
+        .flat_map(|responses| responses.iter_mut());
+    for (status, response) in responses {
+        let required = match status.as_str() {
+            "201" => Some("Location"),
+            "401" => Some("WWW-Authenticate"),
+            "503" => Some("Retry-After"),
+            _ => None,
+        };
+        let headers = response.get_mut("headers");
+        if let Some(header) = required.and_then(|name| headers?.get_mut(name)) {
+            header["required"] = Value::Bool(true);
+        }
+        let links = response.get_mut("links").and_then(Value::as_object_mut);
+        for link in links.into_iter().flat_map(|links| links.values_mut()) {
+            if let Some(id) = link.as_object_mut().and_then(|l| l.remove("operation_id")) {
+                link["operationId"] = id;
+            }
         }
     }
 }

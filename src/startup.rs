@@ -26,24 +26,14 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
                 .map_or("built-in sample dataset".into(), |p| {
                     p.display().to_string()
                 });
-            let refused = |message| LoadError {
-                source: source.clone(),
-                record: None,
-                line: None,
-                message,
-            };
+            let refused = |message| LoadError::new(&source, None, message);
             // Locked before it is read: nothing appends to it between the read and this
             // store's first record.
             let file = events_file
                 .as_deref()
                 .map(EventsFile::open)
                 .transpose()
-                .map_err(|message| LoadError {
-                    source: "EVENTS_FILE".into(),
-                    record: None,
-                    line: None,
-                    message,
-                })?;
+                .map_err(|message| LoadError::new("EVENTS_FILE", None, message))?;
             let events = load_memory_store(events_file.as_deref())?;
             config
                 .allowed_actions
@@ -94,12 +84,8 @@ pub fn load_memory_store(events_file: Option<&Path>) -> Result<EventIndex, LoadE
     let store = match events_file {
         Some(path) => {
             let source = path.display().to_string();
-            let file = File::open(path).map_err(|e| LoadError {
-                source: source.clone(),
-                record: None,
-                line: None,
-                message: format!("cannot open: {e}"),
-            })?;
+            let file = File::open(path)
+                .map_err(|e| LoadError::new(&source, None, format!("cannot open: {e}")))?;
             EventIndex::load(file, &source)?
         }
         None => EventIndex::load_slice(SAMPLE_EVENTS, "built-in sample dataset")?,

@@ -1,7 +1,7 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::params::{self, Query};
+use super::params::Query;
 use crate::error::ApiError;
 
 /// The reference page, `docs/index.html`: rendered from the description by `make openapi`, its
@@ -24,10 +24,4 @@ pub const DOCS_HTML: Option<&str> = None;
 pub async fn docs(_: Query) -> Result<Response, ApiError> {
     let html = DOCS_HTML.ok_or(ApiError::DocsNotServed)?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
-}
-
-pub fn errors() -> Vec<ApiError> {
-    let mut errors = params::refusals();
-    errors.push(ApiError::DocsNotServed);
-    errors
 }

@@ -4,7 +4,7 @@ use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::events::{self, EventList, page_query, render};
-use super::params::{self, PageParams, Query, RangeParams};
+use super::params::{PageParams, Query, RangeParams};
 use crate::error::ApiError;
 use crate::events::{EngineerList, is_engineer_name};
 use crate::state::AppState;
@@ -53,20 +53,13 @@ pub async fn engineer_events(
             return Err(ApiError::EngineerNotFound(segment.to_owned()));
         }
     };
-    let request = page_query(&params, Some(&engineer))?;
-    let scope = request.scope("/engineers/{engineer}/events");
-    let query = request.with_cursor(&params, &scope)?;
+    let route = "/engineers/{engineer}/events";
+    let (query, scope) = page_query(&params, route, Some(&engineer))?;
     let reader = state.store.reader();
     match reader.engineer_events(&query).await? {
         Some(page) => Ok(render(&page, &scope)),
         None => Err(ApiError::EngineerNotFound(engineer.clone())),
     }
-}
-
-pub fn list_errors() -> Vec<ApiError> {
-    let mut errors = params::refusals();
-    errors.push(ApiError::StoreUnavailable);
-    errors
 }
 
 pub fn events_errors() -> Vec<ApiError> {

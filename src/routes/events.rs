@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::cursor::{self, Scope};
 use super::params::{
-    self, EngineerParam, PageParams, Params, Query, RangeParams, check_range, instant_refusal,
+    EngineerParam, PageParams, Params, Query, RangeParams, check_range, instant_refusal,
     range_refusal,
 };
 use crate::error::ApiError;
@@ -39,10 +39,7 @@ pub async fn list_events(
     State(state): State<AppState>,
     params: Query<(RangeParams, EngineerParam, PageParams)>,
 ) -> Result<Response, ApiError> {
-    let engineer = params.engineer()?;
-    let query = page_query(&params, engineer)?;
-    let scope = query.scope("/events");
-    let query = query.with_cursor(&params, &scope)?;
+    let (query, scope) = page_query(&params, "/events", params.engineer()?)?;
     let reader = state.store.reader();
     let page = reader.events(&query).await?;
     Ok(render(&page, &scope))
@@ -50,65 +47,45 @@ pub async fn list_events(
 
 /// What a page of events can be refused with.
 pub fn errors() -> Vec<ApiError> {
-    let mut errors = params::refusals();
-    errors.extend([
+    vec![
         instant_refusal("from"),
         range_refusal(),
         ApiError::InvalidCursor,
         ApiError::StoreUnavailable,
-    ]);
-    errors
+    ]
 }
 
-/// A list route's page request, before its cursor is read: the cursor is checked against the
-/// route and filters it was issued for.
-pub(super) struct PageRequest<'a> {
-    query: EventQuery<'a>,
-}
-
-impl<'a> PageRequest<'a> {
-    pub(super) fn scope(&self, route: &'a str) -> Scope<'a> {
-        Scope {
-            route,
-            from: self.query.from,
-            to: self.query.to,
-            engineer: self.query.engineer,
-            action: self.query.action,
-        }
-    }
-
-    pub(super) fn with_cursor(
-        mut self,
-        params: &'a Params,
-        scope: &Scope<'_>,
-    ) -> Result<EventQuery<'a>, ApiError> {
-        if let Some(value) = params.text("cursor")? {
-            self.query.after = Some(cursor::decode(value, scope)?);
-        }
-        Ok(self.query)
-    }
-}
-
-/// Reads `from`, `to`, `action` and `limit`; `engineer` comes from the query or the path.
+/// Reads `from`, `to`, `action`, `limit` and `cursor` (`engineer` comes from the query or the
+/// path): the query, and the scope its cursors are bound to (the route and the filters).
 pub(super) fn page_query<'a>(
     params: &'a Params,
+    route: &'a str,
     engineer: Option<&'a str>,
-) -> Result<PageRequest<'a>, ApiError> {
+) -> Result<(EventQuery<'a>, Scope<'a>), ApiError> {
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;
     let action = params.action()?;
     let limit = params.limit()?;
-    Ok(PageRequest {
-        query: EventQuery {
-            from,
-            to,
-            engineer,
-            action,
-            after: None,
-            limit,
-        },
-    })
+    let scope = Scope {
+        route,
+        from,
+        to,
+        engineer,
+        action,
+    };
+    let after = (params.text("cursor")?)
+        .map(|value| cursor::decode(value, &scope))
+        .transpose()?;
+    let query = EventQuery {
+        from,
+        to,
+        engineer,
+        action,
+        after,
+        limit,
+    };
+    Ok((query, scope))
 }
 
 /// `{"events":[…],"next_cursor":…}`, as `EventList` describes it, written into a buffer sized

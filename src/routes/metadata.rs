@@ -3,7 +3,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::params::{self, Query};
+use super::params::Query;
 use crate::error::ApiError;
 use crate::metadata::Metadata;
 use crate::state::AppState;
@@ -38,9 +38,7 @@ pub async fn metadata(
 }
 
 pub fn errors() -> Vec<ApiError> {
-    let mut errors = params::refusals();
-    errors.push(ApiError::MetadataUnavailable(
+    vec![ApiError::MetadataUnavailable(
         "Metadata is unavailable: SSM Parameter Store did not answer in time".into(),
-    ));
-    errors
+    )]
 }

@@ -83,11 +83,9 @@ pub fn among(names: &[&'static str], name: &str) -> Option<&'static str> {
 /// What any route refuses in its query string or URI.
 pub fn refusals() -> Vec<ApiError> {
     vec![
-        ApiError::UnknownParameter {
-            name: "colour".into(),
-        },
+        ApiError::UnknownParameter("colour".into()),
         ApiError::invalid("query", "is not a valid query string"),
-        ApiError::UriTooLong { max: MAX_URI_BYTES },
+        ApiError::UriTooLong(MAX_URI_BYTES),
     ]
 }
 
@@ -204,7 +202,7 @@ impl Params {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = decode(name).unwrap_or_else(|bytes| String::from_utf8_lossy(&bytes).into());
             let Some(known) = known(&name) else {
-                return Err(ApiError::UnknownParameter { name });
+                return Err(ApiError::UnknownParameter(name));
             };
             if pairs.iter().any(|(earlier, _)| *earlier == name) {
                 return Err(ApiError::invalid(known, "is given more than once"));

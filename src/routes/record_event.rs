@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use utoipa::IntoParams;
 
-use super::params::{self, Query};
+use super::params::Query;
 use crate::error::ApiError;
 use crate::events::{AllowedActions, EventView, NewEvent};
 use crate::state::AppState;
@@ -108,17 +108,13 @@ pub async fn record_event(
 async fn read_body(body: Body) -> Result<Bytes, ApiError> {
     let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
     match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
-        Err(_) => Err(ApiError::BodyTimeout {
-            seconds: BODY_READ_TIMEOUT.as_secs(),
-        }),
+        Err(_) => Err(ApiError::BodyTimeout(BODY_READ_TIMEOUT.as_secs())),
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(error)) => {
             let too_long = std::error::Error::source(&error)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
             Err(match too_long {
-                true => ApiError::PayloadTooLarge {
-                    max: MAX_BODY_BYTES,
-                },
+                true => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
                 false => ApiError::InvalidEvent {
                     code: "invalid_body",
                     message: "The body could not be read.".into(),
@@ -174,19 +170,14 @@ pub fn errors() -> Vec<ApiError> {
             message: refusal.message,
         }
     });
-    let mut errors = params::refusals();
-    errors.extend(invalid_events);
+    let mut errors: Vec<ApiError> = invalid_events.collect();
     errors.extend([
         ApiError::InvalidIdempotencyKey,
         ApiError::Unauthorized,
         ApiError::WritesForbidden("Recording events requires an IAM-signed request"),
         ApiError::StoreReadOnly,
-        ApiError::PayloadTooLarge {
-            max: MAX_BODY_BYTES,
-        },
-        ApiError::BodyTimeout {
-            seconds: BODY_READ_TIMEOUT.as_secs(),
-        },
+        ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+        ApiError::BodyTimeout(BODY_READ_TIMEOUT.as_secs()),
         ApiError::UnsupportedMediaType,
         ApiError::IdempotencyKeyReused,
         ApiError::ActionNotAllowed {

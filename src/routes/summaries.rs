@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::params::{self, Query, RangeParams, check_range, instant_refusal, range_refusal};
+use super::params::{Query, RangeParams, check_range, instant_refusal, range_refusal};
 use crate::error::ApiError;
 use crate::events::{DayList, MAX_SUMMARY_DAYS};
 use crate::state::AppState;
@@ -38,15 +38,9 @@ pub fn errors() -> Vec<ApiError> {
 /// What a route over whole days can be refused with: a parameter's refusal, the range's two,
 /// the store's.
 pub fn over_days(parameter: ApiError, store: Vec<ApiError>) -> Vec<ApiError> {
-    let mut errors = params::refusals();
-    errors.extend([
-        parameter,
-        range_refusal(),
-        ApiError::RangeTooLarge {
-            days: 400,
-            max: MAX_SUMMARY_DAYS,
-        },
-    ]);
-    errors.extend(store);
-    errors
+    let days = ApiError::RangeTooLarge {
+        days: 400,
+        max: MAX_SUMMARY_DAYS,
+    };
+    [vec![parameter, range_refusal(), days], store].concat()
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::daily_json::DailyJson;
-use super::load::{BLOCK_BYTES, LoadError, RawEvent, RecordRef, error, parse_reader, parse_slice};
+use super::load::{BLOCK_BYTES, LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
 use super::model::{Event, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp};
 use super::query::{EventQuery, Page, bounds};
 use super::sha::Sha;
@@ -99,7 +99,7 @@ impl EventIndex {
         })?;
         builder
             .finish()
-            .map_err(|r| error(source, Some(r.record), r.message()))
+            .map_err(|r| LoadError::new(source, Some(r.record), r.message()))
     }
 
     /// Loads a dataset that is already in memory, such as the built-in sample.
@@ -110,7 +110,7 @@ impl EventIndex {
         })?;
         builder
             .finish()
-            .map_err(|r| error(source, Some(r.record), r.message()))
+            .map_err(|r| LoadError::new(source, Some(r.record), r.message()))
     }
 
     /// Builds a store from records already in memory (the generator, tests, benchmarks).

@@ -37,7 +37,7 @@ pub use model::{
 };
 pub use new_event::{
     IDEMPOTENCY_WINDOW_SECONDS, MAX_ACTION_CHARS, MAX_CLOCK_SKEW_SECONDS, MAX_ENGINEER_CHARS,
-    NewEvent, Refusal, is_action_name, is_engineer_name,
+    NewEvent, Refusal, is_action_name, is_engineer_name, shorten,
 };
 pub use query::{EventQuery, Page, Position};
 pub use sha::Sha;

@@ -165,7 +165,7 @@ where
     F: FnMut(RecordRef<'_>) -> Result<(), String>,
 {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let cannot_read = |e: std::io::Error| error(source, None, format!("cannot read: {e}"));
+    let cannot_read = |e: std::io::Error| LoadError::new(source, None, format!("cannot read: {e}"));
     let (first, skipped_lines) = first_significant_byte(&mut reader).map_err(cannot_read)?;
     if first == Some(b'[') {
         return parse_array(serde_json::de::IoRead::new(reader), source, sink);
@@ -299,12 +299,15 @@ where
     }
 }
 
-pub(crate) fn error(source: &str, record: Option<usize>, message: String) -> LoadError {
-    LoadError {
-        source: source.to_owned(),
-        record,
-        line: None,
-        message,
+impl LoadError {
+    /// A refusal of `source` (at record `record`, if known), with no line.
+    pub fn new(source: &str, record: Option<usize>, message: String) -> Self {
+        Self {
+            source: source.to_owned(),
+            record,
+            line: None,
+            message,
+        }
     }
 }
 
@@ -322,13 +325,13 @@ where
         accepted.set(accepted.get() + 1);
         Ok(())
     };
-    let at_next = |message: String| error(source, Some(accepted.get() + 1), message);
+    let at_next = |message: String| LoadError::new(source, Some(accepted.get() + 1), message);
     let mut de = serde_json::Deserializer::new(read);
     ArraySink { push: &mut push }
         .deserialize(&mut de)
         .map_err(|e| at_next(e.to_string()))?;
     de.end().map_err(|e| {
-        error(
+        LoadError::new(
             source,
             None,
             format!("unexpected data after the array: {e}"),

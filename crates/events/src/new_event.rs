@@ -208,7 +208,7 @@ fn check_timestamp(value: Value, now: Timestamp) -> Result<Timestamp, Refusal> {
 }
 
 /// At most `max_chars` of `text`, and `…` if it was longer: what a message quotes of it.
-pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
+pub fn shorten(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),

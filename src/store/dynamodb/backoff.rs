@@ -1,20 +1,42 @@
-//! How every DynamoDB retry waits: full jitter (a random time up to a ceiling that doubles with
-//! each attempt, as AWS recommends), so that many writers do not retry in step.
+//! How often DynamoDB requests are retried (two policies: recording an event, the operator's
+//! commands) and how each retry waits: full jitter (a random time up to a ceiling that doubles
+//! with each attempt, as AWS recommends), so that many writers do not retry in step.
 
 use std::hash::BuildHasher;
 use std::time::Duration;
 
-/// The wait before attempt `attempt + 1`: random, up to `first` doubled `attempt` times, and
-/// never past `ceiling`.
-pub(super) fn delay(attempt: u32, first: Duration, ceiling: Duration) -> Duration {
-    let cap = first.saturating_mul(1 << attempt.min(16)).min(ceiling);
-    full_jitter(cap)
+/// How often a retried request is tried, and how long it waits before each retry.
+pub(super) struct Retries {
+    pub tries: u32,
+    pub first: Duration,
+    pub ceiling: Duration,
 }
 
-/// A random wait from zero to `cap`.
-fn full_jitter(cap: Duration) -> Duration {
-    let random = std::collections::hash_map::RandomState::new().hash_one(0u8);
-    cap.mul_f64((random % 1000) as f64 / 1000.0)
+/// The operator's commands: about a minute of throttling before giving up.
+pub(super) const PATIENT: Retries = Retries {
+    tries: 12,
+    first: Duration::from_millis(50),
+    ceiling: Duration::from_secs(5),
+};
+
+/// Recording an event: up to 25 ms doubling to 400 ms, six tries, within its 5 s.
+pub(super) const RECORDING: Retries = Retries {
+    tries: 6,
+    first: Duration::from_millis(25),
+    ceiling: Duration::from_millis(400),
+};
+
+impl Retries {
+    /// The wait before attempt `attempt + 1`: random, up to `first` doubled `attempt` times,
+    /// and never past `ceiling`.
+    pub(super) fn delay(&self, attempt: u32) -> Duration {
+        let cap = self
+            .first
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.ceiling);
+        let random = std::collections::hash_map::RandomState::new().hash_one(0u8);
+        cap.mul_f64((random % 1000) as f64 / 1000.0)
+    }
 }
 
 #[cfg(test)]
@@ -23,8 +45,6 @@ mod tests {
 
     #[test]
     fn the_ceiling_doubles_and_stops() {
-        let first = Duration::from_millis(50);
-        let ceiling = Duration::from_secs(5);
         for (attempt, cap) in [
             (0, 50),
             (1, 100),
@@ -34,7 +54,7 @@ mod tests {
             (40, 5000),
         ] {
             for _ in 0..20 {
-                assert!(delay(attempt, first, ceiling) <= Duration::from_millis(cap));
+                assert!(PATIENT.delay(attempt) <= Duration::from_millis(cap));
             }
         }
     }

@@ -2,7 +2,6 @@
 //! what comes back unprocessed retried with jittered exponential backoff.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -11,24 +10,11 @@ use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemError;
 use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 
+use super::backoff::{PATIENT, Retries};
 use super::items::{Item, key_of};
 
 pub const MAX_GET: usize = 100;
 pub const MAX_WRITE: usize = 25;
-
-/// How often a batch asks again for what DynamoDB left unprocessed, and how long it waits.
-pub struct Retries {
-    pub tries: u32,
-    pub first: Duration,
-    pub ceiling: Duration,
-}
-
-/// The operator's commands: about a minute of throttling before giving up.
-pub const PATIENT: Retries = Retries {
-    tries: 12,
-    first: Duration::from_millis(50),
-    ceiling: Duration::from_secs(5),
-};
 
 /// Why a batch failed: DynamoDB's error, or keys it left unprocessed try after try.
 pub enum BatchFailure<E> {
@@ -161,11 +147,6 @@ async fn backoff<E>(
             tries: attempt + 1,
         });
     }
-    tokio::time::sleep(super::backoff::delay(
-        attempt,
-        retries.first,
-        retries.ceiling,
-    ))
-    .await;
+    tokio::time::sleep(retries.delay(attempt)).await;
     Ok(())
 }

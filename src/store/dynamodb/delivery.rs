@@ -126,61 +126,32 @@ pub fn recompute(
 /// The domain's per-day facts from a stored day; `None` if its key or an entry does not
 /// parse (logged), which only a broken table holds.
 pub fn to_day(item: &DeliveryDayItem) -> Option<DeliveryDay> {
-    let broken = |what: &str| {
-        tracing::error!(
-            key = format!("{}/{}", item.pk, item.sk),
-            what,
-            "a delivery day does not parse"
-        );
+    let count = |n: &i64| u32::try_from(*n).ok();
+    let deployed_on = |key: &str| match key {
+        keys::NOT_DEPLOYED => Some(None),
+        date => keys::day_of_sk(date).map(Some),
     };
-    let Some(day) = keys::day_of_sk(&item.sk) else {
-        broken("date");
-        return None;
+    let parsed = || {
+        Some(DeliveryDay {
+            day: keys::day_of_sk(&item.sk)?,
+            deploys: count(&item.deploys)?,
+            deploy_times: item.times.iter().copied().collect(),
+            rollback_times: item.rollbacks.values().copied().collect(),
+            leads: (item.leads.iter())
+                .map(|(lead, n)| Some((lead.parse().ok()?, count(n)?)))
+                .collect::<Option<_>>()?,
+            deployed_without_stage: count(&item.unstaged)?,
+            staged: (item.staged.iter())
+                .map(|(on, n)| Some((deployed_on(on)?, count(n)?)))
+                .collect::<Option<_>>()?,
+        })
     };
-    let count = |n: i64| u32::try_from(n).ok();
-    let mut leads = Vec::new();
-    for (lead, n) in &item.leads {
-        match (lead.parse::<i64>(), count(*n)) {
-            (Ok(lead), Some(n)) => leads.push((lead, n)),
-            _ => {
-                broken("leads");
-                return None;
-            }
-        }
+    let day = parsed();
+    if day.is_none() {
+        let key = format!("{}/{}", item.pk, item.sk);
+        tracing::error!(key, "a delivery day does not parse");
     }
-    let mut staged = Vec::new();
-    for (deployed_on, n) in &item.staged {
-        let deployed_on = match deployed_on.as_str() {
-            keys::NOT_DEPLOYED => None,
-            date => match keys::day_of_sk(date) {
-                Some(day) => Some(day),
-                None => {
-                    broken("staged");
-                    return None;
-                }
-            },
-        };
-        match count(*n) {
-            Some(n) => staged.push((deployed_on, n)),
-            None => {
-                broken("staged");
-                return None;
-            }
-        }
-    }
-    let (Some(deploys), Some(unstaged)) = (count(item.deploys), count(item.unstaged)) else {
-        broken("counts");
-        return None;
-    };
-    Some(DeliveryDay {
-        day,
-        deploys,
-        deploy_times: item.times.iter().copied().collect(),
-        rollback_times: item.rollbacks.values().copied().collect(),
-        leads,
-        deployed_without_stage: unstaged,
-        staged,
-    })
+    day
 }
 
 /// The write that brings a stored day (`None`: absent) by `delta`: a new item, or an update

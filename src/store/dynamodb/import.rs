@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::backoff::PATIENT;
 use super::batch::{self, Write};
 use super::items::{
     self, CommitItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem, Item,
@@ -336,12 +337,7 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
                 }
                 Err(error) if attempt < 5 && is_cancelled(&error) => {
                     attempt += 1;
-                    let wait = super::backoff::delay(
-                        attempt,
-                        std::time::Duration::from_millis(50),
-                        std::time::Duration::from_secs(5),
-                    );
-                    tokio::time::sleep(wait).await;
+                    tokio::time::sleep(PATIENT.delay(attempt)).await;
                 }
                 Err(error) => {
                     return Err(format!(
@@ -398,7 +394,7 @@ async fn check_stored(
                 ]
             })
             .collect();
-        let stored = batch::get(client, table, keys, &batch::PATIENT).await?;
+        let stored = batch::get(client, table, keys, &PATIENT).await?;
         for event in chunk {
             let id_item = IdItem::of(event);
             let own = stored.get(&format!("{}/{}", event.pk, event.sk));
@@ -537,7 +533,7 @@ async fn sync(client: &Client, table: &str, desired: Vec<Item>) -> Result<usize,
             items::key(text(keys::PK), text(keys::SK))
         })
         .collect();
-    let stored = batch::get(client, table, keys, &batch::PATIENT).await?;
+    let stored = batch::get(client, table, keys, &PATIENT).await?;
     let changed: Vec<Write> = desired
         .into_iter()
         .filter(|item| {
@@ -556,7 +552,7 @@ async fn get_decoded<T: serde::de::DeserializeOwned>(
     table: &str,
     keys: Vec<Item>,
 ) -> Result<BTreeMap<String, T>, String> {
-    batch::get(client, table, keys, &batch::PATIENT)
+    batch::get(client, table, keys, &PATIENT)
         .await?
         .into_iter()
         .map(|(key, item)| Ok((key, from_item(item)?)))

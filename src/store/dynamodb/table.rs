@@ -2,6 +2,7 @@
 //! DynamoDB-compatible endpoint, tests). A test checks that the two agree.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
@@ -62,12 +63,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, String> 
         {
             return Ok(false);
         }
-        Err(error) => {
-            return Err(format!(
-                "CreateTable {table}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-            ));
-        }
+        Err(error) => return Err(failed("CreateTable", table)(error)),
     }
     wait_until_active(client, table).await?;
     client
@@ -81,12 +77,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, String> 
         )
         .send()
         .await
-        .map_err(|error| {
-            format!(
-                "UpdateContinuousBackups {table}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-            )
-        })?;
+        .map_err(failed("UpdateContinuousBackups", table))?;
     client
         .update_time_to_live()
         .table_name(table)
@@ -99,12 +90,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<bool, String> 
         )
         .send()
         .await
-        .map_err(|error| {
-            format!(
-                "UpdateTimeToLive {table}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-            )
-        })?;
+        .map_err(failed("UpdateTimeToLive", table))?;
     Ok(true)
 }
 
@@ -115,12 +101,7 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), String> {
             .table_name(table)
             .send()
             .await
-            .map_err(|error| {
-                format!(
-                    "DescribeTable {table}: {}",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&error)
-                )
-            })?;
+            .map_err(failed("DescribeTable", table))?;
         let status = described.table().and_then(|t| t.table_status());
         if status.is_some_and(|s| s.as_str() == "ACTIVE") {
             return Ok(());
@@ -130,4 +111,12 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), String> {
     Err(format!(
         "table {table} did not become ACTIVE within a minute"
     ))
+}
+
+/// The operator's message for a failed request.
+fn failed<E: std::error::Error + 'static>(
+    operation: &str,
+    table: &str,
+) -> impl FnOnce(E) -> String {
+    move |error| format!("{operation} {table}: {}", DisplayErrorContext(&error))
 }

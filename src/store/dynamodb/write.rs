@@ -9,12 +9,12 @@
 //! transaction is re-read and retried with jittered backoff, a bounded number of times.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 
-use super::batch::{self, BatchFailure, Retries};
+use super::backoff::RECORDING;
+use super::batch::{self, BatchFailure};
 use super::delivery;
 use super::items::{
     self, CommitItem, DayItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem,
@@ -26,9 +26,6 @@ use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::IDEMPOTENCY_WINDOW_SECONDS;
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
 use crate::store::outcome::{Recorded, WriteFailure};
-
-/// Transactions tried per event before answering 503.
-const MAX_ATTEMPTS: u32 = 6;
 
 /// Cancellation reasons that another attempt can overcome: a condition on what was read (read
 /// again), another writer's transaction, throttling. Any other reason fails every attempt.
@@ -57,7 +54,7 @@ impl DynamoDbStore {
         }
         allowed.check(&new.action)?;
         let mut id = self.next_id().await?;
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..RECORDING.tries {
             let event = EventItem {
                 id,
                 ..EventItem::new(
@@ -164,7 +161,7 @@ impl DynamoDbStore {
                 id = self.next_id().await?;
             }
             tracing::info!(attempt, ?reasons, "transaction cancelled; retrying");
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(RECORDING.delay(attempt)).await;
         }
         tracing::warn!("transaction kept being cancelled; giving up");
         Err(WriteFailure::Unavailable)
@@ -506,15 +503,4 @@ fn put_idempotency(
         "attribute_not_exists(#pk) OR #expires <= :now",
         HashMap::from([(":now".to_owned(), AttributeValue::N(received.to_string()))]),
     )
-}
-
-/// Up to 25 ms doubling to 400 ms, six tries: a recording has 5 s in all.
-const RECORDING: Retries = Retries {
-    tries: MAX_ATTEMPTS,
-    first: Duration::from_millis(25),
-    ceiling: Duration::from_millis(400),
-};
-
-fn backoff(attempt: u32) -> Duration {
-    super::backoff::delay(attempt, RECORDING.first, RECORDING.ceiling)
 }
