@@ -104,6 +104,12 @@ impl Config {
             value,
             expected: expected.to_owned(),
         };
+        // A value `valid` refuses is an error; absent is `None`.
+        let checked =
+            |variable: &'static str, valid: fn(&str) -> bool, expected: &str| match var(variable) {
+                Some(value) if !valid(&value) => Err(invalid(variable, value, expected)),
+                value => Ok(value),
+            };
         let on_lambda = var("AWS_LAMBDA_RUNTIME_API").is_some();
 
         let bind_addr = match var("BIND_ADDR") {
@@ -119,21 +125,11 @@ impl Config {
             })?,
         };
 
-        let ssm_parameter_prefix = match var("SSM_PARAMETER_PREFIX") {
-            None => None,
-            Some(value)
-                if value.starts_with('/') && !value.ends_with('/') && !value.contains("//") =>
-            {
-                Some(value)
-            }
-            Some(value) => {
-                return Err(invalid(
-                    "SSM_PARAMETER_PREFIX",
-                    value,
-                    "a parameter path such as /pipeline-events-api/dev (leading '/', no trailing '/')",
-                ));
-            }
-        };
+        let ssm_parameter_prefix = checked(
+            "SSM_PARAMETER_PREFIX",
+            |value| value.starts_with('/') && !value.ends_with('/') && !value.contains("//"),
+            "a parameter path such as /pipeline-events-api/dev (leading '/', no trailing '/')",
+        )?;
 
         let metadata_cache_ttl = match var("METADATA_CACHE_TTL_SECONDS") {
             None => Duration::from_secs(DEFAULT_METADATA_CACHE_TTL_SECONDS),
@@ -176,23 +172,16 @@ impl Config {
                         "nothing with EVENT_STORE=dynamodb: the table holds the events (load a file with `pipeline-events-api import`)",
                     ));
                 }
-                match var("EVENTS_TABLE") {
-                    Some(table) if is_table_name(&table) => StoreConfig::DynamoDb { table },
-                    Some(table) => {
-                        return Err(invalid(
-                            "EVENTS_TABLE",
-                            table,
-                            "a DynamoDB table name: 3 to 255 of a-z, A-Z, 0-9, '_', '-' and '.'",
-                        ));
-                    }
-                    None => {
-                        return Err(invalid(
-                            "EVENTS_TABLE",
-                            String::new(),
-                            "the table's name when EVENT_STORE=dynamodb",
-                        ));
-                    }
-                }
+                let table = checked(
+                    "EVENTS_TABLE",
+                    is_table_name,
+                    "a DynamoDB table name: 3 to 255 of a-z, A-Z, 0-9, '_', '-' and '.'",
+                )?;
+                let table = table.ok_or_else(|| {
+                    let expected = "the table's name when EVENT_STORE=dynamodb";
+                    invalid("EVENTS_TABLE", String::new(), expected)
+                })?;
+                StoreConfig::DynamoDb { table }
             }
             Some(other) => {
                 return Err(invalid(
@@ -223,37 +212,28 @@ impl Config {
         };
 
         let defaults = DeliveryActions::default();
-        let action = |variable: &'static str, default: String| match var(variable) {
-            None => Ok(default),
-            Some(name) if is_action_name(&name) => Ok(name),
-            Some(name) => Err(invalid(
+        let action = |variable: &'static str, default: String| {
+            let name = checked(
                 variable,
-                name,
+                is_action_name,
                 "an action name as POST /events accepts it: a-z first, then a-z, 0-9, '_' or '-', at most 32",
-            )),
+            )?;
+            Ok::<_, ConfigError>(name.unwrap_or(default))
         };
         let delivery_actions = DeliveryActions {
             deploy: action("DEPLOY_ACTION", defaults.deploy)?,
             stage: action("STAGE_ACTION", defaults.stage)?,
             rollback: action("ROLLBACK_ACTION", defaults.rollback)?,
         };
-        let names = &delivery_actions;
+        let DeliveryActions {
+            deploy,
+            stage,
+            rollback,
+        } = &delivery_actions;
         let clash = [
-            (
-                "DEPLOY_ACTION and STAGE_ACTION",
-                &names.deploy,
-                &names.stage,
-            ),
-            (
-                "DEPLOY_ACTION and ROLLBACK_ACTION",
-                &names.deploy,
-                &names.rollback,
-            ),
-            (
-                "STAGE_ACTION and ROLLBACK_ACTION",
-                &names.stage,
-                &names.rollback,
-            ),
+            ("DEPLOY_ACTION and STAGE_ACTION", deploy, stage),
+            ("DEPLOY_ACTION and ROLLBACK_ACTION", deploy, rollback),
+            ("STAGE_ACTION and ROLLBACK_ACTION", stage, rollback),
         ]
         .into_iter()
         .find(|(_, a, b)| a == b);
@@ -325,14 +305,10 @@ fn is_log_filter(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        let value = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v);
+        Config::from_lookup(|name| value(name).map(|v| v.to_string()))
     }
 
     #[test]

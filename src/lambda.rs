@@ -63,18 +63,13 @@ fn strip_stage(mut request: Request<Body>, stage_in_path: bool) -> Request<Body>
     let Some(stage) = stage.filter(|stage| stage != "$default" && !stage.is_empty()) else {
         return request;
     };
-    let path = request.uri().path();
-    let prefix_len = stage.len() + 1;
-    let has_prefix = path.len() >= prefix_len
-        && path[1..].starts_with(stage.as_str())
-        && matches!(path.as_bytes().get(prefix_len), None | Some(b'/'));
-    if !has_prefix {
+    let rest = (request.uri().path().get(1..))
+        .and_then(|path| path.strip_prefix(stage.as_str()))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'));
+    let Some(rest) = rest else {
         return request;
-    }
-    let rest = match &path[prefix_len..] {
-        "" => "/",
-        rest => rest,
     };
+    let rest = if rest.is_empty() { "/" } else { rest };
     let path_and_query = match request.uri().query() {
         Some(query) => format!("{rest}?{query}"),
         None => rest.to_owned(),

@@ -41,16 +41,12 @@ fn main() -> ExitCode {
 
     // Lambda sends one request at a time to an instance: a single-threaded runtime starts faster.
     // Locally, use every core.
-    let runtime = if config.on_lambda {
+    let mut runtime = if config.on_lambda {
         tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
     };
-    let runtime = match runtime {
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             tracing::error!("cannot start the async runtime: {error}");

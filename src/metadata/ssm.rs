@@ -151,26 +151,22 @@ impl SsmMetadata {
             }
             Err(error) => {
                 state.failure = Some((error.clone(), now + FAILURE_BACKOFF));
-                match stale {
-                    Some(metadata) => {
-                        tracing::warn!(
-                            reason = error.0,
-                            "SSM refresh failed; serving the cached metadata"
-                        );
-                        state.cached = Some(Cached {
-                            metadata: metadata.clone(),
-                            refresh_at: now + RETRY_BACKOFF.min(self.ttl),
-                        });
-                        Ok(metadata)
-                    }
-                    None => {
-                        tracing::error!(
-                            reason = error.0,
-                            "SSM read failed and no metadata is cached"
-                        );
-                        Err(error)
-                    }
-                }
+                let Some(metadata) = stale else {
+                    tracing::error!(
+                        reason = error.0,
+                        "SSM read failed and no metadata is cached"
+                    );
+                    return Err(error);
+                };
+                tracing::warn!(
+                    reason = error.0,
+                    "SSM refresh failed; serving the cached metadata"
+                );
+                state.cached = Some(Cached {
+                    metadata: metadata.clone(),
+                    refresh_at: now + RETRY_BACKOFF.min(self.ttl),
+                });
+                Ok(metadata)
             }
         }
     }
@@ -197,21 +193,16 @@ impl SsmMetadata {
                 .and_then(|parameter| parameter.value())
                 .map(str::to_owned)
         };
-        let missing: Vec<&str> = [&self.version_name, &self.commit_sha_name]
-            .into_iter()
-            .filter(|name| value(name).is_none())
-            .map(String::as_str)
-            .collect();
+        let (missing, what): (Vec<&str>, Vec<&str>) = [
+            (self.version_name.as_str(), "version"),
+            (self.commit_sha_name.as_str(), "commit SHA"),
+        ]
+        .into_iter()
+        .filter(|(name, _)| value(name).is_none())
+        .unzip();
         if !missing.is_empty() {
             // The parameter path is the operator's to know (the log), not a client's.
             tracing::error!(missing = missing.join(", "), "SSM parameters do not exist");
-            let what: Vec<&str> = missing
-                .iter()
-                .map(|name| match *name == self.version_name {
-                    true => "version",
-                    false => "commit SHA",
-                })
-                .collect();
             return Err(MetadataError(format!(
                 "The deployed {} is not recorded yet",
                 what.join(" and ")

@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::State;
 use utoipa::IntoParams;
 
-use super::params::{Accepts, Query, RangeParams, among, check_range};
+use super::params::{Accepts, Query, RangeParams, check_range};
 use super::summaries::over_days;
 use crate::error::ApiError;
 use crate::events::{Bucket, DeliveryReport};
@@ -20,9 +20,7 @@ pub struct BucketParam {
 }
 
 impl Accepts for BucketParam {
-    fn known(name: &str) -> Option<&'static str> {
-        among(&["bucket"], name)
-    }
+    const NAMES: &'static [&'static str] = &["bucket"];
 }
 
 /// `GET /metrics/delivery?from&to&bucket`: deployment frequency, lead time, change failure rate

@@ -53,15 +53,15 @@ impl<S: Send + Sync, A: Accepts> FromRequestParts<S> for Query<A> {
 
 /// The query parameters a route reads: the same types describe them in its `#[utoipa::path]`.
 pub trait Accepts {
-    /// `name` as this set spells it, if it is one of them.
-    fn known(name: &str) -> Option<&'static str>;
-}
+    const NAMES: &'static [&'static str] = &[];
 
-impl Accepts for () {
-    fn known(_: &str) -> Option<&'static str> {
-        None
+    /// `name` as this set spells it, if it is one of them.
+    fn known(name: &str) -> Option<&'static str> {
+        Self::NAMES.iter().copied().find(|known| *known == name)
     }
 }
+
+impl Accepts for () {}
 
 impl<A: Accepts, B: Accepts> Accepts for (A, B) {
     fn known(name: &str) -> Option<&'static str> {
@@ -73,11 +73,6 @@ impl<A: Accepts, B: Accepts, C: Accepts> Accepts for (A, B, C) {
     fn known(name: &str) -> Option<&'static str> {
         A::known(name).or_else(|| <(B, C)>::known(name))
     }
-}
-
-/// One of `names`.
-pub fn among(names: &[&'static str], name: &str) -> Option<&'static str> {
-    names.iter().copied().find(|known| *known == name)
 }
 
 /// What any route refuses in its query string or URI.
@@ -103,9 +98,7 @@ pub struct RangeParams {
 }
 
 impl Accepts for RangeParams {
-    fn known(name: &str) -> Option<&'static str> {
-        among(&["from", "to"], name)
-    }
+    const NAMES: &'static [&'static str] = &["from", "to"];
 }
 
 /// `engineer`, on `GET /events`.
@@ -125,9 +118,7 @@ pub struct EngineerParam {
 }
 
 impl Accepts for EngineerParam {
-    fn known(name: &str) -> Option<&'static str> {
-        among(&["engineer"], name)
-    }
+    const NAMES: &'static [&'static str] = &["engineer"];
 }
 
 /// `action`, `limit` and `cursor`.
@@ -152,9 +143,7 @@ pub struct PageParams {
 }
 
 impl Accepts for PageParams {
-    fn known(name: &str) -> Option<&'static str> {
-        among(&["action", "limit", "cursor"], name)
-    }
+    const NAMES: &'static [&'static str] = &["action", "limit", "cursor"];
 }
 
 fn from_schema() -> Schema {

@@ -80,10 +80,6 @@ impl EventsFile {
             lock: Some(lock),
         })
     }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl MemoryStore {
@@ -482,13 +478,7 @@ impl Remembered {
                 key: key.clone(),
                 fingerprint: earlier.fingerprint.clone(),
                 received: *received,
-                event: RawEvent {
-                    id: earlier.event.id,
-                    sha: earlier.event.sha.as_str(&mut [0; 40]).to_owned(),
-                    date: earlier.event.timestamp,
-                    action: earlier.event.action.clone(),
-                    engineer: earlier.event.engineer.clone(),
-                },
+                event: RawEvent::from(&earlier.event.view()),
             };
             out.write_all(&json_line(&line)).map_err(fail)?;
         }

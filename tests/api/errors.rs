@@ -123,6 +123,11 @@ fn malformed_requests() -> Vec<(String, u16, &'static str)> {
             "invalid_cursor",
         ),
         (
+            format!("/events?cursor={}", "g".repeat(48)),
+            400,
+            "invalid_cursor",
+        ),
+        (
             format!("/events?cursor={}", "é".repeat(24)),
             400,
             "invalid_cursor",

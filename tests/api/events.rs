@@ -149,6 +149,13 @@ async fn a_cursor_belongs_to_its_query(backend: Backend) {
         .get(&format!("/engineers/bob/events?limit=2&cursor={cursor}"))
         .await;
     other_route.assert_error(400, "invalid_cursor");
+    // A cursor with one digit changed fails its check.
+    let mut edited = cursor.to_owned().into_bytes();
+    edited[31] = if edited[31] == b'0' { b'1' } else { b'0' };
+    let edited = String::from_utf8(edited).unwrap();
+    app.get(&format!("/events?limit=2&engineer=bob&cursor={edited}"))
+        .await
+        .assert_error(400, "invalid_cursor");
 }
 
 async fn a_cursor_is_bound_to_its_range_and_filters(backend: Backend) {

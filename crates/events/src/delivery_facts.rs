@@ -60,10 +60,7 @@ pub struct Firsts {
 
 impl Default for Firsts {
     fn default() -> Self {
-        Self {
-            stage: NEVER,
-            deploy: NEVER,
-        }
+        Self::new(None, None)
     }
 }
 

@@ -335,7 +335,11 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
                     moved += commits;
                     break;
                 }
-                Err(error) if attempt < 5 && is_cancelled(&error) => {
+                Err(error)
+                    if attempt < 5
+                        && (error.as_service_error())
+                            .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+                {
                     attempt += 1;
                     tokio::time::sleep(PATIENT.delay(attempt)).await;
                 }
@@ -351,18 +355,8 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
     Ok(moved)
 }
 
-fn is_cancelled<R>(
-    error: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        R,
-    >,
-) -> bool {
-    error
-        .as_service_error()
-        .is_some_and(|e| e.is_transaction_canceled_exception())
-}
-
 /// What step 1 found: the items to write, and the ids the table holds no event for.
+#[derive(Default)]
 struct Checked {
     writes: Vec<Write>,
     written: usize,
@@ -377,12 +371,7 @@ async fn check_stored(
     all: &[EventItem],
     progress: &mut impl FnMut(Progress),
 ) -> Result<Checked, String> {
-    let mut checked = Checked {
-        writes: Vec::new(),
-        written: 0,
-        already_stored: 0,
-        absent: Vec::new(),
-    };
+    let mut checked = Checked::default();
     let mut done = 0;
     for chunk in all.chunks(batch::MAX_GET / 2) {
         let keys = chunk
@@ -525,19 +514,12 @@ async fn day_events(client: &Client, table: &str, day: i64) -> Result<Vec<EventI
 
 /// Writes the items of `desired` that the table does not hold as they are; returns how many.
 async fn sync(client: &Client, table: &str, desired: Vec<Item>) -> Result<usize, String> {
-    let key_of = |item: &Item| items::key_of(item);
-    let keys = desired
-        .iter()
-        .map(|item| {
-            let text = |name: &str| item[name].as_s().expect("keys are strings").clone();
-            items::key(text(keys::PK), text(keys::SK))
-        })
-        .collect();
+    let keys = desired.iter().map(items::key_attributes).collect();
     let stored = batch::get(client, table, keys, &PATIENT).await?;
     let changed: Vec<Write> = desired
         .into_iter()
         .filter(|item| {
-            stored.get(&key_of(item)).map(items::normalized) != Some(items::normalized(item))
+            stored.get(&items::key_of(item)).map(items::normalized) != Some(items::normalized(item))
         })
         .map(Write::Put)
         .collect();

@@ -271,24 +271,27 @@ pub fn key_of(item: &Item) -> String {
 /// The item with its sets sorted: DynamoDB sets have no order, so two reads of the same item
 /// may list a set's members differently.
 pub fn normalized(item: &Item) -> Item {
+    let sorted = |members: &Vec<String>| {
+        let mut members = members.clone();
+        members.sort();
+        members
+    };
     item.iter()
         .map(|(name, value)| {
             let value = match value {
-                AttributeValue::Ss(members) => {
-                    let mut members = members.clone();
-                    members.sort();
-                    AttributeValue::Ss(members)
-                }
-                AttributeValue::Ns(members) => {
-                    let mut members = members.clone();
-                    members.sort();
-                    AttributeValue::Ns(members)
-                }
+                AttributeValue::Ss(members) => AttributeValue::Ss(sorted(members)),
+                AttributeValue::Ns(members) => AttributeValue::Ns(sorted(members)),
                 other => other.clone(),
             };
             (name.clone(), value)
         })
         .collect()
+}
+
+/// The key attributes of an item that has them, to get or delete it.
+pub fn key_attributes(item: &Item) -> Item {
+    let text = |name: &str| item[name].as_s().cloned().unwrap_or_default();
+    key(text(keys::PK), text(keys::SK))
 }
 
 /// The key attributes alone, to get or delete an item.

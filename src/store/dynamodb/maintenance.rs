@@ -3,7 +3,7 @@
 //! request path). `--rebuild` writes what differs and deletes what no event accounts for; it
 //! never changes an event.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 
@@ -122,16 +122,14 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
             ));
         }
     }
-    let mut ids: HashMap<u64, u32> = HashMap::new();
-    for event in &events {
-        *ids.entry(event.id).or_default() += 1;
-    }
+    let mut ids: Vec<u64> = events.iter().map(|event| event.id).collect();
+    ids.sort_unstable();
     report.duplicate_ids = ids
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(id, _)| id)
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
         .collect();
-    report.duplicate_ids.sort_unstable();
+    report.duplicate_ids.dedup();
 
     let (days, engineer_days) = aggregates::days(&events);
     let mut by_engineer: BTreeMap<String, Vec<EngineerDayItem>> = BTreeMap::new();
@@ -179,8 +177,7 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
     for (key, item) in &stored {
         if !desired.contains_key(key) {
             report.extra.push(key.clone());
-            let text = |name: &str| item[name].as_s().cloned().unwrap_or_default();
-            writes.push(Write::Delete(items::key(text(keys::PK), text(keys::SK))));
+            writes.push(Write::Delete(items::key_attributes(item)));
         }
     }
     // The id counter must be at or above every id, or POST /events would hand out a taken one.

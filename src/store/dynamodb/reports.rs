@@ -77,22 +77,21 @@ fn delivery_facts(
     stored: &[DeliveryDayItem],
 ) -> Result<Vec<DeliveryDay>, ReadFailure> {
     let counted = delivery::counted(&store.delivery_actions);
-    if let Some(meta) = meta
-        && meta.delivery_counted.as_deref() != Some(counted.as_str())
+    // The store's totals say what the table was counted for (`None`: never), and each day.
+    let table = meta.map(|meta| (keys::META_PK, meta.delivery_counted.as_deref()));
+    let days = stored
+        .iter()
+        .map(|day| (day.pk.as_str(), Some(day.counted.as_str())));
+    if let Some((key, other)) = table
+        .into_iter()
+        .chain(days)
+        .find(|(_, c)| *c != Some(&counted))
     {
         tracing::error!(
             configured = counted,
-            stored = meta.delivery_counted,
-            "the table's delivery facts were counted for other action names, or never; run verify --rebuild"
-        );
-        return Err(ReadFailure::MetricsNeedRebuild);
-    }
-    if let Some(other) = stored.iter().find(|day| day.counted != counted) {
-        tracing::error!(
-            configured = counted,
-            stored = other.counted,
-            key = format!("{}/{}", other.pk, other.sk),
-            "delivery facts were counted for other action names; run verify --rebuild"
+            stored = other,
+            key,
+            "delivery facts were counted for other action names, or never; run verify --rebuild"
         );
         return Err(ReadFailure::MetricsNeedRebuild);
     }
@@ -117,21 +116,20 @@ fn day_totals(
         .collect();
     let mut days = BTreeMap::new();
     for item in items {
+        let broken = |what: &str| {
+            let key = format!("{}/{}", item.pk, item.sk);
+            tracing::error!(key, what, "a day item does not parse");
+        };
         let Some(day) = keys::day_of_sk(&item.sk) else {
-            tracing::error!(
-                key = format!("{}/{}", item.pk, item.sk),
-                "a day item with a malformed date"
-            );
+            broken("a malformed date");
             return None;
         };
         let mut counts = vec![0u32; actions.len()].into_boxed_slice();
         for (name, count) in &item.actions {
             let Ok(index) = actions.binary_search_by(|known| (**known).cmp(name.as_str())) else {
-                tracing::error!(
-                    key = format!("{}/{}", item.pk, item.sk),
-                    action = name,
-                    "a day counts an action the store's totals do not list"
-                );
+                broken(&format!(
+                    "action {name:?}, which the store's totals do not list"
+                ));
                 return None;
             };
             counts[index] = *count;

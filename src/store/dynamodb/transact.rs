@@ -47,11 +47,11 @@ impl Change {
         self.add.push(format!("{name} {value}"));
     }
 
-    pub(super) fn add_to_set(&mut self, attribute: &str, member: &str) {
+    /// Adds `members` (a string or number set) to a set, created if absent.
+    pub(super) fn add_to_set(&mut self, attribute: &str, members: AttributeValue) {
         let name = self.name(attribute);
         let value = format!(":set_{attribute}");
-        self.values
-            .insert(value.clone(), AttributeValue::Ss(vec![member.to_owned()]));
+        self.values.insert(value.clone(), members);
         self.add.push(format!("{name} {value}"));
     }
 
@@ -84,38 +84,6 @@ impl Change {
         self.set.push(format!("{map}.{entry} = {value}"));
     }
 
-    /// Adds a number to a number set (created if absent).
-    pub(super) fn add_number_to_set(&mut self, attribute: &str, member: i64) {
-        let name = self.name(attribute);
-        let value = format!(":set_{attribute}");
-        self.values
-            .insert(value.clone(), AttributeValue::Ns(vec![member.to_string()]));
-        self.add.push(format!("{name} {value}"));
-    }
-
-    /// `map.key += 1`, the entry created at 1 if absent.
-    pub(super) fn count_in_map(&mut self, map: &str, key: &str) {
-        let map = self.name(map);
-        self.names.insert("#entry".into(), key.to_owned());
-        self.values
-            .insert(":zero".into(), AttributeValue::N("0".into()));
-        self.values
-            .insert(":one".into(), AttributeValue::N("1".into()));
-        self.set.push(format!(
-            "{map}.#entry = if_not_exists({map}.#entry, :zero) + :one"
-        ));
-    }
-
-    /// Sets `attribute` to `ts` if it is still later than `ts`.
-    pub(super) fn lower(&mut self, attribute: &str, ts: Timestamp) {
-        self.move_to(attribute, ts, ">");
-    }
-
-    /// Sets `attribute` to `ts` if it is still earlier than `ts`.
-    pub(super) fn raise(&mut self, attribute: &str, ts: Timestamp) {
-        self.move_to(attribute, ts, "<");
-    }
-
     /// `attribute = to`.
     pub(super) fn set_number(&mut self, attribute: &str, to: Timestamp) {
         let name = self.name(attribute);
@@ -141,13 +109,11 @@ impl Change {
         }
     }
 
-    pub(super) fn move_to(&mut self, attribute: &str, ts: Timestamp, still: &str) {
-        let name = self.name(attribute);
-        let value = format!(":to_{attribute}");
-        self.values
-            .insert(value.clone(), AttributeValue::N(ts.to_string()));
-        self.set.push(format!("{name} = {value}"));
-        self.conditions.push(format!("{name} {still} {value}"));
+    /// `attribute = to` if it is still `still` (`>`: later, `<`: earlier) than `to`.
+    pub(super) fn move_to(&mut self, attribute: &str, to: Timestamp, still: &str) {
+        self.set_number(attribute, to);
+        self.conditions
+            .push(format!("#{attribute} {still} :to_{attribute}"));
     }
 
     pub(super) fn build(self, store: &DynamoDbStore) -> Result<TransactWriteItem, DynamoDbFailure> {

@@ -392,7 +392,7 @@ impl Aggregates {
                 if first_of_day_for_engineer {
                     change.add("engineers", 1);
                 }
-                change.count_in_map("actions", &event.action);
+                change.add_in_map("actions", &event.action, 1);
                 change.build(store)?
             }
         };
@@ -448,7 +448,7 @@ impl Aggregates {
                     delivery_counted: Some(delivery::counted(store.delivery_actions())),
                 })
             },
-            |change| change.add_to_set("actions", &event.action),
+            |change| change.add_to_set("actions", AttributeValue::Ss(vec![event.action.clone()])),
         )?;
         Ok(vec![day_write, engineer_day, engineer, meta])
     }
@@ -469,10 +469,10 @@ fn spanned(
     let mut change = Change::new(pk, sk);
     change.add("events", 1);
     if ts < first {
-        change.lower("first", ts);
+        change.move_to("first", ts, ">");
     }
     if ts > last {
-        change.raise("last", ts);
+        change.move_to("last", ts, "<");
     }
     more(&mut change);
     change.build(store)
