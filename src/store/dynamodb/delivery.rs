@@ -173,7 +173,7 @@ pub fn day_write(
         change.add("deploys", delta.deploys);
     }
     if let Some(at) = delta.time {
-        change.add_to_set("times", AttributeValue::Ns(vec![at.to_string()]));
+        change.add_value("times", AttributeValue::Ns(vec![at.to_string()]));
     }
     if let Some((id, at)) = delta.rollback {
         change.set_in_map(

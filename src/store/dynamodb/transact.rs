@@ -39,20 +39,17 @@ impl Change {
         alias
     }
 
+    /// `attribute += by` (from 0 if absent).
     pub(super) fn add(&mut self, attribute: &str, by: i64) {
-        let name = self.name(attribute);
-        let value = format!(":add_{attribute}");
-        self.values
-            .insert(value.clone(), AttributeValue::N(by.to_string()));
-        self.add.push(format!("{name} {value}"));
+        self.add_value(attribute, AttributeValue::N(by.to_string()));
     }
 
-    /// Adds `members` (a string or number set) to a set, created if absent.
-    pub(super) fn add_to_set(&mut self, attribute: &str, members: AttributeValue) {
+    /// `ADD attribute value`: a number to a number, or members to a set (created if absent).
+    pub(super) fn add_value(&mut self, attribute: &str, value: AttributeValue) {
         let name = self.name(attribute);
-        let value = format!(":set_{attribute}");
-        self.values.insert(value.clone(), members);
-        self.add.push(format!("{name} {value}"));
+        let alias = format!(":add_{attribute}");
+        self.values.insert(alias.clone(), value);
+        self.add.push(format!("{name} {alias}"));
     }
 
     /// A fresh alias for a map key, and one for a value.

@@ -448,7 +448,7 @@ impl Aggregates {
                     delivery_counted: Some(delivery::counted(store.delivery_actions())),
                 })
             },
-            |change| change.add_to_set("actions", AttributeValue::Ss(vec![event.action.clone()])),
+            |change| change.add_value("actions", AttributeValue::Ss(vec![event.action.clone()])),
         )?;
         Ok(vec![day_write, engineer_day, engineer, meta])
     }
