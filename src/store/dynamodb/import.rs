@@ -19,7 +19,7 @@ use super::backoff::PATIENT;
 use super::batch::{self, Write};
 use super::items::{
     self, CommitItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem, Item,
-    MetaItem, from_item, to_item,
+    MetaItem, decode_all, from_item, to_item,
 };
 use super::keys::{self, MAX_NAME_BYTES, Month};
 use super::read::query_all;
@@ -141,18 +141,16 @@ pub async fn import(
     let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer).collect();
     let mut desired = Vec::new();
     for engineer in touched_engineers {
-        let days: Vec<EngineerDayItem> =
-            query_all(client, table, &keys::engineer_days_pk(engineer), None, true).await?;
+        let days = query_all(client, table, &keys::engineer_days_pk(engineer), None, true).await?;
+        let days: Vec<EngineerDayItem> = decode_all(days)?;
         desired.extend(aggregates::engineer(engineer, &days).iter().map(to_item));
     }
     report.aggregates_updated += sync(client, table, desired).await?;
 
-    let engineers: Vec<EngineerItem> =
-        query_all(client, table, keys::ENGINEERS_PK, None, true).await?;
-    let stored_meta: Option<MetaItem> = query_all(client, table, keys::META_PK, None, true)
-        .await?
-        .into_iter()
-        .next();
+    let engineers = query_all(client, table, keys::ENGINEERS_PK, None, true).await?;
+    let engineers: Vec<EngineerItem> = decode_all(engineers)?;
+    let stored_meta = query_all(client, table, keys::META_PK, None, true).await?;
+    let stored_meta: Option<MetaItem> = decode_all(stored_meta)?.into_iter().next();
     // A table's first import counts its delivery facts for the configured names; a later one
     // keeps what the table says, so that facts counted for other names, or a table from before
     // the facts, stays refused until verify --rebuild.
@@ -501,15 +499,9 @@ async fn day_events(client: &Client, table: &str, day: i64) -> Result<Vec<EventI
         keys::event_sk(start, 0),
         keys::event_sk(start + SECONDS_PER_DAY - 1, u64::MAX),
     );
-    query_all(
-        client,
-        table,
-        &keys::events_pk(Month::of(start)),
-        Some(&range),
-        true,
-    )
-    .await
-    .map_err(String::from)
+    let partition = keys::events_pk(Month::of(start));
+    let items = query_all(client, table, &partition, Some(&range), true).await?;
+    Ok(decode_all(items)?)
 }
 
 /// Writes the items of `desired` that the table does not hold as they are; returns how many.

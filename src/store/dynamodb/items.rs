@@ -257,6 +257,11 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, Undecodable> {
     })
 }
 
+/// Every item decoded, or the first that does not decode.
+pub fn decode_all<T: DeserializeOwned>(items: Vec<Item>) -> Result<Vec<T>, Undecodable> {
+    items.into_iter().map(from_item).collect()
+}
+
 /// `pk`/`sk` of an item, for messages.
 pub fn key_of(item: &Item) -> String {
     let text = |name: &str| {

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{
-    self, DayItem, DeliveryDayItem, EngineerItem, EventItem, Item, MetaItem, Undecodable, from_item,
+    self, DayItem, DeliveryDayItem, EngineerItem, EventItem, Item, MetaItem, decode_all, from_item,
 };
 use super::keys::{self, Month, SkRange};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
@@ -61,13 +61,15 @@ impl DynamoDbStore {
     /// Every engineer's totals, sorted by name (DynamoDB orders sort keys by their UTF-8
     /// bytes, as Rust orders strings).
     pub async fn engineers(&self) -> Result<Vec<EngineerItem>, DynamoDbFailure> {
-        self.query_partition(keys::ENGINEERS_PK, None).await
+        Ok(decode_all(
+            self.query_partition(keys::ENGINEERS_PK, None).await?,
+        )?)
     }
 
     /// The per-day totals stored for the days `first..=last` (days since the epoch): one
     /// Query per calendar year the days touch.
     pub async fn days(&self, first: i64, last: i64) -> Result<Vec<DayItem>, DynamoDbFailure> {
-        self.per_day(keys::days_pk, first, last).await
+        Ok(decode_all(self.per_day(keys::days_pk, first, last).await?)?)
     }
 
     /// The delivery metrics' facts of the days `first..=last` that have any: one Query per
@@ -77,16 +79,18 @@ impl DynamoDbStore {
         first: i64,
         last: i64,
     ) -> Result<Vec<DeliveryDayItem>, DynamoDbFailure> {
-        self.per_day(keys::delivery_days_pk, first, last).await
+        Ok(decode_all(
+            self.per_day(keys::delivery_days_pk, first, last).await?,
+        )?)
     }
 
     /// Items kept per day in yearly partitions (`partition` names a day's), `first..=last`.
-    async fn per_day<T: serde::de::DeserializeOwned>(
+    async fn per_day(
         &self,
         partition: fn(i64) -> String,
         first: i64,
         last: i64,
-    ) -> Result<Vec<T>, DynamoDbFailure> {
+    ) -> Result<Vec<Item>, DynamoDbFailure> {
         let first = first.max(0);
         let mut days = Vec::new();
         if last < first {
@@ -104,19 +108,17 @@ impl DynamoDbStore {
         Ok(days)
     }
 
-    /// Every item of one partition (sort keys between the two given, if given).
-    async fn query_partition<T: serde::de::DeserializeOwned>(
+    /// Every item of one partition (sort keys between the two given, if given). Not generic,
+    /// as `query_all` is not: the Lambda package holds one copy of the paging.
+    async fn query_partition(
         &self,
         partition: &str,
         sk_between: Option<&(String, String)>,
-    ) -> Result<Vec<T>, DynamoDbFailure> {
+    ) -> Result<Vec<Item>, DynamoDbFailure> {
         let client = self.client().await;
         query_all(client, &self.table, partition, sk_between, false)
             .await
-            .map_err(|error| match error {
-                QueryFailure::Sdk(partition, error) => failure("Query", &partition, *error),
-                QueryFailure::Undecodable(error) => error.into(),
-            })
+            .map_err(|QueryFailure(partition, error)| failure("Query", &partition, *error))
     }
 
     /// One page of events, in (timestamp, id) order, and where the next page starts.
@@ -265,33 +267,24 @@ impl DynamoDbStore {
     }
 }
 
-/// Why a paged Query failed: DynamoDB's error (with the partition), or an item that does not
-/// decode.
-pub(super) enum QueryFailure {
-    Sdk(String, Box<SdkError<QueryError, HttpResponse>>),
-    Undecodable(Undecodable),
-}
+/// Why a paged Query failed: DynamoDB's error, with the partition.
+pub(super) struct QueryFailure(String, Box<SdkError<QueryError, HttpResponse>>);
 
 impl From<QueryFailure> for String {
-    fn from(failure: QueryFailure) -> String {
-        match failure {
-            QueryFailure::Sdk(partition, error) => {
-                format!("Query {partition}: {}", DisplayErrorContext(&error))
-            }
-            QueryFailure::Undecodable(error) => error.into(),
-        }
+    fn from(QueryFailure(partition, error): QueryFailure) -> String {
+        format!("Query {partition}: {}", DisplayErrorContext(&error))
     }
 }
 
 /// Every item of one partition (sort keys between the two given, if given), page after page:
 /// the request path's reads and the operator's.
-pub(super) async fn query_all<T: serde::de::DeserializeOwned>(
+pub(super) async fn query_all(
     client: &Client,
     table: &str,
     partition: &str,
     sk_between: Option<&(String, String)>,
     consistent: bool,
-) -> Result<Vec<T>, QueryFailure> {
+) -> Result<Vec<Item>, QueryFailure> {
     let mut found = Vec::new();
     let mut start = None;
     loop {
@@ -315,10 +308,8 @@ pub(super) async fn query_all<T: serde::de::DeserializeOwned>(
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|error| QueryFailure::Sdk(partition.to_owned(), Box::new(error)))?;
-        for item in output.items.unwrap_or_default() {
-            found.push(from_item(item).map_err(QueryFailure::Undecodable)?);
-        }
+            .map_err(|error| QueryFailure(partition.to_owned(), Box::new(error)))?;
+        found.extend(output.items.unwrap_or_default());
         start = output.last_evaluated_key;
         if start.is_none() {
             return Ok(found);
