@@ -16,7 +16,7 @@ fn queries(c: &mut Criterion) {
         engineers: 48,
         ..GeneratorSettings::default()
     };
-    let store = EventIndex::from_records(generate(&settings)).expect("valid records");
+    let store = EventIndex::from_records("default", generate(&settings)).expect("valid records");
     let (first, last) = store.time_span().unwrap();
     let middle = first + (last - first) / 2;
     let engineer = store.engineers().nth(7).unwrap().name.to_owned();

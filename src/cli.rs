@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Config, StoreConfig};
-use crate::events::{AllowedActions, EventIndex, LoadError, RawEvent};
+use crate::events::{AllowedActions, LoadError, RawEvent, SERVICE_RULE, Services, is_service_name};
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::dynamodb::import::import;
 use crate::store::dynamodb::maintenance::verify;
@@ -19,7 +19,10 @@ use crate::store::dynamodb::table::create_table;
 
 pub const USAGE: &str = "\
 usage: pipeline-events-api                    serve the API (locally, or under Lambda)
-       pipeline-events-api import FILE        load FILE (JSON array or JSON lines) into the store
+       pipeline-events-api import FILE [--service NAME]
+                                              load FILE (JSON array or JSON lines) into the store;
+                                              records naming no service are NAME's (default:
+                                              DEFAULT_SERVICE)
        pipeline-events-api create-table       create EVENTS_TABLE as infra/dynamodb.tf does
        pipeline-events-api verify [--rebuild] check the table's aggregates against its events
 
@@ -27,9 +30,12 @@ The store is the one the environment configures (EVENT_STORE, EVENTS_TABLE, EVEN
 AWS_ENDPOINT_URL_DYNAMODB points the DynamoDB commands at a local endpoint.";
 
 pub enum Command {
-    Import(PathBuf),
+    /// A file, and the service of its records that name none.
+    Import(PathBuf, Option<String>),
     CreateTable,
-    Verify { rebuild: bool },
+    Verify {
+        rebuild: bool,
+    },
     Help,
 }
 
@@ -54,7 +60,22 @@ pub fn parse(args: Vec<OsString>) -> Result<Option<Command>, String> {
                 Some(other) => return Err(other.unexpected().to_string()),
                 None => return Err("import needs the FILE to load".into()),
             };
-            Command::Import(file)
+            let mut service = None;
+            if let Some(arg) = parser.next().map_err(error)? {
+                match arg {
+                    Long("service") => {
+                        let name = parser.value().map_err(error)?.string().map_err(error)?;
+                        if !is_service_name(&name) {
+                            return Err(format!(
+                                "--service must be a service name: {SERVICE_RULE}"
+                            ));
+                        }
+                        service = Some(name);
+                    }
+                    other => return Err(other.unexpected().to_string()),
+                }
+            }
+            Command::Import(file, service)
         }
         "create-table" => Command::CreateTable,
         "verify" => {
@@ -94,11 +115,13 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match (command, &config.store) {
-            (Command::Import(file), StoreConfig::DynamoDb { table }) => {
-                import_into_table(&file, &operator_store(table), &config.allowed_actions).await
+            (Command::Import(file, service), StoreConfig::DynamoDb { table }) => {
+                let rules = FileRules::new(config, service);
+                import_into_table(&file, &operator_store(table), &rules).await
             }
-            (Command::Import(file), StoreConfig::Memory { events_file }) => {
-                import_into_file(&file, events_file.as_deref(), &config.allowed_actions)
+            (Command::Import(file, service), StoreConfig::Memory { events_file }) => {
+                let rules = FileRules::new(config, service);
+                import_into_file(&file, events_file.as_deref(), &rules, config)
             }
             (Command::CreateTable, StoreConfig::DynamoDb { table }) => {
                 let store = operator_store(table);
@@ -128,12 +151,29 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
     }
 }
 
+/// How a file's records are read: the actions allowed, and the service of a record naming none.
+struct FileRules<'a> {
+    allowed: &'a AllowedActions,
+    default_service: String,
+}
+
+impl<'a> FileRules<'a> {
+    fn new(config: &'a Config, service: Option<String>) -> Self {
+        Self {
+            allowed: &config.allowed_actions,
+            default_service: service.unwrap_or_else(|| config.default_service.clone()),
+        }
+    }
+}
+
 /// A file to import, held to the rules `POST /events` applies, allowed actions included.
-fn load(file: &Path, allowed: &AllowedActions) -> Result<EventIndex, String> {
+fn load(file: &Path, rules: &FileRules<'_>) -> Result<Services, String> {
     let source = file.display().to_string();
     let reader = File::open(file).map_err(|e| format!("{source}: cannot open: {e}"))?;
-    let events = EventIndex::load(reader, &source).map_err(|e: LoadError| e.to_string())?;
-    allowed
+    let events = Services::load(reader, &source, &rules.default_service)
+        .map_err(|e: LoadError| e.to_string())?;
+    rules
+        .allowed
         .check_store(&events)
         .map_err(|message| format!("{source}: {message}; nothing was imported"))?;
     Ok(events)
@@ -142,9 +182,9 @@ fn load(file: &Path, allowed: &AllowedActions) -> Result<EventIndex, String> {
 async fn import_into_table(
     file: &Path,
     store: &DynamoDbStore,
-    allowed: &AllowedActions,
+    rules: &FileRules<'_>,
 ) -> Result<bool, String> {
-    let events = load(file, allowed)?;
+    let events = load(file, rules)?;
     table_exists(store).await?;
     eprintln!(
         "{}: {} events read; importing into table {}",
@@ -188,7 +228,8 @@ async fn import_into_table(
 fn import_into_file(
     file: &Path,
     events_file: Option<&Path>,
-    allowed: &AllowedActions,
+    rules: &FileRules<'_>,
+    config: &Config,
 ) -> Result<bool, String> {
     let Some(target) = events_file else {
         return Err(
@@ -197,7 +238,7 @@ fn import_into_file(
                 .into(),
         );
     };
-    let incoming = load(file, allowed)?;
+    let incoming = load(file, rules)?;
     // Held until the import ends: a server on this file would give out the ids it appends.
     let _lock = crate::store::memory::lock_events_file(target, true)?;
     let starts_with_array = std::fs::read(target)
@@ -210,10 +251,11 @@ fn import_into_file(
             target.display()
         ));
     }
+    // The file's own records naming no service are the server's default's, as it loads them.
     let existing = if target.exists() {
-        load(target, allowed)?
+        load(target, &FileRules::new(config, None))?
     } else {
-        EventIndex::default()
+        Services::default()
     };
     let stored: std::collections::HashMap<u64, RawEvent> = existing
         .iter()

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
 
-use crate::events::{AllowedActions, DeliveryActions, MAX_ALLOWED_ACTIONS, is_action_name};
+use crate::events::{
+    AllowedActions, DEFAULT_SERVICE, DeliveryActions, MAX_ALLOWED_ACTIONS, SERVICE_RULE,
+    is_action_name, is_service_name,
+};
 
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_METADATA_CACHE_TTL_SECONDS: u64 = 300;
@@ -55,6 +58,8 @@ pub struct Config {
     pub delivery_actions: DeliveryActions,
     /// `ALLOWED_ACTIONS`, with the delivery names: the actions recorded; others are refused.
     pub allowed_actions: AllowedActions,
+    /// `DEFAULT_SERVICE`: the service of an event that names none.
+    pub default_service: String,
 }
 
 /// A value that must not reach a log: its `Debug` says only that it is set.
@@ -264,6 +269,13 @@ impl Config {
             })?,
         };
 
+        let default_service = checked(
+            "DEFAULT_SERVICE",
+            is_service_name,
+            &format!("a service name: {SERVICE_RULE}"),
+        )?
+        .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
+
         Ok(Self {
             on_lambda,
             bind_addr,
@@ -277,6 +289,7 @@ impl Config {
             ingest_token,
             delivery_actions,
             allowed_actions,
+            default_service,
         })
     }
 }
@@ -315,6 +328,9 @@ mod tests {
     fn defaults_serve_locally_without_aws() {
         let config = config(&[]).unwrap();
         assert!(!config.on_lambda);
+        assert_eq!(config.default_service, "default");
+        let named = super::tests::config(&[("DEFAULT_SERVICE", "octo-org/web")]).unwrap();
+        assert_eq!(named.default_service, "octo-org/web");
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.ssm_parameter_prefix, None);
         assert_eq!(config.metadata_cache_ttl, Duration::from_secs(300));
@@ -385,6 +401,8 @@ mod tests {
             ("LOG_LEVEL", "warning"),
             ("DEPLOY_ACTION", "Deploy"),
             ("STAGE_ACTION", "has space"),
+            ("DEFAULT_SERVICE", "has space"),
+            ("DEFAULT_SERVICE", "semi;colon"),
             ("LOG_LEVEL", "hyper"),
             ("LOG_LEVEL", "info,hyper=loud"),
             ("LOG_LEVEL", "=debug"),

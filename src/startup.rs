@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::config::{Config, StoreConfig};
-use crate::events::{EventIndex, LoadError};
+use crate::events::{LoadError, Services};
 use crate::metadata::MetadataSource;
 use crate::state::AppState;
 use crate::store::Store;
@@ -34,7 +34,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
                 .map(EventsFile::open)
                 .transpose()
                 .map_err(|message| LoadError::new("EVENTS_FILE", None, message))?;
-            let events = load_memory_store(events_file.as_deref())?;
+            let events = load_memory_store(events_file.as_deref(), &config.default_service)?;
             config
                 .allowed_actions
                 .check_store(&events)
@@ -49,7 +49,8 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
             tracing::info!(table, "serving events from DynamoDB");
             Store::DynamoDb(Box::new(
                 DynamoDbStore::new(table.clone(), None)
-                    .with_delivery_actions(config.delivery_actions.clone()),
+                    .with_delivery_actions(config.delivery_actions.clone())
+                    .with_default_service(&config.default_service),
             ))
         }
     };
@@ -75,20 +76,25 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     }
     Ok(AppState::new(store, metadata)
         .with_write_access(write_access)
-        .with_allowed_actions(config.allowed_actions.clone()))
+        .with_allowed_actions(config.allowed_actions.clone())
+        .with_default_service(config.default_service.clone()))
 }
 
-/// `EVENTS_FILE`, or the built-in sample dataset.
-pub fn load_memory_store(events_file: Option<&Path>) -> Result<EventIndex, LoadError> {
+/// `EVENTS_FILE`, or the built-in sample dataset; a record naming no service belongs to
+/// `default_service`.
+pub fn load_memory_store(
+    events_file: Option<&Path>,
+    default_service: &str,
+) -> Result<Services, LoadError> {
     let started = Instant::now();
     let store = match events_file {
         Some(path) => {
             let source = path.display().to_string();
             let file = File::open(path)
                 .map_err(|e| LoadError::new(&source, None, format!("cannot open: {e}")))?;
-            EventIndex::load(file, &source)?
+            Services::load(file, &source, default_service)?
         }
-        None => EventIndex::load_slice(SAMPLE_EVENTS, "built-in sample dataset")?,
+        None => Services::load_slice(SAMPLE_EVENTS, "built-in sample dataset", default_service)?,
     };
     tracing::info!(
         events = store.len(),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::events::AllowedActions;
+use crate::events::{AllowedActions, DEFAULT_SERVICE};
 use crate::metadata::MetadataSource;
 use crate::store::Store;
 use crate::write_access::WriteAccess;
@@ -14,6 +14,8 @@ pub struct AppState {
     pub write_access: Arc<WriteAccess>,
     /// The actions `POST /events` records.
     pub allowed_actions: Arc<AllowedActions>,
+    /// The service of an event that names none (`DEFAULT_SERVICE`).
+    pub default_service: Arc<str>,
 }
 
 impl AppState {
@@ -24,7 +26,13 @@ impl AppState {
             metadata: Arc::new(metadata),
             write_access: Arc::new(WriteAccess::Loopback),
             allowed_actions: Arc::new(AllowedActions::default()),
+            default_service: DEFAULT_SERVICE.into(),
         }
+    }
+
+    pub fn with_default_service(mut self, service: String) -> Self {
+        self.default_service = service.into();
+        self
     }
 
     pub fn with_allowed_actions(mut self, actions: AllowedActions) -> Self {

@@ -82,6 +82,7 @@ pub(super) fn page_query<'a>(
         to,
         engineer,
         action,
+        service: None,
         after,
         limit,
     };

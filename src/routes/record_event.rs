@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::params::Query;
 use crate::error::ApiError;
-use crate::events::{AllowedActions, EventView, NewEvent};
+use crate::events::{AllowedActions, DEFAULT_SERVICE, EventView, NewEvent};
 use crate::state::AppState;
 use crate::write_access::{IamCaller, WriteAccess};
 
@@ -69,9 +69,11 @@ pub async fn record_event(
     let key = idempotency_key(&headers)?;
     let key_for_log = key.clone();
     let received = Utc::now().timestamp();
-    let new = NewEvent::parse(&body, received).map_err(|refusal| ApiError::InvalidEvent {
-        code: refusal.code,
-        message: refusal.message,
+    let new = NewEvent::parse(&body, received, &state.default_service).map_err(|refusal| {
+        ApiError::InvalidEvent {
+            code: refusal.code,
+            message: refusal.message,
+        }
     })?;
     let allowed = state.allowed_actions.clone();
     let recorded = state.store.record(new, key, received, allowed).await?;
@@ -161,10 +163,12 @@ pub fn errors() -> Vec<ApiError> {
         br#"{"sha":"abc1234","action":"Deploy!","engineer":"alice"}"#,
         br#"{"sha":"abc1234","action":"deploy","engineer":""}"#,
         br#"{"sha":"abc1234","action":"deploy","engineer":"alice","timestamp":"yesterday"}"#,
+        br#"{"sha":"abc1234","action":"deploy","engineer":"alice","service":"my service"}"#,
     ]
     .into_iter()
     .map(|body| {
-        let refusal = NewEvent::parse(body, 0).expect_err("the example is refused");
+        let refusal =
+            NewEvent::parse(body, 0, DEFAULT_SERVICE).expect_err("the example is refused");
         ApiError::InvalidEvent {
             code: refusal.code,
             message: refusal.message,

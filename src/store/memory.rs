@@ -1,4 +1,4 @@
-//! The embedded store: the events in memory (the domain's `EventSnapshot`), and the events recorded
+//! The embedded store: the events in memory (the domain's `Services`), and the events recorded
 //! while it runs, appended to `EVENTS_FILE` (JSON lines, synced) before they are acknowledged.
 //!
 //! Readers take the current snapshot (an `Arc` clone under a lock held only for that); a writer
@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::events::{
-    AllowedActions, DeliveryActions, EventIndex, EventRecord, EventSnapshot, NewEvent, RawEvent,
-    Sha, Timestamp,
+    AllowedActions, DeliveryActions, EventRecord, NewEvent, RawEvent, Services, Sha, Timestamp,
 };
 
 use super::outcome::{Recorded, WriteFailure};
@@ -24,7 +23,7 @@ pub struct MemoryStore {
 }
 
 struct Shared {
-    log: RwLock<Arc<EventSnapshot>>,
+    log: RwLock<Arc<Services>>,
     writer: Mutex<Writer>,
 }
 
@@ -87,9 +86,9 @@ impl MemoryStore {
     /// metrics reading `actions`. Their index is built here, at load, rather than by the first
     /// request. The idempotency keys recorded with a JSON-lines file in the last 24 hours are
     /// read back.
-    pub fn new(events: EventIndex, file: Option<EventsFile>, actions: DeliveryActions) -> Self {
-        let log = EventSnapshot::new(events).with_delivery_actions(actions);
-        log.delivery();
+    pub fn new(events: Services, file: Option<EventsFile>, actions: DeliveryActions) -> Self {
+        let log = events.with_delivery_actions(actions);
+        log.delivery(None);
         let mut keys = Remembered::default();
         let target = match file {
             None => Target::Memory,
@@ -126,7 +125,7 @@ impl MemoryStore {
     }
 
     /// The events as they are now; later records do not change this snapshot.
-    pub fn snapshot(&self) -> Arc<EventSnapshot> {
+    pub fn snapshot(&self) -> Arc<Services> {
         self.shared.current()
     }
 
@@ -149,7 +148,7 @@ impl MemoryStore {
 }
 
 impl Shared {
-    fn current(&self) -> Arc<EventSnapshot> {
+    fn current(&self) -> Arc<Services> {
         self.log
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -187,6 +186,7 @@ impl Shared {
             date: new.timestamp.unwrap_or(received),
             action: new.action,
             engineer: new.engineer,
+            service: Some(new.service),
         };
         // The next snapshot first: a record it refuses is never written, so the file never
         // holds a line its own next start would refuse.
@@ -211,6 +211,7 @@ impl Shared {
             sha: Sha::new(&raw.sha),
             action: raw.action,
             engineer: raw.engineer,
+            service: raw.service.unwrap_or_default(),
         };
         if let Some(key) = key {
             writer
@@ -423,7 +424,7 @@ impl Remembered {
     /// The keys file's keys younger than 24 hours whose event `log` holds as it was recorded
     /// (a key whose event never reached the events file is dropped); a line that does not
     /// parse, the end of an append cut short, is skipped.
-    fn read(path: &Path, log: &EventSnapshot, now: Timestamp) -> Self {
+    fn read(path: &Path, log: &Services, now: Timestamp) -> Self {
         let text = match std::fs::read(path) {
             Ok(text) => text,
             Err(error) => {
@@ -445,14 +446,20 @@ impl Remembered {
         lines.sort_by_key(|line| line.received);
         let mut keys = Self::default();
         for line in lines {
+            let stored = log.event(line.event.id).as_ref().map(EventRecord::from);
+            // A line written before events had services names none: its event's, then.
+            let service = line
+                .event
+                .service
+                .or_else(|| Some(stored.as_ref()?.service.clone()));
             let event = EventRecord {
                 id: line.event.id,
                 timestamp: line.event.date,
                 sha: Sha::new(&line.event.sha),
                 action: line.event.action,
                 engineer: line.event.engineer,
+                service: service.unwrap_or_default(),
             };
-            let stored = log.event(event.id).as_ref().map(EventRecord::from);
             let fresh = line.received > now - IDEMPOTENCY_WINDOW_SECONDS;
             // A key written again after its first event's append failed: the first that holds.
             if fresh && stored.as_ref() == Some(&event) && !keys.by_key.contains_key(&line.key) {

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use self::dynamodb::DynamoDbStore;
 use self::memory::MemoryStore;
 use crate::events::{
-    AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventSnapshot, EventView,
-    NO_DAYS_JSON, NewEvent, Page, Position, Timestamp, summary_days,
+    AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventView, NO_DAYS_JSON,
+    NewEvent, Page, Position, Services, Timestamp, summary_days,
 };
 
 pub enum Store {
@@ -24,7 +24,7 @@ pub enum Store {
 
 /// What reads see: a snapshot of the memory store, or the table.
 pub enum Reader<'a> {
-    Memory(Arc<EventSnapshot>),
+    Memory(Arc<Services>),
     DynamoDb(&'a DynamoDbStore),
 }
 
@@ -130,7 +130,7 @@ impl Reader<'_> {
         let name = query.engineer.unwrap_or_default();
         match self {
             Self::Memory(store) => Ok(store
-                .has_engineer(name)
+                .has_engineer(query.service, name)
                 .then(|| EventPage::Borrowed(store.query(query)))),
             Self::DynamoDb(store) => {
                 let (known, page) = Box::pin(store.within_budget(async {
@@ -148,7 +148,7 @@ impl Reader<'_> {
     /// `{"engineers":[…]}`: every engineer, sorted by name.
     pub async fn engineers_json(&self) -> Result<Cow<'_, [u8]>, ReadFailure> {
         match self {
-            Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json())),
+            Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json(None))),
             Self::DynamoDb(store) => {
                 let json = Box::pin(store.within_budget(store.engineers_json())).await?;
                 Ok(Cow::Owned(json))
@@ -164,8 +164,8 @@ impl Reader<'_> {
         to: Option<Timestamp>,
     ) -> Result<Vec<u8>, ReadFailure> {
         match self {
-            Self::Memory(store) => Ok(match summary_days(from, to, store.time_span())? {
-                Some((first, last)) => store.daily_json(first, last),
+            Self::Memory(store) => Ok(match summary_days(from, to, store.time_span(None))? {
+                Some((first, last)) => store.daily_json(None, first, last),
                 None => NO_DAYS_JSON.to_vec(),
             }),
             Self::DynamoDb(store) => {
@@ -184,8 +184,8 @@ impl Reader<'_> {
     ) -> Result<DeliveryReport, ReadFailure> {
         match self {
             Self::Memory(log) => {
-                let days = summary_days(from, to, log.time_span())?;
-                let index = log.delivery();
+                let days = summary_days(from, to, log.time_span(None))?;
+                let index = log.delivery(None);
                 Ok(DeliveryReport::new(days, bucket, |first, last| {
                     index.figures(first, last)
                 }))

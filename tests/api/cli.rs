@@ -191,6 +191,7 @@ fn an_id_stored_with_other_content_stops_the_import_and_changes_nothing() {
         date: 1_509_500_000,
         action: "deploy".into(),
         engineer: "erin".into(),
+        service: None,
     });
     write_json_lines(&file, &changed);
     let outcome = run(&["import", file.to_str().unwrap()], &env);
@@ -256,6 +257,7 @@ fn a_conflict_anywhere_in_the_file_stops_the_import_before_anything_is_written()
             date: 1_509_600_000 + n as i64 * 60,
             action: "deploy".into(),
             engineer: "erin".into(),
+            service: None,
         })
         .collect();
     let mut conflicting = fixture_records()[4].clone(); // id 4
@@ -633,9 +635,10 @@ fn the_memory_store_imports_into_its_events_file() {
         "{}",
         third.stdout
     );
-    let loaded = pipeline_events_api::events::EventIndex::load(
+    let loaded = pipeline_events_api::events::Services::load(
         std::fs::File::open(&events_file).unwrap(),
         "events",
+        "default",
     )
     .unwrap();
     assert_eq!(loaded.len(), 8);

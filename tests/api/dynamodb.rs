@@ -16,7 +16,7 @@ use pipeline_events_api::store::dynamodb::import::import;
 use serde_json::json;
 
 use crate::support::dynamodb_standin::{StandIn, throttled};
-use crate::support::moto::{Moto, dynamodb_config, free_port};
+use crate::support::moto::{Moto, dynamodb_config, free_port, patient_dynamodb_config};
 use crate::support::{Backend, TestApp, fixture_records};
 
 fn fixture() -> TestApp {
@@ -111,6 +111,7 @@ fn monthly_records() -> Vec<RawEvent> {
                 date,
                 action: "deploy".into(),
                 engineer: "ada".into(),
+                service: None,
             }
         })
         .collect()
@@ -368,7 +369,8 @@ async fn an_import_retries_the_items_a_batch_leaves_unprocessed() {
         ),
     });
     let store = DynamoDbStore::new("events".into(), Some(dynamodb_config(&stand_in.endpoint())));
-    let events = pipeline_events_api::events::EventIndex::from_records(fixture_records()).unwrap();
+    let events =
+        pipeline_events_api::events::Services::from_records(fixture_records(), "default").unwrap();
     let report = import(&store, &events, |_| {}).await.unwrap();
     assert_eq!(report.written, 8);
 
@@ -451,9 +453,10 @@ async fn an_import_racing_posts_never_overwrites_an_acknowledged_event() {
             date: 1_509_580_800 + id as i64 * 60,
             action: "deploy".into(),
             engineer: "ian".into(),
+            service: None,
         })
         .collect();
-    let events = pipeline_events_api::events::EventIndex::from_records(records).unwrap();
+    let events = pipeline_events_api::events::Services::from_records(records, "default").unwrap();
     let posts = async {
         let mut acknowledged = Vec::new();
         for n in 0..30 {
@@ -488,4 +491,67 @@ async fn an_import_racing_posts_never_overwrites_an_acknowledged_event() {
             "{error}"
         ),
     }
+}
+
+#[tokio::test]
+async fn an_event_stored_before_services_is_the_default_services() {
+    let app = fixture();
+    let store = app.dynamodb().expect("a DynamoDB app");
+    let client = store.client().await;
+    // Event 3 as a table written before events had services holds it: without `svc`.
+    let items = client
+        .scan()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let of_event_3 = items.iter().filter(|item| {
+        item.get("id")
+            .and_then(|id| id.as_n().ok())
+            .map(String::as_str)
+            == Some("3")
+            || item
+                .get("pk")
+                .and_then(|pk| pk.as_s().ok())
+                .map(String::as_str)
+                == Some("ID#3")
+    });
+    let mut stripped = 0;
+    for item in of_event_3 {
+        client
+            .update_item()
+            .table_name(store.table())
+            .key("pk", item["pk"].clone())
+            .key("sk", item["sk"].clone())
+            .update_expression("REMOVE svc")
+            .send()
+            .await
+            .unwrap();
+        stripped += 1;
+    }
+    assert_eq!(stripped, 2, "the event's item and its id item");
+    let legacy = TestApp::on(
+        Store::DynamoDb(Box::new(
+            DynamoDbStore::new(
+                store.table().to_owned(),
+                Some(patient_dynamodb_config(&Moto::shared().endpoint())),
+            )
+            .with_default_service("octo-org/legacy"),
+        )),
+        MetadataSource::build_time("test".into()),
+    );
+    let event = legacy.get("/events/3").await.json();
+    assert_eq!(event["service"], "octo-org/legacy");
+    let listed = legacy.get("/events").await.json();
+    for event in listed["events"].as_array().unwrap() {
+        let expected = if event["id"] == 3 {
+            "octo-org/legacy"
+        } else {
+            "default"
+        };
+        assert_eq!(event["service"], expected, "{event}");
+    }
+    assert_eq!(listed["events"].as_array().unwrap().len(), 8);
 }

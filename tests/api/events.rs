@@ -14,7 +14,8 @@ async fn lists_every_event_by_time_then_id(backend: Backend) {
             "timestamp": "2017-10-30T09:00:00Z",
             "sha": "aaaa001",
             "action": "stage",
-            "engineer": "alice"
+            "engineer": "alice",
+            "service": "default"
         })
     );
 }

@@ -1,16 +1,17 @@
 //! Loading the pipeline's export format, and the built-in sample dataset.
 
-use pipeline_events_api::events::{EventIndex, GeneratorSettings, generate, write_json_lines};
+use pipeline_events_api::events::{GeneratorSettings, Services, generate, write_json_lines};
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 
 use crate::support::{TestApp, fixture_records};
 
 /// Loads through both paths (a reader, as for EVENTS_FILE; a slice, as for the built-in sample)
 /// and requires the same outcome from each.
-fn load(text: &str) -> Result<EventIndex, String> {
-    let from_reader = EventIndex::load(text.as_bytes(), "events.json").map_err(|e| e.to_string());
+fn load(text: &str) -> Result<Services, String> {
+    let from_reader =
+        Services::load(text.as_bytes(), "events.json", "default").map_err(|e| e.to_string());
     let from_slice =
-        EventIndex::load_slice(text.as_bytes(), "events.json").map_err(|e| e.to_string());
+        Services::load_slice(text.as_bytes(), "events.json", "default").map_err(|e| e.to_string());
     match (&from_reader, &from_slice) {
         (Ok(a), Ok(b)) => assert_eq!(a.len(), b.len()),
         (Err(a), Err(b)) => assert_eq!(a, b),
@@ -33,9 +34,11 @@ fn json_array_and_json_lines_load_the_same_events() {
     let from_lines = load(std::str::from_utf8(&lines).unwrap()).unwrap();
     assert_eq!(from_array.len(), 8);
     assert_eq!(from_lines.len(), 8);
-    let engineers = |store: &EventIndex| {
+    let engineers = |store: &Services| {
         store
+            .service("default")
             .engineers()
+            .into_iter()
             .map(|e| (e.name.to_owned(), e.events))
             .collect::<Vec<_>>()
     };
@@ -151,7 +154,7 @@ fn the_generator_is_deterministic_and_scales() {
             .iter()
             .any(|e| e.action == "stage" && e.sha == deploy.sha && e.date < deploy.date)
     );
-    EventIndex::from_records(first).expect("generated records are valid");
+    Services::from_records(first, "default").expect("generated records are valid");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pipeline_events_api::events::EventIndex;
+use pipeline_events_api::events::Services;
 use pipeline_events_api::metadata::{MetadataSource, SsmMetadata};
 use serde_json::json;
 
@@ -18,7 +18,7 @@ const PREFIX: &str = "/pipeline-events-api/test";
 fn app_with(client: aws_sdk_ssm::Client, ttl: Duration) -> TestApp {
     let source = SsmMetadata::new(PREFIX.into(), "from ssm".into(), ttl, Some(client));
     TestApp::new(
-        EventIndex::from_records(fixture_records()).unwrap(),
+        Services::from_records(fixture_records(), "default").unwrap(),
         MetadataSource::Ssm(Box::new(source)),
     )
 }
@@ -220,7 +220,7 @@ async fn the_fetch_budget_alone_bounds_a_request() {
     )
     .with_budget(Duration::from_millis(300));
     let app = TestApp::new(
-        EventIndex::from_records(fixture_records()).unwrap(),
+        Services::from_records(fixture_records(), "default").unwrap(),
         MetadataSource::Ssm(Box::new(source)),
     );
     let response = tokio::time::timeout(Duration::from_secs(10), app.get("/metadata"))

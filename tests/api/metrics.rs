@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pipeline_events_api::events::{DeliveryActions, EventIndex, RawEvent};
+use pipeline_events_api::events::{DeliveryActions, RawEvent, Services};
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::store::Store;
 use pipeline_events_api::store::memory::MemoryStore;
@@ -24,6 +24,7 @@ fn record(id: u64, date: i64, action: &str, sha: &str) -> RawEvent {
         date,
         action: action.to_owned(),
         engineer: "alice".to_owned(),
+        service: None,
     }
 }
 
@@ -259,7 +260,7 @@ async fn configured_action_names_are_the_ones_counted() {
         })
         .collect();
     let store = MemoryStore::new(
-        EventIndex::from_records(renamed).unwrap(),
+        Services::from_records(renamed, "default").unwrap(),
         None,
         DeliveryActions {
             deploy: "release".into(),
@@ -629,7 +630,7 @@ fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
                 .collect();
             let app = TestApp::with_records_on(first, Backend::DynamoDb);
             let store = app.dynamodb().expect("a DynamoDB app");
-            let all = EventIndex::from_records(records.clone()).expect("valid records");
+            let all = Services::from_records(records.clone(), "default").expect("valid records");
             let (body, report) = blocking_runtime().block_on(async {
                 import(store, &all, |_| {})
                     .await
@@ -688,7 +689,7 @@ async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
     assert!(report.repaired > 0, "{report:?}");
     let memory = TestApp::on(
         Store::Memory(MemoryStore::new(
-            EventIndex::from_records(cases()).unwrap(),
+            Services::from_records(cases(), "default").unwrap(),
             None,
             renamed,
         )),

@@ -36,6 +36,7 @@ fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
                 date: START + slot * 1800 + second,
                 action: action.to_owned(),
                 engineer: engineer.to_owned(),
+                service: None,
             })
             .collect()
     })
@@ -99,6 +100,7 @@ fn view(record: &RawEvent) -> Value {
         "sha": record.sha,
         "action": record.action,
         "engineer": record.engineer,
+        "service": record.service.as_deref().unwrap_or("default"),
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use pipeline_events_api::events::{EventIndex, EventQuery, format_timestamp};
+use pipeline_events_api::events::{EventQuery, Services, format_timestamp};
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 use proptest::prelude::*;
 
@@ -95,9 +95,11 @@ fn random_requests_never_get_a_5xx() {
 
 #[test]
 fn cursor_pages_add_up_to_one_unpaginated_query() {
-    let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").unwrap();
-    let (first, last) = store.time_span().unwrap();
-    let engineers: Vec<String> = store.engineers().map(|e| e.name.to_owned()).collect();
+    let store = Services::load_slice(SAMPLE_EVENTS, "sample", "default").unwrap();
+    let (first, last) = store.time_span(None).unwrap();
+    let engineers: Vec<String> = (store.service("default").engineers().into_iter())
+        .map(|e| e.name.to_owned())
+        .collect();
     let mut runner = crate::support::property_runner(300);
     let strategy = (
         (first - 86_400)..(last + 86_400),
@@ -117,6 +119,7 @@ fn cursor_pages_add_up_to_one_unpaginated_query() {
                     action,
                     after: None,
                     limit: store.len(),
+                    service: None,
                 })
                 .events
                 .iter()

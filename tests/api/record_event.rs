@@ -30,7 +30,7 @@ async fn records_an_event_that_every_read_route_shows(backend: Backend) {
     assert_eq!(event["id"], 9);
     assert_eq!(
         event,
-        json!({"id": 9, "timestamp": NOV_1_15H, "sha": SHA, "action": "deploy", "engineer": "dora"})
+        json!({"id": 9, "timestamp": NOV_1_15H, "sha": SHA, "action": "deploy", "engineer": "dora", "service": "default"})
     );
     assert_eq!(response.header("location"), Some("events/9"));
     assert_eq!(response.header("content-type"), Some("application/json"));
@@ -136,6 +136,81 @@ async fn a_retry_with_the_same_key_records_nothing_new(backend: Backend) {
     assert_eq!(fay_events(&app).await, 3);
 }
 
+async fn an_event_belongs_to_the_service_it_names_or_the_default(backend: Backend) {
+    let app = TestApp::fixture_on(backend);
+    let in_service = |action: &str, service: &str| {
+        json!({"sha": SHA, "action": action, "engineer": "gus", "timestamp": NOV_1_15H, "service": service})
+            .to_string()
+    };
+    let response = app
+        .post_event(&in_service("deploy", "octo-org/web"), &[])
+        .await;
+    assert_eq!(
+        response.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let event = response.json();
+    assert_eq!(event["service"], "octo-org/web");
+    assert_eq!(
+        app.get(&format!("/events/{}", event["id"])).await.json(),
+        event
+    );
+    let listed = app.get("/engineers/gus/events").await.json();
+    assert_eq!(listed["events"], json!([event]));
+
+    // Named or not, the default service is one service, and one request under a key.
+    let key = [("idempotency-key", "default-service")];
+    let unnamed = app.post_event(&body("gus", "stage", NOV_1_15H), &key).await;
+    assert_eq!(unnamed.json()["service"], "default");
+    let named = app.post_event(&in_service("stage", "default"), &key).await;
+    assert_eq!(named.header("idempotent-replayed"), Some("true"));
+    assert_eq!(named.json(), unnamed.json());
+    // Another service under the same key is another request.
+    app.post_event(&in_service("stage", "octo-org/api"), &key)
+        .await
+        .assert_error(422, "idempotency_key_reused");
+
+    // A key's replay answers with the service it recorded.
+    let key = [("idempotency-key", "named-service")];
+    let first = app
+        .post_event(&in_service("rollback", "octo-org/web"), &key)
+        .await;
+    let again = app
+        .post_event(&in_service("rollback", "octo-org/web"), &key)
+        .await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json(), first.json());
+    assert_eq!(app.get("/engineers/gus/events").await.ids().len(), 3);
+
+    for refused in [
+        json!(""),
+        json!("a b"),
+        json!("x".repeat(256)),
+        json!(7),
+        json!(null),
+    ] {
+        let body = json!({"sha": SHA, "action": "deploy", "engineer": "gus", "service": refused});
+        let response = app.post_event(&body.to_string(), &[]).await;
+        response.assert_error(400, "invalid_service");
+    }
+    assert_eq!(app.get("/engineers/gus/events").await.ids().len(), 3);
+}
+
+async fn the_default_service_is_the_operators(backend: Backend) {
+    let app = TestApp::fixture_on(backend).with_default_service("octo-org/monolith");
+    let recorded = app
+        .post_event(&body("hal", "deploy", NOV_1_15H), &[])
+        .await
+        .json();
+    assert_eq!(recorded["service"], "octo-org/monolith");
+    assert_eq!(
+        app.get(&format!("/events/{}", recorded["id"])).await.json()["service"],
+        "octo-org/monolith"
+    );
+}
+
 async fn fay_events(app: &TestApp) -> usize {
     app.get("/engineers/fay/events").await.ids().len()
 }
@@ -183,7 +258,7 @@ async fn an_event_is_found_by_its_id(backend: Backend) {
     let app = TestApp::fixture_on(backend);
     assert_eq!(
         app.get("/events/3").await.json(),
-        json!({"id": 3, "timestamp": "2017-10-30T10:00:00Z", "sha": "bbbb001", "action": "stage", "engineer": "bob"})
+        json!({"id": 3, "timestamp": "2017-10-30T10:00:00Z", "sha": "bbbb001", "action": "stage", "engineer": "bob", "service": "default"})
     );
     app.get("/events/99")
         .await
@@ -464,6 +539,8 @@ each_store!(
     a_retry_with_the_same_key_records_nothing_new,
     first_and_last_hold_for_events_that_arrive_out_of_order,
     an_event_is_found_by_its_id,
+    an_event_belongs_to_the_service_it_names_or_the_default,
+    the_default_service_is_the_operators,
     malformed_bodies_get_a_code_and_record_nothing,
     the_request_itself_is_checked_before_the_body,
 );
@@ -516,7 +593,7 @@ fn recorded_events_are_in_events_file_and_survive_a_restart() {
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[1],
-        json!({"id": 42, "sha": SHA, "date": 1_509_548_400, "action": "stage", "engineer": "zoe"})
+        json!({"id": 42, "sha": SHA, "date": 1_509_548_400, "action": "stage", "engineer": "zoe", "service": "default"})
     );
 
     // A key whose event never reached the events file (an append that failed after its key

@@ -145,9 +145,10 @@ async fn counts_add_up_to_the_events(backend: Backend) {
         days.len()
     );
     let total: u64 = days.iter().map(|d| d["total"].as_u64().unwrap()).sum();
-    let sample = pipeline_events_api::events::EventIndex::load_slice(
+    let sample = pipeline_events_api::events::Services::load_slice(
         pipeline_events_api::startup::SAMPLE_EVENTS,
         "sample",
+        "default",
     )
     .unwrap();
     assert_eq!(total, sample.len() as u64);
@@ -173,10 +174,12 @@ async fn an_empty_store_has_no_days(backend: Backend) {
 }
 
 async fn responses_equal_the_domain_summary_for_any_range(backend: Backend) {
-    use pipeline_events_api::events::EventIndex;
+    use pipeline_events_api::events::{EventIndex, RawEvent, Services};
     use pipeline_events_api::startup::SAMPLE_EVENTS;
 
-    let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").unwrap();
+    let sample = Services::load_slice(SAMPLE_EVENTS, "sample", "default").unwrap();
+    let records = sample.iter().map(|event| RawEvent::from(&event));
+    let store = EventIndex::from_records("default", records).unwrap();
     let app = TestApp::sample_on(backend);
     let day = |date: &str| {
         chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::delivery_facts::DeliveryActions;
-use crate::event_index::EventIndex;
 use crate::new_event::is_action_name;
+use crate::services::Services;
 
 /// An action outside the list: the action, and the allowed ones as a sentence lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +72,9 @@ impl AllowedActions {
 
     /// A file is refused whole if any of its events has an action off the list: one rule for
     /// every way an event comes in. The message names the action and an event that carries it.
-    pub fn check_store(&self, events: &EventIndex) -> Result<(), String> {
-        let Some(action) = events.actions().find(|action| !self.contains(action)) else {
+    pub fn check_store(&self, events: &Services) -> Result<(), String> {
+        let actions = events.snapshots().flat_map(|service| service.actions());
+        let Some(action) = actions.into_iter().find(|action| !self.contains(action)) else {
             return Ok(());
         };
         let example = events

@@ -2,25 +2,26 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use foldhash::fast::RandomState;
 use std::fmt;
-use std::io::Read;
 use std::sync::OnceLock;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::daily_json::DailyJson;
-use super::load::{BLOCK_BYTES, LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
+use super::load::{RawEvent, RecordRef};
 use super::model::{Event, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp};
 use super::query::{EventQuery, Page, bounds};
 use super::sha::Sha;
 use super::summary::{self, DaySummary, DayTotals};
 
-/// The events, held in memory and indexed for the queries the API answers:
+/// The events of one service, held in memory and indexed for the queries the API answers:
 /// sorted by (timestamp, id) for range queries, per engineer, per action, and per UTC day.
 /// Its whole API is here; `query`, `summary` and `daily_json` hold the types and the pieces it
 /// is built from.
 #[derive(Debug, Default)]
 pub struct EventIndex {
+    /// The service every event here belongs to.
+    service: Box<str>,
     pub(crate) events: Vec<Event>,
     /// Sorted by name; an event's `engineer` is an index into this.
     pub(crate) engineers: Vec<Engineer>,
@@ -91,33 +92,12 @@ impl fmt::Display for InvalidRecord {
 impl std::error::Error for InvalidRecord {}
 
 impl EventIndex {
-    /// Loads a dataset in the pipeline's export format; `source` names it in errors.
-    pub fn load(reader: impl Read, source: &str) -> Result<Self, LoadError> {
-        let mut builder = Builder::default();
-        parse_reader(reader, source, BLOCK_BYTES, |record| {
-            builder.push(record).map_err(|e| e.0)
-        })?;
-        builder
-            .finish()
-            .map_err(|r| LoadError::new(source, Some(r.record), r.message()))
-    }
-
-    /// Loads a dataset that is already in memory, such as the built-in sample.
-    pub fn load_slice(bytes: &[u8], source: &str) -> Result<Self, LoadError> {
-        let mut builder = Builder::default();
-        parse_slice(bytes, source, |record| {
-            builder.push(record).map_err(|e| e.0)
-        })?;
-        builder
-            .finish()
-            .map_err(|r| LoadError::new(source, Some(r.record), r.message()))
-    }
-
-    /// Builds a store from records already in memory (the generator, tests, benchmarks).
+    /// `service`'s events from records already in memory; their own `service` is not read.
     pub fn from_records(
+        service: &str,
         records: impl IntoIterator<Item = RawEvent>,
     ) -> Result<Self, InvalidRecord> {
-        let mut builder = Builder::default();
+        let mut builder = Builder::new(service);
         for (index, raw) in records.into_iter().enumerate() {
             builder
                 .push(RecordRef::from(&raw))
@@ -130,6 +110,10 @@ impl EventIndex {
                 repeated.message()
             ))
         })
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
     }
 
     pub fn len(&self) -> usize {
@@ -189,9 +173,10 @@ impl EventIndex {
         })
     }
 
-    /// One store holding the events of both (their ids must differ), built without parsing.
+    /// One index holding the events of both, of one service (their ids must differ), built
+    /// without parsing.
     pub fn merged(a: &EventIndex, b: &EventIndex) -> Result<Self, InvalidRecord> {
-        let mut builder = Builder::default();
+        let mut builder = Builder::new(&a.service);
         for event in a.iter().chain(b.iter()) {
             builder.push_view(&event)?;
         }
@@ -323,13 +308,25 @@ impl EventIndex {
             sha: &event.sha,
             action: &self.actions[event.action as usize],
             engineer: &self.engineers[event.engineer as usize].name,
+            service: &self.service,
         }
+    }
+
+    /// The last instant of an event with one of these actions.
+    pub fn last_of(&self, actions: &[&str]) -> Option<Timestamp> {
+        actions
+            .iter()
+            .filter_map(|name| {
+                let events = &self.action_events[self.action_id(name)?];
+                Some(self.events[*events.last()? as usize].timestamp)
+            })
+            .max()
     }
 }
 
-/// Collects records, interning names as they arrive, then sorts and indexes once.
-#[derive(Default)]
-struct Builder {
+/// Collects one service's records, interning names as they arrive, then sorts and indexes once.
+pub(crate) struct Builder {
+    service: Box<str>,
     events: Vec<Event>,
     engineer_ids: HashMap<Box<str>, u32, RandomState>,
     action_ids: HashMap<Box<str>, u16, RandomState>,
@@ -339,19 +336,29 @@ struct Builder {
 }
 
 /// An id given to two records: the later record's number (1-based) and the id.
-struct RepeatedId {
-    record: usize,
-    id: u64,
+pub(crate) struct RepeatedId {
+    pub(crate) record: usize,
+    pub(crate) id: u64,
 }
 
 impl RepeatedId {
-    fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         format!("id {} appears more than once", self.id)
     }
 }
 
 impl Builder {
-    fn push(&mut self, raw: RecordRef<'_>) -> Result<(), InvalidRecord> {
+    pub(crate) fn new(service: &str) -> Self {
+        Self {
+            service: service.into(),
+            events: Vec::new(),
+            engineer_ids: HashMap::default(),
+            action_ids: HashMap::default(),
+            ids_unordered: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, raw: RecordRef<'_>) -> Result<(), InvalidRecord> {
         if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&raw.date) {
             return Err(InvalidRecord(format!(
                 "date {} is outside 1970-01-01..9999-12-31 (expected Unix seconds)",
@@ -425,7 +432,7 @@ impl Builder {
         })
     }
 
-    fn finish(self) -> Result<EventIndex, RepeatedId> {
+    pub(crate) fn finish(self) -> Result<EventIndex, RepeatedId> {
         if let Some(repeated) = self.repeated_id() {
             return Err(repeated);
         }
@@ -461,6 +468,7 @@ impl Builder {
             by_id
         });
         Ok(EventIndex {
+            service: self.service,
             events,
             engineers,
             actions,

@@ -6,10 +6,10 @@
 use crate::model::{Dates, EventView};
 use crate::sha::{Sha, hex_digits};
 
-/// About the length of an event in JSON (a 40-digit SHA, a name of a dozen characters).
-pub const EVENT_JSON_BYTES: usize = 160;
+/// About the length of an event in JSON (a 40-digit SHA, names of a dozen characters).
+pub const EVENT_JSON_BYTES: usize = 190;
 
-/// Appends `[{"id":…,"timestamp":…,"sha":…,"action":…,"engineer":…},…]` to `out`.
+/// Appends `[{"id":…,"timestamp":…,"sha":…,"action":…,"engineer":…,"service":…},…]` to `out`.
 pub fn write_events_json(events: &[EventView<'_>], out: &mut Vec<u8>) {
     out.reserve(2 + events.len() * EVENT_JSON_BYTES);
     let mut dates = Dates::new();
@@ -43,6 +43,8 @@ fn write_event(event: &EventView<'_>, dates: &mut Dates, out: &mut Vec<u8>) {
     write_string(event.action, out);
     out.extend_from_slice(b",\"engineer\":");
     write_string(event.engineer, out);
+    out.extend_from_slice(b",\"service\":");
+    write_string(event.service, out);
     out.push(b'}');
 }
 
@@ -93,6 +95,7 @@ mod tests {
         sha: String,
         action: String,
         engineer: String,
+        service: String,
     }
 
     fn event() -> impl Strategy<Value = (Expected, i64)> {
@@ -111,18 +114,25 @@ mod tests {
             Just(MIN_TIMESTAMP),
             Just(MAX_TIMESTAMP),
         ];
-        (any::<u64>(), timestamp, sha, text.clone(), text).prop_map(
-            |(id, timestamp, sha, action, engineer)| {
+        (
+            any::<u64>(),
+            timestamp,
+            sha,
+            text.clone(),
+            text.clone(),
+            text,
+        )
+            .prop_map(|(id, timestamp, sha, action, engineer, service)| {
                 let expected = Expected {
                     id,
                     timestamp: format_timestamp(timestamp),
                     sha,
                     action,
                     engineer,
+                    service,
                 };
                 (expected, timestamp)
-            },
-        )
+            })
     }
 
     proptest! {
@@ -138,6 +148,7 @@ mod tests {
                     sha,
                     action: &e.action,
                     engineer: &e.engineer,
+                    service: &e.service,
                 })
                 .collect();
             let expected: Vec<&Expected> = events.iter().map(|(e, _)| e).collect();

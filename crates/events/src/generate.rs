@@ -26,6 +26,9 @@ pub struct GeneratorSettings {
     pub days: u32,
     /// Approximate number of events wanted.
     pub events: usize,
+    /// How many services the changes are spread over (`service_name`); with one, records
+    /// name none (they take the loader's default).
+    pub services: usize,
 }
 
 impl Default for GeneratorSettings {
@@ -37,6 +40,7 @@ impl Default for GeneratorSettings {
             start: 1_506_902_400,
             days: 42,
             events: 1_500,
+            services: 1,
         }
     }
 }
@@ -45,7 +49,7 @@ impl Default for GeneratorSettings {
 pub fn generate(settings: &GeneratorSettings) -> Vec<RawEvent> {
     let mut rng = SplitMix64(settings.seed);
     let names: Vec<String> = (0..settings.engineers.max(1)).map(engineer_name).collect();
-    let mut events: Vec<(Timestamp, String, &'static str, usize)> =
+    let mut events: Vec<(Timestamp, String, &'static str, usize, usize)> =
         Vec::with_capacity(settings.events + settings.events / 8);
 
     while events.len() < settings.events {
@@ -59,13 +63,18 @@ pub fn generate(settings: &GeneratorSettings) -> Vec<RawEvent> {
         let seconds = 7 * 3600 + rng.below(11 * 3600) as i64;
         let staged = settings.start + day * 86_400 + seconds;
         let sha = rng.sha();
-        events.push((staged, sha.clone(), "stage", engineer));
+        // One service draws nothing, so that the sample stays what it was before services.
+        let service = match settings.services {
+            0 | 1 => 0,
+            n => rng.below(n as u64) as usize,
+        };
+        events.push((staged, sha.clone(), "stage", engineer, service));
         if rng.below(100) < 85 {
             let deployed = staged + 300 + rng.below(3300) as i64;
-            events.push((deployed, sha.clone(), "deploy", engineer));
+            events.push((deployed, sha.clone(), "deploy", engineer, service));
             if rng.below(100) < 4 {
                 let rolled_back = deployed + 120 + rng.below(1800) as i64;
-                events.push((rolled_back, sha, "rollback", engineer));
+                events.push((rolled_back, sha, "rollback", engineer, service));
             }
         }
     }
@@ -73,14 +82,20 @@ pub fn generate(settings: &GeneratorSettings) -> Vec<RawEvent> {
     events
         .into_iter()
         .enumerate()
-        .map(|(index, (date, sha, action, engineer))| RawEvent {
+        .map(|(index, (date, sha, action, engineer, service))| RawEvent {
             id: index as u64 + 1,
             sha,
             date,
             action: action.to_owned(),
             engineer: names[engineer].clone(),
+            service: (settings.services > 1).then(|| service_name(service)),
         })
         .collect()
+}
+
+/// The `index`-th generated service: `team-<index / 10>/service-<index>`.
+pub fn service_name(index: usize) -> String {
+    format!("team-{}/service-{index:03}", index / 10)
 }
 
 /// Writes records as JSON lines, the pipeline's export format.

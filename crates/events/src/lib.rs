@@ -13,6 +13,8 @@ mod load;
 mod model;
 mod new_event;
 mod query;
+mod service;
+mod services;
 mod sha;
 mod snapshot;
 mod summary;
@@ -29,7 +31,7 @@ pub use delivery::{
 pub use delivery_facts::{DayChange, DeliveryActions, DeliveryKind, Firsts};
 pub use event_index::{EngineerList, EngineerSummary, EventIndex, InvalidRecord};
 pub use event_json::{EVENT_JSON_BYTES, write_events_json};
-pub use generate::{GeneratorSettings, generate, write_json_lines};
+pub use generate::{GeneratorSettings, generate, service_name, write_json_lines};
 pub use load::{LoadError, RawEvent};
 pub use model::{
     Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
@@ -40,6 +42,10 @@ pub use new_event::{
     NewEvent, Refusal, is_action_name, is_engineer_name, shorten,
 };
 pub use query::{EventQuery, Page, Position};
+pub use service::{
+    DEFAULT_SERVICE, MAX_SERVICE_CHARS, SERVICE_PATTERN, SERVICE_RULE, is_service_name,
+};
+pub use services::{SERVICE_FREQUENCY_DAYS, ServiceSummary, Services};
 pub use sha::Sha;
 pub use snapshot::EventSnapshot;
 pub use summary::{

@@ -1,5 +1,6 @@
 //! The pipeline's export format: a JSON array, or JSON lines, of
-//! `{"id":<integer>,"sha":"<hex>","date":<unix seconds>,"action":"<string>","engineer":"<string>"}`.
+//! `{"id":<integer>,"sha":"<hex>","date":<unix seconds>,"action":"<string>","engineer":"<string>"}`
+//! and optionally `"service":"<name>"` (without it, the loader's default service).
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -11,6 +12,7 @@ use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
 use crate::new_event::{
     MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, is_action_name, is_engineer_name, is_sha, shorten,
 };
+use crate::service::{SERVICE_RULE, is_service_name};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// One record as the pipeline exports it.
@@ -21,6 +23,8 @@ pub struct RawEvent {
     pub date: i64,
     pub action: String,
     pub engineer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 impl From<&crate::model::EventView<'_>> for RawEvent {
@@ -32,6 +36,7 @@ impl From<&crate::model::EventView<'_>> for RawEvent {
             date: event.timestamp,
             action: event.action.to_owned(),
             engineer: event.engineer.to_owned(),
+            service: Some(event.service.to_owned()),
         }
     }
 }
@@ -58,8 +63,8 @@ impl fmt::Display for LoadError {
     }
 }
 
-/// The fields of a record, in the order the export writes them.
-const FIELDS: [&str; 5] = ["id", "sha", "date", "action", "engineer"];
+/// The fields of a record, in the order the export writes them; all but `service` required.
+const FIELDS: [&str; 6] = ["id", "sha", "date", "action", "engineer", "service"];
 
 /// The rules `POST /events` applies, for a record of a file: one set of rules for every way an
 /// event comes in. The date's bounds are the store's (`Builder::push`): a file may hold the past.
@@ -86,6 +91,14 @@ pub(crate) fn check_record(record: &RecordRef<'_>) -> Result<(), String> {
              control characters"
         ));
     }
+    if let Some(service) = &record.service
+        && !is_service_name(service)
+    {
+        return Err(format!(
+            "field 'service' must be a service name, {SERVICE_RULE}, not '{}'",
+            shorten(service, 40)
+        ));
+    }
     Ok(())
 }
 
@@ -99,18 +112,21 @@ fn diagnose(text: &[u8], error: &serde_json::Error) -> String {
     };
     if let Some(unknown) = fields.keys().find(|name| !FIELDS.contains(&name.as_str())) {
         return format!(
-            "unknown field '{}'; the fields are id, sha, date, action and engineer",
+            "unknown field '{}'; the fields are id, sha, date, action, engineer and service",
             shorten(unknown, 40)
         );
     }
     for name in FIELDS {
         let Some(value) = fields.get(name) else {
+            if name == "service" {
+                continue;
+            }
             return format!("field '{name}' is missing");
         };
         let expected = match name {
             "id" if value.as_u64().is_none() => "a whole number from 1",
             "date" if value.as_i64().is_none() => "Unix seconds, a whole number",
-            "sha" | "action" | "engineer" if !value.is_string() => "a string",
+            "sha" | "action" | "engineer" | "service" if !value.is_string() => "a string",
             _ => continue,
         };
         return format!("field '{name}' must be {expected}");
@@ -133,6 +149,8 @@ pub(crate) struct RecordRef<'a> {
     pub action: Cow<'a, str>,
     #[serde(borrow)]
     pub engineer: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub service: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a RawEvent> for RecordRef<'a> {
@@ -143,6 +161,7 @@ impl<'a> From<&'a RawEvent> for RecordRef<'a> {
             date: raw.date,
             action: Cow::Borrowed(&raw.action),
             engineer: Cow::Borrowed(&raw.engineer),
+            service: raw.service.as_deref().map(Cow::Borrowed),
         }
     }
 }
@@ -515,6 +534,14 @@ mod tests {
             (
                 r#"{"id":2,"sha":7,"date":1,"action":"stage","engineer":"x"}"#,
                 "field 'sha' must be a string",
+            ),
+            (
+                r#"{"id":2,"sha":"abcdef1","date":1,"action":"stage","engineer":"x","service":"a b"}"#,
+                "field 'service' must be a service name",
+            ),
+            (
+                r#"{"id":2,"sha":"abcdef1","date":1,"action":"stage","engineer":"x","service":1}"#,
+                "field 'service' must be a string",
             ),
         ] {
             // A blank line before it: the line, not the record, is where to look.

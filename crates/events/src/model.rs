@@ -61,6 +61,9 @@ pub struct EventView<'a> {
     pub action: &'a str,
     #[schema(value_type = String, example = "alice")]
     pub engineer: &'a str,
+    /// The service it belongs to, as its code host names the repository.
+    #[schema(value_type = String, example = "octo-org/checkout")]
+    pub service: &'a str,
 }
 
 /// An event with its names, owned: what a store that is not in memory reads back.
@@ -71,6 +74,7 @@ pub struct EventRecord {
     pub sha: Sha,
     pub action: String,
     pub engineer: String,
+    pub service: String,
 }
 
 impl From<&EventView<'_>> for EventRecord {
@@ -81,6 +85,7 @@ impl From<&EventView<'_>> for EventRecord {
             sha: event.sha.clone(),
             action: event.action.to_owned(),
             engineer: event.engineer.to_owned(),
+            service: event.service.to_owned(),
         }
     }
 }
@@ -93,6 +98,7 @@ impl EventRecord {
             sha: &self.sha,
             action: &self.action,
             engineer: &self.engineer,
+            service: &self.service,
         }
     }
 }
@@ -192,6 +198,7 @@ mod tests {
             sha: &Sha::new("a"),
             action: "b",
             engineer: "c",
+            service: "d",
         })
         .unwrap();
         let expected = format!("\"timestamp\":\"{}\"", format_timestamp(instant));
@@ -227,6 +234,7 @@ mod tests {
                 sha: &Sha::new("a"),
                 action: "b",
                 engineer: "c",
+                service: "d",
             })
             .unwrap()
             .contains("9999-12-31T23:59:59Z")

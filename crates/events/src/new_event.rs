@@ -1,5 +1,6 @@
-//! An event as a pipeline sends it, before it has an id: `{"sha","action","engineer","timestamp"}`
-//! read from a request body and checked field by field, each refusal with a stable code.
+//! An event as a pipeline sends it, before it has an id:
+//! `{"sha","action","engineer","timestamp","service"}` read from a request body and checked field
+//! by field, each refusal with a stable code.
 
 use std::fmt;
 
@@ -13,6 +14,7 @@ use utoipa::openapi::schema::{
 };
 
 use super::model::{MIN_TIMESTAMP, Timestamp};
+use super::service::{DEFAULT_SERVICE, SERVICE_PATTERN, SERVICE_RULE, is_service_name};
 
 /// How long an idempotency key is remembered: a request sent again with its key within this
 /// answers with the event the first one recorded.
@@ -27,18 +29,26 @@ const MIN_SHA_DIGITS: usize = 7;
 const MAX_SHA_DIGITS: usize = 64;
 
 /// A new event, checked: `sha` in lower case, `timestamp` in whole seconds (fractions dropped)
-/// or `None` for "when it is received".
+/// or `None` for "when it is received", `service` the one named or the configured default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewEvent {
     pub sha: String,
     pub action: String,
     pub engineer: String,
     pub timestamp: Option<Timestamp>,
+    /// Left out of the fingerprint for the built-in default, so that a key recorded before
+    /// events had services still matches its retry.
+    #[serde(skip_serializing_if = "is_built_in_default")]
+    pub service: String,
+}
+
+fn is_built_in_default(service: &str) -> bool {
+    service == DEFAULT_SERVICE
 }
 
 /// Why a body was refused: a stable `code` (`invalid_body`, `unknown_field`, `duplicate_field`,
-/// `missing_field`, `invalid_sha`, `invalid_action`, `invalid_engineer`, `invalid_timestamp`) and
-/// a sentence for people.
+/// `missing_field`, `invalid_sha`, `invalid_action`, `invalid_engineer`, `invalid_timestamp`,
+/// `invalid_service`) and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub code: &'static str,
@@ -59,30 +69,34 @@ fn refuse<T>(code: &'static str, message: impl Into<String>) -> Result<T, Refusa
 }
 
 impl NewEvent {
-    /// Reads a JSON body; `now` (Unix seconds) bounds how far in the future a timestamp may be.
-    pub fn parse(body: &[u8], now: Timestamp) -> Result<Self, Refusal> {
+    /// Reads a JSON body; `now` (Unix seconds) bounds how far in the future a timestamp may be;
+    /// an event naming no service belongs to `default_service`.
+    pub fn parse(body: &[u8], now: Timestamp, default_service: &str) -> Result<Self, Refusal> {
         let Ok(Fields(fields)) = serde_json::from_slice::<Fields>(body) else {
             return refuse(
                 "invalid_body",
                 "The body must be one JSON object with the fields sha, action, engineer and \
-                 optionally timestamp.",
+                 optionally timestamp and service.",
             );
         };
         let mut sha = None;
         let mut action = None;
         let mut engineer = None;
         let mut timestamp = None;
+        let mut service = None;
         for (name, value) in fields {
             let slot = match name.as_str() {
                 "sha" => &mut sha,
                 "action" => &mut action,
                 "engineer" => &mut engineer,
                 "timestamp" => &mut timestamp,
+                "service" => &mut service,
                 _ => {
                     return refuse(
                         "unknown_field",
                         format!(
-                            "Unknown field '{}'; the fields are sha, action, engineer and timestamp.",
+                            "Unknown field '{}'; the fields are sha, action, engineer, timestamp \
+                             and service.",
                             shorten(&name, 64)
                         ),
                     );
@@ -104,6 +118,10 @@ impl NewEvent {
             action: check_action(required(action, "action")?)?,
             engineer: check_engineer(required(engineer, "engineer")?)?,
             timestamp: timestamp.map(|t| check_timestamp(t, now)).transpose()?,
+            service: match service {
+                Some(value) => check_service(value)?,
+                None => default_service.to_owned(),
+            },
         })
     }
 
@@ -175,6 +193,16 @@ fn check_engineer(value: Value) -> Result<String, Refusal> {
                 "Field 'engineer' must be a name of 1 to {MAX_ENGINEER_CHARS} characters, \
                  without control characters."
             ),
+        ),
+    }
+}
+
+fn check_service(value: Value) -> Result<String, Refusal> {
+    match value {
+        Value::String(service) if is_service_name(&service) => Ok(service),
+        _ => refuse(
+            "invalid_service",
+            format!("Field 'service' must be a service name: {SERVICE_RULE}."),
         ),
     }
 }
@@ -270,6 +298,18 @@ impl utoipa::PartialSchema for NewEvent {
                     ))
                     .examples(["2024-05-01T12:00:00Z"]),
             )
+            .property(
+                "service",
+                text(
+                    SERVICE_PATTERN.to_owned(),
+                    "The service it belongs to, as its code host names the repository \
+                     (owner/repo). Without it, the operator's DEFAULT_SERVICE (default: \
+                     default).",
+                    "octo-org/checkout",
+                )
+                .min_length(Some(1))
+                .max_length(Some(crate::service::MAX_SERVICE_CHARS)),
+            )
             .required("sha")
             .required("action")
             .required("engineer")
@@ -314,28 +354,41 @@ mod tests {
         let event = NewEvent::parse(
             br#"{"sha":"ABCDEF1","action":"deploy","engineer":"alice","timestamp":"2023-11-14T23:13:20.999+01:00"}"#,
             NOW,
+            "default",
         )
         .unwrap();
         assert_eq!(event.sha, "abcdef1");
         // 23:13:20.999 at +01:00 is 22:13:20Z, the fraction dropped.
         assert_eq!(event.timestamp, Some(NOW));
         assert_eq!(event.instant(5), NOW);
-        let without =
-            NewEvent::parse(br#"{"engineer":"a","action":"b","sha":"abcdefa"}"#, NOW).unwrap();
+        let without = NewEvent::parse(
+            br#"{"engineer":"a","action":"b","sha":"abcdefa"}"#,
+            NOW,
+            "web",
+        )
+        .unwrap();
         assert_eq!(without.instant(NOW), NOW);
+        assert_eq!(without.service, "web");
     }
 
     #[test]
     fn the_fingerprint_ignores_spacing_order_and_case() {
-        let a = NewEvent::parse(br#"{"sha":"ABCDEF1","action":"a","engineer":"e"}"#, NOW).unwrap();
-        let b = NewEvent::parse(
-            b"{ \"engineer\":\"e\", \"action\":\"a\", \"sha\":\"abcdef1\" }",
-            NOW,
-        )
-        .unwrap();
+        let parse = |body: &[u8]| NewEvent::parse(body, NOW, DEFAULT_SERVICE).unwrap();
+        let a = parse(br#"{"sha":"ABCDEF1","action":"a","engineer":"e"}"#);
+        let b = parse(b"{ \"engineer\":\"e\", \"action\":\"a\", \"sha\":\"abcdef1\" }");
         assert_eq!(a.fingerprint(), b.fingerprint());
-        let c = NewEvent::parse(br#"{"sha":"abcdef2","action":"a","engineer":"e"}"#, NOW).unwrap();
+        let c = parse(br#"{"sha":"abcdef2","action":"a","engineer":"e"}"#);
         assert_ne!(a.fingerprint(), c.fingerprint());
+        // The default service named or not is one request, and its fingerprint is the one
+        // recorded before events had services; another service is another request.
+        let named = parse(br#"{"sha":"abcdef1","action":"a","engineer":"e","service":"default"}"#);
+        assert_eq!(a.fingerprint(), named.fingerprint());
+        assert_eq!(
+            a.fingerprint(),
+            r#"{"sha":"abcdef1","action":"a","engineer":"e","timestamp":null}"#
+        );
+        let other = parse(br#"{"sha":"abcdef1","action":"a","engineer":"e","service":"web"}"#);
+        assert_ne!(a.fingerprint(), other.fingerprint());
     }
 
     #[test]
@@ -345,6 +398,7 @@ mod tests {
                 format!(r#"{{"sha":"abcdef1","action":"a","engineer":"e","timestamp":"{text}"}}"#)
                     .as_bytes(),
                 NOW,
+                DEFAULT_SERVICE,
             )
         };
         assert_eq!(at("1970-01-01T00:00:00Z").unwrap().timestamp, Some(0));
@@ -360,5 +414,31 @@ mod tests {
             at("2023-11-14T22:18:21Z").unwrap_err().code,
             "invalid_timestamp"
         );
+    }
+
+    #[test]
+    fn a_service_is_a_name_by_the_rule_or_refused() {
+        let with = |service: &str| {
+            NewEvent::parse(
+                format!(r#"{{"sha":"abcdef1","action":"a","engineer":"e","service":{service}}}"#)
+                    .as_bytes(),
+                NOW,
+                DEFAULT_SERVICE,
+            )
+        };
+        assert_eq!(with(r#""octo-org/web""#).unwrap().service, "octo-org/web");
+        for refused in [
+            r#""""#,
+            r#""a b""#,
+            "7",
+            "null",
+            &format!("\"{}\"", "x".repeat(256)),
+        ] {
+            assert_eq!(
+                with(refused).unwrap_err().code,
+                "invalid_service",
+                "{refused}"
+            );
+        }
     }
 }

@@ -16,6 +16,8 @@ pub struct EventQuery<'a> {
     pub to: Option<Timestamp>,
     pub engineer: Option<&'a str>,
     pub action: Option<&'a str>,
+    /// One service's events, or, without it, every service's.
+    pub service: Option<&'a str>,
     pub after: Option<Position>,
     pub limit: usize,
 }

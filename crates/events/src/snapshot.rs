@@ -53,9 +53,9 @@ impl EventSnapshot {
 
     /// This log, with the delivery metrics reading these action names (default: `deploy`,
     /// `stage`, `rollback`).
-    pub fn with_delivery_actions(self, actions: DeliveryActions) -> Self {
+    pub fn with_delivery_actions(self, actions: impl Into<Arc<DeliveryActions>>) -> Self {
         Self {
-            delivery_actions: Arc::new(actions),
+            delivery_actions: actions.into(),
             delivery: OnceLock::new(),
             ..self
         }
@@ -76,7 +76,7 @@ impl EventSnapshot {
     /// when there are enough of them (see `fold_at`).
     pub fn with(&self, event: RawEvent) -> Result<Self, InvalidRecord> {
         let records = self.recent.iter().map(|e| RawEvent::from(&e));
-        let recent = EventIndex::from_records(records.chain([event]))?;
+        let recent = EventIndex::from_records(self.service(), records.chain([event]))?;
         if recent.len() < fold_at(self.base.len()) {
             return Ok(Self {
                 base: self.base.clone(),
@@ -91,8 +91,23 @@ impl EventSnapshot {
         })
     }
 
+    /// The service all these events belong to.
+    pub fn service(&self) -> &str {
+        self.base.service()
+    }
+
     pub fn len(&self) -> usize {
         self.base.len() + self.recent.len()
+    }
+
+    /// The last instant of a deploy (the delivery actions' deploy), if any.
+    pub fn last_deploy(&self) -> Option<Timestamp> {
+        let deploy = [self.delivery_actions.deploy.as_str()];
+        self.base.last_of(&deploy).max(self.recent.last_of(&deploy))
+    }
+
+    pub fn delivery_actions(&self) -> &Arc<DeliveryActions> {
+        &self.delivery_actions
     }
 
     pub fn is_empty(&self) -> bool {
@@ -136,10 +151,21 @@ impl EventSnapshot {
         if self.recent.is_empty() {
             return self.base.engineers_json();
         }
-        self.engineers_json.get_or_init(|| {
-            let merged = merge_engineers(self.base.engineers(), self.recent.engineers());
-            EngineerList::json(merged.into_iter()).into()
-        })
+        self.engineers_json
+            .get_or_init(|| EngineerList::json(self.engineers().into_iter()).into())
+    }
+
+    /// Every engineer, sorted by name, with their event count and first and last event.
+    pub fn engineers(&self) -> Vec<EngineerSummary<'_>> {
+        merge_engineers(self.base.engineers().chain(self.recent.engineers()))
+    }
+
+    /// Every action name, sorted.
+    pub fn actions(&self) -> Vec<&str> {
+        let mut actions: Vec<&str> = self.base.actions().chain(self.recent.actions()).collect();
+        actions.sort_unstable();
+        actions.dedup();
+        actions
     }
 
     /// `{"days":[…]}` for the days `first..=last`, as `EventIndex::daily_json` renders them.
@@ -237,12 +263,11 @@ fn merge_sorted<'a>(
     })
 }
 
-/// Two lists of engineers sorted by name, as one: figures of a name in both are combined.
-fn merge_engineers<'a>(
-    a: impl Iterator<Item = EngineerSummary<'a>>,
-    b: impl Iterator<Item = EngineerSummary<'a>>,
+/// Lists of engineers, as one sorted by name: the figures of a name in several are combined.
+pub(crate) fn merge_engineers<'a>(
+    lists: impl Iterator<Item = EngineerSummary<'a>>,
 ) -> Vec<EngineerSummary<'a>> {
-    let mut merged: Vec<EngineerSummary<'a>> = a.chain(b).collect();
+    let mut merged: Vec<EngineerSummary<'a>> = lists.collect();
     merged.sort_by(|x, y| x.name.cmp(y.name));
     merged.dedup_by(|later, kept| {
         if later.name != kept.name {
@@ -272,7 +297,8 @@ mod tests {
             ..GeneratorSettings::default()
         });
         let (loaded, recorded) = all.split_at(all.len() / 3);
-        let mut log = EventSnapshot::new(EventIndex::from_records(loaded.to_vec()).unwrap());
+        let mut log =
+            EventSnapshot::new(EventIndex::from_records("default", loaded.to_vec()).unwrap());
         // Recorded ones arrive out of time order and with new actions and engineers.
         let mut extra: Vec<RawEvent> = recorded.iter().rev().cloned().collect();
         extra.push(RawEvent {
@@ -281,6 +307,7 @@ mod tests {
             date: loaded[3].date,
             action: "zz-new".into(),
             engineer: "newcomer".into(),
+            service: None,
         });
         let mut expected = loaded.to_vec();
         let mut folded = false;
@@ -291,7 +318,7 @@ mod tests {
             if n % 97 != 0 && n + 1 != recorded.len() + 1 {
                 continue;
             }
-            let oracle = EventIndex::from_records(expected.clone()).unwrap();
+            let oracle = EventIndex::from_records("default", expected.clone()).unwrap();
             assert_eq!(log.len(), oracle.len());
             assert_eq!(log.engineers_json(), oracle.engineers_json());
             let (first, last) = oracle.time_span().unwrap();

@@ -24,7 +24,7 @@ use super::items::{
 use super::keys::{self, MAX_NAME_BYTES, Month};
 use super::read::query_all;
 use super::{DynamoDbStore, aggregates, delivery};
-use crate::events::{DayChange, EventIndex, Firsts, SECONDS_PER_DAY, day_of};
+use crate::events::{DayChange, Firsts, SECONDS_PER_DAY, Services, day_of};
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub struct Progress {
 /// Imports every event of `events` (already parsed and checked: ids unique, fields present).
 pub async fn import(
     store: &DynamoDbStore,
-    events: &EventIndex,
+    events: &Services,
     mut progress: impl FnMut(Progress),
 ) -> Result<ImportReport, String> {
     for event in events.iter() {
@@ -159,7 +159,8 @@ pub async fn import(
         Some(meta) => meta.delivery_counted.clone(),
     };
     let mut actions: BTreeSet<String> = stored_meta.map(|meta| meta.actions).unwrap_or_default();
-    actions.extend(events.actions().map(str::to_owned));
+    let imported = events.snapshots().flat_map(|service| service.actions());
+    actions.extend(imported.map(str::to_owned));
     let desired = aggregates::meta(actions, &engineers, delivery_counted)
         .iter()
         .map(to_item)

@@ -24,6 +24,9 @@ pub struct EventItem {
     pub sha: String,
     pub action: String,
     pub engineer: String,
+    /// The service; absent from events recorded before events had services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svc: Option<String>,
 }
 
 impl EventItem {
@@ -39,16 +42,19 @@ impl EventItem {
             sha: event.sha.as_str(&mut [0; 40]).to_owned(),
             action: event.action.to_owned(),
             engineer: event.engineer.to_owned(),
+            svc: Some(event.service.to_owned()),
         }
     }
 
-    pub fn into_record(self) -> EventRecord {
+    /// The event; one stored before events had services belongs to `default_service`.
+    pub fn into_record(self, default_service: &str) -> EventRecord {
         EventRecord {
             id: self.id,
             timestamp: self.ts,
             sha: Sha::new(&self.sha),
             action: self.action,
             engineer: self.engineer,
+            service: self.svc.unwrap_or_else(|| default_service.to_owned()),
         }
     }
 }
@@ -63,6 +69,8 @@ pub struct IdItem {
     pub sha: String,
     pub action: String,
     pub engineer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svc: Option<String>,
 }
 
 impl IdItem {
@@ -74,6 +82,7 @@ impl IdItem {
             sha: event.sha.clone(),
             action: event.action.clone(),
             engineer: event.engineer.clone(),
+            svc: event.svc.clone(),
         }
     }
 }
@@ -90,6 +99,8 @@ pub struct IdempotencyItem {
     pub sha: String,
     pub action: String,
     pub engineer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svc: Option<String>,
     pub expires: Timestamp,
 }
 
@@ -320,13 +331,20 @@ mod tests {
             sha: &sha,
             action: "deploy",
             engineer: "alice",
+            service: "octo-org/web",
         };
         let item = to_item(&EventItem::new(&view));
         assert_eq!(item["pk"].as_s().unwrap(), "EV#2017-10");
         assert_eq!(item["gsi2pk"].as_s().unwrap(), "ACT#deploy#2017-10");
         assert_eq!(item["id"].as_n().unwrap(), "42");
-        let back: EventItem = from_item(item).unwrap();
-        assert_eq!(back.into_record().view(), view);
+        assert_eq!(item["svc"].as_s().unwrap(), "octo-org/web");
+        let back: EventItem = from_item(item.clone()).unwrap();
+        assert_eq!(back.into_record("default").view(), view);
+        // An event stored before events had services is the default service's.
+        let mut old = item;
+        old.remove("svc");
+        let back: EventItem = from_item(old).unwrap();
+        assert_eq!(back.into_record("web").service, "web");
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub struct DynamoDbStore {
     settings: fn() -> (TimeoutConfig, RetryConfig),
     /// The action names the delivery metrics' facts are kept for.
     delivery_actions: crate::events::DeliveryActions,
+    /// The service of events stored before events had services (`DEFAULT_SERVICE`).
+    default_service: Arc<str>,
 }
 
 impl DynamoDbStore {
@@ -91,7 +93,13 @@ impl DynamoDbStore {
             budget: CALL_BUDGET,
             settings: client_settings,
             delivery_actions: crate::events::DeliveryActions::default(),
+            default_service: crate::events::DEFAULT_SERVICE.into(),
         }
+    }
+
+    pub fn with_default_service(mut self, service: &str) -> Self {
+        self.default_service = service.into();
+        self
     }
 
     /// This store, keeping and reading the delivery metrics' facts for `actions`.

@@ -227,7 +227,7 @@ impl DynamoDbStore {
                 queries += 1;
                 for item in output.items.unwrap_or_default() {
                     let event: EventItem = from_item(item)?;
-                    events.push(event.into_record());
+                    events.push(event.into_record(&self.default_service));
                     if events.len() == want {
                         break 'partitions;
                     }

@@ -50,7 +50,7 @@ impl DynamoDbStore {
         if let Some(key) = &key
             && let Some(earlier) = self.earlier_request(key, received).await?
         {
-            return earlier.answer(&fingerprint);
+            return earlier.answer(&fingerprint, &self.default_service);
         }
         allowed.check(&new.action)?;
         let mut id = self.next_id().await?;
@@ -64,6 +64,7 @@ impl DynamoDbStore {
                         sha: Sha::new(&new.sha),
                         action: new.action.clone(),
                         engineer: new.engineer.clone(),
+                        service: new.service.clone(),
                     }
                     .view(),
                 )
@@ -102,7 +103,7 @@ impl DynamoDbStore {
             let error = match outcome {
                 Ok(_) => {
                     return Ok(Recorded {
-                        event: event.into_record(),
+                        event: event.into_record(&self.default_service),
                         replayed: false,
                     });
                 }
@@ -140,16 +141,18 @@ impl DynamoDbStore {
                 let key = key.as_deref().expect("checked");
                 if let Some(earlier) = self.earlier_request(key, received).await? {
                     let ours = earlier.id == id;
-                    return earlier.answer(&fingerprint).map(|recorded| Recorded {
-                        replayed: !ours,
-                        ..recorded
-                    });
+                    return earlier
+                        .answer(&fingerprint, &self.default_service)
+                        .map(|recorded| Recorded {
+                            replayed: !ours,
+                            ..recorded
+                        });
                 }
             }
             if failed(event_at) || failed(by_id_at) {
                 // Only this request was given this id: if the table holds this very event under
                 // it, an attempt whose answer was lost stored it.
-                let ours = event.clone().into_record();
+                let ours = event.clone().into_record(&self.default_service);
                 if self.event(id).await?.as_ref() == Some(&ours) {
                     return Ok(Recorded {
                         event: ours,
@@ -179,6 +182,9 @@ impl DynamoDbStore {
             sha: Sha::new(&stored.sha),
             action: stored.action,
             engineer: stored.engineer,
+            service: stored
+                .svc
+                .unwrap_or_else(|| self.default_service.to_string()),
         }))
     }
 
@@ -338,7 +344,9 @@ impl DynamoDbStore {
 }
 
 impl IdempotencyItem {
-    fn answer(self, fingerprint: &str) -> Result<Recorded, WriteFailure> {
+    /// The event recorded under this key (one recorded before events had services is
+    /// `default_service`'s), if `fingerprint` is the request's that recorded it.
+    fn answer(self, fingerprint: &str, default_service: &str) -> Result<Recorded, WriteFailure> {
         if self.fingerprint != fingerprint {
             return Err(WriteFailure::KeyReused);
         }
@@ -349,6 +357,7 @@ impl IdempotencyItem {
                 sha: Sha::new(&self.sha),
                 action: self.action,
                 engineer: self.engineer,
+                service: self.svc.unwrap_or_else(|| default_service.to_owned()),
             },
             replayed: true,
         })
@@ -495,6 +504,7 @@ fn put_idempotency(
         sha: event.sha.clone(),
         action: event.action.clone(),
         engineer: event.engineer.clone(),
+        svc: event.svc.clone(),
         expires: received + IDEMPOTENCY_WINDOW_SECONDS,
     });
     put(

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use pipeline_events_api::app::router;
-use pipeline_events_api::events::{EventIndex, RawEvent};
+use pipeline_events_api::events::{RawEvent, Services};
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::startup::SAMPLE_EVENTS;
 use pipeline_events_api::state::AppState;
@@ -90,6 +90,7 @@ pub fn fixture_records() -> Vec<RawEvent> {
         date,
         action: action.to_owned(),
         engineer: engineer.to_owned(),
+        service: None,
     };
     vec![
         record(7, NOV_1 + 12 * 3600, "deploy", "bob", "bbbb001"),
@@ -104,7 +105,7 @@ pub fn fixture_records() -> Vec<RawEvent> {
 }
 
 impl TestApp {
-    pub fn new(store: EventIndex, metadata: MetadataSource) -> Self {
+    pub fn new(store: Services, metadata: MetadataSource) -> Self {
         let memory = MemoryStore::new(store, None, Default::default());
         Self::on(Store::Memory(memory), metadata)
     }
@@ -122,12 +123,21 @@ impl TestApp {
         let metadata = MetadataSource::build_time("test description".into());
         match backend {
             Backend::Memory => Self::new(
-                EventIndex::from_records(records).expect("valid records"),
+                Services::from_records(records, "default").expect("valid records"),
                 metadata,
             ),
             Backend::DynamoDb => {
                 Self::on(Store::DynamoDb(Box::new(dynamodb_table(records))), metadata)
             }
+        }
+    }
+
+    /// This app, with events that name no service recorded as `service`'s.
+    pub fn with_default_service(self, service: &str) -> Self {
+        let state = self.state.with_default_service(service.to_owned());
+        Self {
+            router: router(state.clone()),
+            state,
         }
     }
 
@@ -162,7 +172,8 @@ impl TestApp {
     }
 
     pub fn sample_on(backend: Backend) -> Self {
-        let store = EventIndex::load_slice(SAMPLE_EVENTS, "sample").expect("the sample loads");
+        let store =
+            Services::load_slice(SAMPLE_EVENTS, "sample", "default").expect("the sample loads");
         match backend {
             Backend::Memory => {
                 Self::new(store, MetadataSource::build_time("test description".into()))
@@ -311,7 +322,7 @@ pub fn dynamodb_table(records: Vec<RawEvent>) -> DynamoDbStore {
                     create_table(setup.client().await, &table)
                         .await
                         .expect("create-table on moto");
-                    let events = EventIndex::from_records(records).expect("valid records");
+                    let events = Services::from_records(records, "default").expect("valid records");
                     import(&setup, &events, |_| {})
                         .await
                         .expect("import into moto");
