@@ -46,8 +46,14 @@ given_or = $(if $(filter command line,$(origin $(1))),$($(1)),$(2))
 RECORD_ACTION   := $(call given_or,ACTION,)
 RECORD_SHA      := $(call given_or,SHA,$(COMMIT_SHA))
 RECORD_ENGINEER := $(call given_or,ENGINEER,$(or $(GITHUB_ACTOR),$(shell git config user.name 2>/dev/null),$(USER),unknown))
+# The service is the repository, named as its code host names it (owner/repo): GitHub Actions
+# says it; on a laptop, the path of the origin remote's URL. Neither: the stack's DEFAULT_SERVICE.
+REPOSITORY      := $(or $(GITHUB_REPOSITORY),$(shell scripts/repository-name.sh 2>/dev/null))
+RECORD_SERVICE  := $(call given_or,SERVICE,$(REPOSITORY))
+# `make import SERVICE=…`: the service of a file's records that name none.
+IMPORT_SERVICE  := $(call given_or,SERVICE,)
 # Exported, so that recipes pass them on verbatim, quotes and all.
-export RECORD_ACTION RECORD_SHA RECORD_ENGINEER RECORD_KEY
+export RECORD_ACTION RECORD_SHA RECORD_ENGINEER RECORD_KEY RECORD_SERVICE IMPORT_SERVICE
 RECORD_KEY      := $(call given_or,KEY,$(if $(GITHUB_RUN_ID),github-run-$(GITHUB_RUN_ID)-$(ENV),laptop-$(ENV)-$(COMMIT_SHA)-$(shell date +%s)))
 
 TF       ?= terraform
@@ -312,10 +318,10 @@ smoke: init ## Call every endpoint of the deployed ENV with its API key; fails o
 		&& sha=$$($(TF) output -raw deployed_commit_sha) && SMOKE_API_KEY="$$key" ../scripts/smoke.sh "$$url" "$$sha" $(RECORDED_ID)
 
 .PHONY: record
-record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (the stack's stage action in dev, deploy action in prod), SHA, ENGINEER, KEY
+record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (the stack's stage action in dev, deploy action in prod), SHA, ENGINEER, KEY, SERVICE (the repository)
 	@url=$$(cd $(TF_DIR) && $(TF) output -raw invoke_url) && \
 		action=$$RECORD_ACTION && { [[ -n "$$action" ]] || action=$$($(STACK_ACTIONS) $(if $(filter prod,$(ENV)),deploy,stage)); } && \
-		cd $(TF_DIR) && AWS_REGION=$(AWS_REGION) ../scripts/record.sh "$$url" "$$action" "$$RECORD_SHA" "$$RECORD_ENGINEER" "$$RECORD_KEY"
+		cd $(TF_DIR) && AWS_REGION=$(AWS_REGION) ../scripts/record.sh "$$url" "$$action" "$$RECORD_SHA" "$$RECORD_ENGINEER" "$$RECORD_KEY" "$$RECORD_SERVICE"
 
 .PHONY: url
 url: init ## Print the deployed ENV's base URL
@@ -335,12 +341,12 @@ logs: init ## Tail the deployed function's logs (AWS CLI v2)
 STACK_ACTIONS = cd $(TF_DIR) && $(TF) output -json | $(PYTHON) ../scripts/stack-actions.py
 
 .PHONY: import
-import: init ## Load FILE (JSON array or JSON lines) into the deployed ENV's events table; safe to re-run
+import: init ## Load FILE (JSON array or JSON lines) into the deployed ENV's events table; records naming no service are SERVICE's (default: the stack's); safe to re-run
 	@[[ -n "$(FILE)" ]] || { echo "error: FILE=path/to/events.jsonl names the file to import" >&2; exit 1; }
 	@[[ -f "$(FILE)" ]] || { echo "error: no file at $(FILE)" >&2; exit 1; }
 	$(CARGO) build --release --locked --bin $(BIN)
 	@table=$$(cd $(TF_DIR) && $(TF) output -raw events_table) && actions=$$($(STACK_ACTIONS)) && \
-		env $$actions EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) import "$(FILE)"
+		env $$actions EVENT_STORE=dynamodb EVENTS_TABLE="$$table" target/release/$(BIN) import "$(FILE)" $${IMPORT_SERVICE:+--service "$$IMPORT_SERVICE"}
 
 .PHONY: verify
 verify: init ## Check the deployed ENV's aggregates against its events (REBUILD=1 also repairs them)

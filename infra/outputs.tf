@@ -54,6 +54,11 @@ output "allowed_actions" {
   value       = local.allowed_actions
 }
 
+output "default_service" {
+  description = "The function's DEFAULT_SERVICE: the service make import gives records that name none."
+  value       = var.default_service
+}
+
 output "ssm_parameter_prefix" {
   description = "Where the deployed version and commit SHA are kept."
   value       = local.ssm_prefix

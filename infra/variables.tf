@@ -133,6 +133,22 @@ variable "allowed_actions" {
   }
 }
 
+variable "default_service" {
+  description = "The service of an event that names none (the function's DEFAULT_SERVICE): a POST /events body without service, and events stored before events had services. make import reads it from this stack's outputs."
+  type        = string
+  default     = "default"
+  nullable    = false
+
+  validation {
+    condition = (
+      length(var.default_service) <= 255
+      && can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.default_service))
+      && !can(regex("(^|/)[.][.]?(/|$)", var.default_service))
+    )
+    error_message = "default_service must be 1-255 letters, digits, '.', '_' or '-' in segments joined by single '/'s, none of them '.' or '..' (such as owner/repo)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the function's and the API's log groups."
   type        = number

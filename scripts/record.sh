@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Records one event on a deployed stage: POST /events, signed with AWS SigV4 (curl --aws-sigv4,
 # curl 7.75 or newer), with an Idempotency-Key so that a retry cannot record it twice.
-# Usage: scripts/record.sh BASE_URL ACTION SHA ENGINEER IDEMPOTENCY_KEY
+# Usage: scripts/record.sh BASE_URL ACTION SHA ENGINEER IDEMPOTENCY_KEY [SERVICE]
+# Without SERVICE (or with an empty one) the event is the stage's DEFAULT_SERVICE's.
 # Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the
 # environment (GitHub's OIDC step sets them), else the AWS CLI's (`aws configure
 # export-credentials`, AWS CLI v2). Region: AWS_REGION. Prints the recorded event's id.
@@ -12,6 +13,7 @@ action=${2:?action missing}
 sha=${3:?commit sha missing}
 engineer=${4:?engineer missing}
 key=${5:?idempotency key missing}
+service=${6:-}
 base=${base%/}
 region=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
 [[ -n "$region" ]] || { echo "error: AWS_REGION must name the stage's region" >&2; exit 1; }
@@ -27,8 +29,12 @@ json_string() {
   text=${text//\"/\\\"}
   printf '"%s"' "$text"
 }
-body=$(printf '{"sha":%s,"action":%s,"engineer":%s}' \
+body=$(printf '{"sha":%s,"action":%s,"engineer":%s' \
   "$(json_string "$sha")" "$(json_string "$action")" "$(json_string "$engineer")")
+if [[ -n "$service" ]]; then
+  body+=$(printf ',"service":%s' "$(json_string "$service")")
+fi
+body+='}'
 
 # The credentials go to curl as a config on its standard input (`--config -`), never as
 # arguments: a command line is visible to every user of the machine (ps, /proc/<pid>/cmdline).

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The action names a deployed stack's function counts, from `terraform output -json` on stdin.
+"""The action names a deployed stack's function counts, and the service of events that name
+none, from `terraform output -json` on stdin.
 
     stack-actions.py          DEPLOY_ACTION=… STAGE_ACTION=… ROLLBACK_ACTION=… [ALLOWED_ACTIONS=…]
+                              [DEFAULT_SERVICE=…]
     stack-actions.py KIND     the name of one kind: deploy, stage or rollback
 
 A stack applied before it had these outputs runs its function on the defaults, and so do the
@@ -13,6 +15,13 @@ import re
 import sys
 
 KINDS = ("deploy", "stage", "rollback")
+
+
+def is_service_name(name):
+    """The rule of crates/events/src/service.rs."""
+    segments = name.split("/")
+    return len(name) <= 255 and all(
+        re.fullmatch(r"[A-Za-z0-9._-]+", s, flags=re.ASCII) and s not in (".", "..") for s in segments)
 
 
 def fail(message):
@@ -45,6 +54,11 @@ def main(args):
             if not all(isinstance(n, str) and re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", n) for n in listed):
                 fail(f"the stack's allowed_actions output is not a list of action names: {allowed!r}")
             assignments.append(f"ALLOWED_ACTIONS={allowed}")
+        service = outputs.get("default_service", {}).get("value")
+        if service is not None:
+            if not isinstance(service, str) or not is_service_name(service):
+                fail(f"the stack's default_service output is not a service name: {service!r}")
+            assignments.append(f"DEFAULT_SERVICE={service}")
         print(" ".join(assignments))
 
 

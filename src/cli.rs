@@ -55,15 +55,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Option<Command>, String> {
     };
     let command = match command.as_str() {
         "import" => {
-            let file = match parser.next().map_err(error)? {
-                Some(Value(file)) => PathBuf::from(file),
-                Some(other) => return Err(other.unexpected().to_string()),
-                None => return Err("import needs the FILE to load".into()),
-            };
-            let mut service = None;
-            if let Some(arg) = parser.next().map_err(error)? {
+            let (mut file, mut service) = (None, None);
+            while let Some(arg) = parser.next().map_err(error)? {
                 match arg {
-                    Long("service") => {
+                    Value(path) if file.is_none() => file = Some(PathBuf::from(path)),
+                    Long("service") if service.is_none() => {
                         let name = parser.value().map_err(error)?.string().map_err(error)?;
                         if !is_service_name(&name) {
                             return Err(format!(
@@ -75,6 +71,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Option<Command>, String> {
                     other => return Err(other.unexpected().to_string()),
                 }
             }
+            let file = file.ok_or("import needs the FILE to load")?;
             Command::Import(file, service)
         }
         "create-table" => Command::CreateTable,
@@ -112,6 +109,7 @@ pub fn run(command: Command, config: &Config) -> ExitCode {
     let operator_store = |table: &String| {
         DynamoDbStore::for_operator(table.clone())
             .with_delivery_actions(config.delivery_actions.clone())
+            .with_default_service(&config.default_service)
     };
     let outcome = runtime.block_on(async {
         match (command, &config.store) {
@@ -269,7 +267,7 @@ fn import_into_file(
             Some(same) if *same == event => {}
             Some(_) => {
                 return Err(format!(
-                    "event id {} is already in {} with other content; nothing was changed",
+                    "event id {} is already in {} with other content (its service counts too); nothing was changed",
                     event.id,
                     target.display()
                 ));

@@ -669,6 +669,136 @@ fn the_memory_store_imports_into_its_events_file() {
     );
 }
 
+/// The services of a file's records: each record's own, else `--service`, else DEFAULT_SERVICE;
+/// in a table as in an events file.
+#[test]
+fn records_naming_no_service_take_the_one_the_import_names() {
+    let dir = TempDir::new("cli-services");
+    let incoming = dir.path().join("incoming.jsonl");
+    let mut records = fixture_records();
+    records[0].service = Some("octo-org/web".into());
+    write_json_lines(&incoming, &records);
+    let services_of = |events: &Value| -> Vec<(u64, String)> {
+        let mut seen: Vec<(u64, String)> = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["id"].as_u64().unwrap(),
+                    e["service"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    let expected = |rest: &str| -> Vec<(u64, String)> {
+        (1..=8)
+            .map(|id| {
+                (
+                    id,
+                    if id == records[0].id {
+                        "octo-org/web"
+                    } else {
+                        rest
+                    }
+                    .to_owned(),
+                )
+            })
+            .collect()
+    };
+
+    let (table, mut env) = table_env("services");
+    created(&env);
+    env.push(("DEFAULT_SERVICE", "octo-org/fallback".into()));
+    let outcome = run(
+        &[
+            "import",
+            incoming.to_str().unwrap(),
+            "--service",
+            "octo-org/api",
+        ],
+        &env,
+    );
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let app = TestApp::on(
+        pipeline_events_api::store::Store::DynamoDb(Box::new(store(&table))),
+        pipeline_events_api::metadata::MetadataSource::build_time("t".into()),
+    );
+    let listed = crate::support::blocking_runtime()
+        .block_on(app.get("/events"))
+        .json();
+    assert_eq!(services_of(&listed), expected("octo-org/api"));
+
+    // An events file: without --service, the DEFAULT_SERVICE the server will load it with.
+    let events_file = dir.path().join("events.jsonl");
+    let env = vec![
+        ("EVENTS_FILE", events_file.to_str().unwrap().to_owned()),
+        ("DEFAULT_SERVICE", "octo-org/fallback".to_owned()),
+    ];
+    let outcome = run(&["import", incoming.to_str().unwrap()], &env);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let lines: Vec<Value> = std::fs::read_to_string(&events_file)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let mut in_file: Vec<(u64, String)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_u64().unwrap(),
+                l["service"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    in_file.sort();
+    assert_eq!(in_file, expected("octo-org/fallback"));
+
+    // Either order; a bad name, no name, or two of them is a usage error.
+    let before = run(
+        &[
+            "import",
+            "--service",
+            "octo-org/fallback",
+            incoming.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    assert!(
+        before.stdout.starts_with("nothing to do"),
+        "{}",
+        before.stdout
+    );
+    // The same records in another service are other events under the same ids.
+    let elsewhere = run(
+        &[
+            "import",
+            incoming.to_str().unwrap(),
+            "--service",
+            "octo-org/api",
+        ],
+        &env,
+    );
+    assert_eq!(elsewhere.code, 1, "{}", elsewhere.stdout);
+    assert!(
+        elsewhere.stderr.contains("other content"),
+        "{}",
+        elsewhere.stderr
+    );
+    for bad in [
+        &["import", "x.jsonl", "--service", "a b"][..],
+        &["import", "x.jsonl", "--service"],
+        &["import", "x.jsonl", "--service", "a", "--service", "b"],
+        &["import", "--service", "a"],
+    ] {
+        let outcome = run(bad, &[]);
+        assert_eq!(outcome.code, 2, "{bad:?}: {}", outcome.stderr);
+    }
+}
+
 #[test]
 fn usage_errors_exit_2_and_show_the_usage() {
     for args in [

@@ -554,4 +554,14 @@ async fn an_event_stored_before_services_is_the_default_services() {
         assert_eq!(event["service"], expected, "{event}");
     }
     assert_eq!(listed["events"].as_array().unwrap().len(), 8);
+    // The same file imported again finds every event stored: one without `svc` is the default
+    // service's, as the file's records that name none.
+    let events =
+        pipeline_events_api::events::Services::from_records(fixture_records(), "default").unwrap();
+    let report = import(store, &events, |_| {}).await.unwrap();
+    assert_eq!(
+        (report.written, report.already_stored),
+        (0, 8),
+        "{report:?}"
+    );
 }

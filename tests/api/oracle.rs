@@ -16,6 +16,8 @@ const START: i64 = 1_509_321_600;
 const DAY: i64 = 86_400;
 const ENGINEERS: [&str; 4] = ["ada", "bob", "cy", "dee"];
 const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "hotfix"];
+/// `None`: a record naming no service, which is the default service's.
+const SERVICES: [Option<&str>; 3] = [None, Some("octo-org/web"), Some("octo-org/api")];
 
 /// Events with unique ids, crowded onto few instants so that ties on time are common.
 fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
@@ -24,20 +26,23 @@ fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
         0i64..3,
         prop::sample::select(ACTIONS.to_vec()),
         prop::sample::select(ENGINEERS.to_vec()),
+        prop::sample::select(SERVICES.to_vec()),
     );
     proptest::collection::vec(event, 1..120).prop_map(|events| {
         events
             .into_iter()
             .enumerate()
-            .map(|(index, (slot, second, action, engineer))| RawEvent {
-                // Ids out of time order, so that order by id and order by time differ.
-                id: (index as u64 * 7919) % 100_003 + 1,
-                sha: format!("{:040x}", index),
-                date: START + slot * 1800 + second,
-                action: action.to_owned(),
-                engineer: engineer.to_owned(),
-                service: None,
-            })
+            .map(
+                |(index, (slot, second, action, engineer, service))| RawEvent {
+                    // Ids out of time order, so that order by id and order by time differ.
+                    id: (index as u64 * 7919) % 100_003 + 1,
+                    sha: format!("{:040x}", index),
+                    date: START + slot * 1800 + second,
+                    action: action.to_owned(),
+                    engineer: engineer.to_owned(),
+                    service: service.map(str::to_owned),
+                },
+            )
             .collect()
     })
 }

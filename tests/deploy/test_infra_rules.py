@@ -172,6 +172,9 @@ def test_the_functions_action_names_are_the_ones_the_operator_commands_read():
     # The actions it records: make import accepts the same ones.
     assert variables["ALLOWED_ACTIONS"] == "${local.allowed_actions}"
     assert attr(outputs["allowed_actions"], "value") == "${local.allowed_actions}"
+    # The service of records naming none: make import gives them the function's.
+    assert variables["DEFAULT_SERVICE"] == "${var.default_service}"
+    assert attr(outputs["default_service"], "value") == "${var.default_service}"
 
 
 def test_the_access_log_names_the_iam_caller():

@@ -214,17 +214,39 @@ def test_a_deploy_smoke_tests_the_stage_it_applied(project, stage_factory):
 
 def test_a_deploy_records_itself_signed_once_per_run(project, stage_factory):
     stage = stage_factory(sha=project.commit_sha())
-    env = deploy_env(stage, project, AUTO_APPROVE="1", GITHUB_RUN_ID="4242", GITHUB_ACTOR="octocat")
+    env = deploy_env(stage, project, AUTO_APPROVE="1", GITHUB_RUN_ID="4242", GITHUB_ACTOR="octocat",
+                     GITHUB_REPOSITORY="octo-org/pipeline-events-api")
     result = project.make("deploy", "ENV=prod", env=env)
     assert result.returncode == 0, result.stderr
     (post,) = stage.posts
     assert post["path"] == "/dev/events"
-    assert post["body"] == {"sha": project.commit_sha(), "action": "deploy", "engineer": "octocat"}
+    # The service is the repository, as GitHub names it.
+    assert post["body"] == {"sha": project.commit_sha(), "action": "deploy", "engineer": "octocat",
+                            "service": "octo-org/pipeline-events-api"}
     headers = {k.lower(): v for k, v in post["headers"].items()}
     assert headers["idempotency-key"] == "github-run-4242-prod"
     assert headers["x-amz-security-token"] == "session-token"
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert "ok   GET /events/77 (the deploy just recorded) (200)" in result.stderr
+
+
+@pytest.mark.parametrize("remote, args, service", [
+    # No remote: the stage's DEFAULT_SERVICE (the body names none).
+    (None, [], None),
+    ("git@github.com:octo-org/checkout.git", [], "octo-org/checkout"),
+    ("https://gitlab.example.com/group/sub/checkout.git", [], "group/sub/checkout"),
+    # A local path is no name a code host uses.
+    ("/srv/git/checkout", [], None),
+    ("git@github.com:octo-org/checkout.git", ["SERVICE=octo-org/other"], "octo-org/other"),
+])
+def test_make_record_names_the_repository_as_the_service(project, stage_factory, remote, args, service):
+    if remote:
+        subprocess.run(["git", "remote", "add", "origin", remote], cwd=project.path, check=True)
+    stage = stage_factory(sha=project.commit_sha())
+    result = project.make("record", "ENV=dev", *args, env=deploy_env(stage, project))
+    assert result.returncode == 0, result.stderr
+    (post,) = stage.posts
+    assert post["body"].get("service") == service
 
 
 def test_make_record_takes_action_and_engineer_from_the_command_line(project, stage_factory):
@@ -308,7 +330,8 @@ def fake_binary(project):
         "with open(os.environ['FAKE_LOG'], 'a') as log:\n"
         "    log.write(json.dumps({'tool': 'binary', 'args': sys.argv[1:],\n"
         "        'env': {k: os.environ.get(k) for k in ('EVENT_STORE', 'EVENTS_TABLE', 'AWS_REGION',\n"
-        "            'DEPLOY_ACTION', 'STAGE_ACTION', 'ROLLBACK_ACTION', 'ALLOWED_ACTIONS')}}) + '\\n')\n")
+        "            'DEPLOY_ACTION', 'STAGE_ACTION', 'ROLLBACK_ACTION', 'ALLOWED_ACTIONS',\n"
+        "            'DEFAULT_SERVICE')}}) + '\\n')\n")
     binary.chmod(0o755)
 
 
@@ -327,11 +350,12 @@ def test_import_and_verify_run_the_binary_on_the_stages_table(project, target, a
     # defaults: so do the commands.
     assert call["env"] == {"EVENT_STORE": "dynamodb", "EVENTS_TABLE": "pipeline-events-api-dev-events",
                            "AWS_REGION": "eu-west-1", "DEPLOY_ACTION": "deploy",
-                           "STAGE_ACTION": "stage", "ROLLBACK_ACTION": "rollback", "ALLOWED_ACTIONS": None}
+                           "STAGE_ACTION": "stage", "ROLLBACK_ACTION": "rollback", "ALLOWED_ACTIONS": None,
+                           "DEFAULT_SERVICE": None}
 
 
 RENAMED_ACTIONS = {"deploy_action": "release", "stage_action": "build", "rollback_action": "revert",
-                   "allowed_actions": "build,hotfix,release,revert"}
+                   "allowed_actions": "build,hotfix,release,revert", "default_service": "octo-org/web"}
 
 
 @pytest.mark.parametrize("target, args", [("import", ["import", "events.jsonl"]),
@@ -347,8 +371,21 @@ def test_import_and_verify_count_the_action_names_the_stack_gives_its_function(p
     assert call["args"] == args
     assert (call["env"]["DEPLOY_ACTION"], call["env"]["STAGE_ACTION"], call["env"]["ROLLBACK_ACTION"]) \
         == ("release", "build", "revert")
-    # The actions the function records: an import accepts the same ones.
+    # The actions the function records: an import accepts the same ones; a record naming no
+    # service is the function's default service's.
     assert call["env"]["ALLOWED_ACTIONS"] == "build,hotfix,release,revert"
+    assert call["env"]["DEFAULT_SERVICE"] == "octo-org/web"
+
+
+def test_import_gives_records_without_a_service_the_one_named(project):
+    fake_binary(project)
+    (project.path / "events.jsonl").write_text("{}\n")
+    outputs = json.dumps({"events_table": "t-events", **RENAMED_ACTIONS})
+    result = project.make("import", "ENV=dev", "FILE=events.jsonl", "SERVICE=octo-org/api", "CARGO=true",
+                          env={"FAKE_TF_OUTPUTS": outputs})
+    assert result.returncode == 0, result.stderr
+    (call,) = project.calls("binary")
+    assert call["args"] == ["import", "events.jsonl", "--service", "octo-org/api"]
 
 
 def test_import_stops_when_the_stacks_allowed_actions_are_not_action_names(project):

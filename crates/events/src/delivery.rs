@@ -264,55 +264,37 @@ pub struct DeliveryIndex {
     /// For each commit first staged that day, the day of its first deploy (or `NEVER`),
     /// ascending.
     staged: PerDay<i64>,
-    /// That day's rollbacks.
+    /// That day's rollbacks in time order; over all days, `restored_on` never decreases.
     restores: PerDay<Rollback>,
 }
 
 impl DeliveryIndex {
-    /// Built from every event of one service, in any order.
+    /// Built from every event, in any order.
     pub fn build<'a>(
         events: impl IntoIterator<Item = EventView<'a>>,
         actions: &DeliveryActions,
     ) -> Self {
-        Self::pooled([events], actions)
-    }
-
-    /// The metrics of many services together, built from each service's events (in any
-    /// order): deploys are summed, a commit is a (service, sha) pair, a rollback is restored by
-    /// the next deploy of its own service, and lead and restore times are one distribution.
-    pub fn pooled<'a, E: IntoIterator<Item = EventView<'a>>>(
-        services: impl IntoIterator<Item = E>,
-        actions: &DeliveryActions,
-    ) -> Self {
-        let mut commits = Vec::new();
-        let mut deploys = Vec::new();
-        let mut restores = Vec::new();
-        for events in services {
-            let (service_commits, mut service_deploys, mut rollbacks) =
-                first_stages_and_deploys(events, actions);
-            service_deploys.sort_unstable();
-            rollbacks.sort_unstable();
-            restores.extend(restores_of(&service_deploys, &rollbacks));
-            commits.extend(service_commits.into_iter().map(|commit| commit.firsts));
-            deploys.extend(service_deploys);
-        }
+        let (commits, mut deploys, mut rollbacks) = first_stages_and_deploys(events, actions);
+        deploys.sort_unstable();
+        rollbacks.sort_unstable();
         Self::assemble(Facts {
+            deploys: &deploys,
             deploy_counts: deploys.iter().map(|&t| (day_of(t), 1)),
-            restores,
+            rollbacks: &rollbacks,
             leads: commits
                 .iter()
-                .filter_map(|firsts| match firsts.deployed()? {
+                .filter_map(|commit| match commit.firsts.deployed()? {
                     (day, Some(lead)) => Some((day, lead)),
                     (_, None) => None,
                 }),
             without_stage: commits
                 .iter()
-                .filter_map(|firsts| match firsts.deployed()? {
+                .filter_map(|commit| match commit.firsts.deployed()? {
                     (day, None) => Some((day, 1)),
                     (_, Some(_)) => None,
                 }),
-            staged: commits.iter().filter_map(|firsts| {
-                let (day, deployed_on) = firsts.staged()?;
+            staged: commits.iter().filter_map(|commit| {
+                let (day, deployed_on) = commit.firsts.staged()?;
                 Some((day, deployed_on.unwrap_or(NEVER)))
             }),
         })
@@ -335,8 +317,9 @@ impl DeliveryIndex {
             std::iter::repeat_n((day, value), count as usize)
         };
         Self::assemble(Facts {
+            deploys: &deploys,
             deploy_counts: days.iter().map(|d| (d.day, d.deploys)),
-            restores: restores_of(&deploys, &rollbacks).collect(),
+            rollbacks: &rollbacks,
             leads: days
                 .iter()
                 .flat_map(|d| d.leads.iter().flat_map(move |&lead| repeated(d.day, lead))),
@@ -362,7 +345,7 @@ impl DeliveryIndex {
                 .deploy_counts
                 .clone()
                 .map(|(day, _)| day)
-                .chain(facts.restores.iter().map(|&(day, _)| day))
+                .chain(facts.rollbacks.iter().map(|&t| day_of(t)))
                 .chain(facts.leads.clone().map(|(day, _)| day))
                 .chain(facts.without_stage.clone().map(|(day, _)| day))
                 .chain(facts.staged.clone().map(|(day, _)| day)),
@@ -378,13 +361,35 @@ impl DeliveryIndex {
         let mut staged = PerDay::collect(&days, facts.staged);
         leads.sort_each_day();
         staged.sort_each_day();
+
+        // Deploys and rollbacks are both in time order: one pass finds each rollback's next
+        // deploy, and the rollbacks stay in time order within each day.
+        let mut next = 0;
+        let restores: Vec<(i64, Rollback)> = facts
+            .rollbacks
+            .iter()
+            .map(|&at| {
+                next += facts.deploys[next..].partition_point(|&deploy| deploy <= at);
+                let rollback = match facts.deploys.get(next) {
+                    Some(&deploy) => Rollback {
+                        restored_on: day_of(deploy),
+                        seconds: deploy - at,
+                    },
+                    None => Rollback {
+                        restored_on: NEVER,
+                        seconds: 0,
+                    },
+                };
+                (day_of(at), rollback)
+            })
+            .collect();
         Self {
             deploys: counts(&mut facts.deploy_counts.clone()),
-            rollbacks: counts(&mut facts.restores.iter().map(|&(day, _)| (day, 1))),
+            rollbacks: counts(&mut facts.rollbacks.iter().map(|&t| (day_of(t), 1))),
             without_stage: counts(&mut facts.without_stage.clone()),
             leads,
             staged,
-            restores: PerDay::collect(&days, facts.restores.into_iter()),
+            restores: PerDay::collect(&days, restores.into_iter()),
             days: days.list,
         }
     }
@@ -423,12 +428,9 @@ impl DeliveryIndex {
         let rate = (deploys > 0).then(|| rollbacks as f64 / deploys as f64);
 
         let in_range = self.restores.days(positions.clone());
-        let mut restore_seconds: Vec<i64> = in_range
-            .iter()
-            .filter(|rollback| rollback.restored_on <= last)
-            .map(|rollback| rollback.seconds)
-            .collect();
-        let restored = restore_seconds.len();
+        let restored = in_range.partition_point(|rollback| rollback.restored_on <= last);
+        let mut restore_seconds: Vec<i64> =
+            in_range[..restored].iter().map(|r| r.seconds).collect();
         let restore_median = median_of(&mut restore_seconds);
 
         DeliveryFigures {
@@ -464,12 +466,12 @@ impl DeliveryIndex {
     }
 }
 
-/// What the index is assembled from: per-day counts and values as (day, value) pairs in any
-/// order.
-struct Facts<C, L, W, S> {
+/// What the index is assembled from: every deploy and rollback instant (sorted), and per-day
+/// counts and values as (day, value) pairs in any order.
+struct Facts<'f, C, L, W, S> {
+    deploys: &'f [Timestamp],
     deploy_counts: C,
-    /// Each rollback's day and restoring deploy.
-    restores: Vec<(i64, Rollback)>,
+    rollbacks: &'f [Timestamp],
     leads: L,
     without_stage: W,
     /// (first-stage day, first-deploy day or `NEVER`).
@@ -492,29 +494,6 @@ pub struct DeliveryDay {
     pub deployed_without_stage: u32,
     /// (day of first deploy, or `None`, commits) of the commits first staged that day.
     pub staged: Vec<(Option<i64>, u32)>,
-}
-
-/// Each rollback of one service, with the next deploy of that service strictly after it (or
-/// none): `deploys` and `rollbacks` sorted, so one pass finds them all.
-fn restores_of<'a>(
-    deploys: &'a [Timestamp],
-    rollbacks: &'a [Timestamp],
-) -> impl Iterator<Item = (i64, Rollback)> + 'a {
-    let mut next = 0;
-    rollbacks.iter().map(move |&at| {
-        next += deploys[next..].partition_point(|&deploy| deploy <= at);
-        let rollback = match deploys.get(next) {
-            Some(&deploy) => Rollback {
-                restored_on: day_of(deploy),
-                seconds: deploy - at,
-            },
-            None => Rollback {
-                restored_on: NEVER,
-                seconds: 0,
-            },
-        };
-        (day_of(at), rollback)
-    })
 }
 
 /// A commit's first stage and first deploy.

@@ -14,7 +14,7 @@ use utoipa::openapi::schema::{
 };
 
 use super::model::{MIN_TIMESTAMP, Timestamp};
-use super::service::{DEFAULT_SERVICE, SERVICE_PATTERN, SERVICE_RULE, is_service_name};
+use super::service::{SERVICE_PATTERN, SERVICE_RULE, is_service_name};
 
 /// How long an idempotency key is remembered: a request sent again with its key within this
 /// answers with the event the first one recorded.
@@ -30,20 +30,15 @@ const MAX_SHA_DIGITS: usize = 64;
 
 /// A new event, checked: `sha` in lower case, `timestamp` in whole seconds (fractions dropped)
 /// or `None` for "when it is received", `service` the one named or the configured default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
     pub sha: String,
     pub action: String,
     pub engineer: String,
     pub timestamp: Option<Timestamp>,
-    /// Left out of the fingerprint for the built-in default, so that a key recorded before
-    /// events had services still matches its retry.
-    #[serde(skip_serializing_if = "is_built_in_default")]
     pub service: String,
-}
-
-fn is_built_in_default(service: &str) -> bool {
-    service == DEFAULT_SERVICE
+    /// Whether `service` is the configured default, named or not.
+    in_default_service: bool,
 }
 
 /// Why a body was refused: a stable `code` (`invalid_body`, `unknown_field`, `duplicate_field`,
@@ -118,6 +113,10 @@ impl NewEvent {
             action: check_action(required(action, "action")?)?,
             engineer: check_engineer(required(engineer, "engineer")?)?,
             timestamp: timestamp.map(|t| check_timestamp(t, now)).transpose()?,
+            in_default_service: match &service {
+                Some(Value::String(named)) => named == default_service,
+                _ => service.is_none(),
+            },
             service: match service {
                 Some(value) => check_service(value)?,
                 None => default_service.to_owned(),
@@ -132,9 +131,26 @@ impl NewEvent {
 
     /// The request, canonical: two bodies that ask for the same event have the same
     /// fingerprint (what an idempotency key is compared by), whatever their spacing, field order
-    /// or sha case.
+    /// or sha case. The default service, named or not, is left out: a key recorded before events
+    /// had services still matches its retry.
     pub fn fingerprint(&self) -> String {
-        serde_json::to_string(self).expect("a new event serializes")
+        #[derive(Serialize)]
+        struct Request<'a> {
+            sha: &'a str,
+            action: &'a str,
+            engineer: &'a str,
+            timestamp: Option<Timestamp>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            service: Option<&'a str>,
+        }
+        let request = Request {
+            sha: &self.sha,
+            action: &self.action,
+            engineer: &self.engineer,
+            timestamp: self.timestamp,
+            service: (!self.in_default_service).then_some(self.service.as_str()),
+        };
+        serde_json::to_string(&request).expect("a new event serializes")
     }
 }
 
@@ -346,6 +362,7 @@ impl<'de> Deserialize<'de> for Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::DEFAULT_SERVICE;
 
     const NOW: Timestamp = 1_700_000_000;
 
@@ -389,6 +406,23 @@ mod tests {
         );
         let other = parse(br#"{"sha":"abcdef1","action":"a","engineer":"e","service":"web"}"#);
         assert_ne!(a.fingerprint(), other.fingerprint());
+        // With another default, the same holds of it: the fingerprint is the one recorded
+        // before events had services, named or not.
+        let body = br#"{"sha":"abcdef1","action":"a","engineer":"e"}"#;
+        let unnamed = NewEvent::parse(body, NOW, "web").unwrap();
+        assert_eq!(unnamed.fingerprint(), a.fingerprint());
+        let named = br#"{"sha":"abcdef1","action":"a","engineer":"e","service":"web"}"#;
+        assert_eq!(
+            NewEvent::parse(named, NOW, "web").unwrap().fingerprint(),
+            a.fingerprint()
+        );
+        let elsewhere = NewEvent::parse(
+            br#"{"sha":"abcdef1","action":"a","engineer":"e","service":"default"}"#,
+            NOW,
+            "web",
+        )
+        .unwrap();
+        assert_ne!(elsewhere.fingerprint(), a.fingerprint());
     }
 
     #[test]

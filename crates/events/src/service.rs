@@ -5,22 +5,27 @@
 pub const DEFAULT_SERVICE: &str = "default";
 pub const MAX_SERVICE_CHARS: usize = 255;
 
-/// Whether `name` is a service name: 1 to `MAX_SERVICE_CHARS` letters, digits, `.`, `_`, `-`
-/// or `/`. ASCII only, so characters and bytes count the same and every key holding it stays
-/// far inside DynamoDB's limits.
+/// Whether `name` is a service name: at most `MAX_SERVICE_CHARS` letters, digits, `.`, `_` and
+/// `-`, in segments joined by single `/`s, none of them empty, `.` or `..`, so that `owner/repo`
+/// has one spelling (not also `owner/repo/` or `owner//repo`). ASCII only: characters and bytes
+/// count the same, and every key holding a name stays far inside DynamoDB's limits.
 pub fn is_service_name(name: &str) -> bool {
-    (1..=MAX_SERVICE_CHARS).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
+    name.len() <= MAX_SERVICE_CHARS
+        && name.split('/').all(|segment| {
+            !matches!(segment, "" | "." | "..")
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
 }
 
 /// The rule in a sentence, for every message that refuses a name.
-pub const SERVICE_RULE: &str =
-    "1 to 255 letters, digits, '.', '_', '-' or '/' (such as owner/repo)";
+pub const SERVICE_RULE: &str = "1 to 255 letters, digits, '.', '_' or '-' in segments joined by \
+     single '/'s, none of them '.' or '..' (such as owner/repo)";
 
-/// The rule as a JSON Schema pattern, for the OpenAPI description.
-pub const SERVICE_PATTERN: &str = "^[A-Za-z0-9._/-]{1,255}$";
+/// The rule as a JSON Schema pattern, for the OpenAPI description (with `maxLength` 255; a `.`
+/// or `..` segment, which the pattern lets through, is refused too).
+pub const SERVICE_PATTERN: &str = "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$";
 
 #[cfg(test)]
 mod tests {
@@ -33,6 +38,8 @@ mod tests {
             "octo-org/octo-repo",
             "group/sub.group/my_project",
             "a",
+            ".github",
+            "a/..b",
             &"x".repeat(255),
         ] {
             assert!(is_service_name(name), "{name}");
@@ -45,6 +52,14 @@ mod tests {
             "semi;colon",
             "hash#",
             "tab\t",
+            "/leading",
+            "trailing/",
+            "double//slash",
+            ".",
+            "..",
+            "a/./b",
+            "a/../b",
+            "owner/..",
         ] {
             assert!(!is_service_name(name), "{name}");
         }

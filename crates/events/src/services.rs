@@ -286,7 +286,7 @@ impl Services {
         let page = names
             .by_ref()
             .take(limit)
-            .map(|(name, s)| summarize(name, s))
+            .filter_map(|(name, s)| summarize(name, s))
             .collect();
         (page, names.next().is_some())
     }
@@ -338,27 +338,32 @@ impl Services {
     }
 }
 
-fn summarize<'a>(name: &'a str, snapshot: &'a EventSnapshot) -> ServiceSummary<'a> {
-    let (first_event, last_event) = snapshot.time_span().expect("a listed service has events");
+/// A service's line of `GET /services`; `None` for one without events.
+fn summarize<'a>(name: &'a str, snapshot: &'a EventSnapshot) -> Option<ServiceSummary<'a>> {
+    let (first_event, last_event) = snapshot.time_span()?;
     let last_day = day_of(last_event);
     let figures = snapshot
         .delivery()
         .figures(last_day - (SERVICE_FREQUENCY_DAYS - 1), last_day);
-    ServiceSummary {
+    Some(ServiceSummary {
         name,
         events: snapshot.len(),
         first_event,
         last_event,
         last_deploy: snapshot.last_deploy(),
         deployment_frequency: figures.deployment_frequency,
-    }
+    })
 }
 
 /// Sorts records into their services' builders as they arrive, and checks that no id is
 /// given twice in the whole store.
 struct Loader {
     default_service: Box<str>,
-    builders: HashMap<Box<str>, Builder, RandomState>,
+    builders: Vec<(Box<str>, Builder)>,
+    /// Positions in `builders` by name, and the last one used: records mostly come in runs of
+    /// one service, which then cost a comparison instead of a hash.
+    positions: HashMap<Box<str>, usize, RandomState>,
+    last: usize,
     /// Every id in arrival order, to name the record that repeats one.
     ids: Vec<u64>,
     /// Whether some id was not greater than the one before: only then can one repeat.
@@ -369,7 +374,9 @@ impl Loader {
     fn new(default_service: &str) -> Self {
         Self {
             default_service: default_service.into(),
-            builders: HashMap::default(),
+            builders: Vec::new(),
+            positions: HashMap::default(),
+            last: 0,
             ids: Vec::new(),
             ids_unordered: false,
         }
@@ -377,15 +384,22 @@ impl Loader {
 
     fn push(&mut self, record: RecordRef<'_>) -> Result<(), InvalidRecord> {
         let service = record.service.as_deref().unwrap_or(&self.default_service);
-        let builder = match self.builders.get_mut(service) {
-            Some(builder) => builder,
-            None => self
-                .builders
-                .entry(service.into())
-                .or_insert_with(|| Builder::new(service)),
-        };
+        if self
+            .builders
+            .get(self.last)
+            .is_none_or(|(name, _)| **name != *service)
+        {
+            self.last = match self.positions.get(service) {
+                Some(&position) => position,
+                None => {
+                    self.positions.insert(service.into(), self.builders.len());
+                    self.builders.push((service.into(), Builder::new(service)));
+                    self.builders.len() - 1
+                }
+            };
+        }
         let id = record.id;
-        builder.push(record)?;
+        self.builders[self.last].1.push(record)?;
         if self.ids.last().is_some_and(|&last| last >= id) {
             self.ids_unordered = true;
         }

@@ -93,10 +93,11 @@ pub async fn import(
     //    conflict anywhere in the file stops the import with nothing changed. An id a POST was
     //    given that the table does not hold may be a POST still writing: then wait until it
     //    has written or given up, and read again, so that it is seen (and stops the import).
-    let mut checked = check_stored(client, table, &all, &mut progress).await?;
+    let default_service = store.default_service();
+    let mut checked = check_stored(client, table, &all, default_service, &mut progress).await?;
     if checked.absent.iter().any(|&id| id <= given_out) {
         tokio::time::sleep(POSTS_IN_FLIGHT).await;
-        checked = check_stored(client, table, &all, &mut progress).await?;
+        checked = check_stored(client, table, &all, default_service, &mut progress).await?;
     }
     report.written = checked.written;
     report.already_stored = checked.already_stored;
@@ -364,12 +365,15 @@ struct Checked {
 }
 
 /// Reads every event's own item and its id item; an id stored with other content is an error.
+/// An item stored before events had services is `default_service`'s.
 async fn check_stored(
     client: &Client,
     table: &str,
     all: &[EventItem],
+    default_service: &str,
     progress: &mut impl FnMut(Progress),
 ) -> Result<Checked, String> {
+    let service_of = |svc: Option<String>| svc.or_else(|| Some(default_service.to_owned()));
     let mut checked = Checked::default();
     let mut done = 0;
     for chunk in all.chunks(batch::MAX_GET / 2) {
@@ -389,20 +393,29 @@ async fn check_stored(
             let by_id = stored.get(&format!("{}/{}", id_item.pk, id_item.sk));
             let stored_id = by_id
                 .map(|item| from_item::<IdItem>(item.clone()))
-                .transpose()?;
+                .transpose()?
+                .map(|stored| IdItem {
+                    svc: service_of(stored.svc.clone()),
+                    ..stored
+                });
             if let Some(stored) = stored_id.filter(|stored| *stored != id_item) {
                 return Err(format!(
-                    "event id {} is already stored with other content (timestamp {}, sha {:?}, action {:?}, engineer {:?}); nothing was changed",
+                    "event id {} is already stored with other content (timestamp {}, sha {:?}, action {:?}, engineer {:?}, service {:?}); nothing was changed",
                     event.id,
                     crate::events::format_timestamp(stored.ts),
                     stored.sha,
                     stored.action,
-                    stored.engineer
+                    stored.engineer,
+                    stored.svc.unwrap_or_default()
                 ));
             }
             let stored_event = own
                 .map(|item| from_item::<EventItem>(item.clone()))
-                .transpose()?;
+                .transpose()?
+                .map(|stored| EventItem {
+                    svc: service_of(stored.svc.clone()),
+                    ..stored
+                });
             if stored_event.is_some_and(|stored| &stored != event) {
                 return Err(format!(
                     "the item of event id {} holds other content than the file; nothing was changed (run verify)",

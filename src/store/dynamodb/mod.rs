@@ -102,6 +102,11 @@ impl DynamoDbStore {
         self
     }
 
+    /// The service of events stored before events had services.
+    pub fn default_service(&self) -> &str {
+        &self.default_service
+    }
+
     /// This store, keeping and reading the delivery metrics' facts for `actions`.
     pub fn with_delivery_actions(mut self, actions: crate::events::DeliveryActions) -> Self {
         self.delivery_actions = actions;
