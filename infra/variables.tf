@@ -140,10 +140,10 @@ variable "default_service" {
   nullable    = false
 
   validation {
+    # crates/events/src/service.rs's SERVICE_PATTERN (a test compares the two).
     condition = (
       length(var.default_service) <= 255
-      && can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.default_service))
-      && !can(regex("(^|/)[.][.]?(/|$)", var.default_service))
+      && can(regex("^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+)(?:/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+))*$", var.default_service))
     )
     error_message = "default_service must be 1-255 letters, digits, '.', '_' or '-' in segments joined by single '/'s, none of them '.' or '..' (such as owner/repo)."
   }

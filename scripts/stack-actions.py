@@ -17,11 +17,12 @@ import sys
 KINDS = ("deploy", "stage", "rollback")
 
 
+# crates/events/src/service.rs's SERVICE_PATTERN (a test compares the two).
+SERVICE_PATTERN = "^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+)(?:/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+))*$"
+
+
 def is_service_name(name):
-    """The rule of crates/events/src/service.rs."""
-    segments = name.split("/")
-    return len(name) <= 255 and all(
-        re.fullmatch(r"[A-Za-z0-9._-]+", s, flags=re.ASCII) and s not in (".", "..") for s in segments)
+    return len(name) <= 255 and re.fullmatch(SERVICE_PATTERN, name) is not None
 
 
 def fail(message):

@@ -177,6 +177,17 @@ def test_the_functions_action_names_are_the_ones_the_operator_commands_read():
     assert attr(outputs["default_service"], "value") == "${var.default_service}"
 
 
+def test_a_service_name_is_checked_by_the_rule_of_the_code():
+    # The service-name rule, as the Rust code states it (its unit test holds the code to it).
+    source = (INFRA.parent / "crates/events/src/service.rs").read_text()
+    pattern = re.search(r'pub const SERVICE_PATTERN: &str = "([^"]+)";', source).group(1)
+    variables = (INFRA / "variables.tf").read_text()
+    assert f'can(regex("{pattern}", var.default_service))' in variables
+    assert "length(var.default_service) <= 255" in variables
+    script = (INFRA.parent / "scripts/stack-actions.py").read_text()
+    assert f'SERVICE_PATTERN = "{pattern}"' in script
+
+
 def test_the_access_log_names_the_iam_caller():
     # Who recorded an event (POST /events is IAM-signed) is in the stage's access log.
     parsed = stack(INFRA)

@@ -215,6 +215,18 @@ impl EventIndex {
     /// one action's) plus the page itself; with both an engineer and an action the smaller of
     /// the two lists is walked and the other condition filtered.
     pub fn query(&self, query: &EventQuery<'_>) -> Page<'_> {
+        // One more than the page, to know whether another page follows; views are made
+        // straight from the index, in one pass.
+        let take = query.limit.saturating_add(1);
+        let mut events: Vec<EventView<'_>> = Vec::with_capacity(take.min(1024));
+        events.extend(self.matching(query).take(take));
+        Page::first(events, query.limit, false)
+    }
+
+    /// Every event matching `query` (its limit aside) in (timestamp, id) order, found as
+    /// `query` says and made into a view only when the caller takes it: what a merge of
+    /// several indexes reads from.
+    pub(crate) fn matching(&self, query: &EventQuery<'_>) -> impl Iterator<Item = EventView<'_>> {
         let (Some(engineer), Some(action)) = (
             query
                 .engineer
@@ -223,40 +235,34 @@ impl EventIndex {
                 .action
                 .map_or(Some(None), |name| self.action_id(name).map(Some)),
         ) else {
-            return Page::default();
+            return Matching::Neither;
         };
         let lists = [
             engineer.map(|id| &self.engineers[id].events[..]),
             action.map(|id| &self.action_events[id][..]),
         ];
-        let keep = |event: &Event| {
+        let keep = move |event: &Event| {
             engineer.is_none_or(|id| event.engineer as usize == id)
                 && action.is_none_or(|id| event.action as usize == id)
         };
-
-        // One more than the page, to know whether another page follows; views are made
-        // straight from the index, in one pass.
-        let take = query.limit.saturating_add(1);
-        let mut events: Vec<EventView<'_>> = Vec::with_capacity(take.min(1024));
         // The shorter list (the engineer's on a tie) is walked, the other condition filtered.
         match lists.into_iter().flatten().min_by_key(|list| list.len()) {
             None => {
                 let range = bounds(&self.events, Event::position, query);
-                events.extend(self.events[range].iter().take(take).map(|e| self.view(e)));
+                Matching::All(self.events[range].iter().map(|e| self.view(e)))
             }
             Some(list) => {
                 let event = |position: &u32| &self.events[*position as usize];
-                events.extend(
-                    list[bounds(list, |position| event(position).position(), query)]
+                let range = bounds(list, |position| event(position).position(), query);
+                Matching::Listed(
+                    list[range]
                         .iter()
                         .map(event)
-                        .filter(|e| keep(e))
-                        .take(take)
+                        .filter(move |e| keep(e))
                         .map(|e| self.view(e)),
-                );
+                )
             }
         }
-        Page::first(events, query.limit, false)
     }
 
     /// Daily statistics for every UTC calendar day from `first` to `last` (days since the epoch,
@@ -321,6 +327,30 @@ impl EventIndex {
                 Some(self.events[*events.last()? as usize].timestamp)
             })
             .max()
+    }
+}
+
+/// The events a query matches: none (a name no event has), a range of all events, or a range
+/// of one engineer's or action's list.
+enum Matching<A, L> {
+    Neither,
+    All(A),
+    Listed(L),
+}
+
+impl<'s, A, L> Iterator for Matching<A, L>
+where
+    A: Iterator<Item = EventView<'s>>,
+    L: Iterator<Item = EventView<'s>>,
+{
+    type Item = EventView<'s>;
+
+    fn next(&mut self) -> Option<EventView<'s>> {
+        match self {
+            Self::Neither => None,
+            Self::All(events) => events.next(),
+            Self::Listed(events) => events.next(),
+        }
     }
 }
 

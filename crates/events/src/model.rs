@@ -66,6 +66,13 @@ pub struct EventView<'a> {
     pub service: &'a str,
 }
 
+impl EventView<'_> {
+    /// The order every list uses: by time, then by id.
+    pub fn position(&self) -> (Timestamp, u64) {
+        (self.timestamp, self.id)
+    }
+}
+
 /// An event with its names, owned: what a store that is not in memory reads back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord {

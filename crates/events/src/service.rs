@@ -23,13 +23,26 @@ pub fn is_service_name(name: &str) -> bool {
 pub const SERVICE_RULE: &str = "1 to 255 letters, digits, '.', '_' or '-' in segments joined by \
      single '/'s, none of them '.' or '..' (such as owner/repo)";
 
-/// The rule as a JSON Schema pattern, for the OpenAPI description (with `maxLength` 255; a `.`
-/// or `..` segment, which the pattern lets through, is refused too).
-pub const SERVICE_PATTERN: &str = "^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$";
+/// The rule as a regular expression, with `maxLength` 255 beside it: the OpenAPI description's
+/// pattern, and Terraform's check. No lookahead (RE2 has none): a segment starts with a
+/// character other than `.`, or is `.` and then one, or `..` and then anything.
+pub const SERVICE_PATTERN: &str = "^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+)(?:/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|[.][A-Za-z0-9_-][A-Za-z0-9._-]*|[.][.][A-Za-z0-9._-]+))*$";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The pattern says what the rule checks: the same answer for names of the rule's
+        /// characters, dots and slashes crowded in.
+        #[test]
+        fn the_pattern_and_the_rule_agree(name in "[a-zA-Z0-9_./-]{0,12}|[./a]{0,8}|[a-z]{250,260}") {
+            let pattern = regex::Regex::new(SERVICE_PATTERN).unwrap();
+            let by_pattern = pattern.is_match(&name) && name.len() <= MAX_SERVICE_CHARS;
+            prop_assert_eq!(is_service_name(&name), by_pattern, "{:?}", name);
+        }
+    }
 
     #[test]
     fn names_of_code_hosts_fit_and_others_do_not() {

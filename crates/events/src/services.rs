@@ -4,7 +4,8 @@
 //! the answer one store of all the events gives. Recording replaces one service's snapshot;
 //! like an `EventSnapshot`, a `Services` never changes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::io::Read;
 use std::ops::Bound;
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -229,18 +230,36 @@ impl Services {
         }
     }
 
-    /// As `EventSnapshot::query`, in `query.service` or the whole store: each service's first
-    /// page after the cursor holds its part of the first page of all of them.
+    /// As `EventSnapshot::query`, in `query.service` or the whole store. The whole store's page
+    /// is a merge of every service's matching events, taken one at a time from whichever
+    /// service's next is earliest: a page of `limit` costs a search per service and `limit`
+    /// steps, not a page from each service.
     pub fn query(&self, query: &EventQuery<'_>) -> Page<'_> {
         if let Some(snapshot) = self.scope(query.service) {
             return snapshot.query(query);
         }
-        let pages: Vec<Page<'_>> = self.services.values().map(|s| s.query(query)).collect();
-        let more = pages.iter().any(|page| page.next.is_some());
-        let mut events: Vec<EventView<'_>> =
-            pages.into_iter().flat_map(|page| page.events).collect();
-        events.sort_unstable_by_key(|event| (event.timestamp, event.id));
-        Page::first(events, query.limit, more)
+        let mut runs: Vec<_> = self
+            .services
+            .values()
+            .map(|snapshot| snapshot.matching(query).peekable())
+            .collect();
+        let mut next: BinaryHeap<Reverse<((Timestamp, u64), usize)>> = runs
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(run, events)| Some(Reverse((events.peek()?.position(), run))))
+            .collect();
+        let take = query.limit.saturating_add(1);
+        let mut events = Vec::with_capacity(take.min(1024));
+        while events.len() < take {
+            let Some(Reverse((_, run))) = next.pop() else {
+                break;
+            };
+            events.extend(runs[run].next());
+            if let Some(event) = runs[run].peek() {
+                next.push(Reverse((event.position(), run)));
+            }
+        }
+        Page::first(events, query.limit, false)
     }
 
     /// `{"engineers":[…]}` of `service` or the whole store, rendered once per snapshot.

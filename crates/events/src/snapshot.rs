@@ -146,6 +146,11 @@ impl EventSnapshot {
         Page::first(events, query.limit, more)
     }
 
+    /// As `EventIndex::matching`, over both parts.
+    pub(crate) fn matching(&self, query: &EventQuery<'_>) -> impl Iterator<Item = EventView<'_>> {
+        merge_sorted(self.base.matching(query), self.recent.matching(query))
+    }
+
     /// `{"engineers":[…]}`, rendered once per snapshot.
     pub fn engineers_json(&self) -> &[u8] {
         if self.recent.is_empty() {
