@@ -7,7 +7,6 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::io::Read;
-use std::ops::Bound;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use foldhash::fast::RandomState;
@@ -33,8 +32,9 @@ static NO_EVENTS: LazyLock<EventSnapshot> = LazyLock::new(EventSnapshot::default
 
 #[derive(Debug, Default)]
 pub struct Services {
-    /// By name.
-    services: BTreeMap<Box<str>, Arc<EventSnapshot>>,
+    /// Sorted by name. A vector, not a map: a record clones it (an `Arc` each), and a map's
+    /// code is several times a binary search's in the Lambda package.
+    services: Vec<(Arc<str>, Arc<EventSnapshot>)>,
     delivery_actions: Arc<DeliveryActions>,
     /// The whole store's answers, when it has more than one service, built on first use.
     engineers_json: OnceLock<Box<[u8]>>,
@@ -147,18 +147,21 @@ impl Services {
     /// This store with `event` added to its service (`event.service`, which must be set); its
     /// id must be new to every service.
     pub fn with(&self, event: RawEvent) -> Result<Self, InvalidRecord> {
-        let name: Box<str> = event
+        let name: Arc<str> = event
             .service
             .as_deref()
             .ok_or_else(|| InvalidRecord("a recorded event names its service".into()))?
             .into();
-        let snapshot = match self.services.get(&name) {
-            Some(snapshot) => snapshot.with(event)?,
-            None => EventSnapshot::new(EventIndex::from_records(&name, [event])?)
-                .with_delivery_actions(self.delivery_actions.clone()),
-        };
         let mut services = self.services.clone();
-        services.insert(name, Arc::new(snapshot));
+        match self.position(&name) {
+            Ok(at) => services[at].1 = Arc::new(services[at].1.with(event)?),
+            Err(at) => {
+                let index = EventIndex::from_records(&name, [event])?;
+                let snapshot =
+                    EventSnapshot::new(index).with_delivery_actions(self.delivery_actions.clone());
+                services.insert(at, (name, Arc::new(snapshot)));
+            }
+        }
         Ok(Self {
             services,
             delivery_actions: self.delivery_actions.clone(),
@@ -168,20 +171,27 @@ impl Services {
 
     /// One service's events: empty for a service the store has never seen.
     pub fn service(&self, name: &str) -> &EventSnapshot {
-        self.services
-            .get(name)
-            .map_or(&NO_EVENTS, |snapshot| snapshot)
+        match self.position(name) {
+            Ok(at) => &self.services[at].1,
+            Err(_) => &NO_EVENTS,
+        }
     }
 
     pub fn knows(&self, name: &str) -> bool {
-        self.services.contains_key(name)
+        self.position(name).is_ok()
+    }
+
+    /// Where `name` is in `services`, or where it would go.
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.services
+            .binary_search_by(|(known, _)| (**known).cmp(name))
     }
 
     /// The whole store as one snapshot, when it has at most one service.
     fn only(&self) -> Option<&EventSnapshot> {
-        match self.services.len() {
-            0 => Some(&NO_EVENTS),
-            1 => self.services.values().next().map(|snapshot| &**snapshot),
+        match &self.services[..] {
+            [] => Some(&NO_EVENTS),
+            [(_, snapshot)] => Some(snapshot),
             _ => None,
         }
     }
@@ -195,28 +205,26 @@ impl Services {
     }
 
     pub fn len(&self) -> usize {
-        self.services.values().map(|snapshot| snapshot.len()).sum()
+        self.snapshots().map(|snapshot| snapshot.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.services.values().all(|snapshot| snapshot.is_empty())
+        self.snapshots().all(|snapshot| snapshot.is_empty())
     }
 
     pub fn max_id(&self) -> Option<u64> {
-        self.services.values().filter_map(|s| s.max_id()).max()
+        self.snapshots().filter_map(|s| s.max_id()).max()
     }
 
     /// The event with this id, whichever service it belongs to.
     pub fn event(&self, id: u64) -> Option<EventView<'_>> {
-        self.services
-            .values()
-            .find_map(|snapshot| snapshot.event(id))
+        self.snapshots().find_map(|snapshot| snapshot.event(id))
     }
 
     pub fn has_engineer(&self, service: Option<&str>, name: &str) -> bool {
         match service {
             Some(service) => self.service(service).has_engineer(name),
-            None => self.services.values().any(|s| s.has_engineer(name)),
+            None => self.snapshots().any(|s| s.has_engineer(name)),
         }
     }
 
@@ -224,7 +232,7 @@ impl Services {
         match self.scope(service) {
             Some(snapshot) => snapshot.time_span(),
             None => {
-                let spans = self.services.values().filter_map(|s| s.time_span());
+                let spans = self.snapshots().filter_map(|s| s.time_span());
                 spans.reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
             }
         }
@@ -239,8 +247,7 @@ impl Services {
             return snapshot.query(query);
         }
         let mut runs: Vec<_> = self
-            .services
-            .values()
+            .snapshots()
             .map(|snapshot| snapshot.matching(query).peekable())
             .collect();
         let mut next: BinaryHeap<Reverse<((Timestamp, u64), usize)>> = runs
@@ -268,7 +275,7 @@ impl Services {
             return snapshot.engineers_json();
         }
         self.engineers_json.get_or_init(|| {
-            let lists = self.services.values().flat_map(|s| s.engineers());
+            let lists = self.snapshots().flat_map(|s| s.engineers());
             EngineerList::json(merge_engineers(lists).into_iter()).into()
         })
     }
@@ -297,10 +304,11 @@ impl Services {
 
     /// At most `limit` services by name after `after` (exclusive), and whether more follow.
     pub fn list(&self, after: Option<&str>, limit: usize) -> (Vec<ServiceSummary<'_>>, bool) {
-        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut names = self
-            .services
-            .range::<str, _>((start, Bound::Unbounded))
+        let start = after.map_or(0, |after| {
+            self.services.partition_point(|(name, _)| **name <= *after)
+        });
+        let mut names = self.services[start..]
+            .iter()
             .filter(|(_, snapshot)| !snapshot.is_empty());
         let page = names
             .by_ref()
@@ -312,45 +320,67 @@ impl Services {
 
     /// Every event of every service, service by service.
     pub fn iter(&self) -> impl Iterator<Item = EventView<'_>> {
-        self.services.values().flat_map(|snapshot| snapshot.iter())
+        self.snapshots().flat_map(|snapshot| snapshot.iter())
     }
 
     /// Every service's snapshot, by name.
     pub fn snapshots(&self) -> impl Iterator<Item = &EventSnapshot> {
-        self.services.values().map(|snapshot| &**snapshot)
+        self.services.iter().map(|(_, snapshot)| &**snapshot)
     }
 
     /// The daily totals of all services together: each service's events are in time order, so
     /// its engineers are gathered a day at a time and counted once per day over all services.
     fn whole_days(&self) -> Days {
         let mut actions: Vec<Box<str>> = self
-            .services
-            .values()
+            .snapshots()
             .flat_map(|s| s.actions())
             .map(Box::from)
             .collect();
         actions.sort_unstable();
         actions.dedup();
         let mut totals: BTreeMap<i64, DayTotals> = BTreeMap::new();
-        let mut engineers: HashMap<i64, HashSet<&str, RandomState>, RandomState> =
-            HashMap::default();
-        for event in self.iter() {
-            let day = day_of(event.timestamp);
-            let totals = totals.entry(day).or_insert_with(|| DayTotals {
-                total: 0,
-                engineers: 0,
-                actions: vec![0; actions.len()].into_boxed_slice(),
-            });
-            totals.total += 1;
-            let action = actions
-                .binary_search_by(|known| (**known).cmp(event.action))
-                .expect("every action is in the union");
-            totals.actions[action] += 1;
-            engineers.entry(day).or_default().insert(event.engineer);
+        // (day, engineer) once per service and day, then once per day.
+        let mut active: Vec<(i64, &str)> = Vec::new();
+        let mut that_day: Vec<&str> = Vec::new();
+        fn flush<'a>(day: i64, names: &mut Vec<&'a str>, active: &mut Vec<(i64, &'a str)>) {
+            names.sort_unstable();
+            names.dedup();
+            active.extend(names.drain(..).map(|name| (day, name)));
         }
-        for (day, names) in engineers {
+        for snapshot in self.snapshots() {
+            let mut current = None;
+            for event in snapshot.iter() {
+                let day = day_of(event.timestamp);
+                if current != Some(day) {
+                    if let Some(previous) = current {
+                        flush(previous, &mut that_day, &mut active);
+                    }
+                    current = Some(day);
+                }
+                that_day.push(event.engineer);
+                let totals = totals.entry(day).or_insert_with(|| DayTotals {
+                    total: 0,
+                    engineers: 0,
+                    actions: vec![0; actions.len()].into_boxed_slice(),
+                });
+                totals.total += 1;
+                let action = actions
+                    .binary_search_by(|known| (**known).cmp(event.action))
+                    .expect("every action is in the union");
+                totals.actions[action] += 1;
+            }
+            if let Some(last) = current {
+                flush(last, &mut that_day, &mut active);
+            }
+        }
+        active.sort_unstable();
+        active.dedup();
+        for (day, engineers) in active
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| (run[0].0, run.len()))
+        {
             if let Some(totals) = totals.get_mut(&day) {
-                totals.engineers = names.len() as u32;
+                totals.engineers = engineers as u32;
             }
         }
         Days { actions, totals }
@@ -440,11 +470,12 @@ impl Loader {
                 }));
             }
         }
-        let mut services = BTreeMap::new();
+        let mut services = Vec::with_capacity(self.builders.len());
         for (name, builder) in self.builders {
             let index = builder.finish().map_err(repeated)?;
-            services.insert(name, Arc::new(EventSnapshot::new(index)));
+            services.push((Arc::<str>::from(name), Arc::new(EventSnapshot::new(index))));
         }
+        services.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(Services {
             services,
             ..Services::default()
