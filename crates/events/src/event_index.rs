@@ -462,6 +462,11 @@ impl Builder {
         })
     }
 
+    /// The ids pushed so far.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.events.iter().map(|event| event.id)
+    }
+
     pub(crate) fn finish(self) -> Result<EventIndex, RepeatedId> {
         if let Some(repeated) = self.repeated_id() {
             return Err(repeated);

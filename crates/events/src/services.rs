@@ -5,7 +5,7 @@
 //! like an `EventSnapshot`, a `Services` never changes.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Read;
 use std::sync::{Arc, LazyLock, OnceLock};
 
@@ -413,9 +413,9 @@ struct Loader {
     /// one service, which then cost a comparison instead of a hash.
     positions: HashMap<Box<str>, usize, RandomState>,
     last: usize,
-    /// Every id in arrival order, to name the record that repeats one.
-    ids: Vec<u64>,
-    /// Whether some id was not greater than the one before: only then can one repeat.
+    /// The last id read, and whether some id was not greater than the one before: only then
+    /// can one repeat.
+    last_id: Option<u64>,
     ids_unordered: bool,
 }
 
@@ -426,7 +426,7 @@ impl Loader {
             builders: Vec::new(),
             positions: HashMap::default(),
             last: 0,
-            ids: Vec::new(),
+            last_id: None,
             ids_unordered: false,
         }
     }
@@ -449,24 +449,26 @@ impl Loader {
         }
         let id = record.id;
         self.builders[self.last].1.push(record)?;
-        if self.ids.last().is_some_and(|&last| last >= id) {
-            self.ids_unordered = true;
-        }
-        self.ids.push(id);
+        self.ids_unordered |= self.last_id.is_some_and(|last| last >= id);
+        self.last_id = Some(id);
         Ok(())
     }
 
+    /// The store; an id given twice is refused, naming its record when the file holds one
+    /// service (a builder counts its own records only).
     fn finish(self, source: &str) -> Result<Services, LoadError> {
+        let one_service = self.builders.len() == 1;
         let repeated = |repeated: RepeatedId| {
-            LoadError::new(source, Some(repeated.record), repeated.message())
+            let record = one_service.then_some(repeated.record);
+            LoadError::new(source, record, repeated.message())
         };
-        if self.ids_unordered {
-            let mut seen =
-                HashSet::with_capacity_and_hasher(self.ids.len(), RandomState::default());
-            if let Some(index) = self.ids.iter().position(|id| !seen.insert(*id)) {
+        if self.ids_unordered && !one_service {
+            let mut ids: Vec<u64> = self.builders.iter().flat_map(|(_, b)| b.ids()).collect();
+            ids.sort_unstable();
+            if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
                 return Err(repeated(RepeatedId {
-                    record: index + 1,
-                    id: self.ids[index],
+                    record: 0,
+                    id: pair[0],
                 }));
             }
         }
@@ -666,8 +668,15 @@ mod tests {
         };
         let text = [line(1, "a"), line(3, "b"), line(2, "a"), line(3, "c")].join("\n");
         let error = Services::load(text.as_bytes(), "f", "default").unwrap_err();
+        assert_eq!(error.record, None, "{error}");
+        assert!(
+            error.message.contains("id 3 appears more than once"),
+            "{error}"
+        );
+        // In a file of one service, the record that repeats an id is named.
+        let text = [line(1, "a"), line(3, "a"), line(2, "a"), line(3, "a")].join("\n");
+        let error = Services::load(text.as_bytes(), "f", "default").unwrap_err();
         assert_eq!(error.record, Some(4), "{error}");
-        assert!(error.message.contains("id 3"), "{error}");
         let text = [line(1, "a"), line(3, "b"), line(2, "a")].join("\n");
         let store = Services::load(text.as_bytes(), "f", "default").unwrap();
         assert_eq!(store.service("a").len(), 2);
