@@ -106,10 +106,6 @@ impl EventSnapshot {
         self.base.last_of(&deploy).max(self.recent.last_of(&deploy))
     }
 
-    pub fn delivery_actions(&self) -> &Arc<DeliveryActions> {
-        &self.delivery_actions
-    }
-
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
