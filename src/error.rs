@@ -38,6 +38,8 @@ pub enum ApiError {
     DocsNotServed,
     /// The table's delivery facts were counted for other action names than the configured ones.
     MetricsNeedRebuild,
+    /// The table is of an older layout than this version reads.
+    StoreNeedsUpgrade,
     /// A body `NewEvent::parse` refused: its code and message.
     InvalidEvent {
         code: &'static str,
@@ -97,9 +99,10 @@ impl ApiError {
             | Self::InvalidRange(_)
             | Self::InvalidCursor
             | Self::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
-            Self::MetadataUnavailable(_) | Self::StoreUnavailable | Self::MetricsNeedRebuild => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::MetadataUnavailable(_)
+            | Self::StoreUnavailable
+            | Self::MetricsNeedRebuild
+            | Self::StoreNeedsUpgrade => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,6 +121,7 @@ impl ApiError {
             Self::EventNotFound(_) => "event_not_found",
             Self::DocsNotServed => "docs_not_served",
             Self::MetricsNeedRebuild => "metrics_need_rebuild",
+            Self::StoreNeedsUpgrade => "store_needs_upgrade",
             Self::InvalidEvent { code, .. } => code,
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BodyTimeout(_) => "request_timeout",
@@ -165,6 +169,7 @@ impl ApiError {
             Self::EventNotFound(id) => format!("No event with id {id}."),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
             Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION say, or not yet (events stored by an older version); the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
+            Self::StoreNeedsUpgrade => "The table was written by an older version of this service; the operator upgrades it with `pipeline-events-api verify --rebuild` (make verify REBUILD=1), after which this request succeeds.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
             Self::PayloadTooLarge(max) => format!("The body is longer than {max} bytes."),
             Self::BodyTimeout(seconds) => format!(
@@ -197,6 +202,7 @@ impl From<ReadFailure> for ApiError {
             ReadFailure::Unavailable => Self::StoreUnavailable,
             ReadFailure::Internal => Self::Internal,
             ReadFailure::MetricsNeedRebuild => Self::MetricsNeedRebuild,
+            ReadFailure::StoreNeedsUpgrade => Self::StoreNeedsUpgrade,
             ReadFailure::TooManyDays(TooManyDays { days, max }) => {
                 Self::RangeTooLarge { days, max }
             }
@@ -212,6 +218,7 @@ impl From<WriteFailure> for ApiError {
             WriteFailure::ActionNotAllowed(NotAllowed { action, allowed }) => {
                 Self::ActionNotAllowed { action, allowed }
             }
+            WriteFailure::StoreNeedsUpgrade => Self::StoreNeedsUpgrade,
             WriteFailure::Unavailable => Self::StoreUnavailable,
             WriteFailure::Internal => Self::Internal,
         }

@@ -19,7 +19,12 @@ use crate::state::AppState;
     responses((status = 200, description = "Every engineer with events, sorted by name.", body = EngineerList))
 )]
 pub async fn list_engineers(State(state): State<AppState>, _: Query) -> Result<Response, ApiError> {
-    let body = state.store.reader().engineers_json().await?.into_owned();
+    let body = state
+        .store
+        .reader()
+        .engineers_json(None)
+        .await?
+        .into_owned();
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

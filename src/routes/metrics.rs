@@ -49,7 +49,7 @@ pub async fn delivery(
     let report = state
         .store
         .reader()
-        .delivery_metrics(from, to, bucket)
+        .delivery_metrics(None, from, to, bucket)
         .await?;
     Ok(Json(report))
 }

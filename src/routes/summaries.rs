@@ -27,7 +27,7 @@ pub async fn daily(
     let to = params.to()?;
     check_range(from, to)?;
 
-    let days = state.store.reader().daily_json(from, to).await?;
+    let days = state.store.reader().daily_json(None, from, to).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], days).into_response())
 }
 

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use self::dynamodb::DynamoDbStore;
+use self::dynamodb::keys::Scope;
 use self::memory::MemoryStore;
 use crate::events::{
     AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventView, NO_DAYS_JSON,
@@ -133,8 +134,9 @@ impl Reader<'_> {
                 .has_engineer(query.service, name)
                 .then(|| EventPage::Borrowed(store.query(query)))),
             Self::DynamoDb(store) => {
+                let scope = Scope::of(query.service);
                 let (known, page) = Box::pin(store.within_budget(async {
-                    tokio::try_join!(store.has_engineer(name), store.events_page(query))
+                    tokio::try_join!(store.has_engineer(scope, name), store.events_page(query))
                 }))
                 .await?;
                 Ok(known.then_some(EventPage::Owned {
@@ -145,53 +147,61 @@ impl Reader<'_> {
         }
     }
 
-    /// `{"engineers":[…]}`: every engineer, sorted by name.
-    pub async fn engineers_json(&self) -> Result<Cow<'_, [u8]>, ReadFailure> {
+    /// `{"engineers":[…]}`: every engineer of `service` (`None`: of the store), sorted by
+    /// name.
+    pub async fn engineers_json(
+        &self,
+        service: Option<&str>,
+    ) -> Result<Cow<'_, [u8]>, ReadFailure> {
         match self {
-            Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json(None))),
+            Self::Memory(store) => Ok(Cow::Borrowed(store.engineers_json(service))),
             Self::DynamoDb(store) => {
-                let json = Box::pin(store.within_budget(store.engineers_json())).await?;
+                let json = store.engineers_json(Scope::of(service));
+                let json = Box::pin(store.within_budget(json)).await?;
                 Ok(Cow::Owned(json))
             }
         }
     }
 
-    /// `{"days":[…]}` for the days `from` and `to` choose (`summary_days`) from the store's
-    /// time span.
+    /// `{"days":[…]}` of `service` (`None`: the store) for the days `from` and `to` choose
+    /// (`summary_days`) from its time span.
     pub async fn daily_json(
         &self,
+        service: Option<&str>,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> Result<Vec<u8>, ReadFailure> {
         match self {
-            Self::Memory(store) => Ok(match summary_days(from, to, store.time_span(None))? {
-                Some((first, last)) => store.daily_json(None, first, last),
+            Self::Memory(store) => Ok(match summary_days(from, to, store.time_span(service))? {
+                Some((first, last)) => store.daily_json(service, first, last),
                 None => NO_DAYS_JSON.to_vec(),
             }),
             Self::DynamoDb(store) => {
-                Box::pin(store.within_budget(store.daily_json(from, to))).await
+                let json = store.daily_json(Scope::of(service), from, to);
+                Box::pin(store.within_budget(json)).await
             }
         }
     }
 
-    /// The delivery metrics for the days `from` and `to` choose (`summary_days`) from the
-    /// store's time span.
+    /// The delivery metrics of `service` (`None`: the store) for the days `from` and `to`
+    /// choose (`summary_days`) from its time span.
     pub async fn delivery_metrics(
         &self,
+        service: Option<&str>,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
         bucket: Bucket,
     ) -> Result<DeliveryReport, ReadFailure> {
         match self {
             Self::Memory(log) => {
-                let days = summary_days(from, to, log.time_span(None))?;
-                let index = log.delivery(None);
+                let days = summary_days(from, to, log.time_span(service))?;
+                let index = log.delivery(service);
                 Ok(DeliveryReport::new(days, bucket, |first, last| {
                     index.figures(first, last)
                 }))
             }
             Self::DynamoDb(store) => {
-                let report = store.delivery_metrics(from, to, bucket);
+                let report = store.delivery_metrics(Scope::of(service), from, to, bucket);
                 Box::pin(store.within_budget(report)).await
             }
         }

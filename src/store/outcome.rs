@@ -19,6 +19,8 @@ pub enum WriteFailure {
     ReadOnly,
     /// The action is not among the allowed ones.
     ActionNotAllowed(NotAllowed),
+    /// The table is of an older layout than this version's (`verify --rebuild` upgrades it).
+    StoreNeedsUpgrade,
     Unavailable,
     Internal,
 }
@@ -30,6 +32,8 @@ pub enum ReadFailure {
     Unavailable,
     /// A defect: an item that does not decode, a request the store refused; logged.
     Internal,
+    /// The table is of an older layout than this version's (`verify --rebuild` upgrades it).
+    StoreNeedsUpgrade,
     /// The table's delivery facts were counted for other action names than the configured ones.
     MetricsNeedRebuild,
     /// The range to summarise is longer than a summary may be.

@@ -2,17 +2,20 @@
 //! within the budget when the table is unreachable or silent, and broken items kept from
 //! clients. The route tests themselves run on both stores (`each_store!`).
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline_events_api::events::RawEvent;
 use pipeline_events_api::metadata::MetadataSource;
-use pipeline_events_api::store::Store;
 use pipeline_events_api::store::dynamodb::DynamoDbStore;
+use pipeline_events_api::store::dynamodb::keys::Scope;
 use pipeline_events_api::store::dynamodb::read::MAX_QUERIES_PER_PAGE;
+use pipeline_events_api::store::{ReadFailure, Store};
 
 use pipeline_events_api::store::dynamodb::import::import;
+use pipeline_events_api::store::dynamodb::maintenance::verify;
 use serde_json::json;
 
 use crate::support::dynamodb_standin::{StandIn, throttled};
@@ -250,13 +253,10 @@ async fn a_throttled_table_is_503_within_the_budget_after_retries() {
     let stand_in = StandIn::start(|_, _| throttled());
     let app = app_reading(&stand_in.endpoint());
     assert_unavailable(&app).await;
-    // The SDK retried what DynamoDB throttled (3 attempts each, within the budget).
-    let queries = stand_in
-        .operations()
-        .iter()
-        .filter(|op| *op == "Query")
-        .count();
-    assert!(queries >= 2 * 3, "{:?}", stand_in.operations());
+    // The SDK retried what DynamoDB throttled (3 attempts each, within the budget): five
+    // routes, each failing on its first read.
+    let operations = stand_in.operations();
+    assert!(operations.len() >= 5 * 3, "{operations:?}");
 }
 
 #[tokio::test]
@@ -412,13 +412,15 @@ async fn a_key_dynamodb_refuses_is_a_defect_answered_500_once_never_retried() {
     // moto_server.py holds reads to DynamoDB's key sizes, as the service does: a partition key
     // over 2048 bytes is a ValidationException, not a missing item.
     let before = store.requests();
-    let refused = store.has_engineer(&"x".repeat(2_100)).await;
-    assert_eq!(
-        refused,
-        Err(pipeline_events_api::store::dynamodb::DynamoDbFailure::Internal)
-    );
+    let refused = store.has_engineer(Scope::Whole, &"x".repeat(2_100)).await;
+    assert_eq!(refused, Err(ReadFailure::Internal));
     assert_eq!(store.requests() - before, 1, "a refusal is not retried");
-    assert!(store.has_engineer(&"x".repeat(128)).await.is_ok());
+    assert!(
+        store
+            .has_engineer(Scope::Whole, &"x".repeat(128))
+            .await
+            .is_ok()
+    );
     // The routes never send such a key: the name is refused first, with no request at all.
     let long = "x".repeat(2_100);
     for (uri, status, code) in [
@@ -493,12 +495,10 @@ async fn an_import_racing_posts_never_overwrites_an_acknowledged_event() {
     }
 }
 
-#[tokio::test]
-async fn an_event_stored_before_services_is_the_default_services() {
-    let app = fixture();
-    let store = app.dynamodb().expect("a DynamoDB app");
+/// What the layout before services held: no `SVC#` items, no service totals, no `layout` in
+/// the store's totals, and (for events older still) no `svc` on an event.
+async fn as_layout_1(store: &DynamoDbStore, without_service: u64) {
     let client = store.client().await;
-    // Event 3 as a table written before events had services holds it: without `svc`.
     let items = client
         .scan()
         .table_name(store.table())
@@ -507,31 +507,50 @@ async fn an_event_stored_before_services_is_the_default_services() {
         .unwrap()
         .items
         .unwrap_or_default();
-    let of_event_3 = items.iter().filter(|item| {
-        item.get("id")
-            .and_then(|id| id.as_n().ok())
-            .map(String::as_str)
-            == Some("3")
-            || item
-                .get("pk")
-                .and_then(|pk| pk.as_s().ok())
-                .map(String::as_str)
-                == Some("ID#3")
-    });
+    let text = |item: &HashMap<String, AttributeValue>, name: &str| {
+        item.get(name)
+            .and_then(|value| value.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let id = without_service.to_string();
     let mut stripped = 0;
-    for item in of_event_3 {
-        client
-            .update_item()
-            .table_name(store.table())
-            .key("pk", item["pk"].clone())
-            .key("sk", item["sk"].clone())
-            .update_expression("REMOVE svc")
-            .send()
-            .await
-            .unwrap();
-        stripped += 1;
+    for item in &items {
+        let pk = text(item, "pk");
+        let key = |request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder| {
+            request
+                .table_name(store.table())
+                .key("pk", item["pk"].clone())
+                .key("sk", item["sk"].clone())
+        };
+        if pk.starts_with("SVC#") || pk == "SERVICES" {
+            client
+                .delete_item()
+                .table_name(store.table())
+                .key("pk", item["pk"].clone())
+                .key("sk", item["sk"].clone())
+                .send()
+                .await
+                .unwrap();
+        } else if pk == "META" {
+            let request = key(client.update_item()).update_expression("REMOVE layout");
+            request.send().await.unwrap();
+        } else if item.get("id").and_then(|n| n.as_n().ok()) == Some(&id)
+            || pk == format!("ID#{id}")
+        {
+            let request = key(client.update_item()).update_expression("REMOVE svc");
+            request.send().await.unwrap();
+            stripped += 1;
+        }
     }
     assert_eq!(stripped, 2, "the event's item and its id item");
+}
+
+#[tokio::test]
+async fn a_table_of_the_layout_before_services_is_503_until_verify_rebuild_upgrades_it() {
+    let app = fixture();
+    let store = app.dynamodb().expect("a DynamoDB app");
+    as_layout_1(store, 3).await;
     let legacy = TestApp::on(
         Store::DynamoDb(Box::new(
             DynamoDbStore::new(
@@ -542,8 +561,37 @@ async fn an_event_stored_before_services_is_the_default_services() {
         )),
         MetadataSource::build_time("test".into()),
     );
+    for uri in [
+        "/events",
+        "/events?engineer=bob",
+        "/engineers",
+        "/engineers/bob/events",
+        "/summaries/daily",
+        "/metrics/delivery",
+    ] {
+        let response = legacy.get(uri).await;
+        response.assert_error(503, "store_needs_upgrade");
+        let message = response.json()["error"]["message"].to_string();
+        assert!(message.contains("verify --rebuild"), "{uri}: {message}");
+    }
+    let body = json!({"sha": "d1d1d1d", "action": "deploy", "engineer": "dora"});
+    let refused = legacy.post_event(&body.to_string(), &[]).await;
+    refused.assert_error(503, "store_needs_upgrade");
+    // An event by id reads its id item, which the upgrade does not change. One stored before
+    // events had services is the default service's.
     let event = legacy.get("/events/3").await.json();
     assert_eq!(event["service"], "octo-org/legacy");
+    // Nor does an import write into an old layout.
+    let events =
+        pipeline_events_api::events::Services::from_records(fixture_records(), "default").unwrap();
+    let error = import(store, &events, |_| {}).await.unwrap_err();
+    assert!(error.contains("verify --rebuild"), "{error}");
+
+    let upgrade = verify(store, true).await.unwrap();
+    assert!(upgrade.repaired > 0 && !upgrade.is_exact(), "{upgrade:?}");
+    let after = verify(store, false).await.unwrap();
+    assert!(after.is_exact(), "{after:?}");
+
     let listed = legacy.get("/events").await.json();
     for event in listed["events"].as_array().unwrap() {
         let expected = if event["id"] == 3 {
@@ -554,14 +602,17 @@ async fn an_event_stored_before_services_is_the_default_services() {
         assert_eq!(event["service"], expected, "{event}");
     }
     assert_eq!(listed["events"].as_array().unwrap().len(), 8);
+    assert_eq!(legacy.post_event(&body.to_string(), &[]).await.status, 201);
     // The same file imported again finds every event stored: one without `svc` is the default
     // service's, as the file's records that name none.
-    let events =
-        pipeline_events_api::events::Services::from_records(fixture_records(), "default").unwrap();
     let report = import(store, &events, |_| {}).await.unwrap();
     assert_eq!(
-        (report.written, report.already_stored),
-        (0, 8),
+        (
+            report.written,
+            report.already_stored,
+            report.aggregates_updated
+        ),
+        (0, 8, 0),
         "{report:?}"
     );
 }

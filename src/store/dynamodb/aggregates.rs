@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::items::{DayItem, EngineerDayItem, EngineerItem, EventItem, MetaItem};
-use super::keys;
+use super::keys::{self, Scope};
 use crate::events::day_of;
 
-/// Per-day totals and per-engineer-per-day figures of `events` (any order), one of each per
-/// day (and engineer) that has events.
-pub fn days(events: &[EventItem]) -> (Vec<DayItem>, Vec<EngineerDayItem>) {
+/// Per-day totals and per-engineer-per-day figures of `events` (any order, all of `scope`), one
+/// of each per day (and engineer) that has events.
+pub fn days(scope: Scope<'_>, events: &[EventItem]) -> (Vec<DayItem>, Vec<EngineerDayItem>) {
     let mut by_day: BTreeMap<i64, Vec<&EventItem>> = BTreeMap::new();
     for event in events {
         by_day.entry(day_of(event.ts)).or_default().push(event);
@@ -24,7 +24,7 @@ pub fn days(events: &[EventItem]) -> (Vec<DayItem>, Vec<EngineerDayItem>) {
             let figures = engineers
                 .entry(&event.engineer)
                 .or_insert_with(|| EngineerDayItem {
-                    pk: keys::engineer_days_pk(&event.engineer),
+                    pk: keys::engineer_days_pk(scope, &event.engineer),
                     sk: keys::day_sk(day),
                     events: 0,
                     first: event.ts,
@@ -35,7 +35,7 @@ pub fn days(events: &[EventItem]) -> (Vec<DayItem>, Vec<EngineerDayItem>) {
             figures.last = figures.last.max(event.ts);
         }
         days.push(DayItem {
-            pk: keys::days_pk(day),
+            pk: keys::days_pk(scope, day),
             sk: keys::day_sk(day),
             total: events.len() as u32,
             engineers: engineers.len() as u32,
@@ -47,9 +47,9 @@ pub fn days(events: &[EventItem]) -> (Vec<DayItem>, Vec<EngineerDayItem>) {
 }
 
 /// An engineer's totals from all of their days; `None` without days.
-pub fn engineer(name: &str, days: &[EngineerDayItem]) -> Option<EngineerItem> {
+pub fn engineer(scope: Scope<'_>, name: &str, days: &[EngineerDayItem]) -> Option<EngineerItem> {
     Some(EngineerItem {
-        pk: keys::ENGINEERS_PK.to_owned(),
+        pk: keys::engineers_pk(scope),
         sk: name.to_owned(),
         events: days.iter().map(|day| day.events).sum(),
         first: days.iter().map(|day| day.first).min()?,
@@ -57,9 +57,10 @@ pub fn engineer(name: &str, days: &[EngineerDayItem]) -> Option<EngineerItem> {
     })
 }
 
-/// The store's totals from every engineer's; `None` for an empty store.
-/// The store's totals, from every engineer's; `delivery_counted` as the caller decides.
+/// The store's totals (or a service's), from every engineer's; `None` without events;
+/// `delivery_counted` as the caller decides. The store's say the layout is this version's.
 pub fn meta(
+    scope: Scope<'_>,
     actions: BTreeSet<String>,
     engineers: &[EngineerItem],
     delivery_counted: Option<String>,
@@ -67,13 +68,15 @@ pub fn meta(
     if actions.is_empty() {
         return None;
     }
+    let (pk, sk) = scope.totals_key();
     Some(MetaItem {
-        pk: keys::META_PK.to_owned(),
-        sk: keys::META_SK.to_owned(),
+        pk: pk.to_owned(),
+        sk: sk.to_owned(),
         actions,
         first: engineers.iter().map(|e| e.first).min()?,
         last: engineers.iter().map(|e| e.last).max()?,
         events: engineers.iter().map(|e| e.events).sum(),
         delivery_counted,
+        layout: (scope == Scope::Whole).then_some(keys::LAYOUT),
     })
 }

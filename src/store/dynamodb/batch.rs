@@ -83,6 +83,15 @@ pub enum Write {
     Delete(Item),
 }
 
+impl Write {
+    /// `pk/sk` of the item written or deleted.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Put(item) | Self::Delete(item) => super::items::key_of(item),
+        }
+    }
+}
+
 /// Writes every item, 25 to a request; `done` is told how many after each request.
 pub async fn write(
     client: &Client,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::items::{CommitItem, DeliveryDayItem, EventItem, Item, to_item};
-use super::keys;
+use super::keys::{self, Scope};
 use super::transact::{Change, put_new};
 use super::{DynamoDbFailure, DynamoDbStore};
 use crate::events::{DayChange, DeliveryActions, DeliveryDay, DeliveryKind, Firsts};
@@ -66,8 +66,13 @@ pub fn firsts_of(commit: Option<&CommitItem>) -> Firsts {
 
 /// A day's facts from its own events alone: deploys, their instants, rollbacks (what `import`
 /// recomputes; commits' facts are moved instead).
-pub fn event_facts(day: i64, events: &[EventItem], actions: &DeliveryActions) -> DeliveryDayItem {
-    let mut facts = DeliveryDayItem::empty(day, &counted(actions));
+pub fn event_facts(
+    scope: Scope<'_>,
+    day: i64,
+    events: &[EventItem],
+    actions: &DeliveryActions,
+) -> DeliveryDayItem {
+    let mut facts = DeliveryDayItem::empty(scope, day, &counted(actions));
     for event in events {
         if let Some((_, change)) = event_change(event, actions) {
             apply(&change, &mut facts);
@@ -76,8 +81,9 @@ pub fn event_facts(day: i64, events: &[EventItem], actions: &DeliveryActions) ->
     facts
 }
 
-/// Every commit's firsts and every day's facts, recomputed from all events (verify).
+/// Every commit's firsts and every day's facts, recomputed from all events of `scope` (verify).
 pub fn recompute(
+    scope: Scope<'_>,
     events: &[EventItem],
     actions: &DeliveryActions,
 ) -> (Vec<CommitItem>, Vec<DeliveryDayItem>) {
@@ -88,7 +94,7 @@ pub fn recompute(
     let mut add = |day: i64, change: &DayChange| {
         let item = days
             .entry(day)
-            .or_insert_with(|| DeliveryDayItem::empty(day, &counted));
+            .or_insert_with(|| DeliveryDayItem::empty(scope, day, &counted));
         apply(change, item);
     };
     for event in events {
@@ -109,7 +115,7 @@ pub fn recompute(
     let commit_items = commits
         .into_iter()
         .map(|(sha, firsts)| CommitItem {
-            pk: keys::commit_pk(sha),
+            pk: keys::commit_pk(scope, sha),
             sk: keys::COMMIT_SK.to_owned(),
             stage: firsts.stage(),
             deploy: firsts.deploy(),
@@ -158,13 +164,14 @@ pub fn to_day(item: &DeliveryDayItem) -> Option<DeliveryDay> {
 /// whose counts add (they commute with other writers').
 pub fn day_write(
     store: &DynamoDbStore,
+    scope: Scope<'_>,
     day: i64,
     current: Option<&DeliveryDayItem>,
     delta: &DayChange,
     counted: &str,
 ) -> Result<TransactWriteItem, DynamoDbFailure> {
     let Some(current) = current else {
-        let mut item = DeliveryDayItem::empty(day, counted);
+        let mut item = DeliveryDayItem::empty(scope, day, counted);
         apply(delta, &mut item);
         return put_new(store, to_item(&item));
     };
@@ -199,6 +206,7 @@ pub fn day_write(
 /// first in between must make this one read again.)
 pub fn commit_write(
     store: &DynamoDbStore,
+    scope: Scope<'_>,
     stored: Option<&CommitItem>,
     sha: &str,
     after: Firsts,
@@ -207,7 +215,7 @@ pub fn commit_write(
         return put_new(
             store,
             to_item(&CommitItem {
-                pk: keys::commit_pk(sha),
+                pk: keys::commit_pk(scope, sha),
                 sk: keys::COMMIT_SK.to_owned(),
                 stage: after.stage(),
                 deploy: after.deploy(),
@@ -227,7 +235,12 @@ pub fn commit_write(
     change.build(store)
 }
 
-/// The stored items' keys, for reading before a write.
-pub fn day_key(day: i64) -> Item {
-    super::items::key(keys::delivery_days_pk(day), keys::day_sk(day))
+/// A delivery day's key, for reading before a write.
+pub fn day_key(scope: Scope<'_>, day: i64) -> Item {
+    super::items::key(keys::delivery_days_pk(scope, day), keys::day_sk(day))
+}
+
+/// A commit's key, for reading before a write.
+pub fn commit_key(scope: Scope<'_>, sha: &str) -> Item {
+    super::items::key(keys::commit_pk(scope, sha), keys::COMMIT_SK)
 }

@@ -21,7 +21,7 @@ use super::items::{
     self, CommitItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem, Item,
     MetaItem, decode_all, from_item, to_item,
 };
-use super::keys::{self, MAX_NAME_BYTES, Month};
+use super::keys::{self, MAX_NAME_BYTES, Month, Scope};
 use super::read::query_all;
 use super::{DynamoDbStore, aggregates, delivery};
 use crate::events::{DayChange, Firsts, SECONDS_PER_DAY, Services, day_of};
@@ -32,7 +32,8 @@ pub struct ImportReport {
     pub read: usize,
     pub written: usize,
     pub already_stored: usize,
-    /// Aggregate items (days, engineers' days, engineers, the store's totals) rewritten.
+    /// Aggregate items (days, engineers' days, engineers, the store's totals, the whole
+    /// store's and each service's; events' copies for their service) rewritten.
     pub aggregates_updated: usize,
 }
 
@@ -72,8 +73,21 @@ pub async fn import(
         read: events.len(),
         ..ImportReport::default()
     };
+    let stored_meta = totals(client, table, Scope::Whole).await?;
+    if let Some(meta) = stored_meta
+        .as_ref()
+        .filter(|meta| meta.layout() < keys::LAYOUT)
+    {
+        return Err(format!(
+            "the table is of layout {}, older than this version's ({}); upgrade it with `verify --rebuild` first; nothing was changed",
+            meta.layout(),
+            keys::LAYOUT
+        ));
+    }
 
-    let all: Vec<EventItem> = events.iter().map(|event| EventItem::new(&event)).collect();
+    let all: Vec<EventItem> = (events.iter())
+        .map(|event| EventItem::new(&event, Scope::Whole))
+        .collect();
 
     // 0. New ids (POST /events) start above every imported one, before the file's ids are
     //    read: a POST in between would get an id of the file, and step 2 would put the file's
@@ -89,10 +103,11 @@ pub async fn import(
         report.aggregates_updated += usize::from(given_out != u64::MAX);
     }
 
-    // 1. Read: every event's own item and its id item, before anything is written, so that a
-    //    conflict anywhere in the file stops the import with nothing changed. An id a POST was
-    //    given that the table does not hold may be a POST still writing: then wait until it
-    //    has written or given up, and read again, so that it is seen (and stops the import).
+    // 1. Read: every event's own item, its copy for its service and its id item, before
+    //    anything is written, so that a conflict anywhere in the file stops the import with
+    //    nothing changed. An id a POST was given that the table does not hold may be a POST
+    //    still writing: then wait until it has written or given up, and read again, so that it
+    //    is seen (and stops the import).
     let default_service = store.default_service();
     let mut checked = check_stored(client, table, &all, default_service, &mut progress).await?;
     if checked.absent.iter().any(|&id| id <= given_out) {
@@ -101,6 +116,7 @@ pub async fn import(
     }
     report.written = checked.written;
     report.already_stored = checked.already_stored;
+    report.aggregates_updated += checked.copies;
     let writes = checked.writes;
 
     // 2. Write what is missing.
@@ -116,64 +132,120 @@ pub async fn import(
     })
     .await?;
 
-    // 4. Every touched day, recomputed from its events; then each touched engineer from their
-    //    days; then the store's totals from the engineers'.
-    let touched_days: BTreeSet<i64> = all.iter().map(|e| day_of(e.ts)).collect();
-    let mut desired: Vec<Item> = Vec::new();
-    // The days' deploys and rollbacks, for step 5 (kept instead of the events themselves).
-    let mut event_facts: BTreeMap<i64, DeliveryDayItem> = BTreeMap::new();
-    for &day in &touched_days {
-        let day_events = day_events(client, table, day).await?;
-        let (days, engineer_days) = aggregates::days(&day_events);
-        desired.extend(days.iter().map(to_item));
-        desired.extend(engineer_days.iter().map(to_item));
-        event_facts.insert(
-            day,
-            delivery::event_facts(day, &day_events, store.delivery_actions()),
-        );
-    }
-    report.aggregates_updated += sync(client, table, desired).await?;
-
-    // 5. The delivery metrics' facts: each touched day's deploys and rollbacks from its events,
-    //    then each commit of the file whose firsts it moves.
-    report.aggregates_updated += delivery_days(store, &event_facts).await?;
-    report.aggregates_updated += delivery_commits(store, &all).await?;
-
-    let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer).collect();
-    let mut desired = Vec::new();
-    for engineer in touched_engineers {
-        let days = query_all(client, table, &keys::engineer_days_pk(engineer), None, true).await?;
-        let days: Vec<EngineerDayItem> = decode_all(days)?;
-        desired.extend(aggregates::engineer(engineer, &days).iter().map(to_item));
-    }
-    report.aggregates_updated += sync(client, table, desired).await?;
-
-    let engineers = query_all(client, table, keys::ENGINEERS_PK, None, true).await?;
-    let engineers: Vec<EngineerItem> = decode_all(engineers)?;
-    let stored_meta = query_all(client, table, keys::META_PK, None, true).await?;
-    let stored_meta: Option<MetaItem> = decode_all(stored_meta)?.into_iter().next();
-    // A table's first import counts its delivery facts for the configured names; a later one
-    // keeps what the table says, so that facts counted for other names, or a table from before
-    // the facts, stays refused until verify --rebuild.
+    // 3. The aggregates of each service of the file, then the store's. A table's first import
+    //    counts its delivery facts for the configured names; a later one keeps what the table
+    //    says, so that facts counted for other names, or a table from before the facts, stays
+    //    refused until verify --rebuild.
     let delivery_counted = match &stored_meta {
         None => Some(delivery::counted(store.delivery_actions())),
         Some(meta) => meta.delivery_counted.clone(),
     };
-    let mut actions: BTreeSet<String> = stored_meta.map(|meta| meta.actions).unwrap_or_default();
-    let imported = events.snapshots().flat_map(|service| service.actions());
-    actions.extend(imported.map(str::to_owned));
-    let desired = aggregates::meta(actions, &engineers, delivery_counted)
+    for service in events.snapshots() {
+        let name = service.service();
+        let of_service: Vec<&EventItem> = (all.iter())
+            .filter(|event| event.svc.as_deref() == Some(name))
+            .collect();
+        let scope = Scope::Service(name);
+        let counted = match totals(client, table, scope).await? {
+            Some(meta) => meta.delivery_counted,
+            None => delivery_counted.clone(),
+        };
+        report.aggregates_updated += aggregates_of(
+            store,
+            scope,
+            &of_service,
+            service.actions().into_iter(),
+            counted,
+        )
+        .await?;
+    }
+    let every: Vec<&EventItem> = all.iter().collect();
+    let actions = events.snapshots().flat_map(|service| service.actions());
+    report.aggregates_updated +=
+        aggregates_of(store, Scope::Whole, &every, actions, delivery_counted).await?;
+    Ok(report)
+}
+
+/// Recomputes the aggregates of `scope` that `events` (all of `scope`, with `actions` among
+/// them) touch; returns how many items it wrote.
+async fn aggregates_of(
+    store: &DynamoDbStore,
+    scope: Scope<'_>,
+    events: &[&EventItem],
+    actions: impl Iterator<Item = &str>,
+    delivery_counted: Option<String>,
+) -> Result<usize, String> {
+    let client = store.client().await;
+    let table = store.table();
+    let mut updated = 0;
+    // Every touched day, recomputed from its events; then each touched engineer from their
+    // days; then the totals from the engineers'.
+    let touched_days: BTreeSet<i64> = events.iter().map(|e| day_of(e.ts)).collect();
+    let mut desired: Vec<Item> = Vec::new();
+    // The days' deploys and rollbacks (kept instead of the events themselves).
+    let mut event_facts: BTreeMap<i64, DeliveryDayItem> = BTreeMap::new();
+    for &day in &touched_days {
+        let day_events = day_events(client, table, scope, day).await?;
+        let (days, engineer_days) = aggregates::days(scope, &day_events);
+        desired.extend(days.iter().map(to_item));
+        desired.extend(engineer_days.iter().map(to_item));
+        event_facts.insert(
+            day,
+            delivery::event_facts(scope, day, &day_events, store.delivery_actions()),
+        );
+    }
+    updated += sync(client, table, desired).await?;
+
+    // The delivery metrics' facts: each touched day's deploys and rollbacks from its events,
+    // then each commit of the file whose firsts it moves.
+    updated += delivery_days(store, scope, &event_facts).await?;
+    updated += delivery_commits(store, scope, events).await?;
+
+    let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer.as_str()).collect();
+    let mut desired = Vec::new();
+    for engineer in touched_engineers {
+        let partition = keys::engineer_days_pk(scope, engineer);
+        let days: Vec<EngineerDayItem> =
+            decode_all(query_all(client, table, &partition, None, true).await?)?;
+        desired.extend(
+            aggregates::engineer(scope, engineer, &days)
+                .iter()
+                .map(to_item),
+        );
+    }
+    updated += sync(client, table, desired).await?;
+
+    let partition = keys::engineers_pk(scope);
+    let engineers: Vec<EngineerItem> =
+        decode_all(query_all(client, table, &partition, None, true).await?)?;
+    let mut all_actions: BTreeSet<String> = (totals(client, table, scope).await?)
+        .map(|meta| meta.actions)
+        .unwrap_or_default();
+    all_actions.extend(actions.map(str::to_owned));
+    let desired = aggregates::meta(scope, all_actions, &engineers, delivery_counted)
         .iter()
         .map(to_item)
         .collect();
-    report.aggregates_updated += sync(client, table, desired).await?;
-    Ok(report)
+    updated += sync(client, table, desired).await?;
+    Ok(updated)
+}
+
+/// The totals of `scope` (strongly consistent).
+async fn totals(
+    client: &Client,
+    table: &str,
+    scope: Scope<'_>,
+) -> Result<Option<MetaItem>, String> {
+    let (pk, sk) = scope.totals_key();
+    let stored = get_decoded(client, table, vec![items::key(pk, sk)]).await?;
+    Ok(stored.into_values().next())
 }
 
 /// Writes each day's deploys, deploy instants and rollbacks as its events say, where the table
 /// holds other figures; its commits' figures are left as they are. Returns the days written.
 async fn delivery_days(
     store: &DynamoDbStore,
+    scope: Scope<'_>,
     event_facts: &BTreeMap<i64, DeliveryDayItem>,
 ) -> Result<usize, String> {
     let client = store.client().await;
@@ -185,7 +257,7 @@ async fn delivery_days(
         table,
         event_facts
             .keys()
-            .map(|&day| delivery::day_key(day))
+            .map(|&day| delivery::day_key(scope, day))
             .collect(),
     )
     .await?;
@@ -205,7 +277,7 @@ async fn delivery_days(
         let mut update = client
             .update_item()
             .table_name(table)
-            .set_key(Some(delivery::day_key(day)))
+            .set_key(Some(delivery::day_key(scope, day)))
             .expression_attribute_names("#counted", "counted")
             .expression_attribute_names("#deploys", "deploys")
             .expression_attribute_names("#times", "times")
@@ -253,7 +325,11 @@ const COMMITS_PER_TRANSACTION: usize = 20;
 /// Moves each commit of the file whose first stage or first deploy the file changes: its
 /// firsts and the days they count on, in one transaction per group of commits (re-read and
 /// tried again when another writer got there first). Returns the commits moved.
-async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<usize, String> {
+async fn delivery_commits(
+    store: &DynamoDbStore,
+    scope: Scope<'_>,
+    all: &[&EventItem],
+) -> Result<usize, String> {
     let client = store.client().await;
     let table = store.table();
     let actions = store.delivery_actions();
@@ -282,7 +358,7 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
                 table,
                 group
                     .iter()
-                    .map(|sha| items::key(keys::commit_pk(sha), keys::COMMIT_SK))
+                    .map(|sha| delivery::commit_key(scope, sha))
                     .collect(),
             )
             .await?;
@@ -290,7 +366,8 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
             let mut writes = Vec::new();
             let mut commits = 0;
             for sha in group {
-                let current = stored.get(&format!("{}/{}", keys::commit_pk(sha), keys::COMMIT_SK));
+                let key = format!("{}/{}", keys::commit_pk(scope, sha), keys::COMMIT_SK);
+                let current = stored.get(&key);
                 let before = delivery::firsts_of(current);
                 let after = before.earliest(in_file[sha]);
                 if after == before {
@@ -298,7 +375,7 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
                 }
                 DayChange::merge(&mut changes, before.moved_to(after));
                 writes.push(
-                    delivery::commit_write(store, current, sha, after)
+                    delivery::commit_write(store, scope, current, sha, after)
                         .map_err(|_| "a commit's update did not build".to_owned())?,
                 );
                 commits += 1;
@@ -310,18 +387,21 @@ async fn delivery_commits(store: &DynamoDbStore, all: &[EventItem]) -> Result<us
             let days: BTreeMap<String, DeliveryDayItem> = get_decoded(
                 client,
                 table,
-                changes.keys().map(|&day| delivery::day_key(day)).collect(),
+                changes
+                    .keys()
+                    .map(|&day| delivery::day_key(scope, day))
+                    .collect(),
             )
             .await?;
             let counted = delivery::counted(actions);
             for (&day, delta) in &changes {
                 let current = days.get(&format!(
                     "{}/{}",
-                    keys::delivery_days_pk(day),
+                    keys::delivery_days_pk(scope, day),
                     keys::day_sk(day)
                 ));
                 writes.push(
-                    delivery::day_write(store, day, current, delta, &counted)
+                    delivery::day_write(store, scope, day, current, delta, &counted)
                         .map_err(|_| "a delivery day's update did not build".to_owned())?,
                 );
             }
@@ -361,11 +441,13 @@ struct Checked {
     writes: Vec<Write>,
     written: usize,
     already_stored: usize,
+    /// Copies for their service of events already stored (derived, as aggregates are).
+    copies: usize,
     absent: Vec<u64>,
 }
 
-/// Reads every event's own item and its id item; an id stored with other content is an error.
-/// An item stored before events had services is `default_service`'s.
+/// Reads every event's own item, its service's copy and its id item; an id stored with other
+/// content is an error. An item stored before events had services is `default_service`'s.
 async fn check_stored(
     client: &Client,
     table: &str,
@@ -376,20 +458,26 @@ async fn check_stored(
     let service_of = |svc: Option<String>| svc.or_else(|| Some(default_service.to_owned()));
     let mut checked = Checked::default();
     let mut done = 0;
-    for chunk in all.chunks(batch::MAX_GET / 2) {
+    for chunk in all.chunks(batch::MAX_GET / 3) {
+        let copies: Vec<EventItem> = (chunk.iter())
+            .map(|event| event.service_copy(default_service))
+            .collect();
         let keys = chunk
             .iter()
-            .flat_map(|e| {
+            .zip(&copies)
+            .flat_map(|(e, copy)| {
                 [
                     items::key(&e.pk, &e.sk),
+                    items::key(&copy.pk, &copy.sk),
                     items::key(keys::id_pk(e.id), keys::ID_SK),
                 ]
             })
             .collect();
         let stored = batch::get(client, table, keys, &PATIENT).await?;
-        for event in chunk {
+        for (event, copy) in chunk.iter().zip(copies) {
             let id_item = IdItem::of(event);
             let own = stored.get(&format!("{}/{}", event.pk, event.sk));
+            let own_copy = stored.get(&format!("{}/{}", copy.pk, copy.sk));
             let by_id = stored.get(&format!("{}/{}", id_item.pk, id_item.sk));
             let stored_id = by_id
                 .map(|item| from_item::<IdItem>(item.clone()))
@@ -422,9 +510,14 @@ async fn check_stored(
                     event.id
                 ));
             }
-            // A batch can be cut short between the two items: write whichever is missing.
+            // A batch can be cut short between the items: write whichever is missing. (A copy
+            // is derived from the event, checked above.)
             if own.is_none() {
                 checked.writes.push(Write::Put(to_item(event)));
+            }
+            if own_copy.is_none() {
+                checked.writes.push(Write::Put(to_item(&copy)));
+                checked.copies += usize::from(own.is_some());
             }
             if by_id.is_none() {
                 checked.writes.push(Write::Put(to_item(&id_item)));
@@ -506,14 +599,19 @@ pub(super) async fn raise_id_counter(
     }
 }
 
-/// The events of one UTC day, read from the table (strongly consistent).
-async fn day_events(client: &Client, table: &str, day: i64) -> Result<Vec<EventItem>, String> {
+/// The events of `scope` of one UTC day, read from the table (strongly consistent).
+async fn day_events(
+    client: &Client,
+    table: &str,
+    scope: Scope<'_>,
+    day: i64,
+) -> Result<Vec<EventItem>, String> {
     let start = day * SECONDS_PER_DAY;
     let range = (
         keys::event_sk(start, 0),
         keys::event_sk(start + SECONDS_PER_DAY - 1, u64::MAX),
     );
-    let partition = keys::events_pk(Month::of(start));
+    let partition = keys::events_pk(scope, Month::of(start));
     let items = query_all(client, table, &partition, Some(&range), true).await?;
     Ok(decode_all(items)?)
 }

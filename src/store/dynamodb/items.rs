@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{self, Month};
+use super::keys::{self, Month, Scope};
 use crate::events::{EventRecord, EventView, Sha, Timestamp};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -30,13 +30,15 @@ pub struct EventItem {
 }
 
 impl EventItem {
-    pub fn new(event: &EventView<'_>) -> Self {
+    /// The event's item for the whole store, or its copy for its service (`Scope::Service`
+    /// names `event.service`).
+    pub fn new(event: &EventView<'_>, scope: Scope<'_>) -> Self {
         let month = Month::of(event.timestamp);
         Self {
-            pk: keys::events_pk(month),
+            pk: keys::events_pk(scope, month),
             sk: keys::event_sk(event.timestamp, event.id),
-            gsi1pk: keys::engineer_index_pk(event.engineer),
-            gsi2pk: keys::action_index_pk(event.action, month),
+            gsi1pk: keys::engineer_index_pk(scope, event.engineer),
+            gsi2pk: keys::action_index_pk(scope, event.action, month),
             id: event.id,
             ts: event.timestamp,
             sha: event.sha.as_str(&mut [0; 40]).to_owned(),
@@ -44,6 +46,12 @@ impl EventItem {
             engineer: event.engineer.to_owned(),
             svc: Some(event.service.to_owned()),
         }
+    }
+
+    /// The copy of this (whole-store) event for its service.
+    pub fn service_copy(&self, default_service: &str) -> Self {
+        let record = self.clone().into_record(default_service);
+        Self::new(&record.view(), Scope::Service(&record.service))
     }
 
     /// The event; one stored before events had services belongs to `default_service`.
@@ -136,7 +144,8 @@ pub struct EngineerItem {
     pub last: Timestamp,
 }
 
-/// The whole store's totals: every action name, the first and last instants, the event count.
+/// The whole store's totals, or a service's: every action name, the first and last instants,
+/// the event count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaItem {
     pub pk: String,
@@ -150,6 +159,16 @@ pub struct MetaItem {
     /// <rollback>`); absent in a table whose events were stored before the facts existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_counted: Option<String>,
+    /// The table's layout (`keys::LAYOUT`), in the store's totals; absent: 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<u32>,
+}
+
+impl MetaItem {
+    /// The layout of the table these totals are the store's.
+    pub fn layout(&self) -> u32 {
+        self.layout.unwrap_or(1)
+    }
 }
 
 /// A commit's first stage and first deploy, by the delivery metrics' action names.
@@ -192,9 +211,9 @@ pub struct DeliveryDayItem {
 
 impl DeliveryDayItem {
     /// An empty day, counted for `counted`.
-    pub fn empty(day: i64, counted: &str) -> Self {
+    pub fn empty(scope: Scope<'_>, day: i64, counted: &str) -> Self {
         Self {
-            pk: keys::delivery_days_pk(day),
+            pk: keys::delivery_days_pk(scope, day),
             sk: keys::day_sk(day),
             counted: counted.to_owned(),
             deploys: 0,
@@ -333,8 +352,16 @@ mod tests {
             engineer: "alice",
             service: "octo-org/web",
         };
-        let item = to_item(&EventItem::new(&view));
+        let item = to_item(&EventItem::new(&view, Scope::Whole));
         assert_eq!(item["pk"].as_s().unwrap(), "EV#2017-10");
+        let copy = EventItem::new(&view, Scope::Service("octo-org/web"));
+        assert_eq!(copy.gsi1pk, "SVC#octo-org/web#ENG#alice");
+        assert_eq!(
+            from_item::<EventItem>(item.clone())
+                .unwrap()
+                .service_copy("x"),
+            copy
+        );
         assert_eq!(item["gsi2pk"].as_s().unwrap(), "ACT#deploy#2017-10");
         assert_eq!(item["id"].as_n().unwrap(), "42");
         assert_eq!(item["svc"].as_s().unwrap(), "octo-org/web");

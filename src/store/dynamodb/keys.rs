@@ -9,10 +9,17 @@
 //! | engineer on a day    | `ENGDAY#<name>`         | `<YYYY-MM-DD>`           |                       |
 //! | engineer totals      | `ENGINEERS`             | `<name>`                 |                       |
 //! | store totals         | `META`                  | `STORE`                  |                       |
+//! | a service's totals   | `SERVICES`              | `<service>`              |                       |
 //! | last id given out    | `COUNTER`               | `EVENT_ID`               |                       |
 //! | idempotency key      | `IDEM#<key>`            | `REQUEST`                | (expires: TTL)        |
 //! | a commit's firsts    | `COMMIT#<sha>`          | `FIRSTS`                 |                       |
 //! | delivery day         | `DLV#<YYYY>`            | `<YYYY-MM-DD>`           |                       |
+//!
+//! Every item of the event, day, engineer, commit and delivery kinds exists twice: once for the
+//! whole store, keyed as above, and once for its service, every key (index keys too) prefixed
+//! `SVC#<service>#` (`SVC#octo/web#EV#2017-10`). A question about one service then reads what a
+//! store of that service alone would read. A service name holds no `#`, and its 255 bytes with
+//! a 1000-byte name stay within DynamoDB's 2048 bytes for a partition key.
 
 use chrono::{Datelike, NaiveDate};
 
@@ -20,7 +27,43 @@ use crate::events::{
     MAX_TIMESTAMP, MIN_TIMESTAMP, Position, SECONDS_PER_DAY, Timestamp, date_of_day,
 };
 
+/// The version of this layout, kept in the store's totals (`layout`; absent: 1, before
+/// services). A table of an older one is upgraded by `verify --rebuild`; until then the
+/// routes answer `503 store_needs_upgrade`.
+pub const LAYOUT: u32 = 2;
+
+/// Whose items a key is for: the whole store's, or one service's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope<'a> {
+    Whole,
+    Service(&'a str),
+}
+
+impl<'a> Scope<'a> {
+    /// `None`: the whole store.
+    pub fn of(service: Option<&'a str>) -> Self {
+        service.map_or(Self::Whole, Self::Service)
+    }
+
+    /// `key` in this scope.
+    fn key(self, key: std::fmt::Arguments<'_>) -> String {
+        match self {
+            Self::Whole => key.to_string(),
+            Self::Service(service) => format!("{SERVICE_PREFIX}{service}#{key}"),
+        }
+    }
+
+    /// The key of the scope's totals: the store's, or the service's.
+    pub fn totals_key(self) -> (&'static str, &'a str) {
+        match self {
+            Self::Whole => (META_PK, META_SK),
+            Self::Service(service) => (SERVICES_PK, service),
+        }
+    }
+}
+
 /// The partition-key prefixes, one per kind of item kept under many partitions.
+const SERVICE_PREFIX: &str = "SVC#";
 const EVENTS_PREFIX: &str = "EV#";
 const ID_PREFIX: &str = "ID#";
 const IDEMPOTENCY_PREFIX: &str = "IDEM#";
@@ -39,12 +82,25 @@ pub enum Kind {
     EngineerDay,
     Engineers,
     Meta,
+    Services,
     Counter,
     Commit,
     DeliveryDay,
 }
 
-pub fn kind_of_pk(pk: &str) -> Option<Kind> {
+/// What kind of item a partition key holds, and for whom.
+pub fn kind_of_pk(pk: &str) -> Option<(Kind, Scope<'_>)> {
+    if let Some(scoped) = pk.strip_prefix(SERVICE_PREFIX) {
+        let (service, pk) = scoped.split_once('#')?;
+        return match kind_in_scope(pk)? {
+            Kind::Meta | Kind::Services | Kind::Counter | Kind::Id | Kind::Idempotency => None,
+            kind => Some((kind, Scope::Service(service))),
+        };
+    }
+    Some((kind_in_scope(pk)?, Scope::Whole))
+}
+
+fn kind_in_scope(pk: &str) -> Option<Kind> {
     let prefixed = [
         (EVENTS_PREFIX, Kind::Event),
         (ID_PREFIX, Kind::Id),
@@ -57,6 +113,7 @@ pub fn kind_of_pk(pk: &str) -> Option<Kind> {
     match pk {
         ENGINEERS_PK => Some(Kind::Engineers),
         META_PK => Some(Kind::Meta),
+        SERVICES_PK => Some(Kind::Services),
         COUNTER_PK => Some(Kind::Counter),
         _ => prefixed
             .into_iter()
@@ -67,6 +124,10 @@ pub fn kind_of_pk(pk: &str) -> Option<Kind> {
 
 /// The engineer whose days an `engineer_days_pk` partition holds.
 pub fn engineer_of_days_pk(pk: &str) -> Option<&str> {
+    let pk = match pk.strip_prefix(SERVICE_PREFIX) {
+        Some(scoped) => scoped.split_once('#')?.1,
+        None => pk,
+    };
     pk.strip_prefix(ENGINEER_DAYS_PREFIX)
 }
 
@@ -79,7 +140,8 @@ pub const BY_ENGINEER_PK: &str = "gsi1pk";
 pub const BY_ACTION: &str = "by-action";
 pub const BY_ACTION_PK: &str = "gsi2pk";
 
-pub const ENGINEERS_PK: &str = "ENGINEERS";
+const ENGINEERS_PK: &str = "ENGINEERS";
+pub const SERVICES_PK: &str = "SERVICES";
 pub const ID_SK: &str = "EVENT";
 pub const META_PK: &str = "META";
 pub const META_SK: &str = "STORE";
@@ -137,8 +199,8 @@ impl Month {
     }
 }
 
-pub fn events_pk(month: Month) -> String {
-    format!("{EVENTS_PREFIX}{}", month.label())
+pub fn events_pk(scope: Scope<'_>, month: Month) -> String {
+    scope.key(format_args!("{EVENTS_PREFIX}{}", month.label()))
 }
 
 pub fn event_sk(timestamp: Timestamp, id: u64) -> String {
@@ -163,16 +225,20 @@ pub fn idempotency_pk(key: &str) -> String {
     format!("{IDEMPOTENCY_PREFIX}{key}")
 }
 
-pub fn engineer_index_pk(engineer: &str) -> String {
-    format!("ENG#{engineer}")
+pub fn engineer_index_pk(scope: Scope<'_>, engineer: &str) -> String {
+    scope.key(format_args!("ENG#{engineer}"))
 }
 
-pub fn action_index_pk(action: &str, month: Month) -> String {
-    format!("ACT#{action}#{}", month.label())
+pub fn action_index_pk(scope: Scope<'_>, action: &str, month: Month) -> String {
+    scope.key(format_args!("ACT#{action}#{}", month.label()))
 }
 
-pub fn days_pk(day: i64) -> String {
-    format!("{DAYS_PREFIX}{:04}", date(day).year())
+pub fn engineers_pk(scope: Scope<'_>) -> String {
+    scope.key(format_args!("{ENGINEERS_PK}"))
+}
+
+pub fn days_pk(scope: Scope<'_>, day: i64) -> String {
+    scope.key(format_args!("{DAYS_PREFIX}{:04}", date(day).year()))
 }
 
 pub fn day_sk(day: i64) -> String {
@@ -191,16 +257,19 @@ pub fn day_of_sk(sk: &str) -> Option<i64> {
 }
 
 /// A commit's first stage and first deploy, under its sha as events carry it.
-pub fn commit_pk(sha: &str) -> String {
-    format!("{COMMIT_PREFIX}{sha}")
+pub fn commit_pk(scope: Scope<'_>, sha: &str) -> String {
+    scope.key(format_args!("{COMMIT_PREFIX}{sha}"))
 }
 
-pub fn delivery_days_pk(day: i64) -> String {
-    format!("{DELIVERY_DAYS_PREFIX}{:04}", date(day).year())
+pub fn delivery_days_pk(scope: Scope<'_>, day: i64) -> String {
+    scope.key(format_args!(
+        "{DELIVERY_DAYS_PREFIX}{:04}",
+        date(day).year()
+    ))
 }
 
-pub fn engineer_days_pk(engineer: &str) -> String {
-    format!("{ENGINEER_DAYS_PREFIX}{engineer}")
+pub fn engineer_days_pk(scope: Scope<'_>, engineer: &str) -> String {
+    scope.key(format_args!("{ENGINEER_DAYS_PREFIX}{engineer}"))
 }
 
 fn date(day: i64) -> NaiveDate {
@@ -254,24 +323,37 @@ mod tests {
     #[test]
     fn every_partition_key_is_of_its_own_kind() {
         let day = 17_469; // 2017-10-30
+        for scope in [Scope::Whole, Scope::Service("octo/web-1.2_x")] {
+            for (pk, kind) in [
+                (events_pk(scope, Month::of(1_509_321_600)), Kind::Event),
+                (days_pk(scope, day), Kind::Day),
+                (engineer_days_pk(scope, "ada"), Kind::EngineerDay),
+                (commit_pk(scope, "abcdef1"), Kind::Commit),
+                (delivery_days_pk(scope, day), Kind::DeliveryDay),
+                (engineers_pk(scope), Kind::Engineers),
+            ] {
+                assert_eq!(kind_of_pk(&pk), Some((kind, scope)), "{pk}");
+            }
+            assert_eq!(
+                engineer_of_days_pk(&engineer_days_pk(scope, "ENGDAY#x")),
+                Some("ENGDAY#x")
+            );
+        }
         for (pk, kind) in [
-            (events_pk(Month::of(1_509_321_600)), Kind::Event),
             (id_pk(7), Kind::Id),
             (idempotency_pk("ID#7"), Kind::Idempotency),
-            (days_pk(day), Kind::Day),
-            (engineer_days_pk("ada"), Kind::EngineerDay),
-            (commit_pk("abcdef1"), Kind::Commit),
-            (delivery_days_pk(day), Kind::DeliveryDay),
-            (ENGINEERS_PK.to_owned(), Kind::Engineers),
             (META_PK.to_owned(), Kind::Meta),
+            (SERVICES_PK.to_owned(), Kind::Services),
             (COUNTER_PK.to_owned(), Kind::Counter),
         ] {
-            assert_eq!(kind_of_pk(&pk), Some(kind), "{pk}");
+            assert_eq!(kind_of_pk(&pk), Some((kind, Scope::Whole)), "{pk}");
         }
         assert_eq!(kind_of_pk("ENG#ada"), None);
+        assert_eq!(kind_of_pk("SVC#web#META"), None);
+        assert_eq!(kind_of_pk("SVC#web"), None);
         assert_eq!(
-            engineer_of_days_pk(&engineer_days_pk("ENGDAY#x")),
-            Some("ENGDAY#x")
+            events_pk(Scope::Service("octo/web"), Month::of(1_509_321_600)),
+            "SVC#octo/web#EV#2017-10"
         );
     }
 
@@ -291,10 +373,11 @@ mod tests {
     fn months_and_days() {
         let oct_30_2017 = 1_509_321_600;
         let month = Month::of(oct_30_2017);
-        assert_eq!(events_pk(month), "EV#2017-10");
-        assert_eq!(events_pk(month.next()), "EV#2017-11");
-        assert_eq!(events_pk(Month::of(0)), "EV#1970-01");
-        assert_eq!(events_pk(Month::of(MAX_TIMESTAMP)), "EV#9999-12");
+        let whole = Scope::Whole;
+        assert_eq!(events_pk(whole, month), "EV#2017-10");
+        assert_eq!(events_pk(whole, month.next()), "EV#2017-11");
+        assert_eq!(events_pk(whole, Month::of(0)), "EV#1970-01");
+        assert_eq!(events_pk(whole, Month::of(MAX_TIMESTAMP)), "EV#9999-12");
         assert_eq!(Month::of(oct_30_2017).start(), 1_506_816_000);
         assert_eq!(
             Month::of(Month::of(oct_30_2017).start() - 1),
@@ -302,7 +385,7 @@ mod tests {
         );
         let day = oct_30_2017 / 86_400;
         assert_eq!(
-            (days_pk(day), day_sk(day)),
+            (days_pk(whole, day), day_sk(day)),
             ("DAY#2017".into(), "2017-10-30".into())
         );
         assert_eq!(day_of_sk("2017-10-30"), Some(day));

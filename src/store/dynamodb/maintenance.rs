@@ -1,7 +1,8 @@
-//! `pipeline-events-api verify [--rebuild]`: every aggregate (and every event's id item)
-//! compared with a recomputation from every event, read with a Scan (fine here: never on a
-//! request path). `--rebuild` writes what differs and deletes what no event accounts for; it
-//! never changes an event.
+//! `pipeline-events-api verify [--rebuild]`: every aggregate (and every event's id item and
+//! service copy), the whole store's and each service's, compared with a recomputation from
+//! every event, read with a Scan (fine here: never on a request path). `--rebuild` writes what
+//! differs and deletes what no event accounts for; it never changes an event. It is also the
+//! upgrade from an older layout: it writes the store's totals, which say the layout, last.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,8 +12,9 @@ use super::batch::{self, Write};
 use super::items::{
     self, DeliveryDayItem, EngineerDayItem, EventItem, IdItem, Item, from_item, to_item,
 };
-use super::keys::Kind;
+use super::keys::{Kind, Scope};
 use super::{DynamoDbStore, aggregates, delivery, keys};
+use crate::events::DeliveryActions;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -64,32 +66,36 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
             let kind = item
                 .get(keys::PK)
                 .and_then(|v| v.as_s().ok())
-                .and_then(|pk| keys::kind_of_pk(pk));
+                .and_then(|pk| keys::kind_of_pk(pk))
+                .map(|(kind, scope)| (kind, scope == Scope::Whole));
             match kind {
-                Some(Kind::Event) => match from_item::<EventItem>(item) {
+                Some((Kind::Event, true)) => match from_item::<EventItem>(item) {
                     Ok(event) => events.push(event),
                     Err(error) => report.undecodable.push(format!("{key}: {}", error.reason)),
                 },
-                Some(
-                    Kind::Day
+                Some((
+                    Kind::Event
+                    | Kind::Day
                     | Kind::Id
                     | Kind::EngineerDay
                     | Kind::Commit
                     | Kind::Engineers
-                    | Kind::Meta,
-                ) => {
+                    | Kind::Meta
+                    | Kind::Services,
+                    _,
+                )) => {
                     stored.insert(key, item);
                 }
                 // Counts kept by adding and subtracting may rest at 0: compared without them,
                 // and a day left with nothing is as good as none.
-                Some(Kind::DeliveryDay) => match from_item::<DeliveryDayItem>(item) {
+                Some((Kind::DeliveryDay, _)) => match from_item::<DeliveryDayItem>(item) {
                     Ok(day) if day.holds_nothing() && day.counted == counted => {}
                     Ok(day) => {
                         stored.insert(key, to_item(&day.without_zeros()));
                     }
                     Err(error) => report.undecodable.push(format!("{key}: {}", error.reason)),
                 },
-                Some(Kind::Counter) => {
+                Some((Kind::Counter, _)) => {
                     counter = item
                         .get(keys::COUNTER_LAST)
                         .and_then(|last| last.as_n().ok())
@@ -101,7 +107,7 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
                     }
                 }
                 // Idempotency records: requests, not aggregates; their time to live ends them.
-                Some(Kind::Idempotency) => {}
+                Some((Kind::Idempotency, _)) => {}
                 _ => report
                     .undecodable
                     .push(format!("{key}: a key of no known kind")),
@@ -117,7 +123,7 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
         // The keys, from the fields; an event stored before services keeps having none.
         let expected = EventItem {
             svc: event.svc.clone(),
-            ..EventItem::new(&event.clone().into_record("").view())
+            ..EventItem::new(&event.clone().into_record("").view(), Scope::Whole)
         };
         if &expected != event {
             report.undecodable.push(format!(
@@ -135,35 +141,21 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
         .collect();
     report.duplicate_ids.dedup();
 
-    let (days, engineer_days) = aggregates::days(&events);
-    let mut by_engineer: BTreeMap<String, Vec<EngineerDayItem>> = BTreeMap::new();
-    for day in &engineer_days {
-        let name = keys::engineer_of_days_pk(&day.pk)
-            .unwrap_or_default()
-            .to_owned();
-        by_engineer.entry(name).or_default().push(day.clone());
+    let default_service = store.default_service();
+    let mut by_service: BTreeMap<String, Vec<EventItem>> = BTreeMap::new();
+    for event in &events {
+        let copy = event.service_copy(default_service);
+        let service = copy.svc.clone().unwrap_or_default();
+        by_service.entry(service).or_default().push(copy);
     }
-    let engineers: Vec<_> = by_engineer
-        .iter()
-        .filter_map(|(name, days)| aggregates::engineer(name, days))
-        .collect();
-    let actions: BTreeSet<String> = events.iter().map(|e| e.action.clone()).collect();
-    let meta = aggregates::meta(actions, &engineers, Some(counted.clone()));
-
-    let (commits, delivery_days) = delivery::recompute(&events, store.delivery_actions());
-
+    let actions = store.delivery_actions();
     let mut desired: BTreeMap<String, Item> = BTreeMap::new();
-    let by_id: Vec<IdItem> = events.iter().map(IdItem::of).collect();
-    let all = days
-        .iter()
-        .map(to_item)
-        .chain(commits.iter().map(to_item))
-        .chain(delivery_days.iter().map(to_item))
-        .chain(by_id.iter().map(to_item))
-        .chain(engineer_days.iter().map(to_item))
-        .chain(engineers.iter().map(to_item))
-        .chain(meta.iter().map(to_item));
-    for item in all {
+    let by_id = events.iter().map(|event| to_item(&IdItem::of(event)));
+    let copies = by_service.values().flatten().map(to_item);
+    let whole = aggregates_of(Scope::Whole, &events, actions, &counted);
+    let of_services = (by_service.iter())
+        .flat_map(|(name, events)| aggregates_of(Scope::Service(name), events, actions, &counted));
+    for item in by_id.chain(copies).chain(whole).chain(of_services) {
         desired.insert(items::key_of(&item), item);
     }
 
@@ -198,10 +190,52 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
     }
     if rebuild {
         report.repaired = writes.len() + usize::from(counter_low.is_some());
-        batch::write(client, table, writes, |_| {}).await?;
+        // The store's totals last: they say the layout, which must not be this version's
+        // before every other item is.
+        let meta_key = format!("{}/{}", keys::META_PK, keys::META_SK);
+        let (meta, others): (Vec<Write>, Vec<Write>) = writes
+            .into_iter()
+            .partition(|write| write.key() == meta_key);
+        batch::write(client, table, others, |_| {}).await?;
+        batch::write(client, table, meta, |_| {}).await?;
         if let Some(max) = counter_low {
             super::import::raise_id_counter(client, table, max).await?;
         }
     }
     Ok(report)
+}
+
+/// Every aggregate of `scope` from its events: days, engineers' days, engineers, the totals,
+/// commits' firsts and delivery days.
+fn aggregates_of(
+    scope: Scope<'_>,
+    events: &[EventItem],
+    actions: &DeliveryActions,
+    counted: &str,
+) -> Vec<Item> {
+    let (days, engineer_days) = aggregates::days(scope, events);
+    let mut by_engineer: BTreeMap<&str, Vec<EngineerDayItem>> = BTreeMap::new();
+    for event in events {
+        by_engineer.entry(&event.engineer).or_default();
+    }
+    for day in &engineer_days {
+        let name = keys::engineer_of_days_pk(&day.pk).unwrap_or_default();
+        if let Some(days) = by_engineer.get_mut(name) {
+            days.push(day.clone());
+        }
+    }
+    let engineers: Vec<_> = by_engineer
+        .iter()
+        .filter_map(|(name, days)| aggregates::engineer(scope, name, days))
+        .collect();
+    let names: BTreeSet<String> = events.iter().map(|e| e.action.clone()).collect();
+    let meta = aggregates::meta(scope, names, &engineers, Some(counted.to_owned()));
+    let (commits, delivery_days) = delivery::recompute(scope, events, actions);
+    (days.iter().map(to_item))
+        .chain(commits.iter().map(to_item))
+        .chain(delivery_days.iter().map(to_item))
+        .chain(engineer_days.iter().map(to_item))
+        .chain(engineers.iter().map(to_item))
+        .chain(meta.iter().map(to_item))
+        .collect()
 }

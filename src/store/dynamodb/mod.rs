@@ -16,7 +16,7 @@ mod transact;
 pub mod write;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -81,6 +81,8 @@ pub struct DynamoDbStore {
     delivery_actions: crate::events::DeliveryActions,
     /// The service of events stored before events had services (`DEFAULT_SERVICE`).
     default_service: Arc<str>,
+    /// The table was seen to be of this version's layout (`keys::LAYOUT`): it stays so.
+    layout_current: AtomicBool,
 }
 
 impl DynamoDbStore {
@@ -94,6 +96,7 @@ impl DynamoDbStore {
             settings: client_settings,
             delivery_actions: crate::events::DeliveryActions::default(),
             default_service: crate::events::DEFAULT_SERVICE.into(),
+            layout_current: AtomicBool::new(false),
         }
     }
 

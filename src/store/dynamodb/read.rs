@@ -1,6 +1,7 @@
 //! The request path: Query and GetItem only, a bounded number of each per API call.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -11,9 +12,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::items::{
     self, DayItem, DeliveryDayItem, EngineerItem, EventItem, Item, MetaItem, decode_all, from_item,
 };
-use super::keys::{self, Month, SkRange};
+use super::keys::{self, Month, Scope, SkRange};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{EventQuery, EventRecord, Position, Timestamp};
+use crate::store::outcome::ReadFailure;
 
 /// The most Query requests one page of events may take. A page whose range crosses more
 /// months (or whose filtered walk reads further) comes back shorter, with a cursor.
@@ -29,65 +31,112 @@ struct Partition {
 }
 
 impl DynamoDbStore {
-    /// The store's totals; `None` for an empty table.
-    pub async fn meta(&self) -> Result<Option<MetaItem>, DynamoDbFailure> {
+    /// The store's totals, or a service's; `None` for an empty table (or a service without
+    /// events). Refused if the table is of an older layout.
+    pub async fn meta(&self, scope: Scope<'_>) -> Result<Option<MetaItem>, ReadFailure> {
+        let (meta, _) = tokio::try_join!(async { Ok(self.totals(scope).await?) }, async {
+            match scope {
+                // The store's totals say the layout themselves.
+                Scope::Whole => Ok(()),
+                Scope::Service(_) => self.check_layout().await,
+            }
+        })?;
+        if scope == Scope::Whole {
+            self.note_layout(meta.as_ref())?;
+        }
+        Ok(meta)
+    }
+
+    /// Refuses to read a table of an older layout than this version's. The store's totals say
+    /// it: read once, until they are seen current (a table is never downgraded).
+    pub async fn check_layout(&self) -> Result<(), ReadFailure> {
+        if self.layout_current.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let meta = self.totals(Scope::Whole).await?;
+        self.note_layout(meta.as_ref())
+    }
+
+    fn note_layout(&self, meta: Option<&MetaItem>) -> Result<(), ReadFailure> {
+        if meta.is_some_and(|meta| meta.layout() < keys::LAYOUT) {
+            return Err(ReadFailure::StoreNeedsUpgrade);
+        }
+        self.layout_current.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn totals(&self, scope: Scope<'_>) -> Result<Option<MetaItem>, DynamoDbFailure> {
+        let (pk, sk) = scope.totals_key();
         let output = self
             .client()
             .await
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(items::key(keys::META_PK, keys::META_SK)))
+            .set_key(Some(items::key(pk, sk)))
             .send()
             .await
-            .map_err(|e| failure("GetItem", keys::META_PK, e))?;
+            .map_err(|e| failure("GetItem", &format!("{pk}/{sk}"), e))?;
         Ok(output.item.map(from_item).transpose()?)
     }
 
-    pub async fn has_engineer(&self, name: &str) -> Result<bool, DynamoDbFailure> {
+    pub async fn has_engineer(&self, scope: Scope<'_>, name: &str) -> Result<bool, ReadFailure> {
+        let pk = keys::engineers_pk(scope);
         let output = self
             .client()
             .await
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(items::key(keys::ENGINEERS_PK, name)))
+            .set_key(Some(items::key(&pk, name)))
             .projection_expression("#pk")
             .expression_attribute_names("#pk", keys::PK)
             .send()
             .await
-            .map_err(|e| failure("GetItem", &format!("{}/{name}", keys::ENGINEERS_PK), e))?;
+            .map_err(|e| failure("GetItem", &format!("{pk}/{name}"), e))?;
         Ok(output.item.is_some())
     }
 
     /// Every engineer's totals, sorted by name (DynamoDB orders sort keys by their UTF-8
     /// bytes, as Rust orders strings).
-    pub async fn engineers(&self) -> Result<Vec<EngineerItem>, DynamoDbFailure> {
-        Ok(decode_all(
-            self.query_partition(keys::ENGINEERS_PK, None).await?,
-        )?)
+    pub async fn engineers(&self, scope: Scope<'_>) -> Result<Vec<EngineerItem>, ReadFailure> {
+        let (items, _) = tokio::try_join!(
+            async {
+                Ok(self
+                    .query_partition(&keys::engineers_pk(scope), None)
+                    .await?)
+            },
+            self.check_layout()
+        )?;
+        Ok(decode_all(items).map_err(DynamoDbFailure::from)?)
     }
 
     /// The per-day totals stored for the days `first..=last` (days since the epoch): one
     /// Query per calendar year the days touch.
-    pub async fn days(&self, first: i64, last: i64) -> Result<Vec<DayItem>, DynamoDbFailure> {
-        Ok(decode_all(self.per_day(keys::days_pk, first, last).await?)?)
+    pub async fn days(
+        &self,
+        scope: Scope<'_>,
+        first: i64,
+        last: i64,
+    ) -> Result<Vec<DayItem>, DynamoDbFailure> {
+        let partition = |day| keys::days_pk(scope, day);
+        Ok(decode_all(self.per_day(&partition, first, last).await?)?)
     }
 
     /// The delivery metrics' facts of the days `first..=last` that have any: one Query per
     /// calendar year (more only past 1 MB a year).
     pub async fn delivery_days(
         &self,
+        scope: Scope<'_>,
         first: i64,
         last: i64,
     ) -> Result<Vec<DeliveryDayItem>, DynamoDbFailure> {
-        Ok(decode_all(
-            self.per_day(keys::delivery_days_pk, first, last).await?,
-        )?)
+        let partition = |day| keys::delivery_days_pk(scope, day);
+        Ok(decode_all(self.per_day(&partition, first, last).await?)?)
     }
 
     /// Items kept per day in yearly partitions (`partition` names a day's), `first..=last`.
     async fn per_day(
         &self,
-        partition: fn(i64) -> String,
+        partition: &(dyn Fn(i64) -> String + Sync),
         first: i64,
         last: i64,
     ) -> Result<Vec<Item>, DynamoDbFailure> {
@@ -129,19 +178,23 @@ impl DynamoDbStore {
     pub async fn events_page(
         &self,
         query: &EventQuery<'_>,
-    ) -> Result<(Vec<EventRecord>, Option<Position>), DynamoDbFailure> {
+    ) -> Result<(Vec<EventRecord>, Option<Position>), ReadFailure> {
+        let scope = Scope::of(query.service);
         let Some(range) = keys::sk_range(query.from, query.to, query.after) else {
             return Ok((Vec::new(), None));
         };
         let partitions: Vec<Partition> = match query.engineer {
-            Some(engineer) => vec![Partition {
-                index: Some(keys::BY_ENGINEER),
-                key_attribute: keys::BY_ENGINEER_PK,
-                key: keys::engineer_index_pk(engineer),
-                ends_at: None,
-            }],
+            Some(engineer) => {
+                self.check_layout().await?;
+                vec![Partition {
+                    index: Some(keys::BY_ENGINEER),
+                    key_attribute: keys::BY_ENGINEER_PK,
+                    key: keys::engineer_index_pk(scope, engineer),
+                    ends_at: None,
+                }]
+            }
             None => {
-                let Some(meta) = self.meta().await? else {
+                let Some(meta) = self.meta(scope).await? else {
                     return Ok((Vec::new(), None));
                 };
                 let first = range.first.max(meta.first);
@@ -157,13 +210,13 @@ impl DynamoDbStore {
                             Some(action) => Partition {
                                 index: Some(keys::BY_ACTION),
                                 key_attribute: keys::BY_ACTION_PK,
-                                key: keys::action_index_pk(action, month),
+                                key: keys::action_index_pk(scope, action, month),
                                 ends_at,
                             },
                             None => Partition {
                                 index: None,
                                 key_attribute: keys::PK,
-                                key: keys::events_pk(month),
+                                key: keys::events_pk(scope, month),
                                 ends_at,
                             },
                         }
@@ -172,7 +225,7 @@ impl DynamoDbStore {
             }
         };
         let filter = query.engineer.and(query.action);
-        self.walk(&partitions, &range, filter, query.limit).await
+        Ok(self.walk(&partitions, &range, filter, query.limit).await?)
     }
 
     async fn walk(

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::items::{DayItem, DeliveryDayItem, MetaItem};
-use super::{DynamoDbFailure, DynamoDbStore, delivery, keys};
+use super::keys::{self, Scope};
+use super::{DynamoDbStore, delivery};
 use crate::events::{
     Bucket, DayTotals, DeliveryDay, DeliveryIndex, DeliveryReport, EngineerList, EngineerSummary,
     NO_DAYS_JSON, Timestamp, daily_json, summary_days,
@@ -13,9 +14,9 @@ use crate::events::{
 use crate::store::outcome::ReadFailure;
 
 impl DynamoDbStore {
-    /// `{"engineers":[…]}`: every engineer, sorted by name.
-    pub async fn engineers_json(&self) -> Result<Vec<u8>, DynamoDbFailure> {
-        let engineers = self.engineers().await?;
+    /// `{"engineers":[…]}`: every engineer of `scope`, sorted by name.
+    pub async fn engineers_json(&self, scope: Scope<'_>) -> Result<Vec<u8>, ReadFailure> {
+        let engineers = self.engineers(scope).await?;
         Ok(EngineerList::json(engineers.iter().map(|engineer| {
             EngineerSummary {
                 name: &engineer.sk,
@@ -26,13 +27,14 @@ impl DynamoDbStore {
         })))
     }
 
-    /// `{"days":[…]}` for the days `from` and `to` choose from the store's time span.
+    /// `{"days":[…]}` of `scope` for the days `from` and `to` choose from its time span.
     pub async fn daily_json(
         &self,
+        scope: Scope<'_>,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> Result<Vec<u8>, ReadFailure> {
-        let meta = self.meta().await?;
+        let meta = self.meta(scope).await?;
         let span = meta.as_ref().map(|meta| (meta.first, meta.last));
         let Some((first, last)) = summary_days(from, to, span)? else {
             return Ok(NO_DAYS_JSON.to_vec());
@@ -42,23 +44,24 @@ impl DynamoDbStore {
             return Ok(daily_json(&BTreeMap::new(), &[], first, last));
         };
         // The day before the first: its change is from there.
-        let items = self.days(first - 1, last).await?;
+        let items = self.days(scope, first - 1, last).await?;
         let (actions, totals) = day_totals(&meta.actions, items).ok_or(ReadFailure::Internal)?;
         Ok(daily_json(&totals, &actions, first, last))
     }
 
-    /// The delivery metrics for the days `from` and `to` choose from the store's time span.
+    /// The delivery metrics of `scope` for the days `from` and `to` choose from its time span.
     pub async fn delivery_metrics(
         &self,
+        scope: Scope<'_>,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
         bucket: Bucket,
     ) -> Result<DeliveryReport, ReadFailure> {
-        let meta = self.meta().await?;
+        let meta = self.meta(scope).await?;
         let span = meta.as_ref().map(|meta| (meta.first, meta.last));
         let days = summary_days(from, to, span)?;
         let stored = match days {
-            Some((first, last)) => self.delivery_days(first, last).await?,
+            Some((first, last)) => self.delivery_days(scope, first, last).await?,
             None => Vec::new(),
         };
         let facts = delivery_facts(self, meta.as_ref(), &stored)?;
@@ -77,8 +80,8 @@ fn delivery_facts(
     stored: &[DeliveryDayItem],
 ) -> Result<Vec<DeliveryDay>, ReadFailure> {
     let counted = delivery::counted(&store.delivery_actions);
-    // The store's totals say what the table was counted for (`None`: never), and each day.
-    let table = meta.map(|meta| (keys::META_PK, meta.delivery_counted.as_deref()));
+    // The totals say what the table was counted for (`None`: never), and each day.
+    let table = meta.map(|meta| (meta.pk.as_str(), meta.delivery_counted.as_deref()));
     let days = stored
         .iter()
         .map(|day| (day.pk.as_str(), Some(day.counted.as_str())));

@@ -18,9 +18,9 @@ use super::batch::{self, BatchFailure};
 use super::delivery;
 use super::items::{
     self, CommitItem, DayItem, DeliveryDayItem, EngineerDayItem, EngineerItem, EventItem, IdItem,
-    IdempotencyItem, Item, MetaItem, from_item, to_item,
+    IdempotencyItem, Item, MetaItem, Undecodable, from_item, to_item,
 };
-use super::keys;
+use super::keys::{self, Scope};
 use super::transact::{Change, put, put_new};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::IDEMPOTENCY_WINDOW_SECONDS;
@@ -55,29 +55,26 @@ impl DynamoDbStore {
         allowed.check(&new.action)?;
         let mut id = self.next_id().await?;
         for attempt in 0..RECORDING.tries {
-            let event = EventItem {
+            let record = EventRecord {
                 id,
-                ..EventItem::new(
-                    &EventRecord {
-                        id,
-                        timestamp: new.instant(received),
-                        sha: Sha::new(&new.sha),
-                        action: new.action.clone(),
-                        engineer: new.engineer.clone(),
-                        service: new.service.clone(),
-                    }
-                    .view(),
-                )
+                timestamp: new.instant(received),
+                sha: Sha::new(&new.sha),
+                action: new.action.clone(),
+                engineer: new.engineer.clone(),
+                service: new.service.clone(),
             };
-            let current = self.aggregates_of(&event).await?;
-            let delivery = self
-                .delivery_writes(&event, current.commit.as_ref())
-                .await?;
-            // The event, its id and its key are at known positions: their cancellation reasons
-            // say what happened.
-            let (event_at, by_id_at) = (0, 1);
+            let event = EventItem::new(&record.view(), Scope::Whole);
+            let scopes = [Scope::Whole, Scope::Service(&new.service)];
+            let current = self.aggregates_of(&event, scopes).await?;
+            if (current[0].meta.as_ref()).is_some_and(|meta| meta.layout() < keys::LAYOUT) {
+                return Err(WriteFailure::StoreNeedsUpgrade);
+            }
+            // The event, its copy, its id and its key are at known positions: their
+            // cancellation reasons say what happened.
+            let (event_at, copy_at, by_id_at) = (0, 1, 2);
             let mut transaction = vec![
                 put_new(self, to_item(&event))?,
+                put_new(self, to_item(&EventItem::new(&record.view(), scopes[1])))?,
                 put_new(self, to_item(&IdItem::of(&event)))?,
             ];
             let mut key_at = None;
@@ -85,8 +82,11 @@ impl DynamoDbStore {
                 key_at = Some(transaction.len());
                 transaction.push(put_idempotency(self, key, &fingerprint, &event, received)?);
             }
-            transaction.extend(current.changes(self, &event)?);
-            transaction.extend(delivery);
+            for (scope, current) in scopes.into_iter().zip(&current) {
+                transaction.extend(current.changes(self, scope, &event)?);
+            }
+            let commits = [0, 1].map(|at| (scopes[at], current[at].commit.as_ref()));
+            transaction.extend(self.delivery_writes(&event, commits).await?);
             // The SDK gives the transaction a random ClientRequestToken and sends the same one
             // when it retries a transaction whose answer was lost, so DynamoDB answers the retry
             // with the first outcome instead of running it again. A token made of the event id
@@ -149,7 +149,7 @@ impl DynamoDbStore {
                         });
                 }
             }
-            if failed(event_at) || failed(by_id_at) {
+            if failed(event_at) || failed(copy_at) || failed(by_id_at) {
                 // Only this request was given this id: if the table holds this very event under
                 // it, an attempt whose answer was lost stored it.
                 let ours = event.clone().into_record(&self.default_service);
@@ -247,35 +247,55 @@ impl DynamoDbStore {
         Ok(output.item)
     }
 
-    /// The aggregate items an event changes, as they are now (strongly consistent); with the
-    /// commit's firsts when the event is a stage or a deploy.
-    async fn aggregates_of(&self, event: &EventItem) -> Result<Aggregates, DynamoDbFailure> {
+    /// The aggregate items an event changes in each scope, as they are now (strongly
+    /// consistent); with the commit's firsts when the event is a stage or a deploy.
+    async fn aggregates_of(
+        &self,
+        event: &EventItem,
+        scopes: [Scope<'_>; 2],
+    ) -> Result<[Aggregates; 2], DynamoDbFailure> {
         let day = day_of(event.ts);
-        let mut wanted = vec![
-            (keys::days_pk(day), keys::day_sk(day)),
-            (keys::engineer_days_pk(&event.engineer), keys::day_sk(day)),
-            (keys::ENGINEERS_PK.to_owned(), event.engineer.clone()),
-            (keys::META_PK.to_owned(), keys::META_SK.to_owned()),
-        ];
         let actions = self.delivery_actions();
         let moves_commit = event.action == actions.stage || event.action == actions.deploy;
-        if moves_commit {
-            wanted.push((keys::commit_pk(&event.sha), keys::COMMIT_SK.to_owned()));
-        }
+        let wanted = scopes.map(|scope| {
+            let (totals_pk, totals_sk) = scope.totals_key();
+            let mut wanted = vec![
+                (keys::days_pk(scope, day), keys::day_sk(day)),
+                (
+                    keys::engineer_days_pk(scope, &event.engineer),
+                    keys::day_sk(day),
+                ),
+                (keys::engineers_pk(scope), event.engineer.clone()),
+                (totals_pk.to_owned(), totals_sk.to_owned()),
+            ];
+            if moves_commit {
+                wanted.push((
+                    keys::commit_pk(scope, &event.sha),
+                    keys::COMMIT_SK.to_owned(),
+                ));
+            }
+            wanted
+        });
         let mut found = self
-            .batch_get_consistent(wanted.iter().map(|(pk, sk)| items::key(pk, sk)).collect())
+            .batch_get_consistent(
+                (wanted.iter().flatten())
+                    .map(|(pk, sk)| items::key(pk, sk))
+                    .collect(),
+            )
             .await?;
-        let mut take = |(pk, sk): &(String, String)| found.remove(&format!("{pk}/{sk}"));
-        Ok(Aggregates {
-            day: take(&wanted[0]).map(from_item).transpose()?,
-            engineer_day: take(&wanted[1]).map(from_item).transpose()?,
-            engineer: take(&wanted[2]).map(from_item).transpose()?,
-            meta: take(&wanted[3]).map(from_item).transpose()?,
-            commit: match wanted.get(4) {
-                Some(key) => take(key).map(from_item).transpose()?,
-                None => None,
-            },
-        })
+        let mut take = |wanted: &[(String, String)], at: usize| {
+            (wanted.get(at)).and_then(|(pk, sk)| found.remove(&format!("{pk}/{sk}")))
+        };
+        let [whole, service] = wanted.map(|wanted| -> Result<_, Undecodable> {
+            Ok(Aggregates {
+                day: take(&wanted, 0).map(from_item).transpose()?,
+                engineer_day: take(&wanted, 1).map(from_item).transpose()?,
+                engineer: take(&wanted, 2).map(from_item).transpose()?,
+                meta: take(&wanted, 3).map(from_item).transpose()?,
+                commit: take(&wanted, 4).map(from_item).transpose()?,
+            })
+        });
+        Ok([whole?, service?])
     }
 
     /// Items by key, strongly consistent, by `pk/sk`, within a recording's time.
@@ -294,46 +314,57 @@ impl DynamoDbStore {
             })
     }
 
-    /// The delivery metrics' writes for `event`: its commit's firsts if it moves them, and
-    /// the days whose facts change (read first, to create or update each).
+    /// The delivery metrics' writes for `event` in each scope: its commit's firsts if it moves
+    /// them, and the days whose facts change (read first, in one request, to create or update
+    /// each).
     async fn delivery_writes(
         &self,
         event: &EventItem,
-        commit: Option<&CommitItem>,
+        scopes: [(Scope<'_>, Option<&CommitItem>); 2],
     ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let actions = self.delivery_actions();
-        let mut changes: BTreeMap<i64, DayChange> = BTreeMap::new();
-        if let Some((day, change)) = delivery::event_change(event, actions) {
-            changes.insert(day, change);
-        }
         let mut writes = Vec::new();
-        let before = delivery::firsts_of(commit);
-        if let Some(after) = delivery::firsts_after(before, event, actions)
-            && after != before
-        {
-            DayChange::merge(&mut changes, before.moved_to(after));
-            writes.push(delivery::commit_write(self, commit, &event.sha, after)?);
+        let mut changes: Vec<(Scope<'_>, i64, DayChange)> = Vec::new();
+        for (scope, commit) in scopes {
+            let mut of_scope: BTreeMap<i64, DayChange> = BTreeMap::new();
+            if let Some((day, change)) = delivery::event_change(event, actions) {
+                of_scope.insert(day, change);
+            }
+            let before = delivery::firsts_of(commit);
+            if let Some(after) = delivery::firsts_after(before, event, actions)
+                && after != before
+            {
+                DayChange::merge(&mut of_scope, before.moved_to(after));
+                writes.push(delivery::commit_write(
+                    self, scope, commit, &event.sha, after,
+                )?);
+            }
+            of_scope.retain(|_, delta| !delta.is_empty());
+            changes.extend(of_scope.into_iter().map(|(day, delta)| (scope, day, delta)));
         }
-        changes.retain(|_, delta| !delta.is_empty());
         if changes.is_empty() {
             return Ok(writes);
         }
         let mut stored = self
-            .batch_get_consistent(changes.keys().map(|&day| delivery::day_key(day)).collect())
+            .batch_get_consistent(
+                (changes.iter())
+                    .map(|(scope, day, _)| delivery::day_key(*scope, *day))
+                    .collect(),
+            )
             .await?;
         let counted = delivery::counted(actions);
-        for (&day, delta) in &changes {
-            let current: Option<DeliveryDayItem> = stored
-                .remove(&format!(
-                    "{}/{}",
-                    keys::delivery_days_pk(day),
-                    keys::day_sk(day)
-                ))
-                .map(from_item)
-                .transpose()?;
+        for (scope, day, delta) in &changes {
+            let key = format!(
+                "{}/{}",
+                keys::delivery_days_pk(*scope, *day),
+                keys::day_sk(*day)
+            );
+            let current: Option<DeliveryDayItem> =
+                stored.remove(&key).map(from_item).transpose()?;
             writes.push(delivery::day_write(
                 self,
-                day,
+                *scope,
+                *day,
                 current.as_ref(),
                 delta,
                 &counted,
@@ -375,10 +406,11 @@ struct Aggregates {
 }
 
 impl Aggregates {
-    /// The four aggregate writes, in transaction positions 2 to 5.
+    /// The four aggregate writes of `scope`.
     fn changes(
         &self,
         store: &DynamoDbStore,
+        scope: Scope<'_>,
         event: &EventItem,
     ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let day = day_of(event.ts);
@@ -388,7 +420,7 @@ impl Aggregates {
             None => put_new(
                 store,
                 to_item(&DayItem {
-                    pk: keys::days_pk(day),
+                    pk: keys::days_pk(scope, day),
                     sk: keys::day_sk(day),
                     total: 1,
                     engineers: 1,
@@ -413,7 +445,7 @@ impl Aggregates {
             ts,
             || {
                 to_item(&EngineerDayItem {
-                    pk: keys::engineer_days_pk(&event.engineer),
+                    pk: keys::engineer_days_pk(scope, &event.engineer),
                     sk: keys::day_sk(day),
                     events: 1,
                     first: ts,
@@ -430,7 +462,7 @@ impl Aggregates {
             ts,
             || {
                 to_item(&EngineerItem {
-                    pk: keys::ENGINEERS_PK.to_owned(),
+                    pk: keys::engineers_pk(scope),
                     sk: event.engineer.clone(),
                     events: 1,
                     first: ts,
@@ -446,15 +478,17 @@ impl Aggregates {
                 .map(|m| (m.pk.as_str(), m.sk.as_str(), m.first, m.last)),
             ts,
             || {
+                let (pk, sk) = scope.totals_key();
                 to_item(&MetaItem {
-                    pk: keys::META_PK.to_owned(),
-                    sk: keys::META_SK.to_owned(),
+                    pk: pk.to_owned(),
+                    sk: sk.to_owned(),
                     actions: BTreeSet::from([event.action.clone()]),
                     first: ts,
                     last: ts,
                     events: 1,
-                    // The table's first event: its facts are counted from here.
+                    // The table's (or service's) first event: its facts are counted from here.
                     delivery_counted: Some(delivery::counted(store.delivery_actions())),
+                    layout: (scope == Scope::Whole).then_some(keys::LAYOUT),
                 })
             },
             |change| change.add_value("actions", AttributeValue::Ss(vec![event.action.clone()])),
