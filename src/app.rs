@@ -49,7 +49,7 @@ route_table! {
     get "/events" => events::list_events, errors: events::errors();
     post "/events" => record_event::record_event, errors: record_event::errors();
     get "/events/{id}" => event_by_id::event_by_id, errors: event_by_id::errors();
-    get "/engineers" => engineers::list_engineers, errors: vec![ApiError::StoreUnavailable];
+    get "/engineers" => engineers::list_engineers, errors: engineers::errors();
     get "/engineers/{engineer}/events" => engineers::engineer_events, errors: engineers::events_errors();
     get "/summaries/daily" => summaries::daily, errors: summaries::errors();
     get "/metrics/delivery" => metrics::delivery, errors: metrics::errors();

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::events::{NotAllowed, TooManyDays, shorten};
+use crate::events::{NotAllowed, SERVICE_RULE, TooManyDays, shorten};
 use crate::store::{ReadFailure, WriteFailure};
 
 /// How long a client should wait before asking for metadata again after a 503: the time the
@@ -33,6 +33,10 @@ pub enum ApiError {
         max: i64,
     },
     EngineerNotFound(String),
+    /// A `service` parameter that breaks the rule for service names.
+    InvalidService,
+    /// `/engineers/{engineer}/events?service=` for a service without events.
+    ServiceNotFound(String),
     EventNotFound(u64),
     /// `GET /docs` on a build without the page (the Lambda package).
     DocsNotServed,
@@ -80,6 +84,7 @@ impl ApiError {
         match self {
             Self::NotFound
             | Self::EngineerNotFound(_)
+            | Self::ServiceNotFound(_)
             | Self::EventNotFound(_)
             | Self::DocsNotServed => StatusCode::NOT_FOUND,
             Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
@@ -98,6 +103,7 @@ impl ApiError {
             | Self::InvalidParameter { .. }
             | Self::InvalidRange(_)
             | Self::InvalidCursor
+            | Self::InvalidService
             | Self::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
             Self::MetadataUnavailable(_)
             | Self::StoreUnavailable
@@ -118,6 +124,8 @@ impl ApiError {
             Self::InvalidCursor => "invalid_cursor",
             Self::RangeTooLarge { .. } => "range_too_large",
             Self::EngineerNotFound(_) => "engineer_not_found",
+            Self::InvalidService => "invalid_service",
+            Self::ServiceNotFound(_) => "service_not_found",
             Self::EventNotFound(_) => "event_not_found",
             Self::DocsNotServed => "docs_not_served",
             Self::MetricsNeedRebuild => "metrics_need_rebuild",
@@ -165,6 +173,12 @@ impl ApiError {
             }
             Self::EngineerNotFound(name) => {
                 format!("No engineer named '{}'.", shorten(name, 64))
+            }
+            Self::InvalidService => {
+                format!("Parameter 'service' must be a service name: {SERVICE_RULE}.")
+            }
+            Self::ServiceNotFound(name) => {
+                format!("No service named '{}' has events.", shorten(name, 64))
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),

@@ -13,6 +13,7 @@ pub struct Scope<'a> {
     pub to: Option<Timestamp>,
     pub engineer: Option<&'a str>,
     pub action: Option<&'a str>,
+    pub service: Option<&'a str>,
 }
 
 const LENGTH: usize = 48;
@@ -54,6 +55,10 @@ fn checksum(position: Position, scope: &Scope<'_>) -> u64 {
         .field(scope.to.map(i64::to_le_bytes).as_ref().map(|b| &b[..]))
         .field(scope.engineer.map(str::as_bytes))
         .field(scope.action.map(str::as_bytes));
+    // Fed only when given: a cursor of the whole store issued before services stays valid.
+    if let Some(service) = scope.service {
+        hash.feed(b"service").field(Some(service.as_bytes()));
+    }
     hash.0
 }
 

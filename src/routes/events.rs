@@ -5,8 +5,8 @@ use utoipa::ToSchema;
 
 use super::cursor::{self, Scope};
 use super::params::{
-    EngineerParam, PageParams, Params, Query, RangeParams, check_range, instant_refusal,
-    range_refusal,
+    EngineerParam, PageParams, Params, Query, RangeParams, ServiceParam, check_range,
+    instant_refusal, range_refusal,
 };
 use crate::error::ApiError;
 use crate::events::{EVENT_JSON_BYTES, EventQuery, EventView, write_events_json};
@@ -21,23 +21,23 @@ pub struct EventList<'a> {
     #[schema(value_type = Vec<EventView>)]
     pub events: &'a [EventView<'a>],
     /// Where the next page starts, or `null` on the last page: pass it as `cursor` with the same
-    /// `from`, `to` and filters.
+    /// `from`, `to`, `service` and filters.
     pub next_cursor: Option<String>,
 }
 
-/// `GET /events?from&to&engineer&action&limit&cursor`
+/// `GET /events?from&to&service&engineer&action&limit&cursor`
 #[utoipa::path(
     get,
     path = "/events",
     summary = "Events in a range",
-    description = "Events between `from` (included) and `to` (excluded), oldest first, optionally of one engineer or action, a page at a time. Follow `next_cursor` for the next page.",
+    description = "Events between `from` (included) and `to` (excluded), oldest first, optionally of one service, engineer or action, a page at a time. Follow `next_cursor` for the next page.",
     tag = "events",
-    params(RangeParams, EngineerParam, PageParams),
+    params(RangeParams, ServiceParam, EngineerParam, PageParams),
     responses((status = 200, description = "Events in the range, oldest first.", body = EventList))
 )]
 pub async fn list_events(
     State(state): State<AppState>,
-    params: Query<(RangeParams, EngineerParam, PageParams)>,
+    params: Query<(RangeParams, ServiceParam, EngineerParam, PageParams)>,
 ) -> Result<Response, ApiError> {
     let (query, scope) = page_query(&params, "/events", params.engineer()?)?;
     let reader = state.store.reader();
@@ -50,13 +50,16 @@ pub fn errors() -> Vec<ApiError> {
     vec![
         instant_refusal("from"),
         range_refusal(),
+        ApiError::InvalidService,
         ApiError::InvalidCursor,
         ApiError::StoreUnavailable,
+        ApiError::StoreNeedsUpgrade,
     ]
 }
 
-/// Reads `from`, `to`, `action`, `limit` and `cursor` (`engineer` comes from the query or the
-/// path): the query, and the scope its cursors are bound to (the route and the filters).
+/// Reads `from`, `to`, `service`, `action`, `limit` and `cursor` (`engineer` comes from the
+/// query or the path): the query, and the scope its cursors are bound to (the route and the
+/// filters).
 pub(super) fn page_query<'a>(
     params: &'a Params,
     route: &'a str,
@@ -65,6 +68,7 @@ pub(super) fn page_query<'a>(
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;
+    let service = params.service()?;
     let action = params.action()?;
     let limit = params.limit()?;
     let scope = Scope {
@@ -73,6 +77,7 @@ pub(super) fn page_query<'a>(
         to,
         engineer,
         action,
+        service,
     };
     let after = (params.text("cursor")?)
         .map(|value| cursor::decode(value, &scope))
@@ -82,7 +87,7 @@ pub(super) fn page_query<'a>(
         to,
         engineer,
         action,
-        service: None,
+        service,
         after,
         limit,
     };

@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::State;
 use utoipa::IntoParams;
 
-use super::params::{Accepts, Query, RangeParams, check_range};
+use super::params::{Accepts, Query, RangeParams, ServiceParam, check_range};
 use super::summaries::over_days;
 use crate::error::ApiError;
 use crate::events::{Bucket, DeliveryReport};
@@ -23,7 +23,7 @@ impl Accepts for BucketParam {
     const NAMES: &'static [&'static str] = &["bucket"];
 }
 
-/// `GET /metrics/delivery?from&to&bucket`: deployment frequency, lead time, change failure rate
+/// `GET /metrics/delivery?from&to&service&bucket`: deployment frequency, lead time, change failure rate
 /// and time to restore over whole UTC days, as `/summaries/daily` chooses them.
 #[utoipa::path(
     get,
@@ -31,16 +31,17 @@ impl Accepts for BucketParam {
     summary = "Delivery metrics (DORA)",
     description = "Deployment frequency, lead time for changes, change failure rate and time to restore, for the range and for each day or week of it, each with its DORA performance level. The range is whole UTC days, chosen as `/summaries/daily` chooses them. A figure without data is `null`. The action names counted are the service's configuration (`DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`; by default `deploy`, `stage`, `rollback`).",
     tag = "metrics",
-    params(RangeParams, BucketParam),
+    params(RangeParams, ServiceParam, BucketParam),
     responses((status = 200, description = "The range from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days. Without `to`, up to the store's last day; without `from`, the 366 days up to there (or from the store's first day, if later). `total` is `null` and `buckets` empty when the store has no events and no range is given.", body = DeliveryReport))
 )]
 pub async fn delivery(
     State(state): State<AppState>,
-    params: Query<(RangeParams, BucketParam)>,
+    params: Query<(RangeParams, ServiceParam, BucketParam)>,
 ) -> Result<Json<DeliveryReport>, ApiError> {
     let from = params.from()?;
     let to = params.to()?;
     check_range(from, to)?;
+    let service = params.service()?;
     let bucket = match params.get("bucket") {
         None | Some("day") => Bucket::Day,
         Some("week") => Bucket::Week,
@@ -49,7 +50,7 @@ pub async fn delivery(
     let report = state
         .store
         .reader()
-        .delivery_metrics(None, from, to, bucket)
+        .delivery_metrics(service, from, to, bucket)
         .await?;
     Ok(Json(report))
 }
@@ -61,6 +62,10 @@ fn bucket_refusal() -> ApiError {
 pub fn errors() -> Vec<ApiError> {
     over_days(
         bucket_refusal(),
-        vec![ApiError::StoreUnavailable, ApiError::MetricsNeedRebuild],
+        vec![
+            ApiError::StoreUnavailable,
+            ApiError::StoreNeedsUpgrade,
+            ApiError::MetricsNeedRebuild,
+        ],
     )
 }

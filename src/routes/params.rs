@@ -15,7 +15,8 @@ use utoipa::openapi::schema::{
 
 use crate::error::ApiError;
 use crate::events::{
-    MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, Timestamp, is_action_name, is_engineer_name,
+    MAX_ACTION_CHARS, MAX_ENGINEER_CHARS, MAX_SERVICE_CHARS, SERVICE_PATTERN, Timestamp,
+    is_action_name, is_engineer_name, is_service_name,
 };
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -75,6 +76,12 @@ impl<A: Accepts, B: Accepts, C: Accepts> Accepts for (A, B, C) {
     }
 }
 
+impl<A: Accepts, B: Accepts, C: Accepts, D: Accepts> Accepts for (A, B, C, D) {
+    fn known(name: &str) -> Option<&'static str> {
+        A::known(name).or_else(|| <(B, C, D)>::known(name))
+    }
+}
+
 /// What any route refuses in its query string or URI.
 pub fn refusals() -> Vec<ApiError> {
     vec![
@@ -99,6 +106,34 @@ pub struct RangeParams {
 
 impl Accepts for RangeParams {
     const NAMES: &'static [&'static str] = &["from", "to"];
+}
+
+/// `service`, on every read route but `/events/{id}`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ServiceParam {
+    #[param(schema_with = service_schema)]
+    service: Option<String>,
+}
+
+impl Accepts for ServiceParam {
+    const NAMES: &'static [&'static str] = &["service"];
+}
+
+fn service_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "Only this service's events and figures (exact name, as `POST /events` takes it): \
+             the answer a store holding only that service's events would give. Without it, the \
+             whole store's.",
+        ))
+        .min_length(Some(1))
+        .max_length(Some(MAX_SERVICE_CHARS))
+        .pattern(Some(SERVICE_PATTERN))
+        .examples(["octo-org/checkout"])
+        .into()
 }
 
 /// `engineer`, on `GET /events`.
@@ -229,6 +264,15 @@ impl Params {
                  control characters"
             )
         })
+    }
+
+    /// `service`: a name `POST /events` would accept, or no event can carry it (nor a DynamoDB
+    /// key hold it).
+    pub fn service(&self) -> Result<Option<&str>, ApiError> {
+        match self.get("service") {
+            Some(name) if !is_service_name(name) => Err(ApiError::InvalidService),
+            other => Ok(other),
+        }
     }
 
     /// `action`: a name `POST /events` would accept, or no event can carry it.

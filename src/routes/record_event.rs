@@ -189,6 +189,7 @@ pub fn errors() -> Vec<ApiError> {
             allowed: AllowedActions::default().listed(),
         },
         ApiError::StoreUnavailable,
+        ApiError::StoreNeedsUpgrade,
     ]);
     errors
 }

@@ -147,6 +147,17 @@ impl Reader<'_> {
         }
     }
 
+    /// Whether `service` has events.
+    pub async fn knows_service(&self, service: &str) -> Result<bool, ReadFailure> {
+        match self {
+            Self::Memory(store) => Ok(store.knows(service)),
+            Self::DynamoDb(store) => {
+                let totals = store.meta(Scope::Service(service));
+                Ok(Box::pin(store.within_budget(totals)).await?.is_some())
+            }
+        }
+    }
+
     /// `{"engineers":[…]}`: every engineer of `service` (`None`: of the store), sorted by
     /// name.
     pub async fn engineers_json(

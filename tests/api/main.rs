@@ -21,4 +21,5 @@ mod oracle;
 mod properties;
 mod record_event;
 mod root;
+mod services;
 mod summaries;

@@ -1,0 +1,225 @@
+//! `?service=` on every read route: with a service, the answer a store holding only that
+//! service's events gives; a service without events, an empty answer (404 on an engineer's
+//! events); a name breaking the rule, 400 before the store is asked. On both stores.
+
+use pipeline_events_api::events::RawEvent;
+use serde_json::Value;
+
+use crate::each_store;
+use crate::support::{Backend, TestApp, fixture_records};
+
+const WEB: &str = "octo-org/web";
+const API: &str = "octo-org/api";
+const OCT_30: i64 = 1_509_321_600;
+const DAY: i64 = 86_400;
+
+/// The fixture as `octo-org/web`'s, and `octo-org/api`'s events on the same days, by some of
+/// the same engineers, one of the same sha: nothing of one may show in the other's answers.
+fn two_services() -> Vec<RawEvent> {
+    let web = fixture_records().into_iter().map(|record| RawEvent {
+        service: Some(WEB.into()),
+        ..record
+    });
+    let api = |id, date, action: &str, engineer: &str, sha: &str| RawEvent {
+        id,
+        sha: sha.into(),
+        date,
+        action: action.into(),
+        engineer: engineer.into(),
+        service: Some(API.into()),
+    };
+    web.chain([
+        api(11, OCT_30 + 8 * 3600, "stage", "alice", "aaaa001"),
+        api(12, OCT_30 + DAY + 3600, "deploy", "alice", "aaaa001"),
+        api(13, OCT_30 + 2 * DAY + 3600, "deploy", "dave", "dddd001"),
+        api(14, OCT_30 + 2 * DAY + 7200, "rollback", "dave", "dddd001"),
+        api(15, OCT_30 + 3 * DAY + 5 * 3600, "deploy", "dave", "dddd002"),
+        api(16, OCT_30 + 3 * DAY + 6 * 3600, "stage", "alice", "aaaa003"),
+    ])
+    .collect()
+}
+
+fn of_service(service: &str) -> Vec<RawEvent> {
+    two_services()
+        .into_iter()
+        .filter(|record| record.service.as_deref() == Some(service))
+        .collect()
+}
+
+/// `uri` with `service` added to its query.
+fn with_service(uri: &str, service: &str) -> String {
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}service={service}")
+}
+
+/// Every event of a paged list, following `next_cursor`, and the first page without it.
+async fn all_pages(app: &TestApp, uri: &str) -> (Value, Vec<Value>) {
+    let mut first = None;
+    let mut events = Vec::new();
+    let mut next = uri.to_owned();
+    loop {
+        let mut page = app.get(&next).await.json();
+        events.extend(page["events"].as_array().cloned().unwrap_or_default());
+        let cursor = page["next_cursor"].take();
+        first.get_or_insert(page);
+        match cursor.as_str() {
+            Some(cursor) => next = format!("{uri}&cursor={cursor}"),
+            None => break,
+        }
+    }
+    (first.expect("a page"), events)
+}
+
+async fn a_service_is_answered_as_a_store_of_its_events_alone(backend: Backend) {
+    let both = TestApp::with_records_on(two_services(), backend);
+    for service in [WEB, API] {
+        let alone = TestApp::with_records_on(of_service(service), backend);
+        for uri in [
+            "/events?limit=2",
+            "/events?limit=2&engineer=alice",
+            "/events?limit=2&action=deploy",
+            "/events?limit=2&from=2017-10-31&to=2017-11-02",
+            "/engineers/alice/events?limit=1",
+            "/engineers/dave/events?limit=1",
+        ] {
+            let (first, events) = all_pages(&both, &with_service(uri, service)).await;
+            let (first_alone, events_alone) = all_pages(&alone, uri).await;
+            assert_eq!(first, first_alone, "{service} {uri}");
+            assert_eq!(events, events_alone, "{service} {uri}");
+        }
+        for uri in [
+            "/engineers",
+            "/summaries/daily",
+            "/summaries/daily?from=2017-10-29&to=2017-11-04",
+            "/metrics/delivery",
+            "/metrics/delivery?bucket=week",
+            "/metrics/delivery?from=2017-10-30&to=2017-11-03",
+        ] {
+            let answer = both.get(&with_service(uri, service)).await;
+            let alone = alone.get(uri).await;
+            assert_eq!(answer.status, 200, "{service} {uri}");
+            assert_eq!(answer.json(), alone.json(), "{service} {uri}");
+        }
+    }
+}
+
+async fn a_service_without_events_is_an_empty_answer(backend: Backend) {
+    let app = TestApp::with_records_on(two_services(), backend);
+    let empty = TestApp::with_records_on(Vec::new(), backend);
+    for uri in [
+        "/events",
+        "/events?engineer=alice",
+        "/engineers",
+        "/summaries/daily",
+        "/summaries/daily?from=2017-10-30&to=2017-11-01",
+        "/metrics/delivery",
+        "/metrics/delivery?from=2017-10-30&to=2017-11-01",
+    ] {
+        let answer = app.get(&with_service(uri, "octo-org/none")).await;
+        assert_eq!(answer.json(), empty.get(uri).await.json(), "{uri}");
+    }
+    let unknown = app
+        .get("/engineers/alice/events?service=octo-org/none")
+        .await;
+    let message = unknown.assert_error(404, "service_not_found");
+    assert!(message.contains("octo-org/none"), "{message}");
+    // A service that has events, but none of this engineer's.
+    let absent = app
+        .get(&format!("/engineers/bob/events?service={API}"))
+        .await;
+    absent.assert_error(404, "engineer_not_found");
+}
+
+async fn a_name_breaking_the_rule_is_refused_on_every_route(backend: Backend) {
+    let app = TestApp::with_records_on(two_services(), backend);
+    let too_long = "a".repeat(256);
+    for uri in [
+        "/events",
+        "/engineers",
+        "/engineers/alice/events",
+        "/summaries/daily",
+        "/metrics/delivery",
+    ] {
+        for name in ["", "a//b", "a/", "../x", "my%20service", too_long.as_str()] {
+            let response = app.get(&with_service(uri, name)).await;
+            let message = response.assert_error(400, "invalid_service");
+            assert!(message.contains("owner/repo"), "{uri} {name}: {message}");
+        }
+    }
+    // An event is found by its id alone: it takes no service.
+    let response = app.get(&format!("/events/1?service={WEB}")).await;
+    response.assert_error(400, "unknown_parameter");
+}
+
+async fn a_cursor_is_bound_to_its_service(backend: Backend) {
+    let app = TestApp::with_records_on(two_services(), backend);
+    let page = app
+        .get(&format!("/events?limit=1&service={WEB}"))
+        .await
+        .json();
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let same = app
+        .get(&format!("/events?limit=1&service={WEB}&cursor={cursor}"))
+        .await;
+    assert_eq!(same.status, 200);
+    for other in [
+        format!("/events?limit=1&service={API}&cursor={cursor}"),
+        format!("/events?limit=1&cursor={cursor}"),
+    ] {
+        app.get(&other).await.assert_error(400, "invalid_cursor");
+    }
+    // The whole store's cursors are bound to no service.
+    let whole = app.get("/events?limit=1").await.json();
+    let cursor = whole["next_cursor"].as_str().expect("a next page");
+    let elsewhere = app
+        .get(&format!("/events?limit=1&service={WEB}&cursor={cursor}"))
+        .await;
+    elsewhere.assert_error(400, "invalid_cursor");
+}
+
+each_store!(
+    a_service_is_answered_as_a_store_of_its_events_alone,
+    a_service_without_events_is_an_empty_answer,
+    a_name_breaking_the_rule_is_refused_on_every_route,
+    a_cursor_is_bound_to_its_service,
+);
+
+/// On DynamoDB a service's question makes the requests the same question makes of a table
+/// holding that service alone (the README's counts), whatever else the table holds.
+#[tokio::test]
+async fn a_service_costs_the_requests_of_a_store_of_it_alone() {
+    let both = TestApp::with_records_on(two_services(), Backend::DynamoDb);
+    let alone = TestApp::with_records_on(of_service(WEB), Backend::DynamoDb);
+    // An instance's first read also checks the table's layout, once.
+    for app in [&both, &alone] {
+        assert_eq!(app.requests_for("/engineers").await.1, 2);
+    }
+    for uri in [
+        "/events",
+        "/events?limit=2",
+        "/events?from=2017-10-30&to=2017-10-30",
+        "/events?action=deploy",
+        "/events?engineer=bob",
+        "/engineers",
+        "/engineers/bob/events",
+        "/engineers/nobody/events",
+        "/summaries/daily",
+        "/summaries/daily?from=2017-01-01&to=2017-12-31",
+        "/metrics/delivery",
+        "/metrics/delivery?from=2017-12-01&to=2018-01-31",
+    ] {
+        let (answer, made) = both.requests_for(&with_service(uri, WEB)).await;
+        let (alone_answer, alone_made) = alone.requests_for(uri).await;
+        assert_eq!(answer.status, alone_answer.status, "{uri}");
+        // But an engineer's 404 asks whether the service exists, to say which is missing.
+        let says_which = u64::from(answer.status == 404);
+        assert_eq!(made, alone_made + says_which, "{uri}");
+    }
+    let (_, made) = both
+        .requests_for("/engineers/nobody/events?service=octo-org/none")
+        .await;
+    assert_eq!(made, 3);
+}
