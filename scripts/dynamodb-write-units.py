@@ -9,7 +9,9 @@ element) and
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html
 (a transactional write costs 2 write units per KB of each item; a strongly consistent read 1 read
 unit per 4 KB). Each of the two indexes projects the whole event, and its entry is counted as a
-standard write of that size (1 unit per KB).
+standard write of that size (1 unit per KB). Since layout 2 every event, day, engineer, commit
+and delivery item is written twice, for the whole store and for the event's service (keys
+prefixed `SVC#<service>#`), and the service's totals once.
 
 Usage: dynamodb-write-units.py ENDPOINT TABLE EVENT_ID IDEMPOTENCY_KEY  -> one JSON object
 """
@@ -67,32 +69,39 @@ def main():
     ts = int(by_id["ts"]["N"])
     sha = by_id["sha"]["S"]
     engineer = by_id["engineer"]["S"]
+    service = by_id["svc"]["S"]
     when = datetime.fromtimestamp(ts, timezone.utc)
     day = when.strftime("%Y-%m-%d")
-    written = {  # the items of the transaction, by what they are
+    scoped = {  # the items kept for the whole store and again for the service
         "event": (f"EV#{when:%Y-%m}", f"{ts:012}#{int(event_id):020}"),
-        "event by id": (f"ID#{event_id}", "EVENT"),
         "day totals": (f"DAY#{when:%Y}", day),
         "engineer's day": (f"ENGDAY#{engineer}", day),
         "engineer totals": ("ENGINEERS", engineer),
-        "store totals": ("META", "STORE"),
-        "idempotency record": (f"IDEM#{key}", "REQUEST"),
         # The delivery metrics' facts: the day's deploys, and the commit's firsts if this is
         # its first deploy (the benchmark's keyed POST is).
         "delivery day": (f"DLV#{when:%Y}", day),
         "commit's firsts": (f"COMMIT#{sha}", "FIRSTS"),
     }
+    written = {  # the items of the transaction, by what they are
+        **scoped,
+        **{f"{name} (service)": (f"SVC#{service}#{pk}", sk) for name, (pk, sk) in scoped.items()},
+        "event by id": (f"ID#{event_id}", "EVENT"),
+        "store totals": ("META", "STORE"),
+        "service totals": ("SERVICES", service),
+        "idempotency record": (f"IDEM#{key}", "REQUEST"),
+    }
     items = {name: item_size(get(*keys)) for name, keys in written.items()}
-    if int(get(*written["commit's firsts"])["deploy"]["N"]) != ts:
-        raise SystemExit("the event is not its commit's first deploy: its firsts were not written")
+    for commit in ("commit's firsts", "commit's firsts (service)"):
+        if int(get(*written[commit])["deploy"]["N"]) != ts:
+            raise SystemExit("the event is not its commit's first deploy: its firsts were not written")
     # Read first, strongly consistent: the aggregates with the commit (one BatchGetItem), then
-    # the delivery day (another).
-    aggregates = ["day totals", "engineer's day", "engineer totals", "store totals",
-                  "commit's firsts", "delivery day"]
+    # the delivery days (another).
+    aggregates = [name for name in items
+                  if name not in ("event", "event (service)", "event by id", "idempotency record")]
     counter = item_size(get("COUNTER", "EVENT_ID"))
     kib = lambda size: math.ceil(size / 1024)
     transaction = {name: 2 * kib(size) for name, size in items.items()}
-    index_entries = 2 * kib(items["event"])
+    index_entries = 2 * (kib(items["event"]) + kib(items["event (service)"]))
     # The counter is one standard UpdateItem; the reads are strongly consistent.
     keyless = sum(v for k, v in transaction.items() if k != "idempotency record") + index_entries + kib(counter)
     print(json.dumps({

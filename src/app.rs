@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::routes::params::{self, MAX_URI_BYTES};
 use crate::routes::{
     docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, record_event,
-    root, summaries,
+    root, services, summaries,
 };
 use crate::state::AppState;
 use crate::telemetry::log_request;
@@ -51,6 +51,7 @@ route_table! {
     get "/events/{id}" => event_by_id::event_by_id, errors: event_by_id::errors();
     get "/engineers" => engineers::list_engineers, errors: engineers::errors();
     get "/engineers/{engineer}/events" => engineers::engineer_events, errors: engineers::events_errors();
+    get "/services" => services::list_services, errors: services::errors();
     get "/summaries/daily" => summaries::daily, errors: summaries::errors();
     get "/metrics/delivery" => metrics::delivery, errors: metrics::errors();
     get "/openapi.json" => openapi_json::openapi_json, errors: vec![];

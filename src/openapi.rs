@@ -38,6 +38,7 @@ use crate::error::ApiError;
         (name = "service", description = "The service itself."),
         (name = "events", description = "The pipeline's events."),
         (name = "engineers", description = "Who triggers the pipeline."),
+        (name = "services", description = "The services whose pipelines record events here."),
         (name = "summaries", description = "Statistics per day."),
         (name = "metrics", description = "Delivery performance (DORA)."),
     )

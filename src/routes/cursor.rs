@@ -62,6 +62,40 @@ fn checksum(position: Position, scope: &Scope<'_>) -> u64 {
     hash.0
 }
 
+/// A cursor of a list by name (`GET /services`): a checksum of the route and the name, then the
+/// name's bytes in hex.
+pub fn encode_after(name: &str, route: &str) -> String {
+    let mut cursor = format!("{:016x}", name_checksum(name, route));
+    for byte in name.bytes() {
+        cursor.push_str(&format!("{byte:02x}"));
+    }
+    cursor
+}
+
+/// The name a cursor of `encode_after` continues after.
+pub fn decode_after(cursor: &str, route: &str) -> Result<String, ApiError> {
+    let hex = |text: &str| u64::from_str_radix(text, 16).ok();
+    let valid =
+        cursor.len() > 16 && cursor.len() % 2 == 0 && cursor.bytes().all(|b| b.is_ascii_hexdigit());
+    let (check, name) = cursor.split_at(if valid { 16 } else { 0 });
+    let bytes: Option<Vec<u8>> = (0..name.len() / 2)
+        .map(|at| hex(&name[2 * at..2 * at + 2]).map(|byte| byte as u8))
+        .collect();
+    let name = bytes.and_then(|bytes| String::from_utf8(bytes).ok());
+    match (name, hex(check)) {
+        (Some(name), Some(check)) if valid && check == name_checksum(&name, route) => Ok(name),
+        _ => Err(ApiError::InvalidCursor),
+    }
+}
+
+fn name_checksum(name: &str, route: &str) -> u64 {
+    let mut hash = Fnv1a::default();
+    hash.feed(b"cursor-after-v1")
+        .field(Some(route.as_bytes()))
+        .field(Some(name.as_bytes()));
+    hash.0
+}
+
 /// 64-bit FNV-1a: stable across builds and platforms, so every instance of a deployment
 /// accepts the cursors any other issued. It detects tampering; it is not a secret.
 struct Fnv1a(u64);

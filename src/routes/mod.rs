@@ -12,4 +12,5 @@ pub mod openapi_json;
 pub mod params;
 pub mod record_event;
 pub mod root;
+pub mod services;
 pub mod summaries;

@@ -15,7 +15,7 @@ use self::dynamodb::keys::Scope;
 use self::memory::MemoryStore;
 use crate::events::{
     AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventView, NO_DAYS_JSON,
-    NewEvent, Page, Position, Services, Timestamp, summary_days,
+    NewEvent, Page, Position, ServiceSummary, Services, Timestamp, summary_days,
 };
 
 pub enum Store {
@@ -143,6 +143,24 @@ impl Reader<'_> {
                     events: page.0,
                     next: page.1,
                 }))
+            }
+        }
+    }
+
+    /// At most `limit` services by name after `after`, and whether more follow.
+    pub async fn services(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<ServiceSummary<'_>>, bool), ReadFailure> {
+        match self {
+            Self::Memory(store) => Ok(store.list(after, limit)),
+            Self::DynamoDb(store) => {
+                let page = Box::pin(store.within_budget(store.services(after, limit))).await?;
+                Ok((
+                    page.0.into_iter().map(|totals| totals.summary()).collect(),
+                    page.1,
+                ))
             }
         }
     }

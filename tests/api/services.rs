@@ -2,6 +2,7 @@
 //! service's events gives; a service without events, an empty answer (404 on an engineer's
 //! events); a name breaking the rule, 400 before the store is asked. On both stores.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use pipeline_events_api::events::RawEvent;
 use serde_json::Value;
 
@@ -180,13 +181,6 @@ async fn a_cursor_is_bound_to_its_service(backend: Backend) {
     elsewhere.assert_error(400, "invalid_cursor");
 }
 
-each_store!(
-    a_service_is_answered_as_a_store_of_its_events_alone,
-    a_service_without_events_is_an_empty_answer,
-    a_name_breaking_the_rule_is_refused_on_every_route,
-    a_cursor_is_bound_to_its_service,
-);
-
 /// On DynamoDB a service's question makes the requests the same question makes of a table
 /// holding that service alone (the README's counts), whatever else the table holds.
 #[tokio::test]
@@ -223,3 +217,165 @@ async fn a_service_costs_the_requests_of_a_store_of_it_alone() {
         .await;
     assert_eq!(made, 3);
 }
+
+async fn every_service_is_listed_with_its_figures(backend: Backend) {
+    let app = TestApp::with_records_on(two_services(), backend);
+    let listed = app.get("/services").await.json();
+    // Three deploys each in the 30 days ending on its last event's day: 0.1 a day, at least
+    // monthly but not weekly.
+    let frequency = serde_json::json!({"deploys": 3, "per_day": 0.1, "level": "medium"});
+    assert_eq!(
+        listed,
+        serde_json::json!({"services": [
+            {"name": API, "events": 6, "first_event": "2017-10-30T08:00:00Z",
+             "last_event": "2017-11-02T06:00:00Z", "last_deploy": "2017-11-02T05:00:00Z",
+             "deployment_frequency": frequency},
+            {"name": WEB, "events": 8, "first_event": "2017-10-30T09:00:00Z",
+             "last_event": "2017-11-01T13:00:00Z", "last_deploy": "2017-11-01T12:00:00Z",
+             "deployment_frequency": frequency},
+        ], "next_cursor": null})
+    );
+    // A page at a time, each service once.
+    let first = app.get("/services?limit=1").await.json();
+    assert_eq!(first["services"][0]["name"], API);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = app
+        .get(&format!("/services?limit=1&cursor={cursor}"))
+        .await
+        .json();
+    assert_eq!(second["services"][0]["name"], WEB);
+    assert_eq!(second["next_cursor"], Value::Null);
+    // A cursor is this route's, unedited.
+    let mut edited = cursor.to_owned();
+    edited.push_str("41");
+    for bad in [
+        edited.as_str(),
+        "zz",
+        "0000000000000000",
+        &cursor[..cursor.len() - 2],
+    ] {
+        let response = app.get(&format!("/services?cursor={bad}")).await;
+        response.assert_error(400, "invalid_cursor");
+    }
+    let events_cursor = app.get("/events?limit=1").await.json()["next_cursor"].clone();
+    let foreign = format!("/services?cursor={}", events_cursor.as_str().unwrap());
+    app.get(&foreign).await.assert_error(400, "invalid_cursor");
+    app.get("/services?limit=0")
+        .await
+        .assert_error(400, "invalid_parameter");
+    app.get("/services?service=x")
+        .await
+        .assert_error(400, "unknown_parameter");
+    let empty = TestApp::with_records_on(Vec::new(), backend);
+    assert_eq!(
+        empty.get("/services").await.json(),
+        serde_json::json!({"services": [], "next_cursor": null})
+    );
+}
+
+/// A service's deployment frequency counts the deploys of the 30 days ending on its last
+/// event's day, however its events arrive: on DynamoDB, kept in its totals by each POST (days
+/// that fall out pruned), by import and by verify alike.
+async fn a_services_frequency_follows_its_last_event(backend: Backend) {
+    const SERVICE: &str = "octo-org/old";
+    let deploy = |id, day: i64| RawEvent {
+        id,
+        sha: format!("{id:07}"),
+        date: OCT_30 + day * DAY,
+        action: "deploy".into(),
+        engineer: "ada".into(),
+        service: Some(SERVICE.into()),
+    };
+    let app = TestApp::with_records_on(vec![deploy(1, 0), deploy(2, 40)], backend);
+    let figures = |listed: Value| {
+        let service = &listed["services"][0];
+        (
+            service["deployment_frequency"]["deploys"].clone(),
+            service["last_deploy"].clone(),
+            service["last_event"].clone(),
+        )
+    };
+    let listed = app.get("/services").await.json();
+    assert_eq!(
+        figures(listed),
+        (
+            1.into(),
+            "2017-12-09T00:00:00Z".into(),
+            "2017-12-09T00:00:00Z".into()
+        )
+    );
+    for (day, action, expected) in [
+        // A later event moves the window past the deploy of day 40.
+        (
+            80,
+            "stage",
+            (0, "2017-12-09T00:00:00Z", "2018-01-18T00:00:00Z"),
+        ),
+        (
+            75,
+            "deploy",
+            (1, "2018-01-13T00:00:00Z", "2018-01-18T00:00:00Z"),
+        ),
+        // A deploy before the window counts nowhere, and is not the last.
+        (
+            10,
+            "deploy",
+            (1, "2018-01-13T00:00:00Z", "2018-01-18T00:00:00Z"),
+        ),
+        (
+            51,
+            "deploy",
+            (2, "2018-01-13T00:00:00Z", "2018-01-18T00:00:00Z"),
+        ),
+        (
+            50,
+            "deploy",
+            (2, "2018-01-13T00:00:00Z", "2018-01-18T00:00:00Z"),
+        ),
+    ] {
+        let timestamp = chrono::DateTime::from_timestamp(OCT_30 + day * DAY, 0).unwrap();
+        let body = serde_json::json!({"sha": "abcdef0", "action": action, "engineer": "ada",
+            "service": SERVICE, "timestamp": timestamp.to_rfc3339()});
+        let response = app.post_event(&body.to_string(), &[]).await;
+        assert_eq!(
+            response.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        let listed = app.get("/services").await.json();
+        let (deploys, last_deploy, last_event) = expected;
+        assert_eq!(
+            figures(listed),
+            (deploys.into(), last_deploy.into(), last_event.into()),
+            "after a {action} on day {day}"
+        );
+    }
+    if let Some(store) = app.dynamodb() {
+        // Days that fell out of the window are pruned from the service's totals as it moves.
+        let totals = (store.client().await.get_item())
+            .table_name(store.table())
+            .key("pk", AttributeValue::S("SERVICES".into()))
+            .key("sk", AttributeValue::S(SERVICE.into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the service's totals");
+        let days: Vec<&String> = totals["deploys"].as_m().unwrap().keys().collect();
+        assert_eq!(days, ["2017-12-20", "2018-01-13"], "{totals:?}");
+        let report = pipeline_events_api::store::dynamodb::maintenance::verify(store, false)
+            .await
+            .unwrap();
+        assert!(report.is_exact(), "{report:?}");
+    }
+}
+
+each_store!(
+    a_service_is_answered_as_a_store_of_its_events_alone,
+    a_service_without_events_is_an_empty_answer,
+    a_name_breaking_the_rule_is_refused_on_every_route,
+    a_cursor_is_bound_to_its_service,
+    every_service_is_listed_with_its_figures,
+    a_services_frequency_follows_its_last_event,
+);

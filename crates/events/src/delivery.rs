@@ -162,6 +162,18 @@ pub struct DeploymentFrequency {
     pub level: Level,
 }
 
+impl DeploymentFrequency {
+    /// `deploys` over `days` days.
+    pub fn of(deploys: u64, days: u32) -> Self {
+        let per_day = deploys as f64 / f64::from(days);
+        Self {
+            deploys,
+            per_day,
+            level: Level::of_deploys_per_day(per_day),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LeadTime {
     /// Commits first deployed on these days and staged at or before that deploy.
@@ -408,7 +420,6 @@ impl DeliveryIndex {
         let days = (last - first + 1) as u32;
 
         let deploys: u64 = sum(&self.deploys);
-        let per_day = deploys as f64 / f64::from(days);
 
         let leads: Vec<&[i64]> = positions
             .clone()
@@ -437,11 +448,7 @@ impl DeliveryIndex {
             first_day: date_of_day(first).expect("the caller bounds days to the calendar"),
             last_day: date_of_day(last).expect("the caller bounds days to the calendar"),
             days,
-            deployment_frequency: DeploymentFrequency {
-                deploys,
-                per_day,
-                level: Level::of_deploys_per_day(per_day),
-            },
+            deployment_frequency: DeploymentFrequency::of(deploys, days),
             lead_time: LeadTime {
                 commits,
                 median_seconds: median,

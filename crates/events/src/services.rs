@@ -4,6 +4,7 @@
 //! the answer one store of all the events gives. Recording replaces one service's snapshot;
 //! like an `EventSnapshot`, a `Services` never changes.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Read;
@@ -55,7 +56,7 @@ struct Days {
 #[schema(as = Service)]
 pub struct ServiceSummary<'a> {
     #[schema(value_type = String, example = "octo-org/checkout")]
-    pub name: &'a str,
+    pub name: Cow<'a, str>,
     /// How many events it has.
     pub events: usize,
     #[serde(serialize_with = "super::model::serialize_timestamp")]
@@ -395,7 +396,7 @@ fn summarize<'a>(name: &'a str, snapshot: &'a EventSnapshot) -> Option<ServiceSu
         .delivery()
         .figures(last_day - (SERVICE_FREQUENCY_DAYS - 1), last_day);
     Some(ServiceSummary {
-        name,
+        name: Cow::Borrowed(name),
         events: snapshot.len(),
         first_event,
         last_event,
@@ -634,7 +635,7 @@ mod tests {
     fn services_are_listed_by_name_a_page_at_a_time() {
         let store = Services::from_records(records(5), "unused").unwrap();
         let (page, more) = store.list(None, 2);
-        let names: Vec<&str> = page.iter().map(|s| s.name).collect();
+        let names: Vec<&str> = page.iter().map(|s| &*s.name).collect();
         assert_eq!(names, ["team-0/service-000", "team-0/service-001"]);
         assert!(more);
         let (rest, more) = store.list(Some("team-0/service-001"), 10);
@@ -643,7 +644,7 @@ mod tests {
         let total: usize = page.iter().chain(&rest).map(|s| s.events).sum();
         assert_eq!(total, store.len());
         for summary in page.iter().chain(&rest) {
-            let snapshot = store.service(summary.name);
+            let snapshot = store.service(&summary.name);
             let deploys: Vec<Timestamp> = snapshot
                 .iter()
                 .filter(|e| e.action == "deploy")

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::items::{DayItem, EngineerDayItem, EngineerItem, EventItem, MetaItem};
 use super::keys::{self, Scope};
-use crate::events::day_of;
+use crate::events::{Timestamp, day_of};
 
 /// Per-day totals and per-engineer-per-day figures of `events` (any order, all of `scope`), one
 /// of each per day (and engineer) that has events.
@@ -78,5 +78,26 @@ pub fn meta(
         events: engineers.iter().map(|e| e.events).sum(),
         delivery_counted,
         layout: (scope == Scope::Whole).then_some(keys::LAYOUT),
+        last_deploy: None,
+        deploys: (scope != Scope::Whole).then(BTreeMap::new),
     })
+}
+
+/// A service's totals with its last deploy and its deploys on the days its deployment
+/// frequency counts (`by_day`: day → deploys, any days).
+pub fn with_deploys(
+    mut meta: MetaItem,
+    last_deploy: Option<Timestamp>,
+    by_day: impl IntoIterator<Item = (i64, i64)>,
+) -> MetaItem {
+    let from = meta.frequency_from();
+    meta.last_deploy = last_deploy;
+    meta.deploys = Some(
+        by_day
+            .into_iter()
+            .filter(|&(day, count)| day >= from && count != 0)
+            .map(|(day, count)| (keys::day_sk(day), count))
+            .collect(),
+    );
+    meta
 }

@@ -218,14 +218,34 @@ async fn aggregates_of(
     let partition = keys::engineers_pk(scope);
     let engineers: Vec<EngineerItem> =
         decode_all(query_all(client, table, &partition, None, true).await?)?;
-    let mut all_actions: BTreeSet<String> = (totals(client, table, scope).await?)
-        .map(|meta| meta.actions)
-        .unwrap_or_default();
+    let stored = totals(client, table, scope).await?;
+    let stored_deploy = stored.as_ref().and_then(|meta| meta.last_deploy);
+    let mut all_actions: BTreeSet<String> = stored.map(|meta| meta.actions).unwrap_or_default();
     all_actions.extend(actions.map(str::to_owned));
-    let desired = aggregates::meta(scope, all_actions, &engineers, delivery_counted)
-        .iter()
-        .map(to_item)
-        .collect();
+    let mut meta = aggregates::meta(scope, all_actions, &engineers, delivery_counted);
+    if scope != Scope::Whole
+        && let Some(totals) = meta.take()
+    {
+        // Events are only ever added: the last deploy is the later of the stored one and the
+        // file's; the window's deploys are the delivery days'.
+        let deploy = &store.delivery_actions().deploy;
+        let deploys = events.iter().filter(|event| event.action == *deploy);
+        let last_deploy = deploys.map(|event| event.ts).max().max(stored_deploy);
+        let (from, last) = (totals.frequency_from(), day_of(totals.last));
+        let mut by_day = Vec::new();
+        let between = (keys::day_sk(from), keys::day_sk(last));
+        let years = BTreeSet::from([from, last].map(|day| keys::delivery_days_pk(scope, day)));
+        for partition in years {
+            let days: Vec<DeliveryDayItem> =
+                decode_all(query_all(client, table, &partition, Some(&between), true).await?)?;
+            by_day.extend(
+                days.iter()
+                    .filter_map(|day| Some((keys::day_of_sk(&day.sk)?, day.deploys))),
+            );
+        }
+        meta = Some(aggregates::with_deploys(totals, last_deploy, by_day));
+    }
+    let desired = meta.iter().map(to_item).collect();
     updated += sync(client, table, desired).await?;
     Ok(updated)
 }

@@ -9,7 +9,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Month, Scope};
-use crate::events::{EventRecord, EventView, Sha, Timestamp};
+use crate::events::{
+    DeploymentFrequency, EventRecord, EventView, SERVICE_FREQUENCY_DAYS, ServiceSummary, Sha,
+    Timestamp, day_of,
+};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -162,12 +165,44 @@ pub struct MetaItem {
     /// The table's layout (`keys::LAYOUT`), in the store's totals; absent: 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layout: Option<u32>,
+    /// A service's totals only: its last deploy, and its deploys by day (`YYYY-MM-DD` → count)
+    /// over the `SERVICE_FREQUENCY_DAYS` ending on its last event's day, for `GET /services`.
+    /// Older days may linger until a write prunes them: readers count only those days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_deploy: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploys: Option<BTreeMap<String, i64>>,
 }
 
 impl MetaItem {
     /// The layout of the table these totals are the store's.
     pub fn layout(&self) -> u32 {
         self.layout.unwrap_or(1)
+    }
+
+    /// The first day of the days a service's deployment frequency is counted over.
+    pub fn frequency_from(&self) -> i64 {
+        day_of(self.last) - (SERVICE_FREQUENCY_DAYS - 1)
+    }
+
+    /// A service's line of `GET /services`.
+    pub fn summary(self) -> ServiceSummary<'static> {
+        let from = self.frequency_from();
+        let deploys: i64 = (self.deploys.iter().flatten())
+            .filter(|(day, _)| keys::day_of_sk(day).is_some_and(|day| day >= from))
+            .map(|(_, count)| count)
+            .sum();
+        ServiceSummary {
+            name: self.sk.into(),
+            events: self.events as usize,
+            first_event: self.first,
+            last_event: self.last,
+            last_deploy: self.last_deploy,
+            deployment_frequency: DeploymentFrequency::of(
+                deploys.max(0) as u64,
+                SERVICE_FREQUENCY_DAYS as u32,
+            ),
+        }
     }
 }
 

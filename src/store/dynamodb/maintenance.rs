@@ -10,11 +10,11 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use super::batch::{self, Write};
 use super::items::{
-    self, DeliveryDayItem, EngineerDayItem, EventItem, IdItem, Item, from_item, to_item,
+    self, DeliveryDayItem, EngineerDayItem, EventItem, IdItem, Item, MetaItem, from_item, to_item,
 };
 use super::keys::{Kind, Scope};
 use super::{DynamoDbStore, aggregates, delivery, keys};
-use crate::events::DeliveryActions;
+use crate::events::{DeliveryActions, day_of};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -80,12 +80,23 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
                     | Kind::EngineerDay
                     | Kind::Commit
                     | Kind::Engineers
-                    | Kind::Meta
-                    | Kind::Services,
+                    | Kind::Meta,
                     _,
                 )) => {
                     stored.insert(key, item);
                 }
+                // Days past a service's frequency window linger until a write prunes them.
+                Some((Kind::Services, _)) => match from_item::<MetaItem>(item) {
+                    Ok(totals) => {
+                        let last = totals.last_deploy;
+                        let deploys = totals.deploys.clone().unwrap_or_default();
+                        let by_day = (deploys.iter())
+                            .filter_map(|(day, n)| Some((keys::day_of_sk(day)?, *n)));
+                        let pruned = aggregates::with_deploys(totals, last, by_day);
+                        stored.insert(key, to_item(&pruned));
+                    }
+                    Err(error) => report.undecodable.push(format!("{key}: {}", error.reason)),
+                },
                 // Counts kept by adding and subtracting may rest at 0: compared without them,
                 // and a day left with nothing is as good as none.
                 Some((Kind::DeliveryDay, _)) => match from_item::<DeliveryDayItem>(item) {
@@ -229,7 +240,18 @@ fn aggregates_of(
         .filter_map(|(name, days)| aggregates::engineer(scope, name, days))
         .collect();
     let names: BTreeSet<String> = events.iter().map(|e| e.action.clone()).collect();
-    let meta = aggregates::meta(scope, names, &engineers, Some(counted.to_owned()));
+    let mut meta = aggregates::meta(scope, names, &engineers, Some(counted.to_owned()));
+    if scope != Scope::Whole
+        && let Some(totals) = meta.take()
+    {
+        let deploys = events.iter().filter(|e| e.action == actions.deploy);
+        let mut by_day: BTreeMap<i64, i64> = BTreeMap::new();
+        for deploy in deploys.clone() {
+            *by_day.entry(day_of(deploy.ts)).or_default() += 1;
+        }
+        let last = deploys.map(|deploy| deploy.ts).max();
+        meta = Some(aggregates::with_deploys(totals, last, by_day));
+    }
     let (commits, delivery_days) = delivery::recompute(scope, events, actions);
     (days.iter().map(to_item))
         .chain(commits.iter().map(to_item))

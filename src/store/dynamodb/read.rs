@@ -109,6 +109,38 @@ impl DynamoDbStore {
         Ok(decode_all(items).map_err(DynamoDbFailure::from)?)
     }
 
+    /// At most `limit` services' totals by name after `after`, and whether more follow: one
+    /// Query (a service's totals are under 1 KB, so a page of 1 000 stays under its 1 MB).
+    pub async fn services(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<MetaItem>, bool), ReadFailure> {
+        let query = async {
+            let mut request = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(keys::SERVICES_PK.into()))
+                .limit(limit as i32 + 1);
+            if let Some(after) = after {
+                request =
+                    request.set_exclusive_start_key(Some(items::key(keys::SERVICES_PK, after)));
+            }
+            let output =
+                (request.send().await).map_err(|e| failure("Query", keys::SERVICES_PK, e))?;
+            Ok::<_, ReadFailure>(output.items.unwrap_or_default())
+        };
+        let (found, _) = tokio::try_join!(query, self.check_layout())?;
+        let mut services: Vec<MetaItem> = decode_all(found).map_err(DynamoDbFailure::from)?;
+        let more = services.len() > limit;
+        services.truncate(limit);
+        Ok((services, more))
+    }
+
     /// The per-day totals stored for the days `first..=last` (days since the epoch): one
     /// Query per calendar year the days touch.
     pub async fn days(

@@ -15,6 +15,7 @@ pub(super) struct Change {
     key: Item,
     set: Vec<String>,
     add: Vec<String>,
+    remove: Vec<String>,
     conditions: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
@@ -26,6 +27,7 @@ impl Change {
             key: items::key(pk, sk),
             set: Vec::new(),
             add: Vec::new(),
+            remove: Vec::new(),
             // The item must still exist: an update would otherwise create half an item.
             conditions: vec!["attribute_exists(#pk)".into()],
             names: HashMap::from([("#pk".into(), keys::PK.into())]),
@@ -54,7 +56,7 @@ impl Change {
 
     /// A fresh alias for a map key, and one for a value.
     pub(super) fn entry_aliases(&mut self, key: &str) -> (String, String) {
-        let n = self.values.len();
+        let n = self.names.len();
         let name = format!("#k{n}");
         self.names.insert(name.clone(), key.to_owned());
         (name, format!(":v{n}"))
@@ -79,6 +81,13 @@ impl Change {
         let (entry, value) = self.entry_aliases(key);
         self.values.insert(value.clone(), to);
         self.set.push(format!("{map}.{entry} = {value}"));
+    }
+
+    /// `map.key` removed (nothing if absent).
+    pub(super) fn remove_in_map(&mut self, map: &str, key: &str) {
+        let map = self.name(map);
+        let (entry, _) = self.entry_aliases(key);
+        self.remove.push(format!("{map}.{entry}"));
     }
 
     /// `attribute = to`.
@@ -120,6 +129,9 @@ impl Change {
         }
         if !self.add.is_empty() {
             expression.push(format!("ADD {}", self.add.join(", ")));
+        }
+        if !self.remove.is_empty() {
+            expression.push(format!("REMOVE {}", self.remove.join(", ")));
         }
         let update = Update::builder()
             .table_name(store.table())

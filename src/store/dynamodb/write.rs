@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 
+use super::aggregates;
 use super::backoff::RECORDING;
 use super::batch::{self, BatchFailure};
 use super::delivery;
@@ -23,8 +24,8 @@ use super::items::{
 use super::keys::{self, Scope};
 use super::transact::{Change, put, put_new};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
-use crate::events::IDEMPOTENCY_WINDOW_SECONDS;
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
+use crate::events::{IDEMPOTENCY_WINDOW_SECONDS, SERVICE_FREQUENCY_DAYS};
 use crate::store::outcome::{Recorded, WriteFailure};
 
 /// Cancellation reasons that another attempt can overcome: a condition on what was read (read
@@ -415,6 +416,7 @@ impl Aggregates {
     ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let day = day_of(event.ts);
         let ts = event.ts;
+        let is_deploy = event.action == store.delivery_actions().deploy;
         let first_of_day_for_engineer = self.engineer_day.is_none();
         let day_write = match &self.day {
             None => put_new(
@@ -479,7 +481,7 @@ impl Aggregates {
             ts,
             || {
                 let (pk, sk) = scope.totals_key();
-                to_item(&MetaItem {
+                let totals = MetaItem {
                     pk: pk.to_owned(),
                     sk: sk.to_owned(),
                     actions: BTreeSet::from([event.action.clone()]),
@@ -489,11 +491,52 @@ impl Aggregates {
                     // The table's (or service's) first event: its facts are counted from here.
                     delivery_counted: Some(delivery::counted(store.delivery_actions())),
                     layout: (scope == Scope::Whole).then_some(keys::LAYOUT),
-                })
+                    last_deploy: None,
+                    deploys: None,
+                };
+                match scope {
+                    Scope::Whole => to_item(&totals),
+                    Scope::Service(_) => {
+                        let deploy = is_deploy.then_some(ts);
+                        let by_day = deploy.map(|ts| (day_of(ts), 1));
+                        to_item(&aggregates::with_deploys(totals, deploy, by_day))
+                    }
+                }
             },
-            |change| change.add_value("actions", AttributeValue::Ss(vec![event.action.clone()])),
+            |change| {
+                change.add_value("actions", AttributeValue::Ss(vec![event.action.clone()]));
+                if let (Scope::Service(_), Some(stored)) = (scope, &self.meta) {
+                    service_deploys(change, stored, ts, is_deploy);
+                }
+            },
         )?;
         Ok(vec![day_write, engineer_day, engineer, meta])
+    }
+}
+
+/// What an event changes in its service's deploy figures: its last deploy, its deploys on the
+/// days its deployment frequency counts (if the event is a deploy on one of them), and the days
+/// that fall out of them when the event moves its last instant, removed.
+fn service_deploys(change: &mut Change, stored: &MetaItem, ts: Timestamp, is_deploy: bool) {
+    let from = day_of(stored.last.max(ts)) - (SERVICE_FREQUENCY_DAYS - 1);
+    if is_deploy {
+        if day_of(ts) >= from {
+            change.add_in_map("deploys", &keys::day_sk(day_of(ts)), 1);
+        }
+        match stored.last_deploy {
+            None => {
+                change.still("last_deploy", None);
+                change.set_number("last_deploy", ts);
+            }
+            Some(last) if ts > last => change.move_to("last_deploy", ts, "<"),
+            Some(_) => {}
+        }
+    }
+    let stale = (stored.deploys.iter().flatten())
+        .map(|(day, _)| day)
+        .filter(|day| keys::day_of_sk(day).is_some_and(|day| day < from));
+    for day in stale {
+        change.remove_in_map("deploys", day);
     }
 }
 
