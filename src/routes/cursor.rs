@@ -75,8 +75,9 @@ pub fn encode_after(name: &str, route: &str) -> String {
 /// The name a cursor of `encode_after` continues after.
 pub fn decode_after(cursor: &str, route: &str) -> Result<String, ApiError> {
     let hex = |text: &str| u64::from_str_radix(text, 16).ok();
-    let valid =
-        cursor.len() > 16 && cursor.len() % 2 == 0 && cursor.bytes().all(|b| b.is_ascii_hexdigit());
+    let valid = cursor.len() > 16
+        && cursor.len().is_multiple_of(2)
+        && cursor.bytes().all(|b| b.is_ascii_hexdigit());
     let (check, name) = cursor.split_at(if valid { 16 } else { 0 });
     let bytes: Option<Vec<u8>> = (0..name.len() / 2)
         .map(|at| hex(&name[2 * at..2 * at + 2]).map(|byte| byte as u8))
