@@ -84,25 +84,26 @@ async fn the_router_and_the_description_have_the_same_paths_and_methods() {
 #[test]
 fn each_operation_describes_the_query_parameters_its_handler_reads() {
     let description = committed();
-    let handlers: [(&str, &str, &[&str]); 12] = [
+    let handlers: [(&str, &str, &[&str]); 13] = [
         ("/", "get", &[]),
         ("/health", "get", &[]),
         ("/metadata", "get", &[]),
         (
             "/events",
             "get",
-            &["from", "to", "engineer", "action", "limit", "cursor"],
+            &["from", "to", "service", "engineer", "action", "limit", "cursor"],
         ),
         ("/events", "post", &[]),
         ("/events/{id}", "get", &[]),
-        ("/engineers", "get", &[]),
+        ("/engineers", "get", &["service"]),
+        ("/services", "get", &["limit", "cursor"]),
         (
             "/engineers/{engineer}/events",
             "get",
-            &["from", "to", "action", "limit", "cursor"],
+            &["from", "to", "service", "action", "limit", "cursor"],
         ),
-        ("/summaries/daily", "get", &["from", "to"]),
-        ("/metrics/delivery", "get", &["from", "to", "bucket"]),
+        ("/summaries/daily", "get", &["from", "to", "service"]),
+        ("/metrics/delivery", "get", &["from", "to", "service", "bucket"]),
         ("/openapi.json", "get", &[]),
         ("/docs", "get", &[]),
     ];
