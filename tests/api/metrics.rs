@@ -313,24 +313,34 @@ crate::each_store!(
 const SPAN_DAYS: i64 = 21;
 const SHAS: [&str; 6] = ["a1", "b2", "c3", "d4", "e5", "f6"];
 const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "commit"];
+/// `None`: the default service's.
+const SERVICES: [Option<&str>; 3] = [None, Some("octo/web"), Some("octo/api")];
 
 fn dataset() -> impl Strategy<Value = Vec<RawEvent>> {
-    // Few shas and few instants: redeploys, restages and ties are common.
+    // Few shas and few instants: redeploys, restages and ties are common, within a service and
+    // across services (the same sha in two services is two commits).
     let event = (
         0..SPAN_DAYS * 8,
         0i64..3,
         prop::sample::select(ACTIONS.to_vec()),
         prop::sample::select(SHAS.to_vec()),
+        prop::sample::select(SERVICES.to_vec()),
     );
     proptest::collection::vec(event, 0..80).prop_map(|events| {
         events
             .into_iter()
             .enumerate()
-            .map(|(index, (slot, second, action, sha))| {
-                record(index as u64 + 1, D0 + slot * 3 * HOUR + second, action, sha)
+            .map(|(index, (slot, second, action, sha, service))| RawEvent {
+                service: service.map(str::to_owned),
+                ..record(index as u64 + 1, D0 + slot * 3 * HOUR + second, action, sha)
             })
             .collect()
     })
+}
+
+/// A record's service, as the store reads it.
+fn service_of(record: &RawEvent) -> &str {
+    record.service.as_deref().unwrap_or("default")
 }
 
 /// `value` with every fraction rounded to nine places: JSON parsing does not give back the last
@@ -378,6 +388,8 @@ fn level(thresholds: [f64; 3], value: f64, lower_is_better: bool) -> &'static st
     "low"
 }
 
+/// The figures of `records` for the days `first..=last`, from the definitions: a commit is a
+/// (service, sha) pair, and a rollback is restored by its own service's next deploy.
 fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
     let in_days = |t: i64| (first..=last).contains(&day(t));
     let of = |action: &'static str| {
@@ -387,40 +399,46 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
             .map(|r| r.date)
     };
     let deploys = of("deploy").filter(|&t| in_days(t)).count();
-    let rollbacks: Vec<i64> = of("rollback").filter(|&t| in_days(t)).collect();
-    let mut first_stage: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut first_deploy: BTreeMap<&str, i64> = BTreeMap::new();
+    let rollbacks: Vec<&RawEvent> = (records.iter())
+        .filter(|r| r.action == "rollback" && in_days(r.date))
+        .collect();
+    let mut first_stage: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut first_deploy: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for r in records {
         let firsts = match r.action.as_str() {
             "stage" => &mut first_stage,
             "deploy" => &mut first_deploy,
             _ => continue,
         };
-        let t = firsts.entry(&r.sha).or_insert(r.date);
+        let t = firsts.entry((service_of(r), &r.sha)).or_insert(r.date);
         *t = (*t).min(r.date);
     }
     let mut leads = Vec::new();
     let mut without_stage = 0;
-    for (sha, &deployed) in &first_deploy {
+    for (commit, &deployed) in &first_deploy {
         if !in_days(deployed) {
             continue;
         }
-        match first_stage.get(sha) {
+        match first_stage.get(commit) {
             Some(&staged) if staged <= deployed => leads.push(deployed - staged),
             _ => without_stage += 1,
         }
     }
     let pending = first_stage
         .iter()
-        .filter(|(sha, staged)| {
-            in_days(**staged) && first_deploy.get(*sha).is_none_or(|&d| day(d) > last)
+        .filter(|(commit, staged)| {
+            in_days(**staged) && first_deploy.get(*commit).is_none_or(|&d| day(d) > last)
         })
         .count();
     let mut restores = Vec::new();
-    for &rolled_back in &rollbacks {
-        let next = of("deploy").filter(|&t| t > rolled_back).min();
+    for rollback in &rollbacks {
+        let next = (records.iter())
+            .filter(|r| r.action == "deploy" && service_of(r) == service_of(rollback))
+            .map(|r| r.date)
+            .filter(|&t| t > rollback.date)
+            .min();
         if let Some(next) = next.filter(|&t| day(t) <= last) {
-            restores.push(next - rolled_back);
+            restores.push(next - rollback.date);
         }
     }
     let days = last - first + 1;
@@ -527,8 +545,23 @@ fn random_datasets_equal_a_recomputation(backend: Backend, cases: u32) {
             let buckets = body["buckets"].as_array().unwrap();
             let spans = expected_buckets(first, last, week);
             prop_assert_eq!(buckets.len(), spans.len());
-            for (bucket, (first, last)) in buckets.iter().zip(spans) {
+            for (bucket, (first, last)) in buckets.iter().zip(spans.iter().copied()) {
                 prop_assert_eq!(bucket, &expected(first, last), "{}", query);
+            }
+            // Each service's figures, from its events alone.
+            for service in ["default", "octo/web", "octo/api"] {
+                let of_service: Vec<RawEvent> = (records.iter())
+                    .filter(|r| service_of(r) == service)
+                    .cloned()
+                    .collect();
+                let query = format!("{query}&service={service}");
+                let body = rounded(&blocking_runtime().block_on(metrics(&app, &query)));
+                let expected = |first, last| rounded(&expected_figures(&of_service, first, last));
+                prop_assert_eq!(&body["total"], &expected(first, last), "{}", query);
+                let buckets = body["buckets"].as_array().unwrap();
+                for (bucket, (first, last)) in buckets.iter().zip(spans.iter().copied()) {
+                    prop_assert_eq!(bucket, &expected(first, last), "{}", query);
+                }
             }
             Ok(())
         })
@@ -587,12 +620,15 @@ fn recorded_events_answer_as_loaded_ones(backend: Backend, cases: u32) {
             let grown = TestApp::with_records_on(records[..split].to_vec(), backend);
             blocking_runtime().block_on(async {
                 for event in &records[split..] {
-                    let body = json!({
+                    let mut body = json!({
                         "sha": event.sha,
                         "action": event.action,
                         "engineer": event.engineer,
                         "timestamp": chrono::DateTime::from_timestamp(event.date, 0).unwrap().to_rfc3339(),
                     });
+                    if let Some(service) = &event.service {
+                        body["service"] = json!(service);
+                    }
                     let response = grown.post_event(&body.to_string(), &[]).await;
                     assert_eq!(response.status, 201, "{:?}", response.json());
                 }
@@ -600,6 +636,7 @@ fn recorded_events_answer_as_loaded_ones(backend: Backend, cases: u32) {
             for query in [
                 "from=2017-10-30&to=2017-11-19&bucket=week",
                 "from=2017-11-02&to=2017-11-05",
+                "from=2017-10-30&to=2017-11-19&service=octo/web",
             ] {
                 let (a, b) = blocking_runtime()
                     .block_on(async { (metrics(&all, query).await, metrics(&grown, query).await) });

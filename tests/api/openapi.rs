@@ -91,7 +91,9 @@ fn each_operation_describes_the_query_parameters_its_handler_reads() {
         (
             "/events",
             "get",
-            &["from", "to", "service", "engineer", "action", "limit", "cursor"],
+            &[
+                "from", "to", "service", "engineer", "action", "limit", "cursor",
+            ],
         ),
         ("/events", "post", &[]),
         ("/events/{id}", "get", &[]),
@@ -103,7 +105,11 @@ fn each_operation_describes_the_query_parameters_its_handler_reads() {
             &["from", "to", "service", "action", "limit", "cursor"],
         ),
         ("/summaries/daily", "get", &["from", "to", "service"]),
-        ("/metrics/delivery", "get", &["from", "to", "service", "bucket"]),
+        (
+            "/metrics/delivery",
+            "get",
+            &["from", "to", "service", "bucket"],
+        ),
         ("/openapi.json", "get", &[]),
         ("/docs", "get", &[]),
     ];

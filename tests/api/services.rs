@@ -362,7 +362,8 @@ async fn a_services_frequency_follows_its_last_event(backend: Backend) {
             .unwrap()
             .item
             .expect("the service's totals");
-        let days: Vec<&String> = totals["deploys"].as_m().unwrap().keys().collect();
+        let mut days: Vec<&String> = totals["deploys"].as_m().unwrap().keys().collect();
+        days.sort();
         assert_eq!(days, ["2017-12-20", "2018-01-13"], "{totals:?}");
         let report = pipeline_events_api::store::dynamodb::maintenance::verify(store, false)
             .await
@@ -379,3 +380,53 @@ each_store!(
     every_service_is_listed_with_its_figures,
     a_services_frequency_follows_its_last_event,
 );
+
+/// The store's delivery facts pool the services' (a commit is a service and a sha; a rollback is
+/// restored by its own service's next deploy) the same way on both stores, whether imported or
+/// recorded, and `verify` finds DynamoDB's exact after recording.
+#[tokio::test]
+async fn both_stores_pool_the_services_alike_imported_or_recorded() {
+    let memory = TestApp::with_records_on(two_services(), Backend::Memory);
+    let dynamodb = TestApp::with_records_on(two_services(), Backend::DynamoDb);
+    for (service, action, sha, day) in [
+        // The same sha in both services: two commits.
+        (WEB, "stage", "eeee001", 4),
+        (API, "stage", "eeee001", 4),
+        (WEB, "deploy", "eeee001", 5),
+        (API, "rollback", "dddd002", 5),
+        (WEB, "deploy", "eeee002", 6),
+        (API, "deploy", "eeee001", 7),
+    ] {
+        let timestamp = chrono::DateTime::from_timestamp(OCT_30 + day * DAY + 3600, 0).unwrap();
+        let body = serde_json::json!({"sha": sha, "action": action, "engineer": "erin",
+            "service": service, "timestamp": timestamp.to_rfc3339()});
+        for app in [&memory, &dynamodb] {
+            let response = app.post_event(&body.to_string(), &[]).await;
+            assert_eq!(response.status, 201);
+        }
+    }
+    for uri in [
+        "/metrics/delivery",
+        "/metrics/delivery?bucket=week",
+        "/metrics/delivery?from=2017-11-03&to=2017-11-06",
+        "/metrics/delivery?service=octo-org/api",
+    ] {
+        let (a, b) = (memory.get(uri).await, dynamodb.get(uri).await);
+        assert_eq!(a.status, 200, "{uri}");
+        assert_eq!(a.json(), b.json(), "{uri}");
+    }
+    // API's rollback on 2017-11-04 waits for API's deploy on the 6th, not WEB's on the 5th;
+    // sha eeee001 is a commit in each service, first deployed on the 4th and on the 6th.
+    let to_5th = memory.get("/metrics/delivery?from=2017-11-04&to=2017-11-05");
+    let to_5th = to_5th.await.json()["total"].clone();
+    assert_eq!(to_5th["time_to_restore"]["unrestored"], 1, "{to_5th}");
+    let to_6th = memory.get("/metrics/delivery?from=2017-11-04&to=2017-11-06");
+    let to_6th = to_6th.await.json()["total"].clone();
+    assert_eq!(to_6th["time_to_restore"]["restored"], 1, "{to_6th}");
+    assert_eq!(to_6th["lead_time"]["commits"], 2, "{to_6th}");
+    let store = dynamodb.dynamodb().unwrap();
+    let report = pipeline_events_api::store::dynamodb::maintenance::verify(store, false)
+        .await
+        .unwrap();
+    assert!(report.is_exact(), "{report:?}");
+}

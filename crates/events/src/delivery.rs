@@ -252,6 +252,15 @@ impl<T: Copy + Default> PerDay<T> {
     fn days(&self, positions: std::ops::Range<usize>) -> &[T] {
         &self.values[self.offsets[positions.start]..self.offsets[positions.end]]
     }
+
+    /// Every (day, value), `days` being the days this was collected over.
+    fn entries<'a>(&'a self, days: &'a [i64]) -> impl Iterator<Item = (i64, T)> + Clone + 'a {
+        (days.iter().enumerate()).flat_map(move |(position, &day)| {
+            self.days(position..position + 1)
+                .iter()
+                .map(move |&value| (day, value))
+        })
+    }
 }
 
 impl<T: Copy + Ord> PerDay<T> {
@@ -276,7 +285,7 @@ pub struct DeliveryIndex {
     /// For each commit first staged that day, the day of its first deploy (or `NEVER`),
     /// ascending.
     staged: PerDay<i64>,
-    /// That day's rollbacks in time order; over all days, `restored_on` never decreases.
+    /// That day's rollbacks, each restored by its own service's next deploy (or not).
     restores: PerDay<Rollback>,
 }
 
@@ -289,10 +298,10 @@ impl DeliveryIndex {
         let (commits, mut deploys, mut rollbacks) = first_stages_and_deploys(events, actions);
         deploys.sort_unstable();
         rollbacks.sort_unstable();
+        let restores = restores_of(&deploys, &rollbacks);
         Self::assemble(Facts {
-            deploys: &deploys,
             deploy_counts: deploys.iter().map(|&t| (day_of(t), 1)),
-            rollbacks: &rollbacks,
+            restores: restores.iter().copied(),
             leads: commits
                 .iter()
                 .filter_map(|commit| match commit.firsts.deployed()? {
@@ -314,24 +323,34 @@ impl DeliveryIndex {
 
     /// Built from per-day facts, as a store that keeps them per day (DynamoDB) holds them.
     /// The days must include every day whose deploys a rollback in them may be restored by.
+    /// Deploys and rollbacks carry their service (a number the caller gives each): a rollback
+    /// is restored by its own service's next deploy.
     pub fn from_days(days: &[DeliveryDay]) -> Self {
-        let mut deploys: Vec<Timestamp> = days
+        let mut deploys: Vec<(u32, Timestamp)> = days
             .iter()
             .flat_map(|d| d.deploy_times.iter().copied())
             .collect();
-        let mut rollbacks: Vec<Timestamp> = days
+        let mut rollbacks: Vec<(u32, Timestamp)> = days
             .iter()
             .flat_map(|d| d.rollback_times.iter().copied())
             .collect();
         deploys.sort_unstable();
         rollbacks.sort_unstable();
+        let mut restores = Vec::with_capacity(rollbacks.len());
+        for service in rollbacks.chunk_by(|a, b| a.0 == b.0) {
+            let of = |list: &[(u32, Timestamp)]| -> Vec<Timestamp> {
+                let start = list.partition_point(|&(s, _)| s < service[0].0);
+                let end = list.partition_point(|&(s, _)| s <= service[0].0);
+                list[start..end].iter().map(|&(_, at)| at).collect()
+            };
+            restores.extend(restores_of(&of(&deploys), &of(&rollbacks)));
+        }
         let repeated = |day: i64, (value, count): (i64, u32)| {
             std::iter::repeat_n((day, value), count as usize)
         };
         Self::assemble(Facts {
-            deploys: &deploys,
             deploy_counts: days.iter().map(|d| (d.day, d.deploys)),
-            rollbacks: &rollbacks,
+            restores: restores.iter().copied(),
             leads: days
                 .iter()
                 .flat_map(|d| d.leads.iter().flat_map(move |&lead| repeated(d.day, lead))),
@@ -344,9 +363,28 @@ impl DeliveryIndex {
         })
     }
 
+    /// Every service's facts as one store's: deploys and rollbacks summed, lead times pooled
+    /// into one distribution, and each rollback restored (or not) as in its own service.
+    pub fn pooled(indexes: &[&DeliveryIndex]) -> Self {
+        let each = || indexes.iter().copied();
+        Self::assemble(Facts {
+            deploy_counts: each().flat_map(|index| index.per_day(&index.deploys)),
+            restores: each().flat_map(|index| index.restores.entries(&index.days)),
+            leads: each().flat_map(|index| index.leads.entries(&index.days)),
+            without_stage: each().flat_map(|index| index.per_day(&index.without_stage)),
+            staged: each().flat_map(|index| index.staged.entries(&index.days)),
+        })
+    }
+
+    /// (day, count) of a per-day count.
+    fn per_day<'a>(&'a self, counts: &'a [u32]) -> impl Iterator<Item = (i64, u32)> + Clone + 'a {
+        self.days.iter().copied().zip(counts.iter().copied())
+    }
+
     fn assemble(
         facts: Facts<
             impl Iterator<Item = (i64, u32)> + Clone,
+            impl Iterator<Item = (i64, Rollback)> + Clone,
             impl Iterator<Item = (i64, i64)> + Clone,
             impl Iterator<Item = (i64, u32)> + Clone,
             impl Iterator<Item = (i64, i64)> + Clone,
@@ -357,7 +395,7 @@ impl DeliveryIndex {
                 .deploy_counts
                 .clone()
                 .map(|(day, _)| day)
-                .chain(facts.rollbacks.iter().map(|&t| day_of(t)))
+                .chain(facts.restores.clone().map(|(day, _)| day))
                 .chain(facts.leads.clone().map(|(day, _)| day))
                 .chain(facts.without_stage.clone().map(|(day, _)| day))
                 .chain(facts.staged.clone().map(|(day, _)| day)),
@@ -374,34 +412,13 @@ impl DeliveryIndex {
         leads.sort_each_day();
         staged.sort_each_day();
 
-        // Deploys and rollbacks are both in time order: one pass finds each rollback's next
-        // deploy, and the rollbacks stay in time order within each day.
-        let mut next = 0;
-        let restores: Vec<(i64, Rollback)> = facts
-            .rollbacks
-            .iter()
-            .map(|&at| {
-                next += facts.deploys[next..].partition_point(|&deploy| deploy <= at);
-                let rollback = match facts.deploys.get(next) {
-                    Some(&deploy) => Rollback {
-                        restored_on: day_of(deploy),
-                        seconds: deploy - at,
-                    },
-                    None => Rollback {
-                        restored_on: NEVER,
-                        seconds: 0,
-                    },
-                };
-                (day_of(at), rollback)
-            })
-            .collect();
         Self {
             deploys: counts(&mut facts.deploy_counts.clone()),
-            rollbacks: counts(&mut facts.rollbacks.iter().map(|&t| (day_of(t), 1))),
+            rollbacks: counts(&mut facts.restores.clone().map(|(day, _)| (day, 1))),
             without_stage: counts(&mut facts.without_stage.clone()),
             leads,
             staged,
-            restores: PerDay::collect(&days, restores.into_iter()),
+            restores: PerDay::collect(&days, facts.restores),
             days: days.list,
         }
     }
@@ -439,9 +456,11 @@ impl DeliveryIndex {
         let rate = (deploys > 0).then(|| rollbacks as f64 / deploys as f64);
 
         let in_range = self.restores.days(positions.clone());
-        let restored = in_range.partition_point(|rollback| rollback.restored_on <= last);
-        let mut restore_seconds: Vec<i64> =
-            in_range[..restored].iter().map(|r| r.seconds).collect();
+        let mut restore_seconds: Vec<i64> = (in_range.iter())
+            .filter(|rollback| rollback.restored_on <= last)
+            .map(|rollback| rollback.seconds)
+            .collect();
+        let restored = restore_seconds.len();
         let restore_median = median_of(&mut restore_seconds);
 
         DeliveryFigures {
@@ -473,16 +492,38 @@ impl DeliveryIndex {
     }
 }
 
-/// What the index is assembled from: every deploy and rollback instant (sorted), and per-day
-/// counts and values as (day, value) pairs in any order.
-struct Facts<'f, C, L, W, S> {
-    deploys: &'f [Timestamp],
+/// What the index is assembled from: per-day counts and values as (day, value) pairs in any
+/// order.
+struct Facts<C, R, L, W, S> {
     deploy_counts: C,
-    rollbacks: &'f [Timestamp],
+    /// Each rollback on its day, restored or not.
+    restores: R,
     leads: L,
     without_stage: W,
     /// (first-stage day, first-deploy day or `NEVER`).
     staged: S,
+}
+
+/// Each rollback of one service on its day, with the service's next deploy strictly after it
+/// (both lists sorted): one pass, as both are in time order.
+fn restores_of(deploys: &[Timestamp], rollbacks: &[Timestamp]) -> Vec<(i64, Rollback)> {
+    let mut next = 0;
+    (rollbacks.iter())
+        .map(|&at| {
+            next += deploys[next..].partition_point(|&deploy| deploy <= at);
+            let rollback = match deploys.get(next) {
+                Some(&deploy) => Rollback {
+                    restored_on: day_of(deploy),
+                    seconds: deploy - at,
+                },
+                None => Rollback {
+                    restored_on: NEVER,
+                    seconds: 0,
+                },
+            };
+            (day_of(at), rollback)
+        })
+        .collect()
 }
 
 /// One UTC day's delivery facts, as a store that keeps them per day holds them.
@@ -491,11 +532,12 @@ pub struct DeliveryDay {
     pub day: i64,
     /// Deploy events that day.
     pub deploys: u32,
-    /// Their instants; repeats may be dropped (only the next deploy after a rollback is read
-    /// from these).
-    pub deploy_times: Vec<Timestamp>,
-    /// Every rollback that day.
-    pub rollback_times: Vec<Timestamp>,
+    /// Their instants, each with its service (any number the caller gives it: 0 for the
+    /// days of one service); repeats may be dropped (only the next deploy of its service after
+    /// a rollback is read from these).
+    pub deploy_times: Vec<(u32, Timestamp)>,
+    /// Every rollback that day, with its service.
+    pub rollback_times: Vec<(u32, Timestamp)>,
     /// (lead time, commits) of the commits first deployed that day after a stage.
     pub leads: Vec<(i64, u32)>,
     pub deployed_without_stage: u32,

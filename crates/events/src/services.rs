@@ -293,14 +293,16 @@ impl Services {
         })
     }
 
-    /// The delivery metrics' index of `service`, or of the whole store: as one service of
-    /// all the events, as DynamoDB's aggregates keep them until they are kept per service.
+    /// The delivery metrics' index of `service`, or of the whole store: every service's
+    /// pooled (`DeliveryIndex::pooled`).
     pub fn delivery(&self, service: Option<&str>) -> &DeliveryIndex {
         if let Some(snapshot) = self.scope(service) {
             return snapshot.delivery();
         }
-        self.delivery
-            .get_or_init(|| DeliveryIndex::build(self.iter(), &self.delivery_actions))
+        self.delivery.get_or_init(|| {
+            let each: Vec<&DeliveryIndex> = self.snapshots().map(EventSnapshot::delivery).collect();
+            DeliveryIndex::pooled(&each)
+        })
     }
 
     /// At most `limit` services by name after `after` (exclusive), and whether more follow.
@@ -574,16 +576,21 @@ mod tests {
                 oracle.daily_json(first_day, last_day),
                 "{scope:?}"
             );
-            let figures =
-                |index: &DeliveryIndex| format!("{:?}", index.figures(first_day, last_day));
-            assert_eq!(
-                figures(store.delivery(scope)),
-                figures(&DeliveryIndex::build(
-                    oracle.iter(),
-                    &DeliveryActions::default()
-                )),
-                "{scope:?}"
-            );
+            // A service's metrics are its events' alone. The store's pool the services' by rules
+            // of their own (a commit is a service and a sha), which tests/api/metrics.rs holds
+            // to a recomputation from their definitions.
+            if scope.is_some() {
+                let figures =
+                    |index: &DeliveryIndex| format!("{:?}", index.figures(first_day, last_day));
+                assert_eq!(
+                    figures(store.delivery(scope)),
+                    figures(&DeliveryIndex::build(
+                        oracle.iter(),
+                        &DeliveryActions::default()
+                    )),
+                    "{scope:?}"
+                );
+            }
             let engineer = oracle.engineers().nth(2).map(|e| e.name.to_owned());
             for limit in [1, 13, 500] {
                 for engineer in [None, engineer.as_deref(), Some("nobody")] {

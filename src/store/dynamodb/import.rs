@@ -191,7 +191,13 @@ async fn aggregates_of(
         desired.extend(engineer_days.iter().map(to_item));
         event_facts.insert(
             day,
-            delivery::event_facts(scope, day, &day_events, store.delivery_actions()),
+            delivery::event_facts(
+                scope,
+                day,
+                &day_events,
+                store.delivery_actions(),
+                store.default_service(),
+            ),
         );
     }
     updated += sync(client, table, desired).await?;
@@ -199,7 +205,9 @@ async fn aggregates_of(
     // The delivery metrics' facts: each touched day's deploys and rollbacks from its events,
     // then each commit of the file whose firsts it moves.
     updated += delivery_days(store, scope, &event_facts).await?;
-    updated += delivery_commits(store, scope, events).await?;
+    if let Scope::Service(service) = scope {
+        updated += delivery_commits(store, service, events).await?;
+    }
 
     let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer.as_str()).collect();
     let mut desired = Vec::new();
@@ -284,15 +292,20 @@ async fn delivery_days(
     let mut written = 0;
     for (&day, facts) in event_facts {
         let existing = stored.get(&format!("{}/{}", facts.pk, facts.sk));
+        // The facts of the events themselves; the commits' are moved, not recomputed.
         let same = |item: &DeliveryDayItem| {
-            (item.deploys, &item.times, &item.rollbacks)
-                == (facts.deploys, &facts.times, &facts.rollbacks)
+            (item.deploys, &item.times, &item.service_times)
+                == (facts.deploys, &facts.times, &facts.service_times)
+                && (&item.rollbacks, &item.rollback_services)
+                    == (&facts.rollbacks, &facts.rollback_services)
         };
         if existing.is_some_and(same)
             || (existing.is_none() && facts.deploys == 0 && facts.rollbacks.is_empty())
         {
             continue;
         }
+        let mut values = to_item(facts);
+        let mut value = |name: &str| values.remove(name);
         let empty_map = AttributeValue::M(HashMap::new());
         let mut update = client
             .update_item()
@@ -301,34 +314,55 @@ async fn delivery_days(
             .expression_attribute_names("#counted", "counted")
             .expression_attribute_names("#deploys", "deploys")
             .expression_attribute_names("#times", "times")
+            .expression_attribute_names("#service_times", "service_times")
             .expression_attribute_names("#rollbacks", "rollbacks")
             .expression_attribute_names("#leads", "leads")
             .expression_attribute_names("#staged", "staged")
             .expression_attribute_names("#unstaged", "unstaged")
-            .expression_attribute_values(":counted", AttributeValue::S(counted.clone()))
-            .expression_attribute_values(":deploys", AttributeValue::N(facts.deploys.to_string()))
             .expression_attribute_values(
                 ":rollbacks",
-                to_item(&facts)
-                    .remove("rollbacks")
-                    .expect("a delivery day has rollbacks"),
+                value("rollbacks").expect("a delivery day has rollbacks"),
             )
+            .expression_attribute_values(":counted", AttributeValue::S(counted.clone()))
+            .expression_attribute_values(":deploys", AttributeValue::N(facts.deploys.to_string()))
             .expression_attribute_values(":empty", empty_map)
             .expression_attribute_values(":zero", AttributeValue::N("0".into()));
-        let set = "SET #counted = if_not_exists(#counted, :counted), #deploys = :deploys, \
-                   #rollbacks = :rollbacks, #leads = if_not_exists(#leads, :empty), \
-                   #staged = if_not_exists(#staged, :empty), \
-                   #unstaged = if_not_exists(#unstaged, :zero)";
-        update = if facts.times.is_empty() {
-            update.update_expression(format!("{set} REMOVE #times"))
-        } else {
-            update
-                .update_expression(format!("{set}, #times = :times"))
-                .expression_attribute_values(
-                    ":times",
-                    AttributeValue::Ns(facts.times.iter().map(i64::to_string).collect()),
-                )
-        };
+        let mut set = vec![
+            "#counted = if_not_exists(#counted, :counted)",
+            "#deploys = :deploys",
+            "#rollbacks = :rollbacks",
+            "#leads = if_not_exists(#leads, :empty)",
+            "#staged = if_not_exists(#staged, :empty)",
+            "#unstaged = if_not_exists(#unstaged, :zero)",
+        ];
+        let mut remove = Vec::new();
+        if let Some(services) = value("rollback_services") {
+            update = update
+                .expression_attribute_names("#rollback_services", "rollback_services")
+                .expression_attribute_values(":rollback_services", services);
+            set.push("#rollback_services = :rollback_services");
+        }
+        for (name, alias, attribute) in [
+            ("times", ":times", "#times = :times"),
+            (
+                "service_times",
+                ":service_times",
+                "#service_times = :service_times",
+            ),
+        ] {
+            match value(name) {
+                Some(times) => {
+                    update = update.expression_attribute_values(alias, times);
+                    set.push(attribute);
+                }
+                None => remove.push(format!("#{name}")),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        update = update.update_expression(expression);
         update
             .send()
             .await
@@ -339,17 +373,19 @@ async fn delivery_days(
 }
 
 /// Commits of a transaction: each brings its own item and up to four days (where its firsts
-/// were and where they go), so 20 fill at most 100 items, DynamoDB's limit for a transaction.
-const COMMITS_PER_TRANSACTION: usize = 20;
+/// were and where they go), each its service's and the store's, so 10 fill at most 90 items,
+/// within DynamoDB's 100 for a transaction.
+const COMMITS_PER_TRANSACTION: usize = 10;
 
 /// Moves each commit of the file whose first stage or first deploy the file changes: its
 /// firsts and the days they count on, in one transaction per group of commits (re-read and
 /// tried again when another writer got there first). Returns the commits moved.
 async fn delivery_commits(
     store: &DynamoDbStore,
-    scope: Scope<'_>,
+    service: &str,
     all: &[&EventItem],
 ) -> Result<usize, String> {
+    let scope = Scope::Service(service);
     let client = store.client().await;
     let table = store.table();
     let actions = store.delivery_actions();
@@ -404,24 +440,29 @@ async fn delivery_commits(
             if writes.is_empty() {
                 break;
             }
-            let days: BTreeMap<String, DeliveryDayItem> = get_decoded(
+            // The service's days and the store's change alike.
+            let days: Vec<(Scope<'_>, i64)> = [scope, Scope::Whole]
+                .into_iter()
+                .flat_map(|scope| changes.keys().map(move |&day| (scope, day)))
+                .collect();
+            let stored_days: BTreeMap<String, DeliveryDayItem> = get_decoded(
                 client,
                 table,
-                changes
-                    .keys()
-                    .map(|&day| delivery::day_key(scope, day))
+                (days.iter())
+                    .map(|&(scope, day)| delivery::day_key(scope, day))
                     .collect(),
             )
             .await?;
             let counted = delivery::counted(actions);
-            for (&day, delta) in &changes {
-                let current = days.get(&format!(
+            for (scope, day) in days {
+                let key = format!(
                     "{}/{}",
                     keys::delivery_days_pk(scope, day),
                     keys::day_sk(day)
-                ));
+                );
+                let delta = (&changes[&day], service);
                 writes.push(
-                    delivery::day_write(store, scope, day, current, delta, &counted)
+                    delivery::day_write(store, scope, day, stored_days.get(&key), delta, &counted)
                         .map_err(|_| "a delivery day's update did not build".to_owned())?,
                 );
             }

@@ -236,6 +236,17 @@ pub struct DeliveryDayItem {
     pub times: BTreeSet<Timestamp>,
     /// Rollback events that day: id → instant.
     pub rollbacks: BTreeMap<String, Timestamp>,
+    /// The whole store's days only: each deploy instant with its service, `<instant>
+    /// <service>` (what a rollback's restore is read from: its own service's next deploy).
+    #[serde(
+        with = "serde_dynamo::string_set",
+        default,
+        skip_serializing_if = "BTreeSet::is_empty"
+    )]
+    pub service_times: BTreeSet<String>,
+    /// The whole store's days only (present, maybe empty): each rollback's service, by id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_services: Option<BTreeMap<String, String>>,
     /// Commits first deployed that day after a stage: lead time in seconds → commits.
     pub leads: BTreeMap<String, i64>,
     /// Commits first deployed that day without a stage at or before it.
@@ -254,6 +265,8 @@ impl DeliveryDayItem {
             deploys: 0,
             times: BTreeSet::new(),
             rollbacks: BTreeMap::new(),
+            service_times: BTreeSet::new(),
+            rollback_services: (scope == Scope::Whole).then(BTreeMap::new),
             leads: BTreeMap::new(),
             unstaged: 0,
             staged: BTreeMap::new(),
@@ -273,6 +286,7 @@ impl DeliveryDayItem {
         self.deploys == 0
             && self.unstaged == 0
             && self.times.is_empty()
+            && self.service_times.is_empty()
             && self.rollbacks.is_empty()
             && self.leads.values().all(|count| *count == 0)
             && self.staged.values().all(|count| *count == 0)

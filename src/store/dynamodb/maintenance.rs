@@ -10,7 +10,8 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use super::batch::{self, Write};
 use super::items::{
-    self, DeliveryDayItem, EngineerDayItem, EventItem, IdItem, Item, MetaItem, from_item, to_item,
+    self, CommitItem, DeliveryDayItem, EngineerDayItem, EventItem, IdItem, Item, MetaItem,
+    from_item, to_item,
 };
 use super::keys::{Kind, Scope};
 use super::{DynamoDbStore, aggregates, delivery, keys};
@@ -166,7 +167,23 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
     let whole = aggregates_of(Scope::Whole, &events, actions, &counted);
     let of_services = (by_service.iter())
         .flat_map(|(name, events)| aggregates_of(Scope::Service(name), events, actions, &counted));
-    for item in by_id.chain(copies).chain(whole).chain(of_services) {
+    // A commit is its service's; the store's delivery days pool the services'.
+    let facts: Vec<(&str, Vec<CommitItem>, Vec<DeliveryDayItem>)> = (by_service.iter())
+        .map(|(name, events)| {
+            let (commits, days) = delivery::recompute(name, events, actions);
+            (name.as_str(), commits, days)
+        })
+        .collect();
+    let pooled = delivery::pooled(
+        facts.iter().map(|(name, _, days)| (*name, &days[..])),
+        &counted,
+    );
+    let delivery = (facts.iter())
+        .flat_map(|(_, commits, days)| {
+            (commits.iter().map(to_item)).chain(days.iter().map(to_item))
+        })
+        .chain(pooled.iter().map(to_item));
+    for item in (by_id.chain(copies).chain(whole).chain(of_services)).chain(delivery) {
         desired.insert(items::key_of(&item), item);
     }
 
@@ -216,8 +233,8 @@ pub async fn verify(store: &DynamoDbStore, rebuild: bool) -> Result<VerifyReport
     Ok(report)
 }
 
-/// Every aggregate of `scope` from its events: days, engineers' days, engineers, the totals,
-/// commits' firsts and delivery days.
+/// The aggregates of `scope` from its events but the delivery facts: days, engineers' days,
+/// engineers, the totals.
 fn aggregates_of(
     scope: Scope<'_>,
     events: &[EventItem],
@@ -252,10 +269,7 @@ fn aggregates_of(
         let last = deploys.map(|deploy| deploy.ts).max();
         meta = Some(aggregates::with_deploys(totals, last, by_day));
     }
-    let (commits, delivery_days) = delivery::recompute(scope, events, actions);
     (days.iter().map(to_item))
-        .chain(commits.iter().map(to_item))
-        .chain(delivery_days.iter().map(to_item))
         .chain(engineer_days.iter().map(to_item))
         .chain(engineers.iter().map(to_item))
         .chain(meta.iter().map(to_item))

@@ -98,9 +98,10 @@ fn delivery_facts(
         );
         return Err(ReadFailure::MetricsNeedRebuild);
     }
+    let mut services = delivery::ServiceNumbers::default();
     stored
         .iter()
-        .map(delivery::to_day)
+        .map(|day| delivery::to_day(day, &mut services))
         .collect::<Option<Vec<_>>>()
         .ok_or(ReadFailure::Internal)
 }

@@ -86,8 +86,8 @@ impl DynamoDbStore {
             for (scope, current) in scopes.into_iter().zip(&current) {
                 transaction.extend(current.changes(self, scope, &event)?);
             }
-            let commits = [0, 1].map(|at| (scopes[at], current[at].commit.as_ref()));
-            transaction.extend(self.delivery_writes(&event, commits).await?);
+            let commit = current[1].commit.as_ref();
+            transaction.extend(self.delivery_writes(&event, scopes, commit).await?);
             // The SDK gives the transaction a random ClientRequestToken and sends the same one
             // when it retries a transaction whose answer was lost, so DynamoDB answers the retry
             // with the first outcome instead of running it again. A token made of the event id
@@ -269,7 +269,8 @@ impl DynamoDbStore {
                 (keys::engineers_pk(scope), event.engineer.clone()),
                 (totals_pk.to_owned(), totals_sk.to_owned()),
             ];
-            if moves_commit {
+            // A commit is its service's: the store's days take its moves from there.
+            if moves_commit && scope != Scope::Whole {
                 wanted.push((
                     keys::commit_pk(scope, &event.sha),
                     keys::COMMIT_SK.to_owned(),
@@ -315,57 +316,58 @@ impl DynamoDbStore {
             })
     }
 
-    /// The delivery metrics' writes for `event` in each scope: its commit's firsts if it moves
-    /// them, and the days whose facts change (read first, in one request, to create or update
-    /// each).
+    /// The delivery metrics' writes for `event`: its commit's firsts (its service's) if it
+    /// moves them, and the days whose facts change, the service's and the store's alike (read
+    /// first, in one request, to create or update each).
     async fn delivery_writes(
         &self,
         event: &EventItem,
-        scopes: [(Scope<'_>, Option<&CommitItem>); 2],
+        scopes: [Scope<'_>; 2],
+        commit: Option<&CommitItem>,
     ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let actions = self.delivery_actions();
+        let service = event.svc.as_deref().unwrap_or(&self.default_service);
         let mut writes = Vec::new();
-        let mut changes: Vec<(Scope<'_>, i64, DayChange)> = Vec::new();
-        for (scope, commit) in scopes {
-            let mut of_scope: BTreeMap<i64, DayChange> = BTreeMap::new();
-            if let Some((day, change)) = delivery::event_change(event, actions) {
-                of_scope.insert(day, change);
-            }
-            let before = delivery::firsts_of(commit);
-            if let Some(after) = delivery::firsts_after(before, event, actions)
-                && after != before
-            {
-                DayChange::merge(&mut of_scope, before.moved_to(after));
-                writes.push(delivery::commit_write(
-                    self, scope, commit, &event.sha, after,
-                )?);
-            }
-            of_scope.retain(|_, delta| !delta.is_empty());
-            changes.extend(of_scope.into_iter().map(|(day, delta)| (scope, day, delta)));
+        let mut changes: BTreeMap<i64, DayChange> = BTreeMap::new();
+        if let Some((day, change)) = delivery::event_change(event, actions) {
+            changes.insert(day, change);
         }
+        let before = delivery::firsts_of(commit);
+        if let Some(after) = delivery::firsts_after(before, event, actions)
+            && after != before
+        {
+            DayChange::merge(&mut changes, before.moved_to(after));
+            let write = delivery::commit_write(self, scopes[1], commit, &event.sha, after)?;
+            writes.push(write);
+        }
+        changes.retain(|_, delta| !delta.is_empty());
         if changes.is_empty() {
             return Ok(writes);
         }
+        let days: Vec<(Scope<'_>, i64)> = (scopes.iter())
+            .flat_map(|&scope| changes.keys().map(move |&day| (scope, day)))
+            .collect();
         let mut stored = self
             .batch_get_consistent(
-                (changes.iter())
-                    .map(|(scope, day, _)| delivery::day_key(*scope, *day))
+                (days.iter())
+                    .map(|&(scope, day)| delivery::day_key(scope, day))
                     .collect(),
             )
             .await?;
         let counted = delivery::counted(actions);
-        for (scope, day, delta) in &changes {
+        for (scope, day) in days {
             let key = format!(
                 "{}/{}",
-                keys::delivery_days_pk(*scope, *day),
-                keys::day_sk(*day)
+                keys::delivery_days_pk(scope, day),
+                keys::day_sk(day)
             );
             let current: Option<DeliveryDayItem> =
                 stored.remove(&key).map(from_item).transpose()?;
+            let delta = (&changes[&day], service);
             writes.push(delivery::day_write(
                 self,
-                *scope,
-                *day,
+                scope,
+                day,
                 current.as_ref(),
                 delta,
                 &counted,
