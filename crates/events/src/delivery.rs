@@ -12,6 +12,9 @@
 //!   it, if that deploy happens by the range's end; otherwise the rollback is unrestored.
 //! - medians and 90th percentiles are nearest-rank: the ⌈p·n⌉-th smallest value.
 //!
+//! These are one service's. Several services pool theirs (`DeliveryIndex::pooled`): a commit is
+//! a (service, sha) pair, and a rollback is restored by its own service's next deploy.
+//!
 //! `DeliveryIndex` holds these facts per day, built once from every event, so that a range of
 //! a year answers with a few binary searches per day.
 
@@ -202,7 +205,7 @@ pub struct ChangeFailureRate {
 pub struct TimeToRestore {
     /// Rollbacks on these days followed by a deploy by their end.
     pub restored: u64,
-    /// From rollback to the next deploy; `null` without restored rollbacks.
+    /// From rollback to its service's next deploy; `null` without restored rollbacks.
     pub median_seconds: Option<i64>,
     /// Rollbacks on these days with no deploy after them by their end.
     pub unrestored: u64,
