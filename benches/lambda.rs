@@ -30,6 +30,8 @@ const COLD_RUNS: usize = 25;
 const WARM_INVOCATIONS: usize = 1000;
 const BIG_STORE_EVENTS: usize = 1_000_000;
 const BIG_STORE_RUNS: usize = 5;
+/// The big store again, its events spread over this many services.
+const SERVICES: usize = 100;
 
 fn main() {
     let out_dir = workspace_root().join("target/bench");
@@ -52,11 +54,15 @@ fn main() {
         let big_file = big_store_file(&out_dir);
         eprintln!("loading them: {BIG_STORE_RUNS} runs");
         let big = big_store(&bootstrap, &big_file).await;
+        eprintln!("the same over {SERVICES} services: {BIG_STORE_RUNS} runs");
+        let services_file = big_store_file_of(&out_dir, SERVICES);
+        let services = big_store(&bootstrap, &services_file).await;
         json!({
             "package": packages(&zip),
             "cold_start": cold,
             "warm": warm,
             "big_store": big,
+            "big_store_services": services,
         })
     });
     let path = out_dir.join("lambda.json");
@@ -237,11 +243,21 @@ async fn warm_invocations(bootstrap: &Path) -> Value {
 }
 
 fn big_store_file(out_dir: &Path) -> PathBuf {
-    let path = out_dir.join(format!("events-{BIG_STORE_EVENTS}.jsonl"));
+    big_store_file_of(out_dir, 1)
+}
+
+/// The big store's events spread over `services` services (one: records name none).
+fn big_store_file_of(out_dir: &Path, services: usize) -> PathBuf {
+    let name = match services {
+        1 => format!("events-{BIG_STORE_EVENTS}.jsonl"),
+        n => format!("events-{BIG_STORE_EVENTS}-{n}-services.jsonl"),
+    };
+    let path = out_dir.join(name);
     let settings = GeneratorSettings {
         events: BIG_STORE_EVENTS,
         days: 365,
         engineers: 48,
+        services,
         ..GeneratorSettings::default()
     };
     let file = std::fs::File::create(&path).unwrap();

@@ -4,7 +4,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use pipeline_events::{
     Bucket, DailyJson, DeliveryActions, DeliveryIndex, DeliveryReport, EventIndex, EventQuery,
-    GeneratorSettings, day_of, generate, write_events_json,
+    GeneratorSettings, Services, day_of, generate, service_name, write_events_json,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -92,12 +92,75 @@ fn queries(c: &mut Criterion) {
     });
 }
 
+/// One service's questions on a store of 100 services × 10 000 events, and the same questions
+/// on a store holding that service alone: `bench-report.py` holds each pair within 1.5×.
+fn services(c: &mut Criterion) {
+    let settings = GeneratorSettings {
+        events: 1_000_000,
+        days: 365,
+        engineers: 48,
+        services: 100,
+        ..GeneratorSettings::default()
+    };
+    let records = generate(&settings);
+    let name = service_name(42);
+    let of_service: Vec<_> = (records.iter())
+        .filter(|record| record.service.as_deref() == Some(name.as_str()))
+        .cloned()
+        .collect();
+    let many = Services::from_records(records, "default").expect("valid records");
+    let alone = Services::from_records(of_service, "default").expect("valid records");
+    let service = Some(name.as_str());
+    let (first, last) = alone.time_span(service).unwrap();
+    eprintln!(
+        "services: {} events in all, {} of {name}",
+        many.len(),
+        alone.len()
+    );
+    let middle = first + (last - first) / 2;
+    let (first_day, last_day) = (day_of(first), day_of(last));
+    for (store, label) in [(&many, "100 services"), (&alone, "that service alone")] {
+        c.bench_function(&format!("service page of 100, {label}"), |b| {
+            b.iter(|| {
+                let page = store.query(&EventQuery {
+                    from: Some(black_box(middle)),
+                    service,
+                    limit: 100,
+                    ..EventQuery::default()
+                });
+                let mut json = Vec::new();
+                write_events_json(&page.events, &mut json);
+                json
+            })
+        });
+        c.bench_function(
+            &format!("service daily summary over a year, {label}"),
+            |b| {
+                b.iter(|| {
+                    store.daily_json(service, black_box(first_day), last_day.min(first_day + 365))
+                })
+            },
+        );
+        c.bench_function(
+            &format!("service delivery metrics over a year by day, {label}"),
+            |b| {
+                b.iter(|| {
+                    let index = store.delivery(service);
+                    let days = Some((black_box(first_day), last_day.min(first_day + 365)));
+                    let report = DeliveryReport::new(days, Bucket::Day, |a, z| index.figures(a, z));
+                    serde_json::to_vec(&report).unwrap()
+                })
+            },
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(50);
-    targets = queries
+    targets = queries, services
 }
 criterion_main!(benches);
