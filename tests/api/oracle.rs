@@ -144,7 +144,7 @@ fn event_pages_equal_a_linear_scan_in_dynamodb() {
     event_pages_equal_a_linear_scan(Backend::DynamoDb, 25);
 }
 
-/// A page request: (from, to, engineer, action, limit, engineer in the path).
+/// A page request: (from, to, engineer, action, limit, engineer in the path, service).
 type PageQuery = (
     Option<Bound>,
     Option<Bound>,
@@ -152,7 +152,24 @@ type PageQuery = (
     Option<&'static str>,
     usize,
     bool,
+    Option<&'static str>,
 );
+
+/// The services a request may name: the datasets' three and one without events.
+const NAMED: [&str; 4] = ["default", "octo-org/web", "octo-org/api", "octo-org/none"];
+
+/// A record's service, as the store reads it.
+fn service_of(record: &RawEvent) -> &str {
+    record.service.as_deref().unwrap_or("default")
+}
+
+/// The records a request for `service` (`None`: the whole store) answers from.
+fn of_service(records: &[RawEvent], service: Option<&str>) -> Vec<RawEvent> {
+    (records.iter())
+        .filter(|r| service.is_none_or(|s| service_of(r) == s))
+        .cloned()
+        .collect()
+}
 
 /// A random page request.
 fn page_query() -> impl Strategy<Value = PageQuery> {
@@ -163,6 +180,7 @@ fn page_query() -> impl Strategy<Value = PageQuery> {
         proptest::option::of(prop::sample::select(ACTIONS.to_vec())),
         1usize..40,
         any::<bool>(),
+        proptest::option::of(prop::sample::select(NAMED.to_vec())),
     )
 }
 
@@ -172,7 +190,7 @@ type Resolved = (Option<(String, i64)>, Option<(String, i64)>, String, String);
 
 fn resolve(
     records: &[RawEvent],
-    (from, to, engineer, action, limit, by_path): &PageQuery,
+    (from, to, engineer, action, limit, by_path, service): &PageQuery,
 ) -> Option<Resolved> {
     let from = from.as_ref().map(|b| b.resolve(records, false));
     let to = to.as_ref().map(|b| b.resolve(records, true));
@@ -191,9 +209,14 @@ fn resolve(
     if let Some(action) = action {
         query.push(format!("action={action}"));
     }
+    if let Some(service) = service {
+        query.push(format!("service={service}"));
+    }
     let path = match engineer {
-        // The engineer route answers 404 for a name with no events at all.
-        Some(name) if *by_path && records.iter().any(|r| r.engineer == *name) => {
+        // The engineer route answers 404 for a name with no events (in the service).
+        Some(name)
+            if *by_path && (of_service(records, *service).iter()).any(|r| r.engineer == *name) =>
+        {
             format!("/engineers/{name}/events")
         }
         Some(name) => {
@@ -212,10 +235,11 @@ fn event_pages_equal_a_linear_scan(backend: Backend, cases: u32) {
             let Some((from, to, path, query)) = resolve(&records, &request) else {
                 return Ok(());
             };
-            let (_, _, engineer, action, limit, _) = request;
+            let (_, _, engineer, action, limit, _, service) = request;
             let app = TestApp::with_records_on(records.clone(), backend);
             let mut expected: Vec<&RawEvent> = records
                 .iter()
+                .filter(|r| service.is_none_or(|s| service_of(r) == s))
                 .filter(|r| from.as_ref().is_none_or(|(_, f)| r.date >= *f))
                 .filter(|r| to.as_ref().is_none_or(|(_, t)| r.date < *t))
                 .filter(|r| engineer.is_none_or(|e| r.engineer == e))
@@ -243,22 +267,27 @@ fn daily_summaries_equal_a_linear_scan_in_dynamodb() {
 fn daily_summaries_equal_a_linear_scan(backend: Backend, cases: u32) {
     let mut runner = crate::support::property_runner(cases);
     let range = ((-2i64..12), (0i64..8));
+    let service = proptest::option::of(prop::sample::select(NAMED.to_vec()));
     runner
-        .run(&(dataset(), range), |(records, (first, span))| {
-            let app = TestApp::with_records_on(records.clone(), backend);
-            let last = first + span;
-            let day_of = |seconds: i64| (seconds - START).div_euclid(DAY);
-            let known: BTreeSet<&str> = records.iter().map(|r| r.action.as_str()).collect();
-            let counts = |day: i64| {
-                let mut actions: BTreeMap<&str, i64> = known.iter().map(|a| (*a, 0)).collect();
-                let mut engineers = BTreeSet::new();
-                for record in records.iter().filter(|r| day_of(r.date) == day) {
-                    *actions.get_mut(record.action.as_str()).unwrap() += 1;
-                    engineers.insert(record.engineer.as_str());
-                }
-                (actions, engineers.len() as i64)
-            };
-            let expected: Vec<Value> = (first..=last)
+        .run(
+            &(dataset(), range, service),
+            |(all, (first, span), service)| {
+                let app = TestApp::with_records_on(all.clone(), backend);
+                // A service's summary is that of a store holding its events alone.
+                let records = of_service(&all, service);
+                let last = first + span;
+                let day_of = |seconds: i64| (seconds - START).div_euclid(DAY);
+                let known: BTreeSet<&str> = records.iter().map(|r| r.action.as_str()).collect();
+                let counts = |day: i64| {
+                    let mut actions: BTreeMap<&str, i64> = known.iter().map(|a| (*a, 0)).collect();
+                    let mut engineers = BTreeSet::new();
+                    for record in records.iter().filter(|r| day_of(r.date) == day) {
+                        *actions.get_mut(record.action.as_str()).unwrap() += 1;
+                        engineers.insert(record.engineer.as_str());
+                    }
+                    (actions, engineers.len() as i64)
+                };
+                let expected: Vec<Value> = (first..=last)
                 .map(|day| {
                     let (today, engineers) = counts(day);
                     let (yesterday, _) = counts(day - 1);
@@ -276,16 +305,20 @@ fn daily_summaries_equal_a_linear_scan(backend: Backend, cases: u32) {
                     })
                 })
                 .collect();
-            let uri = format!(
-                "/summaries/daily?from={}&to={}",
-                date(START + first * DAY),
-                date(START + last * DAY)
-            );
-            let response = blocking_runtime().block_on(app.get(&uri));
-            prop_assert_eq!(response.status, 200);
-            prop_assert_eq!(&response.json()["days"], &json!(expected), "{}", uri);
-            Ok(())
-        })
+                let mut uri = format!(
+                    "/summaries/daily?from={}&to={}",
+                    date(START + first * DAY),
+                    date(START + last * DAY)
+                );
+                if let Some(service) = service {
+                    uri.push_str(&format!("&service={service}"));
+                }
+                let response = blocking_runtime().block_on(app.get(&uri));
+                prop_assert_eq!(response.status, 200);
+                prop_assert_eq!(&response.json()["days"], &json!(expected), "{}", uri);
+                Ok(())
+            },
+        )
         .unwrap();
 }
 
@@ -301,6 +334,13 @@ fn both_stores_answer_byte_for_byte() {
             let memory = TestApp::with_records_on(records.clone(), Backend::Memory);
             let dynamodb = TestApp::with_records_on(records.clone(), Backend::DynamoDb);
             let mut uris = vec!["/engineers".to_owned(), "/summaries/daily".to_owned()];
+            for service in NAMED {
+                uris.push(format!("/engineers?service={service}"));
+                uris.push(format!("/summaries/daily?service={service}"));
+                uris.push(format!("/metrics/delivery?service={service}"));
+            }
+            uris.push("/metrics/delivery".to_owned());
+            uris.push("/services".to_owned());
             for (first, span) in days {
                 uris.push(format!(
                     "/summaries/daily?from={}&to={}",
