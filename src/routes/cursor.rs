@@ -72,19 +72,26 @@ pub fn encode_after(name: &str, route: &str) -> String {
     cursor
 }
 
-/// The name a cursor of `encode_after` continues after.
-pub fn decode_after(cursor: &str, route: &str) -> Result<String, ApiError> {
-    let hex = |text: &str| u64::from_str_radix(text, 16).ok();
-    let valid = cursor.len() > 16
+/// The name a cursor of `encode_after` continues after; `valid` holds names to their rule (a
+/// checksum is not a secret: a forged cursor must still name something a key can hold).
+pub fn decode_after(
+    cursor: &str,
+    route: &str,
+    valid: fn(&str) -> bool,
+) -> Result<String, ApiError> {
+    let hex_only = cursor.len() > 16
         && cursor.len().is_multiple_of(2)
         && cursor.bytes().all(|b| b.is_ascii_hexdigit());
-    let (check, name) = cursor.split_at(if valid { 16 } else { 0 });
-    let bytes: Option<Vec<u8>> = (0..name.len() / 2)
-        .map(|at| hex(&name[2 * at..2 * at + 2]).map(|byte| byte as u8))
+    if !hex_only {
+        return Err(ApiError::InvalidCursor);
+    }
+    let (check, name) = cursor.split_at(16);
+    let bytes: Vec<u8> = (0..name.len() / 2)
+        .map(|at| u8::from_str_radix(&name[2 * at..2 * at + 2], 16).expect("hex digits"))
         .collect();
-    let name = bytes.and_then(|bytes| String::from_utf8(bytes).ok());
-    match (name, hex(check)) {
-        (Some(name), Some(check)) if valid && check == name_checksum(&name, route) => Ok(name),
+    let check = u64::from_str_radix(check, 16).expect("hex digits");
+    match String::from_utf8(bytes) {
+        Ok(name) if valid(&name) && check == name_checksum(&name, route) => Ok(name),
         _ => Err(ApiError::InvalidCursor),
     }
 }

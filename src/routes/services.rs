@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::cursor;
 use super::params::{Accepts, Query};
 use crate::error::ApiError;
-use crate::events::ServiceSummary;
+use crate::events::{ServiceSummary, is_service_name};
 use crate::state::AppState;
 
 const ROUTE: &str = "/services";
@@ -52,7 +52,7 @@ pub async fn list_services(
 ) -> Result<Response, ApiError> {
     let limit = params.limit()?;
     let after = (params.text("cursor")?)
-        .map(|value| cursor::decode_after(value, ROUTE))
+        .map(|value| cursor::decode_after(value, ROUTE, is_service_name))
         .transpose()?;
     let reader = state.store.reader();
     let (services, more) = reader.services(after.as_deref(), limit).await?;

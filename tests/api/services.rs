@@ -248,11 +248,22 @@ async fn every_service_is_listed_with_its_figures(backend: Backend) {
     // A cursor is this route's, unedited.
     let mut edited = cursor.to_owned();
     edited.push_str("41");
+    // The checksum computed here is the route's: after API comes WEB.
+    let after_api = app
+        .get(&format!("/services?cursor={}", forged_cursor(API)))
+        .await
+        .json();
+    assert_eq!(after_api["services"][0]["name"], WEB);
+    // Not hex (and "é" two bytes long), or a checksum right for a name a service cannot have.
+    let forged = forged_cursor("a//b");
     for bad in [
         edited.as_str(),
         "zz",
         "0000000000000000",
         &cursor[..cursor.len() - 2],
+        "0%C3%A9",
+        "00000000000000000%C3%A9",
+        forged.as_str(),
     ] {
         let response = app.get(&format!("/services?cursor={bad}")).await;
         response.assert_error(400, "invalid_cursor");
@@ -429,4 +440,23 @@ async fn both_stores_pool_the_services_alike_imported_or_recorded() {
         .await
         .unwrap();
     assert!(report.is_exact(), "{report:?}");
+}
+
+/// A `/services` cursor after `name` with the right checksum: what anyone can compute, since
+/// the checksum (64-bit FNV-1a over a fixed tag, the route and the name) is no secret.
+fn forged_cursor(name: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for byte in bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    feed(b"cursor-after-v1");
+    for field in ["/services", name] {
+        feed(&[1]);
+        feed(&(field.len() as u64).to_le_bytes());
+        feed(field.as_bytes());
+    }
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hash:016x}{hex}")
 }

@@ -110,7 +110,7 @@ impl DynamoDbStore {
     }
 
     /// At most `limit` services' totals by name after `after`, and whether more follow: one
-    /// Query (a service's totals are under 1 KB, so a page of 1 000 stays under its 1 MB).
+    /// Query (fewer services when their totals pass the 1 MB a Query returns).
     pub async fn services(
         &self,
         after: Option<&str>,
@@ -132,11 +132,13 @@ impl DynamoDbStore {
             }
             let output =
                 (request.send().await).map_err(|e| failure("Query", keys::SERVICES_PK, e))?;
-            Ok::<_, ReadFailure>(output.items.unwrap_or_default())
+            let cut_short = output.last_evaluated_key.is_some();
+            Ok::<_, ReadFailure>((output.items.unwrap_or_default(), cut_short))
         };
-        let (found, _) = tokio::try_join!(query, self.check_layout())?;
+        let ((found, cut_short), _) = tokio::try_join!(query, self.check_layout())?;
         let mut services: Vec<MetaItem> = decode_all(found).map_err(DynamoDbFailure::from)?;
-        let more = services.len() > limit;
+        // A Query stops at 1 MB: then the page is shorter, and the next one goes on from it.
+        let more = services.len() > limit || cut_short;
         services.truncate(limit);
         Ok((services, more))
     }
