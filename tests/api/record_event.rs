@@ -854,13 +854,17 @@ fn concurrent_retried_posts_across_a_store_restart_record_each_event_once() {
                 for n in 0..PER_CLIENT {
                     // Few days and engineers: concurrent writers meet on the same aggregates.
                     // Every client sends the same commits, each at its own minute and with its
-                    // own action: they race to move each commit's first stage and first deploy.
+                    // own action: they race to move each commit's first stage and first deploy,
+                    // half of them in one service and half in another (the same sha, two
+                    // commits), all of them on the store's days.
                     let at = format!("2024-03-{:02}T{:02}:{:02}:00Z", 1 + n % 3, n % 24, client);
+                    const SERVICES: [&str; 2] = ["octo-org/web", "octo-org/api"];
                     let event = json!({
                         "sha": format!("{n:08x}"),
                         "action": ACTIONS[(n + client) % 3],
                         "engineer": ENGINEERS[(client + n) % ENGINEERS.len()],
                         "timestamp": at,
+                        "service": SERVICES[client % 2],
                     })
                     .to_string();
                     let key = format!("client-{client}-event-{n}");
