@@ -12,12 +12,12 @@
 //! | a service's totals   | `SERVICES`              | `<service>`              |                       |
 //! | last id given out    | `COUNTER`               | `EVENT_ID`               |                       |
 //! | idempotency key      | `IDEM#<key>`            | `REQUEST`                | (expires: TTL)        |
-//! | a commit's firsts    | `COMMIT#<sha>`          | `FIRSTS`                 |                       |
+//! | a commit's firsts    | `SVC#<service>#COMMIT#<sha>` | `FIRSTS`            |                       |
 //! | delivery day         | `DLV#<YYYY>`            | `<YYYY-MM-DD>`           |                       |
 //!
-//! Every item of the event, day, engineer, commit and delivery kinds exists twice: once for the
-//! whole store, keyed as above, and once for its service, every key (index keys too) prefixed
-//! `SVC#<service>#` (`SVC#octo/web#EV#2017-10`). A question about one service then reads what a
+//! Every item of the event, day, engineer and delivery kinds exists twice: once for the whole
+//! store, keyed as above, and once for its service, every key (index keys too) prefixed
+//! `SVC#<service>#` (`SVC#octo/web#EV#2017-10`); a commit's firsts, for its service only. A question about one service then reads what a
 //! store of that service alone would read. A service name holds no `#`, and its 255 bytes with
 //! a 1000-byte name stay within DynamoDB's 2048 bytes for a partition key.
 
