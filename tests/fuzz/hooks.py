@@ -1,7 +1,8 @@
 """Schemathesis hooks for `make fuzz`.
 
 `valid_requests_accepted` replaces Schemathesis' `positive_data_acceptance`. A request that fits
-the description must be answered 2xx, or 404 for an event or engineer that does not exist, or
+the description must be answered 2xx, or 404 for an event, engineer or service that does not
+exist (a service without events: on `/engineers/{engineer}/events`), or
 be refused for a rule JSON Schema cannot state. Each such rule is checked here against the
 request itself, so a refusal the request does not earn still fails:
 
@@ -96,7 +97,9 @@ def key_holds_another_body(case) -> bool:
 def scope(case) -> tuple:
     """What a cursor is bound to: the route, its path parameters, the range and the filters."""
     query = case.query or {}
-    filters = tuple(str(query.get(name)) for name in ("from", "to", "engineer", "action"))
+    filters = tuple(
+        str(query.get(name)) for name in ("from", "to", "service", "engineer", "action")
+    )
     return (case.operation.path, tuple(sorted((case.path_parameters or {}).items())), filters)
 
 
@@ -110,7 +113,7 @@ RULES_BEYOND_SCHEMA = {
     "action_not_allowed": lambda case: isinstance(case.body, dict)
     and case.body.get("action") not in ALLOWED_ACTIONS,
 }
-NOT_FOUND_CODES = {"event_not_found", "engineer_not_found"}
+NOT_FOUND_CODES = {"event_not_found", "engineer_not_found", "service_not_found"}
 
 
 def error_code(response) -> str | None:
