@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::daily_json::DailyJson;
-use super::load::{RawEvent, RecordRef};
+use super::load::{RawEvent, RecordRef, check_action, check_engineer, check_id, parse_sha};
 use super::model::{Event, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, Timestamp};
 use super::query::{EventQuery, Page, bounds};
 use super::sha::Sha;
@@ -98,9 +98,10 @@ impl EventIndex {
         records: impl IntoIterator<Item = RawEvent>,
     ) -> Result<Self, InvalidRecord> {
         let mut builder = Builder::new(service);
+        let mut names = LoadNames::default();
         for (index, raw) in records.into_iter().enumerate() {
             builder
-                .push(RecordRef::from(&raw))
+                .push(RecordRef::from(&raw), &mut names)
                 .map_err(|e| InvalidRecord(format!("record {}: {e}", index + 1)))?;
         }
         builder.finish().map_err(|repeated| {
@@ -177,8 +178,9 @@ impl EventIndex {
     /// without parsing.
     pub fn merged(a: &EventIndex, b: &EventIndex) -> Result<Self, InvalidRecord> {
         let mut builder = Builder::new(&a.service);
+        let mut names = LoadNames::default();
         for event in a.iter().chain(b.iter()) {
-            builder.push_view(&event)?;
+            builder.push_view(&event, &mut names)?;
         }
         builder
             .finish()
@@ -358,8 +360,8 @@ where
 pub(crate) struct Builder {
     service: Box<str>,
     events: Vec<Event>,
-    engineer_ids: HashMap<Box<str>, u32, RandomState>,
-    action_ids: HashMap<Box<str>, u16, RandomState>,
+    engineers: LocalIds<u32>,
+    actions: LocalIds<u16>,
     /// Whether some id was not greater than the one before. Exports usually give ids in
     /// order: then no id repeats, and `finish` need not look for one.
     ids_unordered: bool,
@@ -382,40 +384,39 @@ impl Builder {
         Self {
             service: service.into(),
             events: Vec::new(),
-            engineer_ids: HashMap::default(),
-            action_ids: HashMap::default(),
+            engineers: LocalIds::default(),
+            actions: LocalIds::default(),
             ids_unordered: false,
         }
     }
 
-    pub(crate) fn push(&mut self, raw: RecordRef<'_>) -> Result<(), InvalidRecord> {
+    /// A record of a file, or of a test, held to the file's rules (`load::check_id`...); its
+    /// names are checked the first time `names` sees them.
+    pub(crate) fn push(
+        &mut self,
+        raw: RecordRef<'_>,
+        names: &mut LoadNames,
+    ) -> Result<(), InvalidRecord> {
+        check_id(raw.id).map_err(InvalidRecord)?;
+        let sha = parse_sha(&raw.sha).map_err(InvalidRecord)?;
         if !(MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&raw.date) {
             return Err(InvalidRecord(format!(
                 "date {} is outside 1970-01-01..9999-12-31 (expected Unix seconds)",
                 raw.date
             )));
         }
-        for (field, value) in [
-            ("sha", &raw.sha),
-            ("action", &raw.action),
-            ("engineer", &raw.engineer),
-        ] {
-            if value.is_empty() {
-                return Err(InvalidRecord(format!("{field} must not be empty")));
-            }
-        }
-        // Stored in lower case, as POST /events stores it: one commit, whichever way it came in.
-        let sha = match raw.sha.bytes().any(|b| b.is_ascii_uppercase()) {
-            true => Sha::new(&raw.sha.to_ascii_lowercase()),
-            false => Sha::new(&raw.sha),
-        };
-        self.add(raw.id, raw.date, sha, &raw.action, &raw.engineer)
+        self.add(raw.id, raw.date, sha, (&raw.action, &raw.engineer), names)
     }
 
-    /// An event of another store, already checked there.
-    fn push_view(&mut self, event: &EventView<'_>) -> Result<(), InvalidRecord> {
+    /// An event of another store.
+    fn push_view(
+        &mut self,
+        event: &EventView<'_>,
+        names: &mut LoadNames,
+    ) -> Result<(), InvalidRecord> {
         let sha = event.sha.clone();
-        self.add(event.id, event.timestamp, sha, event.action, event.engineer)
+        let event_names = (event.action, event.engineer);
+        self.add(event.id, event.timestamp, sha, event_names, names)
     }
 
     fn add(
@@ -423,12 +424,14 @@ impl Builder {
         id: u64,
         timestamp: Timestamp,
         sha: Sha,
-        action: &str,
-        engineer: &str,
+        (action, engineer): (&str, &str),
+        names: &mut LoadNames,
     ) -> Result<(), InvalidRecord> {
-        let engineer = intern(&mut self.engineer_ids, engineer, u32::MAX)
+        let load_id = names.engineers.id(engineer, check_engineer)?;
+        let engineer = (self.engineers.id(load_id, engineer, u32::MAX))
             .ok_or_else(|| InvalidRecord("too many distinct engineers".into()))?;
-        let action = intern(&mut self.action_ids, action, u16::MAX)
+        let load_id = names.actions.id(action, check_action)?;
+        let action = (self.actions.id(load_id, action, u16::MAX))
             .ok_or_else(|| InvalidRecord("too many distinct actions".into()))?;
         if self.events.len() >= u32::MAX as usize {
             return Err(InvalidRecord("too many events".into()));
@@ -471,8 +474,8 @@ impl Builder {
         if let Some(repeated) = self.repeated_id() {
             return Err(repeated);
         }
-        let (engineer_names, engineer_remap) = sorted_names(self.engineer_ids);
-        let (actions, action_remap) = sorted_names(self.action_ids);
+        let (engineer_names, engineer_remap) = sorted_names(self.engineers.names);
+        let (actions, action_remap) = sorted_names(self.actions.names);
 
         let mut events = self.events;
         for event in &mut events {
@@ -516,31 +519,79 @@ impl Builder {
     }
 }
 
-/// Returns the id of `name`, adding it if new; `None` once `max` names exist.
-fn intern<T>(ids: &mut HashMap<Box<str>, T, RandomState>, name: &str, max: T) -> Option<T>
-where
-    T: Copy + TryFrom<usize> + PartialEq,
-{
-    if let Some(&id) = ids.get(name) {
-        return Some(id);
-    }
-    let id = T::try_from(ids.len()).ok().filter(|id| *id != max)?;
-    ids.insert(name.into(), id);
-    Some(id)
+/// The engineers' and actions' names of a load (of every service's builder), each checked the
+/// first time it comes, and numbered.
+#[derive(Default)]
+pub(crate) struct LoadNames {
+    engineers: NameIds,
+    actions: NameIds,
 }
 
-/// The names in sorted order, and for each insertion-order id its sorted position.
-fn sorted_names<T: Copy + Into<u32>>(
-    ids: HashMap<Box<str>, T, RandomState>,
-) -> (Vec<Box<str>>, Vec<u32>) {
-    let mut by_name: Vec<(Box<str>, T)> = ids.into_iter().collect();
+#[derive(Default)]
+struct NameIds(HashMap<Box<str>, u32, RandomState>);
+
+impl NameIds {
+    fn id(
+        &mut self,
+        name: &str,
+        check: fn(&str) -> Result<(), String>,
+    ) -> Result<u32, InvalidRecord> {
+        if let Some(&id) = self.0.get(name) {
+            return Ok(id);
+        }
+        check(name).map_err(InvalidRecord)?;
+        let id = u32::try_from(self.0.len())
+            .map_err(|_| InvalidRecord("too many distinct names".into()))?;
+        self.0.insert(name.into(), id);
+        Ok(id)
+    }
+}
+
+/// One builder's ids for the names it holds, by the load's ids: a service's builder looks a
+/// name up by index, not by hashing it again in a table of its own. With records of 100
+/// services interleaved, 100 tables were a quarter of a load, waiting on memory.
+struct LocalIds<T> {
+    by_load_id: Vec<Option<T>>,
+    /// By this builder's id.
+    names: Vec<Box<str>>,
+}
+
+impl<T> Default for LocalIds<T> {
+    fn default() -> Self {
+        Self {
+            by_load_id: Vec::new(),
+            names: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy + TryFrom<usize> + PartialEq> LocalIds<T> {
+    /// The id of `name`, which is `load_id` in the load; `None` once `max` names exist.
+    fn id(&mut self, load_id: u32, name: &str, max: T) -> Option<T> {
+        let slot = load_id as usize;
+        if let Some(Some(id)) = self.by_load_id.get(slot) {
+            return Some(*id);
+        }
+        let id = T::try_from(self.names.len()).ok().filter(|id| *id != max)?;
+        if self.by_load_id.len() <= slot {
+            self.by_load_id.resize(slot + 1, None);
+        }
+        self.by_load_id[slot] = Some(id);
+        self.names.push(name.into());
+        Some(id)
+    }
+}
+
+/// The names in sorted order, and for each id (a position in `names`) its sorted position.
+fn sorted_names(names: Vec<Box<str>>) -> (Vec<Box<str>>, Vec<u32>) {
+    let mut by_name: Vec<(Box<str>, u32)> = names.into_iter().zip(0..).collect();
     by_name.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut remap = vec![0u32; by_name.len()];
     let names = by_name
         .into_iter()
         .enumerate()
         .map(|(sorted, (name, id))| {
-            remap[id.into() as usize] = sorted as u32;
+            remap[id as usize] = sorted as u32;
             name
         })
         .collect();

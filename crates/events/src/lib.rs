@@ -8,6 +8,7 @@ mod delivery;
 mod delivery_facts;
 mod event_index;
 mod event_json;
+mod export_line;
 mod generate;
 mod load;
 mod model;

@@ -17,8 +17,10 @@ use utoipa::ToSchema;
 use super::daily_json::DailyJson;
 use super::delivery::{DeliveryIndex, DeploymentFrequency};
 use super::delivery_facts::DeliveryActions;
-use super::event_index::{Builder, EngineerList, EventIndex, InvalidRecord, RepeatedId};
-use super::load::{BLOCK_BYTES, LoadError, RawEvent, RecordRef, parse_reader, parse_slice};
+use super::event_index::{Builder, EngineerList, EventIndex, InvalidRecord, LoadNames, RepeatedId};
+use super::load::{
+    BLOCK_BYTES, LoadError, RawEvent, RecordRef, check_service, parse_reader, parse_slice,
+};
 use super::model::{EventView, Timestamp, day_of};
 use super::query::{EventQuery, Page};
 use super::snapshot::{EventSnapshot, merge_engineers};
@@ -409,13 +411,14 @@ fn summarize<'a>(name: &'a str, snapshot: &'a EventSnapshot) -> Option<ServiceSu
 
 /// Sorts records into their services' builders as they arrive, and checks that no id is
 /// given twice in the whole store.
-struct Loader {
+pub(crate) struct Loader {
     default_service: Box<str>,
     builders: Vec<(Box<str>, Builder)>,
     /// Positions in `builders` by name, and the last one used: records mostly come in runs of
     /// one service, which then cost a comparison instead of a hash.
     positions: HashMap<Box<str>, usize, RandomState>,
     last: usize,
+    names: LoadNames,
     /// The last id read, and whether some id was not greater than the one before: only then
     /// can one repeat.
     last_id: Option<u64>,
@@ -423,18 +426,19 @@ struct Loader {
 }
 
 impl Loader {
-    fn new(default_service: &str) -> Self {
+    pub(crate) fn new(default_service: &str) -> Self {
         Self {
             default_service: default_service.into(),
             builders: Vec::new(),
             positions: HashMap::default(),
             last: 0,
+            names: LoadNames::default(),
             last_id: None,
             ids_unordered: false,
         }
     }
 
-    fn push(&mut self, record: RecordRef<'_>) -> Result<(), InvalidRecord> {
+    pub(crate) fn push(&mut self, record: RecordRef<'_>) -> Result<(), InvalidRecord> {
         let service = record.service.as_deref().unwrap_or(&self.default_service);
         if self
             .builders
@@ -444,6 +448,7 @@ impl Loader {
             self.last = match self.positions.get(service) {
                 Some(&position) => position,
                 None => {
+                    check_service(service).map_err(InvalidRecord)?;
                     self.positions.insert(service.into(), self.builders.len());
                     self.builders.push((service.into(), Builder::new(service)));
                     self.builders.len() - 1
@@ -451,7 +456,7 @@ impl Loader {
             };
         }
         let id = record.id;
-        self.builders[self.last].1.push(record)?;
+        self.builders[self.last].1.push(record, &mut self.names)?;
         self.ids_unordered |= self.last_id.is_some_and(|last| last >= id);
         self.last_id = Some(id);
         Ok(())

@@ -24,7 +24,37 @@ const NIBBLES: [u8; 256] = {
     table
 };
 
+/// The same, for a digit of either case: what a client sends.
+const NIBBLES_ANY_CASE: [u8; 256] = {
+    let mut table = NIBBLES;
+    let mut digit = 10;
+    while digit < 16 {
+        table[HEX_DIGITS[digit].to_ascii_uppercase() as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
+
 impl Sha {
+    /// A commit SHA as a client sends it: 7 to 64 hex digits of either case (`is_sha`), kept in
+    /// lower case so that one commit is one SHA whichever way it came in. The usual 40 digits
+    /// are checked and packed in one pass, the bulk of loading a file's SHAs.
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        if bytes.len() == 40 {
+            let mut packed = [0u8; 20];
+            let mut invalid = 0;
+            for (pair, byte) in bytes.chunks_exact(2).zip(&mut packed) {
+                let high = NIBBLES_ANY_CASE[pair[0] as usize];
+                let low = NIBBLES_ANY_CASE[pair[1] as usize];
+                invalid |= (high | low) & 0xf0;
+                *byte = high << 4 | (low & 0x0f);
+            }
+            return (invalid == 0).then_some(Self::Hex20(packed));
+        }
+        crate::new_event::is_sha(text).then(|| Self::Text(text.to_ascii_lowercase().into()))
+    }
+
     pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
         if bytes.len() == 40 {
@@ -116,6 +146,35 @@ mod tests {
             let sha = Sha::new(text);
             assert_eq!(sha.as_str(&mut [0; 40]), text);
             assert_eq!(serde_json::to_string(&sha).unwrap(), format!("\"{text}\""));
+        }
+    }
+
+    #[test]
+    fn a_parsed_sha_is_a_valid_one_in_lower_case() {
+        let digits = "0123456789abcdefABCDEF";
+        // Every length around the rule's bounds and the packed form, digits of both cases, and
+        // each kind of byte that is not a digit in each position of a 40-digit SHA.
+        let mut texts: Vec<String> = (0..=66)
+            .map(|len| digits.chars().cycle().take(len).collect())
+            .collect();
+        let base = "aae208354d86599338a50eaea960c911627ec2a0";
+        for at in 0..40 {
+            for bad in ["g", "G", " ", "/", ":", "@", "`", "\u{7f}"] {
+                let mut text = base.to_owned();
+                text.replace_range(at..at + 1, bad);
+                texts.push(text);
+            }
+        }
+        texts.push("é".repeat(20));
+        for text in texts {
+            let parsed = Sha::parse(&text);
+            let valid =
+                (7..=64).contains(&text.len()) && text.chars().all(|c| c.is_ascii_hexdigit());
+            assert_eq!(parsed.is_some(), valid, "{text:?}");
+            if let Some(sha) = parsed {
+                assert_eq!(sha.as_str(&mut [0; 40]), text.to_ascii_lowercase());
+                assert_eq!(sha, Sha::new(&text.to_ascii_lowercase()), "{text:?}");
+            }
         }
     }
 }
