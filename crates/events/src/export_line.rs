@@ -217,7 +217,12 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4096))]
+        // No failure file in the source tree: a failing case is printed.
+        #![proptest_config(ProptestConfig {
+            cases: 4096,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
 
         /// Whatever the text, a record read by hand is the record serde_json reads, ending at
         /// the same byte: the oracle is serde_json.
