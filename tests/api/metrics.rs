@@ -17,10 +17,13 @@ const D0: i64 = 1_509_321_600;
 const DAY: i64 = 86_400;
 const HOUR: i64 = 3_600;
 
-fn record(id: u64, date: i64, action: &str, sha: &str) -> RawEvent {
+/// An event of the commit named `commit` (`x`, `a1`): its SHA is the name's bytes in hex, seven
+/// digits at least, as every way in requires of a SHA.
+fn record(id: u64, date: i64, action: &str, commit: &str) -> RawEvent {
+    let hex: String = commit.bytes().map(|b| format!("{b:02x}")).collect();
     RawEvent {
         id,
-        sha: sha.to_owned(),
+        sha: format!("{hex:0>7}"),
         date,
         action: action.to_owned(),
         engineer: "alice".to_owned(),
