@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::params::Query;
 use crate::error::ApiError;
-use crate::events::{AllowedActions, DEFAULT_SERVICE, EventView, NewEvent};
+use crate::events::{AllowedActions, DEFAULT_SERVICE, EventView, IdempotencyKey, NewEvent};
 use crate::state::AppState;
 use crate::write_access::{IamCaller, WriteAccess};
 
@@ -65,9 +65,9 @@ pub async fn record_event(
     if !is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let body = read_body(body).await?;
-    let key = idempotency_key(&headers)?;
-    let key_for_log = key.clone();
+    let body = read_body(body, MAX_BODY_BYTES).await?;
+    let key = idempotency_key(&headers)?.map(IdempotencyKey::Request);
+    let key_for_log = key.as_ref().map(|key| key.name().to_owned());
     let received = Utc::now().timestamp();
     let new = NewEvent::parse(&body, received, &state.default_service).map_err(|refusal| {
         ApiError::InvalidEvent {
@@ -104,11 +104,11 @@ pub async fn record_event(
     Ok(response)
 }
 
-/// The body, read whole within `BODY_READ_TIMEOUT` and `MAX_BODY_BYTES`. Read here, after the
-/// request's own checks, rather than by an extractor before them: a refused request's body is
-/// never read.
-async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
+/// The body, read whole within `BODY_READ_TIMEOUT` and `max` bytes. Read by the handler, after
+/// the request's own checks, rather than by an extractor before them: a refused request's body
+/// is never read.
+pub(crate) async fn read_body(body: Body, max: usize) -> Result<Bytes, ApiError> {
+    let read = axum::body::to_bytes(body, max);
     match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
         Err(_) => Err(ApiError::BodyTimeout(BODY_READ_TIMEOUT.as_secs())),
         Ok(Ok(bytes)) => Ok(bytes),
@@ -116,7 +116,7 @@ async fn read_body(body: Body) -> Result<Bytes, ApiError> {
             let too_long = std::error::Error::source(&error)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
             Err(match too_long {
-                true => ApiError::PayloadTooLarge(MAX_BODY_BYTES),
+                true => ApiError::PayloadTooLarge(max),
                 false => ApiError::InvalidEvent {
                     code: "invalid_body",
                     message: "The body could not be read.".into(),
@@ -127,7 +127,7 @@ async fn read_body(body: Body) -> Result<Bytes, ApiError> {
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())

@@ -5,18 +5,18 @@
 //! builds the next snapshot beside it and swaps it in, so a read never waits on a write longer
 //! than the swap. Writers take turns.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::events::{
-    AllowedActions, DeliveryActions, EventRecord, NewEvent, RawEvent, Services, Sha, Timestamp,
+    AllowedActions, DeliveryActions, EventRecord, IdempotencyKey, NewEvent, RawEvent, Services,
+    Sha, Timestamp,
 };
 
 use super::outcome::{Recorded, WriteFailure};
-use crate::events::IDEMPOTENCY_WINDOW_SECONDS;
 
 pub struct MemoryStore {
     shared: Arc<Shared>,
@@ -133,7 +133,7 @@ impl MemoryStore {
     pub async fn record(
         &self,
         new: NewEvent,
-        key: Option<String>,
+        key: Option<IdempotencyKey>,
         received: Timestamp,
         allowed: Arc<AllowedActions>,
     ) -> Result<Recorded, WriteFailure> {
@@ -158,18 +158,17 @@ impl Shared {
     fn record(
         &self,
         new: NewEvent,
-        key: Option<String>,
+        key: Option<IdempotencyKey>,
         received: Timestamp,
         allowed: &AllowedActions,
     ) -> Result<Recorded, WriteFailure> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let fingerprint = new.fingerprint();
         if let Some(key) = &key {
-            writer
-                .keys
-                .forget_before(received - IDEMPOTENCY_WINDOW_SECONDS);
+            writer.keys.forget_expired(received);
             if let Some(earlier) = writer.keys.by_key.get(key) {
-                return if earlier.fingerprint == fingerprint {
+                let same = earlier.fingerprint == fingerprint || !key.is_same_request_required();
+                return if same {
                     Ok(Recorded {
                         event: earlier.event.clone(),
                         replayed: true,
@@ -197,7 +196,8 @@ impl Shared {
         // The key before the event: a key whose event never reached the file is dropped when
         // the keys are read back, while an event without its key would be recorded again.
         let key_line = key.as_ref().map(|key| KeyLine {
-            key: key.clone(),
+            key: key.name().to_owned(),
+            delivery: matches!(key, IdempotencyKey::Delivery(_)),
             fingerprint: fingerprint.clone(),
             received,
             event: raw.clone(),
@@ -383,45 +383,71 @@ fn cut_torn_last_line(path: &Path) -> Result<(), String> {
         .map_err(fail)
 }
 
-/// Idempotency keys seen in the last 24 hours, with what each recorded. With `EVENTS_FILE`
-/// they are also in `<EVENTS_FILE>.keys`, so that a retry after a restart is still answered.
+/// Idempotency keys within their window (24 hours, a week for a delivery), with what each
+/// recorded. With `EVENTS_FILE` they are also in `<EVENTS_FILE>.keys`, so that a retry after a
+/// restart is still answered.
 #[derive(Default)]
 struct Remembered {
-    by_key: HashMap<String, Earlier>,
-    order: VecDeque<(Timestamp, String)>,
+    by_key: HashMap<IdempotencyKey, Earlier>,
+    /// By the instant each is forgotten.
+    expiry: BTreeSet<(Timestamp, IdempotencyKey)>,
 }
 
 struct Earlier {
     fingerprint: String,
     event: EventRecord,
+    received: Timestamp,
 }
 
 /// One line of the keys file.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct KeyLine {
     key: String,
+    /// A delivered event's identity, not a client's `Idempotency-Key` (absent: a client's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    delivery: bool,
     fingerprint: String,
     received: Timestamp,
     event: RawEvent,
 }
 
+impl KeyLine {
+    fn key(&self) -> IdempotencyKey {
+        match self.delivery {
+            true => IdempotencyKey::Delivery(self.key.clone()),
+            false => IdempotencyKey::Request(self.key.clone()),
+        }
+    }
+}
+
 impl Remembered {
-    fn remember(&mut self, key: String, fingerprint: String, event: EventRecord, at: Timestamp) {
-        self.order.push_back((at, key.clone()));
-        self.by_key.insert(key, Earlier { fingerprint, event });
+    fn remember(
+        &mut self,
+        key: IdempotencyKey,
+        fingerprint: String,
+        event: EventRecord,
+        received: Timestamp,
+    ) {
+        self.expiry.insert((received + key.window(), key.clone()));
+        let earlier = Earlier {
+            fingerprint,
+            event,
+            received,
+        };
+        self.by_key.insert(key, earlier);
     }
 
-    fn forget_before(&mut self, oldest: Timestamp) {
-        while let Some((at, _)) = self.order.front() {
-            if *at > oldest {
+    fn forget_expired(&mut self, now: Timestamp) {
+        while let Some((expires, _)) = self.expiry.first() {
+            if *expires > now {
                 break;
             }
-            let (_, key) = self.order.pop_front().expect("a front entry");
+            let (_, key) = self.expiry.pop_first().expect("a first entry");
             self.by_key.remove(&key);
         }
     }
 
-    /// The keys file's keys younger than 24 hours whose event `log` holds as it was recorded
+    /// The keys file's keys within their window whose event `log` holds as it was recorded
     /// (a key whose event never reached the events file is dropped); a line that does not
     /// parse, the end of an append cut short, is skipped.
     fn read(path: &Path, log: &Services, now: Timestamp) -> Self {
@@ -446,6 +472,7 @@ impl Remembered {
         lines.sort_by_key(|line| line.received);
         let mut keys = Self::default();
         for line in lines {
+            let key = line.key();
             let stored = log.event(line.event.id).as_ref().map(EventRecord::from);
             // A line written before events had services names none: its event's, then.
             let service = line
@@ -460,10 +487,10 @@ impl Remembered {
                 engineer: line.event.engineer,
                 service: service.unwrap_or_default(),
             };
-            let fresh = line.received > now - IDEMPOTENCY_WINDOW_SECONDS;
+            let fresh = line.received + key.window() > now;
             // A key written again after its first event's append failed: the first that holds.
-            if fresh && stored.as_ref() == Some(&event) && !keys.by_key.contains_key(&line.key) {
-                keys.remember(line.key, line.fingerprint, event, line.received);
+            if fresh && stored.as_ref() == Some(&event) && !keys.by_key.contains_key(&key) {
+                keys.remember(key, line.fingerprint, event, line.received);
             }
         }
         keys
@@ -477,14 +504,14 @@ impl Remembered {
         fresh.push(".new");
         let fresh = PathBuf::from(fresh);
         let mut out = File::create(&fresh).map_err(fail)?;
-        for (received, key) in &self.order {
-            let Some(earlier) = self.by_key.get(key) else {
-                continue;
-            };
+        let mut keys: Vec<_> = self.by_key.iter().collect();
+        keys.sort_by_key(|(_, earlier)| earlier.received);
+        for (key, earlier) in keys {
             let line = KeyLine {
-                key: key.clone(),
+                key: key.name().to_owned(),
+                delivery: matches!(key, IdempotencyKey::Delivery(_)),
                 fingerprint: earlier.fingerprint.clone(),
-                received: *received,
+                received: earlier.received,
                 event: RawEvent::from(&earlier.event.view()),
             };
             out.write_all(&json_line(&line)).map_err(fail)?;

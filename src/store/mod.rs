@@ -14,8 +14,8 @@ use self::dynamodb::DynamoDbStore;
 use self::dynamodb::keys::Scope;
 use self::memory::MemoryStore;
 use crate::events::{
-    AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventView, NO_DAYS_JSON,
-    NewEvent, Page, Position, ServiceSummary, Services, Timestamp, summary_days,
+    AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventView, IdempotencyKey,
+    NO_DAYS_JSON, NewEvent, Page, Position, ServiceSummary, Services, Timestamp, summary_days,
 };
 
 pub enum Store {
@@ -81,14 +81,15 @@ impl Store {
         }
     }
 
-    /// Stores `new` as a new event with a new id, or, for a key seen in the last 24 hours with
-    /// the same request, answers with the event that request recorded.
+    /// Stores `new` as a new event with a new id, or, for a key within its window
+    /// (`IdempotencyKey`) with the same request (any, for a delivery), answers with the event
+    /// that request recorded.
     /// An action outside `allowed` is refused, after the retry of a request recorded under
     /// `key`, which is answered as it was whatever the list says now.
     pub async fn record(
         &self,
         new: NewEvent,
-        key: Option<String>,
+        key: Option<IdempotencyKey>,
         received: Timestamp,
         allowed: Arc<AllowedActions>,
     ) -> Result<Recorded, WriteFailure> {

@@ -10,6 +10,7 @@ mod event_index;
 mod event_json;
 mod export_line;
 mod generate;
+mod idempotency;
 mod load;
 mod model;
 mod new_event;
@@ -33,14 +34,15 @@ pub use delivery_facts::{DayChange, DeliveryActions, DeliveryKind, Firsts};
 pub use event_index::{EngineerList, EngineerSummary, EventIndex, InvalidRecord};
 pub use event_json::{EVENT_JSON_BYTES, write_events_json};
 pub use generate::{GeneratorSettings, generate, service_name, write_json_lines};
+pub use idempotency::{DELIVERY_WINDOW_SECONDS, IDEMPOTENCY_WINDOW_SECONDS, IdempotencyKey};
 pub use load::{LoadError, RawEvent};
 pub use model::{
     Event, EventRecord, EventView, MAX_TIMESTAMP, MIN_TIMESTAMP, SECONDS_PER_DAY, Timestamp,
     date_of_day, day_of, format_timestamp,
 };
 pub use new_event::{
-    IDEMPOTENCY_WINDOW_SECONDS, MAX_ACTION_CHARS, MAX_CLOCK_SKEW_SECONDS, MAX_ENGINEER_CHARS,
-    NewEvent, Refusal, is_action_name, is_engineer_name, shorten,
+    MAX_ACTION_CHARS, MAX_CLOCK_SKEW_SECONDS, MAX_ENGINEER_CHARS, NewEvent, Refusal,
+    is_action_name, is_engineer_name, shorten,
 };
 pub use query::{EventQuery, Page, Position};
 pub use service::{

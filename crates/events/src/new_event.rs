@@ -16,10 +16,6 @@ use utoipa::openapi::schema::{
 use super::model::{MIN_TIMESTAMP, Timestamp};
 use super::service::{SERVICE_PATTERN, SERVICE_RULE, is_service_name};
 
-/// How long an idempotency key is remembered: a request sent again with its key within this
-/// answers with the event the first one recorded.
-pub const IDEMPOTENCY_WINDOW_SECONDS: i64 = 24 * 60 * 60;
-
 /// How far ahead of the receiving clock a timestamp may be: clocks drift, deploys do not
 /// happen in the future.
 pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;

@@ -24,7 +24,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::events::{
-    MAX_TIMESTAMP, MIN_TIMESTAMP, Position, SECONDS_PER_DAY, Timestamp, date_of_day,
+    IdempotencyKey, MAX_TIMESTAMP, MIN_TIMESTAMP, Position, SECONDS_PER_DAY, Timestamp, date_of_day,
 };
 
 /// The version of this layout, kept in the store's totals (`layout`; absent: 1, before
@@ -67,6 +67,8 @@ const SERVICE_PREFIX: &str = "SVC#";
 const EVENTS_PREFIX: &str = "EV#";
 const ID_PREFIX: &str = "ID#";
 const IDEMPOTENCY_PREFIX: &str = "IDEM#";
+/// A delivered event's identity: apart from clients' keys, which may spell anything.
+const DELIVERY_PREFIX: &str = "DELIVERED#";
 const DAYS_PREFIX: &str = "DAY#";
 const ENGINEER_DAYS_PREFIX: &str = "ENGDAY#";
 const COMMIT_PREFIX: &str = "COMMIT#";
@@ -105,6 +107,7 @@ fn kind_in_scope(pk: &str) -> Option<Kind> {
         (EVENTS_PREFIX, Kind::Event),
         (ID_PREFIX, Kind::Id),
         (IDEMPOTENCY_PREFIX, Kind::Idempotency),
+        (DELIVERY_PREFIX, Kind::Idempotency),
         (DAYS_PREFIX, Kind::Day),
         (ENGINEER_DAYS_PREFIX, Kind::EngineerDay),
         (COMMIT_PREFIX, Kind::Commit),
@@ -221,8 +224,11 @@ pub fn id_pk(id: u64) -> String {
     format!("{ID_PREFIX}{id}")
 }
 
-pub fn idempotency_pk(key: &str) -> String {
-    format!("{IDEMPOTENCY_PREFIX}{key}")
+pub fn idempotency_pk(key: &IdempotencyKey) -> String {
+    match key {
+        IdempotencyKey::Request(key) => format!("{IDEMPOTENCY_PREFIX}{key}"),
+        IdempotencyKey::Delivery(key) => format!("{DELIVERY_PREFIX}{key}"),
+    }
 }
 
 pub fn engineer_index_pk(scope: Scope<'_>, engineer: &str) -> String {
@@ -341,7 +347,14 @@ mod tests {
         }
         for (pk, kind) in [
             (id_pk(7), Kind::Id),
-            (idempotency_pk("ID#7"), Kind::Idempotency),
+            (
+                idempotency_pk(&IdempotencyKey::Request("ID#7".into())),
+                Kind::Idempotency,
+            ),
+            (
+                idempotency_pk(&IdempotencyKey::Delivery("x".into())),
+                Kind::Idempotency,
+            ),
             (META_PK.to_owned(), Kind::Meta),
             (SERVICES_PK.to_owned(), Kind::Services),
             (COUNTER_PK.to_owned(), Kind::Counter),

@@ -25,7 +25,7 @@ use super::keys::{self, Scope};
 use super::transact::{Change, put, put_new};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
-use crate::events::{IDEMPOTENCY_WINDOW_SECONDS, SERVICE_FREQUENCY_DAYS};
+use crate::events::{IdempotencyKey, SERVICE_FREQUENCY_DAYS};
 use crate::store::outcome::{Recorded, WriteFailure};
 
 /// Cancellation reasons that another attempt can overcome: a condition on what was read (read
@@ -43,7 +43,7 @@ impl DynamoDbStore {
     pub async fn record(
         &self,
         new: NewEvent,
-        key: Option<String>,
+        key: Option<IdempotencyKey>,
         received: Timestamp,
         allowed: &AllowedActions,
     ) -> Result<Recorded, WriteFailure> {
@@ -51,7 +51,7 @@ impl DynamoDbStore {
         if let Some(key) = &key
             && let Some(earlier) = self.earlier_request(key, received).await?
         {
-            return earlier.answer(&fingerprint, &self.default_service);
+            return earlier.answer(key, &fingerprint, &self.default_service);
         }
         allowed.check(&new.action)?;
         let mut id = self.next_id().await?;
@@ -139,11 +139,11 @@ impl DynamoDbStore {
             if key_at.is_some_and(failed) {
                 // Another request with this key was recorded meanwhile, or this one was: an
                 // attempt whose answer was lost (an endpoint without request tokens).
-                let key = key.as_deref().expect("checked");
+                let key = key.as_ref().expect("checked");
                 if let Some(earlier) = self.earlier_request(key, received).await? {
                     let ours = earlier.id == id;
                     return earlier
-                        .answer(&fingerprint, &self.default_service)
+                        .answer(key, &fingerprint, &self.default_service)
                         .map(|recorded| Recorded {
                             replayed: !ours,
                             ..recorded
@@ -220,7 +220,7 @@ impl DynamoDbStore {
     /// What an earlier request with `key` recorded, if it is less than 24 hours old.
     async fn earlier_request(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         now: Timestamp,
     ) -> Result<Option<IdempotencyItem>, DynamoDbFailure> {
         let Some(item) = self
@@ -378,10 +378,15 @@ impl DynamoDbStore {
 }
 
 impl IdempotencyItem {
-    /// The event recorded under this key (one recorded before events had services is
-    /// `default_service`'s), if `fingerprint` is the request's that recorded it.
-    fn answer(self, fingerprint: &str, default_service: &str) -> Result<Recorded, WriteFailure> {
-        if self.fingerprint != fingerprint {
+    /// The event recorded under `key` (one recorded before events had services is
+    /// `default_service`'s), if `fingerprint` is the request's that recorded it or need not be.
+    fn answer(
+        self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        default_service: &str,
+    ) -> Result<Recorded, WriteFailure> {
+        if self.fingerprint != fingerprint && key.is_same_request_required() {
             return Err(WriteFailure::KeyReused);
         }
         Ok(Recorded {
@@ -566,10 +571,10 @@ fn spanned(
     change.build(store)
 }
 
-/// The idempotency record: new, or replacing one whose 24 hours are over.
+/// The idempotency record: new, or replacing one whose window is over.
 fn put_idempotency(
     store: &DynamoDbStore,
-    key: &str,
+    key: &IdempotencyKey,
     fingerprint: &str,
     event: &EventItem,
     received: Timestamp,
@@ -584,7 +589,7 @@ fn put_idempotency(
         action: event.action.clone(),
         engineer: event.engineer.clone(),
         svc: event.svc.clone(),
-        expires: received + IDEMPOTENCY_WINDOW_SECONDS,
+        expires: received + key.window(),
     });
     put(
         store,
