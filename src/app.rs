@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::routes::params::{self, MAX_URI_BYTES};
 use crate::routes::{
     docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, record_event,
-    root, services, summaries,
+    root, services, summaries, webhook_github,
 };
 use crate::state::AppState;
 use crate::telemetry::log_request;
@@ -56,6 +56,7 @@ route_table! {
     get "/metrics/delivery" => metrics::delivery, errors: metrics::errors();
     get "/openapi.json" => openapi_json::openapi_json, errors: vec![];
     get "/docs" => docs::docs, errors: vec![ApiError::DocsNotServed];
+    post "/webhooks/github" => webhook_github::github_webhook, errors: webhook_github::errors();
 }
 
 pub fn router(state: AppState) -> Router {

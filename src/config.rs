@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
 
+use crate::webhooks::Webhooks;
+
 use crate::events::{
     AllowedActions, DEFAULT_SERVICE, DeliveryActions, MAX_ALLOWED_ACTIONS, SERVICE_RULE,
     is_action_name, is_service_name,
@@ -60,6 +62,8 @@ pub struct Config {
     pub allowed_actions: AllowedActions,
     /// `DEFAULT_SERVICE`: the service of an event that names none.
     pub default_service: String,
+    /// `GITHUB_WEBHOOK_SECRET` (and `_PREVIOUS`), `DEPLOY_ENVIRONMENTS`, with the delivery actions.
+    pub webhooks: Webhooks,
 }
 
 /// A value that must not reach a log: its `Debug` says only that it is set.
@@ -74,6 +78,8 @@ impl std::fmt::Debug for Secret {
 
 /// The shortest `INGEST_TOKEN` accepted: a guessable token is no protection.
 pub const MIN_INGEST_TOKEN_CHARS: usize = 16;
+/// The shortest webhook secret accepted, for the same reason.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 
 /// A variable that does not hold what it must; the message names both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +282,56 @@ impl Config {
         )?
         .unwrap_or_else(|| DEFAULT_SERVICE.to_owned());
 
+        let secret = |variable: &'static str| match var(variable) {
+            None => Ok(None),
+            Some(secret) if secret.chars().count() >= MIN_WEBHOOK_SECRET_CHARS => {
+                Ok(Some(Secret(secret)))
+            }
+            Some(secret) => Err(invalid(
+                variable,
+                format!("<{} characters, not shown>", secret.chars().count()),
+                &format!(
+                    "at least {MIN_WEBHOOK_SECRET_CHARS} characters, such as the output of `openssl rand -hex 32`"
+                ),
+            )),
+        };
+        let github_secrets = match (
+            secret("GITHUB_WEBHOOK_SECRET")?,
+            secret("GITHUB_WEBHOOK_SECRET_PREVIOUS")?,
+        ) {
+            (Some(current), previous) => [Some(current), previous].into_iter().flatten().collect(),
+            (None, None) => Vec::new(),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "GITHUB_WEBHOOK_SECRET",
+                    String::new(),
+                    "the current secret, set whenever GITHUB_WEBHOOK_SECRET_PREVIOUS is",
+                ));
+            }
+        };
+        let deploy_environments = match var("DEPLOY_ENVIRONMENTS") {
+            None => Webhooks::default().deploy_environments,
+            Some(list) => {
+                let names: Vec<String> = (list.split(','))
+                    .map(|name| name.trim().to_owned())
+                    .filter(|name| !name.is_empty())
+                    .collect();
+                if names.is_empty() || names.iter().any(|name| name.len() > 255) {
+                    return Err(invalid(
+                        "DEPLOY_ENVIRONMENTS",
+                        list,
+                        "deployment environment names separated by commas, such as production,prod",
+                    ));
+                }
+                names
+            }
+        };
+        let webhooks = Webhooks {
+            github_secrets,
+            deploy_environments,
+            actions: delivery_actions.clone(),
+        };
+
         Ok(Self {
             on_lambda,
             bind_addr,
@@ -290,6 +346,7 @@ impl Config {
             delivery_actions,
             allowed_actions,
             default_service,
+            webhooks,
         })
     }
 }
@@ -406,6 +463,8 @@ mod tests {
             ("LOG_LEVEL", "hyper"),
             ("LOG_LEVEL", "info,hyper=loud"),
             ("LOG_LEVEL", "=debug"),
+            ("GITHUB_WEBHOOK_SECRET", "too short"),
+            ("DEPLOY_ENVIRONMENTS", " , ,"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();
             assert_eq!(error.variable, name);
@@ -413,6 +472,41 @@ mod tests {
             assert!(message.starts_with(name), "{message}");
             assert!(message.contains("expected"), "{message}");
         }
+    }
+
+    #[test]
+    fn webhook_secrets_are_the_current_then_the_previous_and_never_shown() {
+        let current = "the current secret, 32 characters";
+        let previous = "the previous secret, long enough";
+        let config = config(&[
+            ("GITHUB_WEBHOOK_SECRET", current),
+            ("GITHUB_WEBHOOK_SECRET_PREVIOUS", previous),
+            ("DEPLOY_ENVIRONMENTS", "live, Production"),
+        ])
+        .unwrap();
+        let secrets: Vec<&str> = (config.webhooks.github_secrets.iter())
+            .map(|secret| secret.0.as_str())
+            .collect();
+        assert_eq!(secrets, [current, previous]);
+        assert_eq!(config.webhooks.deploy_environments, ["live", "Production"]);
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains(current) && !shown.contains(previous),
+            "{shown}"
+        );
+        assert!(
+            super::tests::config(&[])
+                .unwrap()
+                .webhooks
+                .github_secrets
+                .is_empty()
+        );
+        let alone = super::tests::config(&[("GITHUB_WEBHOOK_SECRET_PREVIOUS", previous)]);
+        let error = alone.unwrap_err();
+        assert_eq!(error.variable, "GITHUB_WEBHOOK_SECRET");
+        assert!(!error.to_string().contains(previous), "{error}");
+        let short = super::tests::config(&[("GITHUB_WEBHOOK_SECRET", "short secret")]);
+        assert!(!short.unwrap_err().to_string().contains("short secret"));
     }
 
     #[test]

@@ -67,6 +67,13 @@ pub enum ApiError {
     /// Recording refused whoever asks: no IAM caller behind API Gateway, or a local server on a
     /// non-loopback address without `INGEST_TOKEN`.
     WritesForbidden(&'static str),
+    /// A webhook delivery whose signature (or GitLab token) is missing, malformed or wrong: no
+    /// hint of which.
+    InvalidSignature,
+    /// A webhook route of a code host without a secret configured.
+    WebhookNotConfigured(&'static str),
+    /// A webhook body that is not the event its header names: why.
+    InvalidPayload(String),
     MetadataUnavailable(String),
     StoreUnavailable,
     Internal,
@@ -86,8 +93,11 @@ impl ApiError {
             | Self::EngineerNotFound(_)
             | Self::ServiceNotFound(_)
             | Self::EventNotFound(_)
-            | Self::DocsNotServed => StatusCode::NOT_FOUND,
-            Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            | Self::DocsNotServed
+            | Self::WebhookNotConfigured(_) => StatusCode::NOT_FOUND,
+            Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey | Self::InvalidPayload(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -95,7 +105,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::StoreReadOnly => StatusCode::CONFLICT,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::WritesForbidden(_) => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UriTooLong(_) => StatusCode::URI_TOO_LONG,
@@ -140,6 +150,9 @@ impl ApiError {
             Self::StoreReadOnly => "store_read_only",
             Self::Unauthorized => "unauthorized",
             Self::WritesForbidden(_) => "writes_forbidden",
+            Self::InvalidSignature => "invalid_signature",
+            Self::WebhookNotConfigured(_) => "webhook_not_configured",
+            Self::InvalidPayload(_) => "invalid_payload",
             Self::MetadataUnavailable(_) => "metadata_unavailable",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal_error",
@@ -201,6 +214,11 @@ impl ApiError {
             Self::StoreReadOnly => "EVENTS_FILE is a JSON array, which cannot be appended to: convert it to JSON lines (jq -c '.[]') to record events.".into(),
             Self::Unauthorized => "Recording events requires 'Authorization: Bearer <INGEST_TOKEN>'.".into(),
             Self::WritesForbidden(why) => format!("{why}."),
+            Self::InvalidSignature => "The delivery's signature does not verify.".into(),
+            Self::WebhookNotConfigured(host) => format!(
+                "This service takes no {host} webhooks: the operator has not configured their secret."
+            ),
+            Self::InvalidPayload(why) => format!("{why}."),
             Self::MetadataUnavailable(message) => format!("{message}."),
             Self::StoreUnavailable => {
                 "The event store did not answer in time; retry after the Retry-After delay.".into()

@@ -13,6 +13,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 pub mod write_access;
 
 /// The event domain (its own crate, `crates/events`), where the routes expect it.

@@ -27,8 +27,8 @@ use crate::error::ApiError;
         title = "Deployment pipeline events API",
         description = "Query a deployment pipeline's events (who deployed what, when) and record new ones. \
             Every error is `{\"error\":{\"code\",\"message\"}}` with a stable `code`. Deployed behind \
-            API Gateway, every route but `GET /health` takes the stage's API key in `x-api-key`, and \
-            `POST /events` is signed with AWS Signature Version 4 instead. A method a path does not \
+            API Gateway, every route but `GET /health` and the webhooks takes the stage's API key in \
+            `x-api-key`, and `POST /events` is signed with AWS Signature Version 4 instead. A method a path does not \
             support answers 405 `method_not_allowed` with an `Allow` header; a path that is not here \
             answers 404 `not_found`.",
         license(name = "MIT", identifier = "MIT"),
@@ -41,6 +41,7 @@ use crate::error::ApiError;
         (name = "services", description = "The services whose pipelines record events here."),
         (name = "summaries", description = "Statistics per day."),
         (name = "metrics", description = "Delivery performance (DORA)."),
+        (name = "webhooks", description = "Code hosts' webhooks, verified by their signature."),
     )
 )]
 struct ApiDoc;

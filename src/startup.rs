@@ -77,7 +77,8 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
     Ok(AppState::new(store, metadata)
         .with_write_access(write_access)
         .with_allowed_actions(config.allowed_actions.clone())
-        .with_default_service(config.default_service.clone()))
+        .with_default_service(config.default_service.clone())
+        .with_webhooks(config.webhooks.clone()))
 }
 
 /// `EVENTS_FILE`, or the built-in sample dataset; a record naming no service belongs to

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::events::{AllowedActions, DEFAULT_SERVICE};
 use crate::metadata::MetadataSource;
 use crate::store::Store;
+use crate::webhooks::Webhooks;
 use crate::write_access::WriteAccess;
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub allowed_actions: Arc<AllowedActions>,
     /// The service of an event that names none (`DEFAULT_SERVICE`).
     pub default_service: Arc<str>,
+    /// The code hosts' webhooks: their secrets and how a deployment is recorded.
+    pub webhooks: Arc<Webhooks>,
 }
 
 impl AppState {
@@ -27,7 +30,13 @@ impl AppState {
             write_access: Arc::new(WriteAccess::Loopback),
             allowed_actions: Arc::new(AllowedActions::default()),
             default_service: DEFAULT_SERVICE.into(),
+            webhooks: Arc::new(Webhooks::default()),
         }
+    }
+
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = Arc::new(webhooks);
+        self
     }
 
     pub fn with_default_service(mut self, service: String) -> Self {

@@ -14,3 +14,4 @@ pub mod record_event;
 pub mod root;
 pub mod services;
 pub mod summaries;
+pub mod webhook_github;

@@ -23,3 +23,4 @@ mod record_event;
 mod root;
 mod services;
 mod summaries;
+mod webhooks_github;

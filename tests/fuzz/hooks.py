@@ -12,12 +12,21 @@ request itself, so a refusal the request does not earn still fails:
 - `invalid_timestamp`: the body's timestamp is before 1970 or more than 5 minutes ahead;
 - `idempotency_key_reused` (422): this run recorded another body under the same key;
 - `action_not_allowed` (422): the body's action is not among the server's allowed actions (the
-  default list: the run sets no ALLOWED_ACTIONS).
+  default list: the run sets no ALLOWED_ACTIONS);
+- `invalid_signature` (401, `POST /webhooks/github`): the signature sent is not the HMAC-SHA256
+  of the body sent under the run's secret (`before_call` signs each delivery, so this is earned
+  only by a request whose signature or body Schemathesis changed after);
+- `invalid_payload` (400, `POST /webhooks/github`): the delivery names an event whose payload the
+  route reads (its shape is GitHub's, which the description leaves open), or its
+  `X-GitHub-Event` is not a header value the route reads.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 from datetime import date, datetime, timedelta, timezone
 
 import schemathesis
@@ -26,6 +35,11 @@ MAX_DAYS = 366
 ALLOWED_ACTIONS = {"stage", "deploy", "rollback", "commit", "hotfix"}
 MAX_CLOCK_SKEW_SECONDS = 300
 DAY = 86_400
+WEBHOOK = "/webhooks/github"
+# The server's GITHUB_WEBHOOK_SECRET (run.py sets both).
+WEBHOOK_SECRET = os.environ.get("FUZZ_WEBHOOK_SECRET", "").encode()
+# The events whose payload the route reads: any other is answered 202 and ignored.
+EVENTS_READ = {"deployment_status"}
 
 # What this run has seen: cursors the service issued (with the route and filters of the request
 # each came from), and bodies recorded under each key.
@@ -103,15 +117,46 @@ def scope(case) -> tuple:
     return (case.operation.path, tuple(sorted((case.path_parameters or {}).items())), filters)
 
 
+def signature_of(body: bytes) -> str:
+    return "sha256=" + hmac.new(WEBHOOK_SECRET, body, hashlib.sha256).hexdigest()
+
+
+def signature_is_wrong(case, response) -> bool:
+    sent = response.request.body or b""
+    if isinstance(sent, str):
+        sent = sent.encode()
+    return case.operation.path == WEBHOOK and header(case, "X-Hub-Signature-256") != signature_of(sent)
+
+
+def event_is_read_or_unreadable(case) -> bool:
+    if case.operation.path != WEBHOOK:
+        return False
+    event = header(case, "X-GitHub-Event")
+    readable = event is not None and 0 < len(event) <= 100 and event.isascii() and event.isprintable()
+    return not readable or event in EVENTS_READ
+
+
+@schemathesis.hook
+def before_call(ctx, case, kwargs):
+    """Signs a webhook delivery as GitHub does, so that the fuzzing reaches past the signature:
+    the body as the transport sends JSON (`json.dumps`, UTF-8)."""
+    if case.operation.path != WEBHOOK or not isinstance(case.body, (dict, list, str, int, float, bool)):
+        return
+    body = json.dumps(case.body).encode("utf-8")
+    case.headers = {**(case.headers or {}), "X-Hub-Signature-256": signature_of(body)}
+
+
 RULES_BEYOND_SCHEMA = {
-    "invalid_range": lambda case: range_is_empty(case.query or {}),
-    "range_too_large": lambda case: range_is_too_large(case.query or {}),
-    "invalid_cursor": lambda case: "cursor" in (case.query or {})
+    "invalid_range": lambda case, _: range_is_empty(case.query or {}),
+    "range_too_large": lambda case, _: range_is_too_large(case.query or {}),
+    "invalid_cursor": lambda case, _: "cursor" in (case.query or {})
     and issued_cursors.get(str(case.query["cursor"])) != scope(case),
-    "invalid_timestamp": lambda case: timestamp_out_of_bounds(case.body),
-    "idempotency_key_reused": key_holds_another_body,
-    "action_not_allowed": lambda case: isinstance(case.body, dict)
+    "invalid_timestamp": lambda case, _: timestamp_out_of_bounds(case.body),
+    "idempotency_key_reused": lambda case, _: key_holds_another_body(case),
+    "action_not_allowed": lambda case, _: isinstance(case.body, dict)
     and case.body.get("action") not in ALLOWED_ACTIONS,
+    "invalid_signature": signature_is_wrong,
+    "invalid_payload": lambda case, _: event_is_read_or_unreadable(case),
 }
 NOT_FOUND_CODES = {"event_not_found", "engineer_not_found", "service_not_found"}
 
@@ -151,7 +196,7 @@ def valid_requests_accepted(ctx, response, case):
     if status == 404 and code in NOT_FOUND_CODES:
         return None
     rule = RULES_BEYOND_SCHEMA.get(code)
-    if rule is not None and rule(case):
+    if rule is not None and rule(case, response):
         return None
     raise AssertionError(
         f"A request the description allows was refused: {status} {code!r}, "

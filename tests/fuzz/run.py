@@ -37,6 +37,8 @@ MOTO_PYTHON = ROOT / ".venv" / "bin" / "python"
 MOTO_SERVER = ROOT / "tests" / "api" / "support" / "moto_server.py"
 SAMPLE = ROOT / "data" / "events.jsonl"
 TOKEN = "fuzz-ingest-token-0123456789"
+# The webhook's secret: the hooks sign each delivery with it (before_call).
+WEBHOOK_SECRET = "fuzz-webhook-secret-0123456789"
 SEED = "1212"
 MAX_SECONDS = os.environ.get("FUZZ_MAX_SECONDS", "100")
 
@@ -122,6 +124,7 @@ def main() -> int:
         "PATH": os.environ.get("PATH", ""),
         "BIND_ADDR": f"127.0.0.1:{port}",
         "INGEST_TOKEN": TOKEN,
+        "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "LOG_LEVEL": "warn",
     }
     moto = dynamodb_table(env) if store == "dynamodb" else None
@@ -154,7 +157,12 @@ def fuzz(url: str, env: dict) -> int:
                 "--generation-database", "none",
                 "--no-color",
             ]
-            run_env = dict(os.environ, SCHEMATHESIS_HOOKS="hooks", PYTHONPATH=str(Path(__file__).parent))
+            run_env = dict(
+                os.environ,
+                SCHEMATHESIS_HOOKS="hooks",
+                PYTHONPATH=str(Path(__file__).parent),
+                FUZZ_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            )
             result = subprocess.run(command, env=run_env, cwd=work)
         finally:
             server.send_signal(signal.SIGTERM)

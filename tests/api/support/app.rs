@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use pipeline_events_api::app::router;
+use pipeline_events_api::config::Secret;
 use pipeline_events_api::events::{RawEvent, Services};
 use pipeline_events_api::metadata::MetadataSource;
 use pipeline_events_api::startup::SAMPLE_EVENTS;
@@ -14,17 +15,19 @@ use pipeline_events_api::store::dynamodb::DynamoDbStore;
 use pipeline_events_api::store::dynamodb::import::import;
 use pipeline_events_api::store::dynamodb::table::create_table;
 use pipeline_events_api::store::memory::MemoryStore;
+use pipeline_events_api::webhooks::Webhooks;
 
 use super::moto::{Moto, patient_dynamodb_config};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// Every path the Router serves, with its parameters filled in as the fixture store answers
-/// them with 200.
+/// Every path the Router serves to GET, with its parameters filled in as the fixture store
+/// answers them with 200 (the webhooks' paths take only POST).
 pub fn routes() -> Vec<String> {
-    let mut paths: Vec<String> = pipeline_events_api::app::routes()
+    let mut paths: Vec<String> = pipeline_events_api::app::error_answers()
         .into_iter()
-        .map(|(path, _)| path.replace("{id}", "1").replace("{engineer}", "bob"))
+        .filter(|(_, method, _)| *method == "get")
+        .map(|(path, _, _)| path.replace("{id}", "1").replace("{engineer}", "bob"))
         .collect();
     paths.dedup();
     paths
@@ -139,6 +142,29 @@ impl TestApp {
             router: router(state.clone()),
             state,
         }
+    }
+
+    /// This app, taking GitHub's webhook signed with one of `secrets` (the current first).
+    pub fn with_github_secrets(self, secrets: &[&str]) -> Self {
+        let webhooks = Webhooks {
+            github_secrets: secrets.iter().map(|s| Secret((*s).to_owned())).collect(),
+            ..Webhooks::default()
+        };
+        let state = self.state.with_webhooks(webhooks);
+        Self {
+            router: router(state.clone()),
+            state,
+        }
+    }
+
+    /// `POST path` with `body` and these headers (a webhook's delivery).
+    pub async fn post(&self, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> TestResponse {
+        let mut request = Request::builder().method(Method::POST).uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::from(body)).expect("a valid request"))
+            .await
     }
 
     /// The DynamoDB store, if the app reads one.

@@ -5,6 +5,7 @@ pub mod moto;
 pub mod payloads;
 pub mod runtime_api;
 pub mod temp;
+pub mod webhooks;
 
 pub use app::{Backend, TestApp, blocking_runtime, fixture_records, routes};
 

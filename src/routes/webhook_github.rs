@@ -1,0 +1,134 @@
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::params::Query;
+use super::record_event::{is_json, read_body};
+use crate::error::ApiError;
+use crate::events::EventView;
+use crate::state::AppState;
+use crate::webhooks::{Delivery, MAX_WEBHOOK_BODY_BYTES, github};
+
+/// GitHub's headers, as the OpenAPI description shows them.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct GitHubHeaders {
+    /// `sha256=` and the HMAC-SHA256 of the body under the webhook's secret, in hex.
+    #[param(rename = "X-Hub-Signature-256")]
+    signature: String,
+    /// The event: `ping` and `deployment_status` are read; any other is ignored (202).
+    #[param(rename = "X-GitHub-Event")]
+    event: String,
+    /// The delivery's id, kept by a redelivery: logged with what it recorded.
+    #[param(rename = "X-GitHub-Delivery", nullable = false)]
+    delivery: Option<String>,
+}
+
+/// What a delivery recorded: the events, each recorded once however often it is delivered, so
+/// a redelivery answers the same.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookRecorded<'a> {
+    pub events: Vec<EventView<'a>>,
+}
+
+/// A delivery that records nothing, and why.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookIgnored {
+    #[schema(example = "a deployment status 'failure' is not a finished deployment")]
+    pub ignored: String,
+}
+
+/// `POST /webhooks/github`: a GitHub webhook's delivery, verified, then recorded.
+#[utoipa::path(
+    post,
+    path = "/webhooks/github",
+    summary = "Record a GitHub webhook delivery",
+    description = "Takes GitHub's webhook (content type `application/json`, events \"Deployment statuses\"): a successful deployment status is recorded as a deploy in a deploy environment (`DEPLOY_ENVIRONMENTS`) and as a stage elsewhere, once however often it is delivered. The signature is verified before anything else is read. No API key: GitHub cannot send one.",
+    tag = "webhooks",
+    security(()),
+    params(GitHubHeaders),
+    request_body(content = Object, content_type = "application/json", description = "GitHub's payload for the event `X-GitHub-Event` names."),
+    responses(
+        (status = 200, description = "Recorded (a `ping`: nothing to record); a redelivery answers the same.", body = WebhookRecorded),
+        (status = 202, description = "An event or state this service does not record.", body = WebhookIgnored)
+    )
+)]
+pub async fn github_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    // Read after the signature is verified: a stranger learns nothing of the parameters.
+    query: Result<Query, ApiError>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let webhooks = state.webhooks.clone();
+    if webhooks.github_secrets.is_empty() {
+        return Err(ApiError::WebhookNotConfigured("GitHub"));
+    }
+    let body = read_body(body, MAX_WEBHOOK_BODY_BYTES).await?;
+    let signature = headers.get(github::SIGNATURE).map(|value| value.as_bytes());
+    github::verify(&webhooks.github_secrets, signature, &body)?;
+    query?;
+    if !is_json(&headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let event = header_text(&headers, github::EVENT).ok_or_else(|| {
+        ApiError::InvalidPayload("Header 'X-GitHub-Event' must name the event".into())
+    })?;
+    let delivery = header_text(&headers, github::DELIVERY);
+    let received = Utc::now().timestamp();
+    let events = match github::read(event, &body, &webhooks, received)? {
+        Delivery::Ping => Vec::new(),
+        Delivery::Ignored(reason) => {
+            tracing::info!(delivery, event, reason, "webhook delivery ignored");
+            let ignored = WebhookIgnored { ignored: reason };
+            return Ok((StatusCode::ACCEPTED, Json(ignored)).into_response());
+        }
+        Delivery::Events(events) => events,
+    };
+    // The configured deploy and stage are always among the allowed actions.
+    let allowed = state.allowed_actions.clone();
+    let mut recorded = Vec::with_capacity(events.len());
+    for (new, key) in events {
+        let answer = state
+            .store
+            .record(new, Some(key), received, allowed.clone())
+            .await?;
+        recorded.push(answer);
+    }
+    tracing::info!(
+        delivery,
+        event,
+        recorded = ?recorded.iter().map(|r| (r.event.id, r.replayed)).collect::<Vec<_>>(),
+        "webhook delivery"
+    );
+    let events = recorded.iter().map(|r| r.event.view()).collect();
+    Ok(Json(WebhookRecorded { events }).into_response())
+}
+
+/// A header's value, if it is printable ASCII of at most 100 characters (what GitHub sends).
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let value = headers.get(name)?.to_str().ok()?;
+    (!value.is_empty() && value.len() <= 100).then_some(value)
+}
+
+/// Every refusal, each as the service writes it.
+pub fn errors() -> Vec<ApiError> {
+    vec![
+        ApiError::WebhookNotConfigured("GitHub"),
+        ApiError::InvalidSignature,
+        ApiError::InvalidPayload(
+            "The body is not a GitHub 'deployment_status' event: missing field `deployment`".into(),
+        ),
+        ApiError::PayloadTooLarge(MAX_WEBHOOK_BODY_BYTES),
+        ApiError::BodyTimeout(super::record_event::BODY_READ_TIMEOUT.as_secs()),
+        ApiError::UnsupportedMediaType,
+        ApiError::StoreUnavailable,
+        ApiError::StoreNeedsUpgrade,
+    ]
+}
