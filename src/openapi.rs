@@ -233,12 +233,13 @@ fn error_responses(errors: &[ApiError]) -> BTreeMap<String, utoipa::openapi::Res
                     HeaderBuilder::new()
                         .schema(ObjectBuilder::new().schema_type(Type::String))
                         .description(Some(
-                            "The methods the path takes: `GET,HEAD`, and `POST` on `/events`.",
+                            "The methods the path takes: `GET,HEAD`, `POST` on `/events` too, and only `POST` on `/webhooks/github`.",
                         ))
                         .build(),
                 );
             }
-            if status == StatusCode::UNAUTHORIZED {
+            // The bearer token's refusal names its scheme; a webhook's gives no hint.
+            if errors.contains(&&ApiError::Unauthorized) {
                 response = response.header(
                     "WWW-Authenticate",
                     HeaderBuilder::new()
