@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::routes::params::{self, MAX_URI_BYTES};
 use crate::routes::{
     docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json, record_event,
-    root, services, summaries, webhook_github,
+    root, services, summaries, webhook_github, webhook_gitlab,
 };
 use crate::state::AppState;
 use crate::telemetry::log_request;
@@ -57,6 +57,7 @@ route_table! {
     get "/openapi.json" => openapi_json::openapi_json, errors: vec![];
     get "/docs" => docs::docs, errors: vec![ApiError::DocsNotServed];
     post "/webhooks/github" => webhook_github::github_webhook, errors: webhook_github::errors();
+    post "/webhooks/gitlab" => webhook_gitlab::gitlab_webhook, errors: webhook_gitlab::errors();
 }
 
 pub fn router(state: AppState) -> Router {

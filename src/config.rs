@@ -295,20 +295,23 @@ impl Config {
                 ),
             )),
         };
-        let github_secrets = match (
-            secret("GITHUB_WEBHOOK_SECRET")?,
-            secret("GITHUB_WEBHOOK_SECRET_PREVIOUS")?,
+        // The current secret, then the previous one during a rotation (set only with it).
+        let secrets = |current: &'static str, previous: &'static str| match (
+            secret(current)?,
+            secret(previous)?,
         ) {
-            (Some(current), previous) => [Some(current), previous].into_iter().flatten().collect(),
-            (None, None) => Vec::new(),
-            (None, Some(_)) => {
-                return Err(invalid(
-                    "GITHUB_WEBHOOK_SECRET",
-                    String::new(),
-                    "the current secret, set whenever GITHUB_WEBHOOK_SECRET_PREVIOUS is",
-                ));
+            (Some(current), previous) => {
+                Ok([Some(current), previous].into_iter().flatten().collect())
             }
+            (None, None) => Ok(Vec::new()),
+            (None, Some(_)) => Err(invalid(
+                current,
+                String::new(),
+                &format!("the current secret, set whenever {previous} is"),
+            )),
         };
+        let github_secrets = secrets("GITHUB_WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET_PREVIOUS")?;
+        let gitlab_tokens = secrets("GITLAB_WEBHOOK_TOKEN", "GITLAB_WEBHOOK_TOKEN_PREVIOUS")?;
         let deploy_environments = match var("DEPLOY_ENVIRONMENTS") {
             None => Webhooks::default().deploy_environments,
             Some(list) => {
@@ -328,6 +331,7 @@ impl Config {
         };
         let webhooks = Webhooks {
             github_secrets,
+            gitlab_tokens,
             deploy_environments,
             actions: delivery_actions.clone(),
         };
@@ -464,6 +468,7 @@ mod tests {
             ("LOG_LEVEL", "info,hyper=loud"),
             ("LOG_LEVEL", "=debug"),
             ("GITHUB_WEBHOOK_SECRET", "too short"),
+            ("GITLAB_WEBHOOK_TOKEN", "too short"),
             ("DEPLOY_ENVIRONMENTS", " , ,"),
         ] {
             let error = config(&[(name, value)]).unwrap_err();

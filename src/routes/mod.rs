@@ -14,4 +14,6 @@ pub mod record_event;
 pub mod root;
 pub mod services;
 pub mod summaries;
+pub mod webhook_delivery;
 pub mod webhook_github;
+pub mod webhook_gitlab;

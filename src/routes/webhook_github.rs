@@ -1,18 +1,16 @@
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::Utc;
-use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::params::Query;
 use super::record_event::{is_json, read_body};
+use super::webhook_delivery::{Sent, WebhookIgnored, WebhookRecorded, answer, header_text};
 use crate::error::ApiError;
-use crate::events::EventView;
 use crate::state::AppState;
-use crate::webhooks::{Delivery, MAX_WEBHOOK_BODY_BYTES, github};
+use crate::webhooks::{MAX_WEBHOOK_BODY_BYTES, github};
 
 /// GitHub's headers, as the OpenAPI description shows them.
 #[derive(IntoParams)]
@@ -28,20 +26,6 @@ struct GitHubHeaders {
     /// The delivery's id, kept by a redelivery: logged with what it recorded.
     #[param(rename = "X-GitHub-Delivery", nullable = false)]
     delivery: Option<String>,
-}
-
-/// What a delivery recorded: the events, each recorded once however often it is delivered, so
-/// a redelivery answers the same.
-#[derive(Serialize, ToSchema)]
-pub struct WebhookRecorded<'a> {
-    pub events: Vec<EventView<'a>>,
-}
-
-/// A delivery that records nothing, and why.
-#[derive(Serialize, ToSchema)]
-pub struct WebhookIgnored {
-    #[schema(example = "a deployment status 'failure' is not a finished deployment")]
-    pub ignored: String,
 }
 
 /// `POST /webhooks/github`: a GitHub webhook's delivery, verified, then recorded.
@@ -82,53 +66,19 @@ pub async fn github_webhook(
     })?;
     let delivery = header_text(&headers, github::DELIVERY);
     let received = Utc::now().timestamp();
-    let events = match github::read(event, &body, &webhooks, received)? {
-        Delivery::Ping => Vec::new(),
-        Delivery::Ignored(reason) => {
-            tracing::info!(delivery, event, reason, "webhook delivery ignored");
-            let ignored = WebhookIgnored { ignored: reason };
-            return Ok((StatusCode::ACCEPTED, Json(ignored)).into_response());
-        }
-        Delivery::Events(events) => events,
-    };
-    // The configured deploy and stage are always among the allowed actions.
-    let allowed = state.allowed_actions.clone();
-    let mut recorded = Vec::with_capacity(events.len());
-    for (new, key) in events {
-        let answer = state
-            .store
-            .record(new, Some(key), received, allowed.clone())
-            .await?;
-        recorded.push(answer);
-    }
-    tracing::info!(
-        delivery,
+    let read = github::read(event, &body, &webhooks, received)?;
+    let sent = Sent {
+        host: "GitHub",
         event,
-        recorded = ?recorded.iter().map(|r| (r.event.id, r.replayed)).collect::<Vec<_>>(),
-        "webhook delivery"
-    );
-    let events = recorded.iter().map(|r| r.event.view()).collect();
-    Ok(Json(WebhookRecorded { events }).into_response())
-}
-
-/// A header's value, if it is printable ASCII of at most 100 characters (what GitHub sends).
-fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let value = headers.get(name)?.to_str().ok()?;
-    (!value.is_empty() && value.len() <= 100).then_some(value)
+        delivery,
+    };
+    answer(&state, read, received, sent).await
 }
 
 /// Every refusal, each as the service writes it.
 pub fn errors() -> Vec<ApiError> {
-    vec![
-        ApiError::WebhookNotConfigured("GitHub"),
-        ApiError::InvalidSignature,
-        ApiError::InvalidPayload(
-            "The body is not a GitHub 'deployment_status' event: missing field `deployment`".into(),
-        ),
-        ApiError::PayloadTooLarge(MAX_WEBHOOK_BODY_BYTES),
-        ApiError::BodyTimeout(super::record_event::BODY_READ_TIMEOUT.as_secs()),
-        ApiError::UnsupportedMediaType,
-        ApiError::StoreUnavailable,
-        ApiError::StoreNeedsUpgrade,
-    ]
+    super::webhook_delivery::errors(
+        "GitHub",
+        "The body is not a GitHub 'deployment_status' event: missing field `deployment`",
+    )
 }

@@ -4,13 +4,12 @@
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use sha2::Sha256;
 
-use super::{Delivery, Webhooks};
+use super::{Delivery, Webhooks, check_object, new_event, not_recorded, one_of, parse};
 use crate::config::Secret;
 use crate::error::ApiError;
-use crate::events::{IdempotencyKey, NewEvent, Timestamp};
+use crate::events::{IdempotencyKey, Timestamp};
 
 pub const SIGNATURE: &str = "x-hub-signature-256";
 pub const EVENT: &str = "x-github-event";
@@ -24,20 +23,12 @@ pub fn verify(secrets: &[Secret], signature: Option<&[u8]>, body: &[u8]) -> Resu
         .and_then(|value| value.strip_prefix(b"sha256="))
         .and_then(|digits| hex::decode(digits).ok())
         .ok_or(ApiError::InvalidSignature)?;
-    let verifies = |secret: &Secret| {
+    one_of(secrets, |secret| {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.as_bytes())
             .expect("HMAC takes a key of any length");
         mac.update(body);
         mac.verify_slice(&digest).is_ok()
-    };
-    // Every secret is tried, so that the time taken does not say which one matched.
-    let matched = secrets
-        .iter()
-        .fold(false, |matched, secret| verifies(secret) | matched);
-    match matched {
-        true => Ok(()),
-        false => Err(ApiError::InvalidSignature),
-    }
+    })
 }
 
 /// What a verified delivery of `event` (`X-GitHub-Event`) asks for.
@@ -47,32 +38,12 @@ pub fn read(
     webhooks: &Webhooks,
     now: Timestamp,
 ) -> Result<Delivery, ApiError> {
-    // Every payload GitHub sends is an object: anything else is no delivery of any event.
-    let is_object = body.trim_ascii_start().starts_with(b"{")
-        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
-    if !is_object {
-        return Err(ApiError::InvalidPayload(format!(
-            "The body is not a GitHub '{}' event: not a JSON object",
-            crate::events::shorten(event, 64)
-        )));
-    }
+    check_object("GitHub", event, body)?;
     match event {
         "ping" => Ok(Delivery::Ping),
-        "deployment_status" => deployment_status(parse(event, body)?, webhooks, now),
-        other => Ok(Delivery::Ignored(format!(
-            "GitHub's '{}' event is not one this service records",
-            crate::events::shorten(other, 64)
-        ))),
+        "deployment_status" => deployment_status(parse("GitHub", event, body)?, webhooks, now),
+        other => Ok(not_recorded("GitHub", other)),
     }
-}
-
-fn parse<T: DeserializeOwned>(event: &str, body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|error| {
-        ApiError::InvalidPayload(format!(
-            "The body is not a GitHub '{event}' event: {}",
-            crate::events::shorten(&error.to_string(), 200)
-        ))
-    })
 }
 
 #[derive(Deserialize)]
@@ -142,14 +113,6 @@ fn deployment_status(
     let event = new_event(&fields, now)?;
     let key = IdempotencyKey::Delivery(format!("github:deployment_status:{}", status.id));
     Ok(Delivery::Events(vec![(event, key)]))
-}
-
-/// The event `fields` describe, held to the rules of `POST /events`.
-fn new_event(fields: &serde_json::Value, now: Timestamp) -> Result<NewEvent, ApiError> {
-    let body = serde_json::to_vec(fields).expect("a JSON value serialises");
-    // Every field is given: the default service is never taken.
-    NewEvent::parse(&body, now, crate::events::DEFAULT_SERVICE)
-        .map_err(|refusal| ApiError::InvalidPayload(refusal.message.trim_end_matches('.').into()))
 }
 
 #[cfg(test)]

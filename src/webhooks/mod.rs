@@ -3,9 +3,15 @@
 //! (`IdempotencyKey::Delivery`), so that a redelivery records nothing new.
 
 pub mod github;
+pub mod gitlab;
+
+use serde::de::DeserializeOwned;
 
 use crate::config::Secret;
-use crate::events::{DeliveryActions, IdempotencyKey, NewEvent};
+use crate::error::ApiError;
+use crate::events::{
+    DEFAULT_SERVICE, DeliveryActions, IdempotencyKey, NewEvent, Timestamp, shorten,
+};
 
 /// The largest body a webhook route reads: GitHub sends up to 25 MB, Lambda takes 6 MB.
 pub const MAX_WEBHOOK_BODY_BYTES: usize = 5 * 1024 * 1024;
@@ -20,6 +26,8 @@ pub struct Webhooks {
     /// GitHub's secrets: the current one, then the previous one during a rotation. None: the
     /// route is not configured.
     pub github_secrets: Vec<Secret>,
+    /// GitLab's tokens, likewise.
+    pub gitlab_tokens: Vec<Secret>,
     /// `DEPLOY_ENVIRONMENTS`, compared without regard to case (as GitHub names environments).
     pub deploy_environments: Vec<String>,
     /// The names a deploy and a stage are recorded under.
@@ -30,6 +38,7 @@ impl Default for Webhooks {
     fn default() -> Self {
         Self {
             github_secrets: Vec::new(),
+            gitlab_tokens: Vec::new(),
             deploy_environments: DEFAULT_DEPLOY_ENVIRONMENTS.map(str::to_owned).to_vec(),
             actions: DeliveryActions::default(),
         }
@@ -57,4 +66,55 @@ pub enum Delivery {
     Ignored(String),
     /// Events to record, each under its identity.
     Events(Vec<(NewEvent, IdempotencyKey)>),
+}
+
+/// Ok if `matches` one of `secrets`. Every secret is tried, so that the time taken does not
+/// say which one matched; a refusal says nothing of why.
+fn one_of(secrets: &[Secret], matches: impl Fn(&Secret) -> bool) -> Result<(), ApiError> {
+    let matched = (secrets.iter()).fold(false, |matched, secret| matches(secret) | matched);
+    match matched {
+        true => Ok(()),
+        false => Err(ApiError::InvalidSignature),
+    }
+}
+
+/// Refuses a body that is not a JSON object: every payload of both code hosts is one, so
+/// anything else is no delivery of any event, read or ignored.
+fn check_object(host: &str, event: &str, body: &[u8]) -> Result<(), ApiError> {
+    let is_object = body.trim_ascii_start().starts_with(b"{")
+        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    match is_object {
+        true => Ok(()),
+        false => Err(ApiError::InvalidPayload(format!(
+            "The body is not a {host} '{}' event: not a JSON object",
+            shorten(event, 64)
+        ))),
+    }
+}
+
+/// An event of `host` that records nothing here.
+fn not_recorded(host: &str, event: &str) -> Delivery {
+    Delivery::Ignored(format!(
+        "{host}'s '{}' event is not one this service records",
+        shorten(event, 64)
+    ))
+}
+
+/// `body` read as `host`'s `event`.
+fn parse<T: DeserializeOwned>(host: &str, event: &str, body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| {
+        ApiError::InvalidPayload(format!(
+            "The body is not a {host} '{}' event: {}",
+            shorten(event, 64),
+            shorten(&error.to_string(), 200)
+        ))
+    })
+}
+
+/// The event `fields` describe, held to the rules of `POST /events`.
+fn new_event(fields: &serde_json::Value, now: Timestamp) -> Result<NewEvent, ApiError> {
+    let body = serde_json::to_vec(fields).expect("a JSON value serialises");
+    // Every field is given: the default service is never taken.
+    NewEvent::parse(&body, now, DEFAULT_SERVICE)
+        .map_err(|refusal| ApiError::InvalidPayload(refusal.message.trim_end_matches('.').into()))
 }

@@ -24,3 +24,4 @@ mod root;
 mod services;
 mod summaries;
 mod webhooks_github;
+mod webhooks_gitlab;

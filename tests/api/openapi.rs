@@ -84,7 +84,7 @@ async fn the_router_and_the_description_have_the_same_paths_and_methods() {
 #[test]
 fn each_operation_describes_the_query_parameters_its_handler_reads() {
     let description = committed();
-    let handlers: [(&str, &str, &[&str]); 14] = [
+    let handlers: [(&str, &str, &[&str]); 15] = [
         ("/", "get", &[]),
         ("/health", "get", &[]),
         ("/metadata", "get", &[]),
@@ -113,6 +113,7 @@ fn each_operation_describes_the_query_parameters_its_handler_reads() {
         ("/openapi.json", "get", &[]),
         ("/docs", "get", &[]),
         ("/webhooks/github", "post", &[]),
+        ("/webhooks/gitlab", "post", &[]),
     ];
     let operations: usize = description["paths"]
         .as_object()

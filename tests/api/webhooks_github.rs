@@ -6,11 +6,12 @@ use serde_json::{Value, json};
 
 use crate::each_store;
 use crate::support::app::TestResponse;
-use crate::support::webhooks::{github_examples, github_signature};
+use crate::support::webhooks::{count_events, github_examples, github_signature, without_id};
 use crate::support::{Backend, TestApp};
 
 const SECRET: &str = "the secret GitHub signs with now";
 const PREVIOUS: &str = "the secret before the rotation";
+const SERVICE: &str = "Codertocat/Hello-World";
 const SERVICE_EVENTS: &str = "/events?service=Codertocat/Hello-World";
 const DELIVERY: &str = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
 
@@ -58,23 +59,6 @@ fn expected_event(example: &Value, action: &str) -> Value {
         "timestamp": example["deployment_status"]["created_at"],
         "service": example["repository"]["full_name"],
     })
-}
-
-/// How many events the store holds: the fixture's (service `default`) and the webhook's.
-async fn count_events(app: &TestApp) -> usize {
-    let mut count = 0;
-    for uri in ["/events?service=default", SERVICE_EVENTS] {
-        let page = app.get(uri).await.json();
-        assert_eq!(page["next_cursor"], Value::Null, "one page");
-        count += page["events"].as_array().expect("a list").len();
-    }
-    count
-}
-
-fn without_id(event: &Value) -> Value {
-    let mut event = event.clone();
-    event.as_object_mut().expect("an event").remove("id");
-    event
 }
 
 async fn every_deployment_status_example_is_recorded_once_or_ignored_by_its_state(
@@ -134,7 +118,7 @@ async fn a_redelivery_answers_the_same_and_records_nothing(backend: Backend) {
         app.get(SERVICE_EVENTS).await.json()["events"],
         first.json()["events"]
     );
-    assert_eq!(count_events(&app).await, 9);
+    assert_eq!(count_events(&app, SERVICE).await, 9);
 }
 
 async fn concurrent_deliveries_of_one_status_record_one_event(backend: Backend) {
@@ -202,7 +186,7 @@ async fn a_ping_is_answered_and_other_events_are_ignored(backend: Backend) {
             .to_owned();
         assert!(reason.contains(event), "{event}: {reason}");
     }
-    assert_eq!(count_events(&app).await, 8);
+    assert_eq!(count_events(&app, SERVICE).await, 8);
 }
 
 async fn a_signature_that_does_not_verify_is_401_without_a_hint(backend: Backend) {
@@ -321,7 +305,7 @@ async fn bodies_that_are_not_the_named_event_are_400_and_larger_than_5_mb_413(ba
     ];
     let response = app.post("/webhooks/github", body, &form).await;
     response.assert_error(415, "unsupported_media_type");
-    assert_eq!(count_events(&app).await, 8);
+    assert_eq!(count_events(&app, SERVICE).await, 8);
 
     let response = app.request(Method::GET, "/webhooks/github").await;
     response.assert_error(405, "method_not_allowed");

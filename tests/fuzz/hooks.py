@@ -18,7 +18,10 @@ request itself, so a refusal the request does not earn still fails:
   only by a request whose signature or body Schemathesis changed after);
 - `invalid_payload` (400, `POST /webhooks/github`): the delivery names an event whose payload the
   route reads (its shape is GitHub's, which the description leaves open), or its
-  `X-GitHub-Event` is not a header value the route reads.
+  `X-GitHub-Event` is not a header value the route reads;
+- the same two on `POST /webhooks/gitlab`: `invalid_signature` when `X-Gitlab-Token` is not the
+  run's token (`before_call` sets it), `invalid_payload` for a `Deployment Hook` or an
+  `X-Gitlab-Event` the route cannot read.
 """
 
 from __future__ import annotations
@@ -36,10 +39,13 @@ ALLOWED_ACTIONS = {"stage", "deploy", "rollback", "commit", "hotfix"}
 MAX_CLOCK_SKEW_SECONDS = 300
 DAY = 86_400
 WEBHOOK = "/webhooks/github"
-# The server's GITHUB_WEBHOOK_SECRET (run.py sets both).
+GITLAB_WEBHOOK = "/webhooks/gitlab"
+# The server's GITHUB_WEBHOOK_SECRET and GITLAB_WEBHOOK_TOKEN (run.py sets both sides).
 WEBHOOK_SECRET = os.environ.get("FUZZ_WEBHOOK_SECRET", "").encode()
-# The events whose payload the route reads: any other is answered 202 and ignored.
+GITLAB_TOKEN = os.environ.get("FUZZ_GITLAB_TOKEN", "")
+# The events whose payload each route reads: any other is answered 202 and ignored.
 EVENTS_READ = {"deployment_status"}
+GITLAB_EVENTS_READ = {"Deployment Hook"}
 
 # What this run has seen: cursors the service issued (with the route and filters of the request
 # each came from), and bodies recorded under each key.
@@ -122,6 +128,10 @@ def signature_of(body: bytes) -> str:
 
 
 def signature_is_wrong(case, response) -> bool:
+    if case.operation.path == GITLAB_WEBHOOK:
+        # What was sent, as the service reads it: HTTP drops spaces at either end.
+        sent = response.request.headers.get("X-Gitlab-Token")
+        return sent is None or str(sent).strip(" \t") != GITLAB_TOKEN
     sent = response.request.body or b""
     if isinstance(sent, str):
         sent = sent.encode()
@@ -129,17 +139,22 @@ def signature_is_wrong(case, response) -> bool:
 
 
 def event_is_read_or_unreadable(case) -> bool:
-    if case.operation.path != WEBHOOK:
+    names = {WEBHOOK: ("X-GitHub-Event", EVENTS_READ), GITLAB_WEBHOOK: ("X-Gitlab-Event", GITLAB_EVENTS_READ)}
+    if case.operation.path not in names:
         return False
-    event = header(case, "X-GitHub-Event")
+    name, read = names[case.operation.path]
+    event = header(case, name)
     readable = event is not None and 0 < len(event) <= 100 and event.isascii() and event.isprintable()
-    return not readable or event in EVENTS_READ
+    return not readable or event in read
 
 
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
     """Signs a webhook delivery as GitHub does, so that the fuzzing reaches past the signature:
-    the body as the transport sends JSON (`json.dumps`, UTF-8)."""
+    the body as the transport sends JSON (`json.dumps`, UTF-8); gives GitLab's its token."""
+    if case.operation.path == GITLAB_WEBHOOK:
+        case.headers = {**(case.headers or {}), "X-Gitlab-Token": GITLAB_TOKEN}
+        return
     if case.operation.path != WEBHOOK or not isinstance(case.body, (dict, list, str, int, float, bool)):
         return
     body = json.dumps(case.body).encode("utf-8")

@@ -39,6 +39,7 @@ SAMPLE = ROOT / "data" / "events.jsonl"
 TOKEN = "fuzz-ingest-token-0123456789"
 # The webhook's secret: the hooks sign each delivery with it (before_call).
 WEBHOOK_SECRET = "fuzz-webhook-secret-0123456789"
+GITLAB_TOKEN = "fuzz-gitlab-token-0123456789"
 SEED = "1212"
 MAX_SECONDS = os.environ.get("FUZZ_MAX_SECONDS", "100")
 
@@ -125,6 +126,7 @@ def main() -> int:
         "BIND_ADDR": f"127.0.0.1:{port}",
         "INGEST_TOKEN": TOKEN,
         "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "GITLAB_WEBHOOK_TOKEN": GITLAB_TOKEN,
         "LOG_LEVEL": "warn",
     }
     moto = dynamodb_table(env) if store == "dynamodb" else None
@@ -162,6 +164,7 @@ def fuzz(url: str, env: dict) -> int:
                 SCHEMATHESIS_HOOKS="hooks",
                 PYTHONPATH=str(Path(__file__).parent),
                 FUZZ_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                FUZZ_GITLAB_TOKEN=GITLAB_TOKEN,
             )
             result = subprocess.run(command, env=run_env, cwd=work)
         finally:

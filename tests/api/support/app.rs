@@ -157,6 +157,19 @@ impl TestApp {
         }
     }
 
+    /// This app, taking GitLab's webhook with one of `tokens` (the current first).
+    pub fn with_gitlab_tokens(self, tokens: &[&str]) -> Self {
+        let webhooks = Webhooks {
+            gitlab_tokens: tokens.iter().map(|t| Secret((*t).to_owned())).collect(),
+            ..(*self.state.webhooks).clone()
+        };
+        let state = self.state.with_webhooks(webhooks);
+        Self {
+            router: router(state.clone()),
+            state,
+        }
+    }
+
     /// `POST path` with `body` and these headers (a webhook's delivery).
     pub async fn post(&self, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> TestResponse {
         let mut request = Request::builder().method(Method::POST).uri(path);

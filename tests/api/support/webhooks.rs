@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use super::TestApp;
+
 /// GitHub's examples of `event`, as `@octokit/webhooks-examples` lists them.
 pub fn github_examples(event: &str) -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
@@ -53,4 +55,23 @@ pub fn github_signature(secret: &str, body: &[u8]) -> String {
         .expect("ASCII")
         .trim()
         .to_owned()
+}
+
+/// A recorded event as the tests compare it with a payload: without the id the store gave it.
+pub fn without_id(event: &Value) -> Value {
+    let mut event = event.clone();
+    event.as_object_mut().expect("an event").remove("id");
+    event
+}
+
+/// How many events the store holds: the fixture's (service `default`) and those of `service`,
+/// each one page.
+pub async fn count_events(app: &TestApp, service: &str) -> usize {
+    let mut count = 0;
+    for service in ["default", service] {
+        let page = app.get(&format!("/events?service={service}")).await.json();
+        assert_eq!(page["next_cursor"], Value::Null, "one page");
+        count += page["events"].as_array().expect("a list").len();
+    }
+    count
 }

@@ -1,0 +1,105 @@
+//! What both webhook routes answer once a delivery is verified and read: the events it asks for,
+//! each recorded once under its identity, or why it records nothing.
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::record_event::BODY_READ_TIMEOUT;
+use crate::error::ApiError;
+use crate::events::{EventView, Timestamp};
+use crate::state::AppState;
+use crate::webhooks::{Delivery, MAX_WEBHOOK_BODY_BYTES};
+
+/// What a delivery recorded: the events, each recorded once however often it is delivered, so
+/// a redelivery answers the same.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookRecorded<'a> {
+    pub events: Vec<EventView<'a>>,
+}
+
+/// A delivery that records nothing, and why.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookIgnored {
+    #[schema(example = "a deployment status 'failure' is not a finished deployment")]
+    pub ignored: String,
+}
+
+/// Who sent what, for the log line of each delivery.
+pub struct Sent<'a> {
+    pub host: &'static str,
+    pub event: &'a str,
+    pub delivery: Option<&'a str>,
+}
+
+/// `200 {"events"}` with what `delivery` recorded, or `202 {"ignored"}`.
+pub async fn answer(
+    state: &AppState,
+    delivery: Delivery,
+    received: Timestamp,
+    sent: Sent<'_>,
+) -> Result<Response, ApiError> {
+    let Sent {
+        host,
+        event,
+        delivery: id,
+    } = sent;
+    let events = match delivery {
+        Delivery::Ping => Vec::new(),
+        Delivery::Ignored(reason) => {
+            tracing::info!(
+                host,
+                delivery = id,
+                event,
+                reason,
+                "webhook delivery ignored"
+            );
+            let ignored = WebhookIgnored { ignored: reason };
+            return Ok((StatusCode::ACCEPTED, Json(ignored)).into_response());
+        }
+        Delivery::Events(events) => events,
+    };
+    // The configured deploy and stage are always among the allowed actions.
+    let allowed = state.allowed_actions.clone();
+    let mut recorded = Vec::with_capacity(events.len());
+    for (new, key) in events {
+        let answer = state
+            .store
+            .record(new, Some(key), received, allowed.clone())
+            .await?;
+        recorded.push(answer);
+    }
+    tracing::info!(
+        host,
+        delivery = id,
+        event,
+        recorded = ?recorded.iter().map(|r| (r.event.id, r.replayed)).collect::<Vec<_>>(),
+        "webhook delivery"
+    );
+    let events = recorded.iter().map(|r| r.event.view()).collect();
+    Ok(Json(WebhookRecorded { events }).into_response())
+}
+
+/// A header's value, if it is printable ASCII of at most 100 characters (what the code hosts
+/// send).
+pub fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let value = headers.get(name)?.to_str().ok()?;
+    (!value.is_empty() && value.len() <= 100).then_some(value)
+}
+
+/// Every refusal of `host`'s route, each as the service writes it; `invalid_payload` is shown
+/// by `example`.
+pub fn errors(host: &'static str, example: &str) -> Vec<ApiError> {
+    vec![
+        ApiError::WebhookNotConfigured(host),
+        ApiError::InvalidSignature,
+        ApiError::InvalidPayload(example.into()),
+        ApiError::PayloadTooLarge(MAX_WEBHOOK_BODY_BYTES),
+        ApiError::BodyTimeout(BODY_READ_TIMEOUT.as_secs()),
+        ApiError::UnsupportedMediaType,
+        ApiError::StoreUnavailable,
+        ApiError::StoreNeedsUpgrade,
+    ]
+}
