@@ -21,10 +21,19 @@ struct GitHubHeaders {
     #[param(rename = "X-Hub-Signature-256")]
     signature: String,
     /// The event: `ping` and `deployment_status` are read; any other is ignored (202).
-    #[param(rename = "X-GitHub-Event")]
+    #[param(
+        rename = "X-GitHub-Event",
+        pattern = "^[ -~]{1,100}$",
+        max_length = 100
+    )]
     event: String,
     /// The delivery's id, kept by a redelivery: logged with what it recorded.
-    #[param(rename = "X-GitHub-Delivery", nullable = false)]
+    #[param(
+        rename = "X-GitHub-Delivery",
+        nullable = false,
+        pattern = "^[ -~]{1,100}$",
+        max_length = 100
+    )]
     delivery: Option<String>,
 }
 

@@ -21,10 +21,19 @@ struct GitLabHeaders {
     #[param(rename = "X-Gitlab-Token")]
     token: String,
     /// The event: `Deployment Hook` is read; any other is ignored (202).
-    #[param(rename = "X-Gitlab-Event")]
+    #[param(
+        rename = "X-Gitlab-Event",
+        pattern = "^[ -~]{1,100}$",
+        max_length = 100
+    )]
     event: String,
     /// The delivery's id: logged with what it recorded.
-    #[param(rename = "X-Gitlab-Event-UUID", nullable = false)]
+    #[param(
+        rename = "X-Gitlab-Event-UUID",
+        nullable = false,
+        pattern = "^[ -~]{1,100}$",
+        max_length = 100
+    )]
     delivery: Option<String>,
 }
 
