@@ -105,15 +105,41 @@ async fn every_deployment_status_example_is_recorded_once_or_ignored_by_its_stat
     assert_eq!(recorded[0]["id"], 9, "after the fixture's 8 events");
 }
 
+/// Requests sent to DynamoDB while `delivery` ran (0 on the memory store).
+async fn requests_for(
+    app: &TestApp,
+    delivery: impl std::future::Future<Output = TestResponse>,
+) -> (TestResponse, u64) {
+    let before = app.dynamodb().map_or(0, |store| store.requests());
+    let response = delivery.await;
+    (
+        response,
+        app.dynamodb().map_or(0, |store| store.requests()) - before,
+    )
+}
+
 async fn a_redelivery_answers_the_same_and_records_nothing(backend: Backend) {
     let app = app(backend);
     let body = body_of(&success_example());
-    let first = deliver(&app, "deployment_status", &body, SECRET).await;
+    let dynamodb = backend == Backend::DynamoDb;
+    // A deploy recorded under its identity: the README's "What each route costs".
+    let (first, requests) =
+        requests_for(&app, deliver(&app, "deployment_status", &body, SECRET)).await;
     assert_eq!(first.status, 200);
+    assert_eq!(
+        requests,
+        if dynamodb { 5 } else { 0 },
+        "GetItem, UpdateItem, 2 BatchGetItem, TransactWriteItems"
+    );
     for _ in 0..2 {
-        let again = deliver(&app, "deployment_status", &body, SECRET).await;
+        let (again, requests) =
+            requests_for(&app, deliver(&app, "deployment_status", &body, SECRET)).await;
         assert_eq!((again.status, again.json()), (first.status, first.json()));
+        assert_eq!(requests, u64::from(dynamodb), "one GetItem");
     }
+    let ping = body_of(&github_examples("ping").remove(0));
+    let (_, requests) = requests_for(&app, deliver(&app, "ping", &ping, SECRET)).await;
+    assert_eq!(requests, 0);
     assert_eq!(
         app.get(SERVICE_EVENTS).await.json()["events"],
         first.json()["events"]
