@@ -9,8 +9,9 @@ ENV        ?= dev
 ARCH       ?= arm64
 AWS_REGION ?= eu-west-1
 export AWS_REGION
-# Export what .env sets, and nothing empty: an empty AWS_PROFILE breaks the AWS CLI.
-$(foreach v,AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN TF_STATE_BUCKET AUTO_APPROVE SMOKE_WAIT_SECONDS,$(if $(value $(v)),$(eval export $(v))))
+# Export what .env sets, and nothing empty: an empty AWS_PROFILE breaks the AWS CLI. The
+# webhooks' secrets reach `make run` this way, never on a command line.
+$(foreach v,AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN TF_STATE_BUCKET AUTO_APPROVE SMOKE_WAIT_SECONDS GITHUB_WEBHOOK_SECRET GITHUB_WEBHOOK_SECRET_PREVIOUS GITLAB_WEBHOOK_TOKEN GITLAB_WEBHOOK_TOKEN_PREVIOUS,$(if $(value $(v)),$(eval export $(v))))
 
 CARGO    ?= cargo
 PYTHON   ?= python3

@@ -108,6 +108,10 @@ pub async fn record_event(
 /// the request's own checks, rather than by an extractor before them: a refused request's body
 /// is never read.
 pub(crate) async fn read_body(body: Body, max: usize) -> Result<Bytes, ApiError> {
+    // A body announced longer (Content-Length) is refused before a byte of it is read.
+    if axum::body::HttpBody::size_hint(&body).lower() > max as u64 {
+        return Err(ApiError::PayloadTooLarge(max));
+    }
     let read = axum::body::to_bytes(body, max);
     match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
         Err(_) => Err(ApiError::BodyTimeout(BODY_READ_TIMEOUT.as_secs())),

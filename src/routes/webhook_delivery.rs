@@ -27,6 +27,11 @@ pub struct WebhookIgnored {
     pub ignored: String,
 }
 
+/// How many webhook bodies are read at once: a GitHub delivery must be read whole before its
+/// signature can be checked, so a stranger can make the server hold a body of up to 5 MB; at
+/// most this many, 80 MB in all, however many connections send them. The others wait.
+pub static BODIES_READ_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+
 /// Who sent what, for the log line of each delivery.
 pub struct Sent<'a> {
     pub host: &'static str,

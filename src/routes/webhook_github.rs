@@ -7,7 +7,9 @@ use utoipa::IntoParams;
 
 use super::params::Query;
 use super::record_event::{is_json, read_body};
-use super::webhook_delivery::{Sent, WebhookIgnored, WebhookRecorded, answer, header_text};
+use super::webhook_delivery::{
+    BODIES_READ_AT_ONCE, Sent, WebhookIgnored, WebhookRecorded, answer, header_text,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::webhooks::{MAX_WEBHOOK_BODY_BYTES, github};
@@ -63,7 +65,10 @@ pub async fn github_webhook(
     if webhooks.github_secrets.is_empty() {
         return Err(ApiError::WebhookNotConfigured("GitHub"));
     }
-    let body = read_body(body, MAX_WEBHOOK_BODY_BYTES).await?;
+    let body = {
+        let _reading = BODIES_READ_AT_ONCE.acquire().await.expect("never closed");
+        read_body(body, MAX_WEBHOOK_BODY_BYTES).await?
+    };
     let signature = headers.get(github::SIGNATURE).map(|value| value.as_bytes());
     github::verify(&webhooks.github_secrets, signature, &body)?;
     query?;

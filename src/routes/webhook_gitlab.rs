@@ -7,7 +7,9 @@ use utoipa::IntoParams;
 
 use super::params::Query;
 use super::record_event::{is_json, read_body};
-use super::webhook_delivery::{Sent, WebhookIgnored, WebhookRecorded, answer, header_text};
+use super::webhook_delivery::{
+    BODIES_READ_AT_ONCE, Sent, WebhookIgnored, WebhookRecorded, answer, header_text,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::webhooks::{MAX_WEBHOOK_BODY_BYTES, gitlab};
@@ -69,7 +71,10 @@ pub async fn gitlab_webhook(
     if !is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let body = read_body(body, MAX_WEBHOOK_BODY_BYTES).await?;
+    let body = {
+        let _reading = BODIES_READ_AT_ONCE.acquire().await.expect("never closed");
+        read_body(body, MAX_WEBHOOK_BODY_BYTES).await?
+    };
     let event = header_text(&headers, gitlab::EVENT).ok_or_else(|| {
         ApiError::InvalidPayload("Header 'X-Gitlab-Event' must name the event".into())
     })?;

@@ -6,7 +6,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{Delivery, Webhooks, check_object, new_event, not_recorded, one_of, parse};
+use super::{Delivery, Webhooks, check_object, new_event, not_recorded, once, one_of, parse};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::events::{IdempotencyKey, Timestamp};
@@ -112,7 +112,7 @@ fn deployment_status(
     });
     let event = new_event(&fields, now)?;
     let key = IdempotencyKey::Delivery(format!("github:deployment_status:{}", status.id));
-    Ok(Delivery::Events(vec![(event, key)]))
+    Ok(once(event, key, now))
 }
 
 #[cfg(test)]

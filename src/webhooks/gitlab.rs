@@ -7,7 +7,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{Delivery, Webhooks, check_object, new_event, not_recorded, one_of, parse};
+use super::{Delivery, Webhooks, check_object, new_event, not_recorded, once, one_of, parse};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::events::{IdempotencyKey, Timestamp, shorten};
@@ -95,7 +95,7 @@ fn deployment(
     });
     let event = new_event(&fields, now)?;
     let key = IdempotencyKey::Delivery(format!("gitlab:deployment:{}", hook.deployment_id));
-    Ok(Delivery::Events(vec![(event, key)]))
+    Ok(once(event, key, now))
 }
 
 /// GitLab's time (`2021-04-28 21:50:00 +0200`, or `… UTC`) as RFC 3339.

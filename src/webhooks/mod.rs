@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::events::{
-    DEFAULT_SERVICE, DeliveryActions, IdempotencyKey, NewEvent, Timestamp, shorten,
+    DEFAULT_SERVICE, DELIVERY_WINDOW_SECONDS, DeliveryActions, IdempotencyKey, NewEvent, Timestamp,
+    format_timestamp, shorten,
 };
 
 /// The largest body a webhook route reads: GitHub sends up to 25 MB, Lambda takes 6 MB.
@@ -117,4 +118,24 @@ fn new_event(fields: &serde_json::Value, now: Timestamp) -> Result<NewEvent, Api
     // Every field is given: the default service is never taken.
     NewEvent::parse(&body, now, DEFAULT_SERVICE)
         .map_err(|refusal| ApiError::InvalidPayload(refusal.message.trim_end_matches('.').into()))
+}
+
+/// How long before its week is over a delivered event stops being taken. Its identity is
+/// remembered for a week from its first delivery, which comes after the event itself: an event
+/// refused here was, if ever recorded, still remembered when it came again.
+const STALE_MARGIN_SECONDS: i64 = 60 * 60;
+
+/// `event`, recorded once under `key`, unless it is older than a delivery is remembered: a
+/// signature covers the body, not when it was sent, so a delivery kept and sent again after a
+/// week would otherwise be recorded again.
+fn once(event: NewEvent, key: IdempotencyKey, now: Timestamp) -> Delivery {
+    let oldest = now - DELIVERY_WINDOW_SECONDS + STALE_MARGIN_SECONDS;
+    match event.timestamp {
+        Some(instant) if instant < oldest => Delivery::Ignored(format!(
+            "a deployment of {}, older than the week a delivery is remembered: a replay, or a \
+             redelivery too late to tell from one",
+            format_timestamp(instant)
+        )),
+        _ => Delivery::Events(vec![(event, key)]),
+    }
 }

@@ -41,9 +41,22 @@ async fn deliver_signed(
 }
 
 fn success_example() -> Value {
-    (github_examples("deployment_status").into_iter())
+    (deployment_status_examples().into_iter())
         .find(|example| example["deployment_status"]["state"] == "success")
         .expect("GitHub has an example of a successful deployment")
+}
+
+/// GitHub's `deployment_status` examples, each status made an hour old: their own dates (2019,
+/// 2022) are older than the week a delivery is remembered, and so refused as replays (see
+/// `a_delivery_older_than_a_week_is_ignored_as_a_replay`).
+fn deployment_status_examples() -> Vec<Value> {
+    let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let created_at = an_hour_ago.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut examples = github_examples("deployment_status");
+    for example in &mut examples {
+        example["deployment_status"]["created_at"] = json!(created_at);
+    }
+    examples
 }
 
 fn body_of(example: &Value) -> Vec<u8> {
@@ -66,7 +79,7 @@ async fn every_deployment_status_example_is_recorded_once_or_ignored_by_its_stat
 ) {
     let app = app(backend);
     let mut recorded: Vec<Value> = Vec::new();
-    for example in github_examples("deployment_status") {
+    for example in deployment_status_examples() {
         let response = deliver(&app, "deployment_status", &body_of(&example), SECRET).await;
         let state = example["deployment_status"]["state"]
             .as_str()
@@ -287,6 +300,29 @@ async fn a_signature_that_does_not_verify_is_401_without_a_hint(backend: Backend
     );
 }
 
+async fn a_delivery_older_than_a_week_is_ignored_as_a_replay(backend: Backend) {
+    let app = app(backend);
+    // GitHub's example as it is: a status of 2019. A body kept and sent again after its
+    // identity is forgotten would otherwise be recorded a second time.
+    let example = (github_examples("deployment_status").into_iter())
+        .find(|example| example["deployment_status"]["state"] == "success")
+        .unwrap();
+    let response = deliver(&app, "deployment_status", &body_of(&example), SECRET).await;
+    assert_eq!(response.status, 202);
+    let reason = response.json()["ignored"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reason.contains("older than the week"), "{reason}");
+    // Just inside the week (less the margin) it is recorded.
+    let mut recent = example.clone();
+    let six_days = chrono::Utc::now() - chrono::Duration::days(6);
+    recent["deployment_status"]["created_at"] = json!(six_days.to_rfc3339());
+    let response = deliver(&app, "deployment_status", &body_of(&recent), SECRET).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(count_events(&app, SERVICE).await, 9);
+}
+
 async fn without_a_secret_the_route_is_404(backend: Backend) {
     let app = TestApp::fixture_on(backend);
     let body = body_of(&success_example());
@@ -345,6 +381,7 @@ each_store!(
     the_environment_decides_deploy_or_stage,
     a_ping_is_answered_and_other_events_are_ignored,
     a_signature_that_does_not_verify_is_401_without_a_hint,
+    a_delivery_older_than_a_week_is_ignored_as_a_replay,
     without_a_secret_the_route_is_404,
     bodies_that_are_not_the_named_event_are_400_and_larger_than_5_mb_413,
 );
