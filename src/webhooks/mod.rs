@@ -1,6 +1,7 @@
-//! Code hosts' webhooks. A delivery is verified before anything of its body is read, then read
-//! as the events `POST /events` records, each recorded once under its own identity
-//! (`IdempotencyKey::Delivery`), so that a redelivery records nothing new.
+//! Code hosts' webhooks. A delivery is verified (GitHub's signature, GitLab's token) before
+//! anything of its body is parsed, then read as the events `POST /events` records, each recorded
+//! once under its own identity (`IdempotencyKey::Delivery`), so that a redelivery records
+//! nothing new.
 
 pub mod github;
 pub mod gitlab;

@@ -151,14 +151,18 @@ def event_is_read_or_unreadable(case) -> bool:
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
     """Signs a webhook delivery as GitHub does, so that the fuzzing reaches past the signature:
-    the body as the transport sends JSON (`json.dumps`, UTF-8); gives GitLab's its token."""
-    if case.operation.path == GITLAB_WEBHOOK:
-        case.headers = {**(case.headers or {}), "X-Gitlab-Token": GITLAB_TOKEN}
+    the body as the transport sends JSON (`json.dumps`, UTF-8); gives GitLab's its token. Only
+    where the case has the header: a case without it tests that its absence is refused."""
+    headers = case.headers or {}
+    if case.operation.path == GITLAB_WEBHOOK and "X-Gitlab-Token" in headers:
+        case.headers = {**headers, "X-Gitlab-Token": GITLAB_TOKEN}
         return
-    if case.operation.path != WEBHOOK or not isinstance(case.body, (dict, list, str, int, float, bool)):
+    if case.operation.path != WEBHOOK or "X-Hub-Signature-256" not in headers:
+        return
+    if not isinstance(case.body, (dict, list, str, int, float, bool)):
         return
     body = json.dumps(case.body).encode("utf-8")
-    case.headers = {**(case.headers or {}), "X-Hub-Signature-256": signature_of(body)}
+    case.headers = {**headers, "X-Hub-Signature-256": signature_of(body)}
 
 
 RULES_BEYOND_SCHEMA = {
