@@ -48,6 +48,7 @@ resource "aws_lambda_function" "api" {
       DEPLOY_ACTION              = local.delivery_actions.deploy
       STAGE_ACTION               = local.delivery_actions.stage
       ROLLBACK_ACTION            = local.delivery_actions.rollback
+      COMMIT_ACTION              = local.delivery_actions.commit
       ALLOWED_ACTIONS            = local.allowed_actions
       DEFAULT_SERVICE            = var.default_service
     }

@@ -235,16 +235,21 @@ impl Config {
             deploy: action("DEPLOY_ACTION", defaults.deploy)?,
             stage: action("STAGE_ACTION", defaults.stage)?,
             rollback: action("ROLLBACK_ACTION", defaults.rollback)?,
+            commit: action("COMMIT_ACTION", defaults.commit)?,
         };
         let DeliveryActions {
             deploy,
             stage,
             rollback,
+            commit,
         } = &delivery_actions;
         let clash = [
             ("DEPLOY_ACTION and STAGE_ACTION", deploy, stage),
             ("DEPLOY_ACTION and ROLLBACK_ACTION", deploy, rollback),
             ("STAGE_ACTION and ROLLBACK_ACTION", stage, rollback),
+            ("COMMIT_ACTION and DEPLOY_ACTION", commit, deploy),
+            ("COMMIT_ACTION and STAGE_ACTION", commit, stage),
+            ("COMMIT_ACTION and ROLLBACK_ACTION", commit, rollback),
         ]
         .into_iter()
         .find(|(_, a, b)| a == b);
@@ -252,7 +257,7 @@ impl Config {
             return Err(invalid(
                 variables,
                 name.to_string(),
-                "a different name for each of DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION",
+                "a different name for each of DEPLOY_ACTION, STAGE_ACTION, ROLLBACK_ACTION and COMMIT_ACTION",
             ));
         }
 
@@ -409,7 +414,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             configured.allowed_actions.listed(),
-            "build, promote, release, rollback, stage, test"
+            "build, commit, promote, release, rollback, stage, test"
         );
         for bad in [
             "Build",
@@ -430,6 +435,7 @@ mod tests {
             ("DEPLOY_ACTION", "release"),
             ("STAGE_ACTION", "build"),
             ("ROLLBACK_ACTION", "revert"),
+            ("COMMIT_ACTION", "push"),
         ])
         .unwrap();
         assert_eq!(
@@ -438,6 +444,7 @@ mod tests {
                 deploy: "release".into(),
                 stage: "build".into(),
                 rollback: "revert".into(),
+                commit: "push".into(),
             }
         );
     }
@@ -525,6 +532,10 @@ mod tests {
             (
                 ("ROLLBACK_ACTION", "stage"),
                 "STAGE_ACTION and ROLLBACK_ACTION",
+            ),
+            (
+                ("COMMIT_ACTION", "deploy"),
+                "COMMIT_ACTION and DEPLOY_ACTION",
             ),
         ] {
             let error = config(&[set]).unwrap_err();

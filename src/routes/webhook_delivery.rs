@@ -66,21 +66,17 @@ pub async fn answer(
         }
         Delivery::Events(events) => events,
     };
-    // The configured deploy and stage are always among the allowed actions.
+    // The configured deploy, stage and commit are always among the allowed actions.
     let allowed = state.allowed_actions.clone();
-    let mut recorded = Vec::with_capacity(events.len());
-    for (new, key) in events {
-        let answer = state
-            .store
-            .record(new, Some(key), received, allowed.clone())
-            .await?;
-        recorded.push(answer);
-    }
+    let recorded = state.store.record_all(events, received, allowed).await?;
+    let replayed = recorded.iter().filter(|answer| answer.replayed).count();
     tracing::info!(
         host,
         delivery = id,
         event,
-        recorded = ?recorded.iter().map(|r| (r.event.id, r.replayed)).collect::<Vec<_>>(),
+        recorded = recorded.len() - replayed,
+        replayed,
+        first_id = recorded.first().map(|answer| answer.event.id),
         "webhook delivery"
     );
     let events = recorded.iter().map(|r| r.event.view()).collect();

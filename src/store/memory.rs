@@ -137,8 +137,19 @@ impl MemoryStore {
         received: Timestamp,
         allowed: Arc<AllowedActions>,
     ) -> Result<Recorded, WriteFailure> {
+        let mut recorded = self.record_all(vec![(new, key)], received, allowed).await?;
+        Ok(recorded.pop().expect("one answer per event"))
+    }
+
+    /// Records `batch` in one append (or answers each retried key), on a blocking thread.
+    pub async fn record_all(
+        &self,
+        batch: Vec<(NewEvent, Option<IdempotencyKey>)>,
+        received: Timestamp,
+        allowed: Arc<AllowedActions>,
+    ) -> Result<Vec<Recorded>, WriteFailure> {
         let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.record(new, key, received, &allowed))
+        tokio::task::spawn_blocking(move || shared.record(batch, received, &allowed))
             .await
             .map_err(|error| {
                 tracing::error!(%error, "recording an event failed");
@@ -155,88 +166,117 @@ impl Shared {
             .clone()
     }
 
+    /// Records `batch` in one append, or answers each retried key with what it recorded.
     fn record(
         &self,
-        new: NewEvent,
-        key: Option<IdempotencyKey>,
+        batch: Vec<(NewEvent, Option<IdempotencyKey>)>,
         received: Timestamp,
         allowed: &AllowedActions,
-    ) -> Result<Recorded, WriteFailure> {
+    ) -> Result<Vec<Recorded>, WriteFailure> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let fingerprint = new.fingerprint();
-        if let Some(key) = &key {
-            writer.keys.forget_expired(received);
-            if let Some(earlier) = writer.keys.by_key.get(key) {
-                let same = earlier.fingerprint == fingerprint || !key.is_same_request_required();
-                return if same {
-                    Ok(Recorded {
-                        event: earlier.event.clone(),
-                        replayed: true,
-                    })
-                } else {
-                    Err(WriteFailure::KeyReused)
+        writer.keys.forget_expired(received);
+        let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+        let mut raws: Vec<RawEvent> = Vec::new();
+        let mut key_lines: Vec<u8> = Vec::new();
+        let mut fresh_keys: Vec<(IdempotencyKey, String, usize)> = Vec::new();
+        for (new, key) in batch {
+            let fingerprint = new.fingerprint();
+            if let Some(key) = &key {
+                let same = |earlier: &str| match earlier == fingerprint
+                    || !key.is_same_request_required()
+                {
+                    true => Ok(()),
+                    false => Err(WriteFailure::KeyReused),
                 };
+                if let Some(earlier) = writer.keys.by_key.get(key) {
+                    same(&earlier.fingerprint)?;
+                    answers.push(Answer::Earlier(earlier.event.clone()));
+                    continue;
+                }
+                let in_batch = fresh_keys.iter().find(|(fresh, _, _)| fresh == key);
+                if let Some((_, earlier, at)) = in_batch {
+                    same(earlier)?;
+                    answers.push(Answer::Repeated(*at));
+                    continue;
+                }
             }
+            allowed.check(&new.action)?;
+            let raw = RawEvent {
+                id: writer.next_id + raws.len() as u64,
+                sha: new.sha,
+                date: new.timestamp.unwrap_or(received),
+                action: new.action,
+                engineer: new.engineer,
+                service: Some(new.service),
+            };
+            if let Some(key) = key {
+                let line = KeyLine::new(&key, fingerprint.clone(), received, raw.clone());
+                key_lines.extend(json_line(&line));
+                fresh_keys.push((key, fingerprint, raws.len()));
+            }
+            answers.push(Answer::New(raws.len()));
+            raws.push(raw);
         }
-        allowed.check(&new.action)?;
-        let raw = RawEvent {
-            id: writer.next_id,
-            sha: new.sha,
-            date: new.timestamp.unwrap_or(received),
-            action: new.action,
-            engineer: new.engineer,
-            service: Some(new.service),
-        };
-        // The next snapshot first: a record it refuses is never written, so the file never
-        // holds a line its own next start would refuse.
-        let next = self.current().with(raw.clone()).map_err(|error| {
-            tracing::error!(%error, "the memory store refused a recorded event");
-            WriteFailure::Internal
-        })?;
-        // The key before the event: a key whose event never reached the file is dropped when
-        // the keys are read back, while an event without its key would be recorded again.
-        let key_line = key.as_ref().map(|key| KeyLine {
-            key: key.name().to_owned(),
-            delivery: matches!(key, IdempotencyKey::Delivery(_)),
-            fingerprint: fingerprint.clone(),
-            received,
-            event: raw.clone(),
-        });
-        writer.target.append(&raw, key_line.as_ref())?;
-        *self.log.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
-        writer.next_id += 1;
-        let event = EventRecord {
-            id: raw.id,
-            timestamp: raw.date,
-            sha: Sha::new(&raw.sha),
-            action: raw.action,
-            engineer: raw.engineer,
-            service: raw.service.unwrap_or_default(),
-        };
-        if let Some(key) = key {
-            writer
-                .keys
-                .remember(key, fingerprint, event.clone(), received);
+        if !raws.is_empty() {
+            // The next snapshot first: a record it refuses is never written, so the file never
+            // holds a line its own next start would refuse.
+            let next = self.current().with(raws.clone()).map_err(|error| {
+                tracing::error!(%error, "the memory store refused a recorded event");
+                WriteFailure::Internal
+            })?;
+            // The keys before the events: a key whose event never reached the file is dropped
+            // when the keys are read back, while an event without its key would be recorded
+            // again.
+            writer.target.append(&raws, &key_lines)?;
+            *self.log.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
+            writer.next_id += raws.len() as u64;
         }
-        Ok(Recorded {
-            event,
-            replayed: false,
-        })
+        let recorded: Vec<EventRecord> = raws.into_iter().map(EventRecord::recorded).collect();
+        for (key, fingerprint, at) in fresh_keys {
+            (writer.keys).remember(key, fingerprint, recorded[at].clone(), received);
+        }
+        Ok(answers
+            .into_iter()
+            .map(|answer| match answer {
+                Answer::Earlier(event) => Recorded {
+                    event,
+                    replayed: true,
+                },
+                Answer::Repeated(at) => Recorded {
+                    event: recorded[at].clone(),
+                    replayed: true,
+                },
+                Answer::New(at) => Recorded {
+                    event: recorded[at].clone(),
+                    replayed: false,
+                },
+            })
+            .collect())
     }
 }
 
+/// What one event of a batch is answered with.
+enum Answer {
+    /// What its key recorded before.
+    Earlier(EventRecord),
+    /// What an event before it in the batch, under the same key, records.
+    Repeated(usize),
+    /// The batch's new event at this position.
+    New(usize),
+}
+
 impl Target {
-    /// Appends the event (and first its key, if any) as JSON lines, each synced.
-    fn append(&mut self, raw: &RawEvent, key: Option<&KeyLine>) -> Result<(), WriteFailure> {
+    /// Appends the events as JSON lines (and first their keys' lines), each file synced once.
+    fn append(&mut self, raws: &[RawEvent], key_lines: &[u8]) -> Result<(), WriteFailure> {
         let (events, keys) = match self {
             Target::Memory => return Ok(()),
             Target::ReadOnly => return Err(WriteFailure::ReadOnly),
             Target::File { events, keys, .. } => (events, keys),
         };
-        if let Some(key) = key {
-            keys.append(&json_line(key))?;
+        if !key_lines.is_empty() {
+            keys.append(key_lines)?;
         }
-        events.append(&json_line(raw))
+        events.append(&raws.iter().flat_map(json_line).collect::<Vec<u8>>())
     }
 }
 
@@ -406,16 +446,37 @@ struct KeyLine {
     /// A delivered event's identity, not a client's `Idempotency-Key` (absent: a client's).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     delivery: bool,
+    /// A pushed commit's identity, kept for good.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    commit: bool,
     fingerprint: String,
     received: Timestamp,
     event: RawEvent,
 }
 
 impl KeyLine {
+    fn new(
+        key: &IdempotencyKey,
+        fingerprint: String,
+        received: Timestamp,
+        event: RawEvent,
+    ) -> Self {
+        Self {
+            key: key.name().to_owned(),
+            delivery: matches!(key, IdempotencyKey::Delivery(_)),
+            commit: matches!(key, IdempotencyKey::Commit(_)),
+            fingerprint,
+            received,
+            event,
+        }
+    }
+
     fn key(&self) -> IdempotencyKey {
-        match self.delivery {
-            true => IdempotencyKey::Delivery(self.key.clone()),
-            false => IdempotencyKey::Request(self.key.clone()),
+        let name = self.key.clone();
+        match (self.commit, self.delivery) {
+            (true, _) => IdempotencyKey::Commit(name),
+            (false, true) => IdempotencyKey::Delivery(name),
+            (false, false) => IdempotencyKey::Request(name),
         }
     }
 }
@@ -428,7 +489,9 @@ impl Remembered {
         event: EventRecord,
         received: Timestamp,
     ) {
-        self.expiry.insert((received + key.window(), key.clone()));
+        if let Some(window) = key.window() {
+            self.expiry.insert((received + window, key.clone()));
+        }
         let earlier = Earlier {
             fingerprint,
             event,
@@ -487,7 +550,7 @@ impl Remembered {
                 engineer: line.event.engineer,
                 service: service.unwrap_or_default(),
             };
-            let fresh = line.received + key.window() > now;
+            let fresh = key.is_remembered(line.received, now);
             // A key written again after its first event's append failed: the first that holds.
             if fresh && stored.as_ref() == Some(&event) && !keys.by_key.contains_key(&key) {
                 keys.remember(key, line.fingerprint, event, line.received);
@@ -507,13 +570,8 @@ impl Remembered {
         let mut keys: Vec<_> = self.by_key.iter().collect();
         keys.sort_by_key(|(_, earlier)| earlier.received);
         for (key, earlier) in keys {
-            let line = KeyLine {
-                key: key.name().to_owned(),
-                delivery: matches!(key, IdempotencyKey::Delivery(_)),
-                fingerprint: earlier.fingerprint.clone(),
-                received: earlier.received,
-                event: RawEvent::from(&earlier.event.view()),
-            };
+            let event = RawEvent::from(&earlier.event.view());
+            let line = KeyLine::new(key, earlier.fingerprint.clone(), earlier.received, event);
             out.write_all(&json_line(&line)).map_err(fail)?;
         }
         out.sync_all().map_err(fail)?;

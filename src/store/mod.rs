@@ -103,6 +103,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records each of `batch` under its key, or answers with what the key recorded before: a
+    /// delivery's events. The memory store appends them at once; DynamoDB records like events
+    /// (a push's commits) in shared transactions.
+    pub async fn record_all(
+        &self,
+        batch: Vec<(NewEvent, IdempotencyKey)>,
+        received: Timestamp,
+        allowed: Arc<AllowedActions>,
+    ) -> Result<Vec<Recorded>, WriteFailure> {
+        match self {
+            Self::Memory(store) => {
+                let batch = batch
+                    .into_iter()
+                    .map(|(new, key)| (new, Some(key)))
+                    .collect();
+                store.record_all(batch, received, allowed).await
+            }
+            Self::DynamoDb(store) => Box::pin(store.record_all(batch, received, &allowed)).await,
+        }
+    }
+}
+
 impl Reader<'_> {
     /// The event with this id.
     pub async fn event(&self, id: u64) -> Result<Option<EventRecord>, ReadFailure> {

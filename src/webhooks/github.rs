@@ -1,4 +1,5 @@
-//! GitHub's webhook: `X-Hub-Signature-256` verified, then `ping` and `deployment_status` read.
+//! GitHub's webhook: `X-Hub-Signature-256` verified, then `ping`, `deployment_status` and
+//! `push` read.
 //! The payloads are GitHub's (docs.github.com, "Webhook events and payloads"); only the fields
 //! read here are named.
 
@@ -6,7 +7,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{Delivery, Webhooks, check_object, new_event, not_recorded, once, one_of, parse};
+use super::{
+    Delivery, Webhooks, check_object, new_event, not_recorded, off_default_branch, once, one_of,
+    parse, pushed,
+};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::events::{IdempotencyKey, Timestamp};
@@ -42,6 +46,7 @@ pub fn read(
     match event {
         "ping" => Ok(Delivery::Ping),
         "deployment_status" => deployment_status(parse("GitHub", event, body)?, webhooks, now),
+        "push" => push(parse("GitHub", event, body)?, webhooks, now),
         other => Ok(not_recorded("GitHub", other)),
     }
 }
@@ -113,6 +118,45 @@ fn deployment_status(
     let event = new_event(&fields, now)?;
     let key = IdempotencyKey::Delivery(format!("github:deployment_status:{}", status.id));
     Ok(once(event, key, now))
+}
+
+#[derive(Deserialize)]
+struct PushEvent {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    commits: Vec<PushedCommit>,
+    repository: PushedRepository,
+    sender: User,
+}
+
+#[derive(Deserialize)]
+struct PushedCommit {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct PushedRepository {
+    full_name: String,
+    default_branch: String,
+    /// When the push reached GitHub: seconds since 1970 in a push event.
+    pushed_at: Option<i64>,
+}
+
+/// A push to the repository's default branch records each commit it lists (GitHub lists up to
+/// 2 048, oldest first), by the user who pushed; other branches and tags record nothing.
+fn push(event: PushEvent, webhooks: &Webhooks, now: Timestamp) -> Result<Delivery, ApiError> {
+    let repository = event.repository;
+    if let Some(ignored) = off_default_branch(&event.git_ref, &repository.default_branch) {
+        return Ok(ignored);
+    }
+    let shas: Vec<&str> = event
+        .commits
+        .iter()
+        .map(|commit| commit.id.as_str())
+        .collect();
+    let at = repository.pushed_at.unwrap_or(now);
+    let service = &repository.full_name;
+    pushed(service, &event.sender.login, at, &shas, webhooks, now)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! GitLab's webhook: `X-Gitlab-Token` compared, then the Deployment Hook read. The payloads are
+//! GitLab's webhook: `X-Gitlab-Token` compared, then the Deployment and Push Hooks read. The payloads are
 //! GitLab's ("Webhook events", docs.gitlab.com); only the fields read here are named. GitLab's
 //! optional HMAC signing of deliveries (signing tokens) is not read: the token is the check.
 
@@ -7,7 +7,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{Delivery, Webhooks, check_object, new_event, not_recorded, once, one_of, parse};
+use super::{
+    Delivery, Webhooks, check_object, new_event, not_recorded, off_default_branch, once, one_of,
+    parse, pushed,
+};
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::events::{IdempotencyKey, Timestamp, shorten};
@@ -37,6 +40,7 @@ pub fn read(
     check_object("GitLab", event, body)?;
     match event {
         "Deployment Hook" => deployment(parse("GitLab", event, body)?, webhooks, now),
+        "Push Hook" => push(parse("GitLab", event, body)?, webhooks, now),
         other => Ok(not_recorded("GitLab", other)),
     }
 }
@@ -96,6 +100,48 @@ fn deployment(
     let event = new_event(&fields, now)?;
     let key = IdempotencyKey::Delivery(format!("gitlab:deployment:{}", hook.deployment_id));
     Ok(once(event, key, now))
+}
+
+#[derive(Deserialize)]
+struct PushHook {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    user_username: String,
+    project: PushedProject,
+    commits: Vec<PushedCommit>,
+    total_commits_count: u64,
+}
+
+#[derive(Deserialize)]
+struct PushedProject {
+    path_with_namespace: String,
+    default_branch: String,
+}
+
+#[derive(Deserialize)]
+struct PushedCommit {
+    id: String,
+}
+
+/// A push to the project's default branch records each commit it lists, by the user who
+/// pushed, at the delivery's arrival: a Push Hook carries no push time, and GitLab sends it as
+/// the push happens. GitLab lists the last 20 commits of a push (`total_commits_count` counts
+/// them all): the others are not recorded, and their lead time starts at their stage.
+fn push(hook: PushHook, webhooks: &Webhooks, now: Timestamp) -> Result<Delivery, ApiError> {
+    if let Some(ignored) = off_default_branch(&hook.git_ref, &hook.project.default_branch) {
+        return Ok(ignored);
+    }
+    let shas: Vec<&str> = hook
+        .commits
+        .iter()
+        .map(|commit| commit.id.as_str())
+        .collect();
+    let unlisted = hook.total_commits_count.saturating_sub(shas.len() as u64);
+    if unlisted > 0 {
+        tracing::info!(unlisted, "a GitLab push lists only some of its commits");
+    }
+    let service = &hook.project.path_with_namespace;
+    pushed(service, &hook.user_username, now, &shas, webhooks, now)
 }
 
 /// GitLab's time (`2021-04-28 21:50:00 +0200`, or `… UTC`) as RFC 3339.

@@ -1,7 +1,7 @@
 //! Code hosts' webhooks. A delivery is verified (GitHub's signature, GitLab's token) before
 //! anything of its body is parsed, then read as the events `POST /events` records, each recorded
-//! once under its own identity (`IdempotencyKey::Delivery`), so that a redelivery records
-//! nothing new.
+//! once under its own identity (a deployment's, `IdempotencyKey::Delivery`; a pushed commit's,
+//! `IdempotencyKey::Commit`), so that a redelivery or an overlapping push records nothing new.
 
 pub mod github;
 pub mod gitlab;
@@ -125,6 +125,52 @@ fn new_event(fields: &serde_json::Value, now: Timestamp) -> Result<NewEvent, Api
 /// remembered for a week from its first delivery, which comes after the event itself: an event
 /// refused here was, if ever recorded, still remembered when it came again.
 const STALE_MARGIN_SECONDS: i64 = 60 * 60;
+
+/// A push of `shas` (oldest first) to `service`'s default branch by `engineer`, at `pushed`:
+/// each commit recorded once for good, at the push's instant (when it reached the repository;
+/// the README argues why not the commit's own dates), no later than `now`.
+fn pushed(
+    service: &str,
+    engineer: &str,
+    pushed: Timestamp,
+    shas: &[&str],
+    webhooks: &Webhooks,
+    now: Timestamp,
+) -> Result<Delivery, ApiError> {
+    if shas.is_empty() {
+        return Ok(Delivery::Ignored(
+            "a push that brings no commit to the default branch".into(),
+        ));
+    }
+    let timestamp = format_timestamp(pushed.min(now));
+    let events = (shas.iter())
+        .map(|sha| {
+            let fields = serde_json::json!({
+                "sha": sha,
+                "action": webhooks.actions.commit,
+                "engineer": engineer,
+                "timestamp": timestamp,
+                "service": service,
+            });
+            let event = new_event(&fields, now)?;
+            let key = IdempotencyKey::commit(&event.service, &event.sha);
+            Ok((event, key))
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Delivery::Events(events))
+}
+
+/// Why a push to `git_ref` records nothing, if it does not reach `default_branch`.
+fn off_default_branch(git_ref: &str, default_branch: &str) -> Option<Delivery> {
+    let branch = git_ref.strip_prefix("refs/heads/");
+    (branch != Some(default_branch)).then(|| {
+        Delivery::Ignored(format!(
+            "a push to '{}', not to the default branch '{}'",
+            shorten(git_ref, 100),
+            shorten(default_branch, 100)
+        ))
+    })
+}
 
 /// `event`, recorded once under `key`, unless it is older than a delivery is remembered: a
 /// signature covers the body, not when it was sent, so a delivery kept and sent again after a

@@ -23,5 +23,6 @@ mod record_event;
 mod root;
 mod services;
 mod summaries;
+mod webhook_pushes;
 mod webhooks_github;
 mod webhooks_gitlab;

@@ -269,6 +269,7 @@ async fn configured_action_names_are_the_ones_counted() {
             deploy: "release".into(),
             stage: "build".into(),
             rollback: "revert".into(),
+            ..DeliveryActions::default()
         },
     );
     let renamed_app = TestApp::on(
@@ -710,6 +711,7 @@ async fn renamed_actions_on_dynamodb_answer_503_until_a_rebuild() {
         deploy: "stage".into(),
         stage: "deploy".into(),
         rollback: "rollback".into(),
+        ..DeliveryActions::default()
     };
     let store = DynamoDbStore::new(
         table,

@@ -9,19 +9,19 @@ use crate::support::app::TestResponse;
 use crate::support::webhooks::{count_events, without_id};
 use crate::support::{Backend, TestApp};
 
-const TOKEN: &str = "the token GitLab sends now";
+pub const TOKEN: &str = "the token GitLab sends now";
 const PREVIOUS: &str = "the token before the rotation";
 const SERVICE: &str = "root/test-deployment-webhooks";
 const SERVICE_EVENTS: &str = "/events?service=root/test-deployment-webhooks";
 
-fn app(backend: Backend) -> TestApp {
+pub fn app(backend: Backend) -> TestApp {
     TestApp::fixture_on(backend).with_gitlab_tokens(&[TOKEN, PREVIOUS])
 }
 
 /// GitLab's documented example of `name` (`deployment-hook`, `push-hook`), a deployment made
 /// an hour old (its own date, 2021, is older than the week a delivery is remembered) and
 /// written as GitLab writes a time.
-fn example(name: &str) -> Value {
+pub fn example(name: &str) -> Value {
     let path = format!(
         "{}/tests/fixtures/gitlab/{name}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -49,7 +49,12 @@ fn changed_at() -> &'static (String, String) {
     &CHANGED_AT
 }
 
-async fn deliver(app: &TestApp, event: &str, body: &Value, token: Option<&str>) -> TestResponse {
+pub async fn deliver(
+    app: &TestApp,
+    event: &str,
+    body: &Value,
+    token: Option<&str>,
+) -> TestResponse {
     let mut headers = vec![
         ("content-type", "application/json"),
         ("x-gitlab-event", event),
@@ -125,8 +130,8 @@ async fn the_status_and_environment_decide(backend: Backend) {
             .to_owned();
         assert!(reason.contains(status), "{reason}");
     }
-    // Pushes are not read yet: ignored, and nothing recorded.
-    let response = deliver(&app, "Push Hook", &example("push-hook"), Some(TOKEN)).await;
+    // A tag's push is not read: ignored, and nothing recorded.
+    let response = deliver(&app, "Tag Push Hook", &example("push-hook"), Some(TOKEN)).await;
     assert_eq!(response.status, 202);
     assert_eq!(count_events(&app, SERVICE).await, 10);
 }

@@ -39,7 +39,13 @@ impl AllowedActions {
             }
             set.insert(name);
         }
-        set.extend([&delivery.deploy, &delivery.stage, &delivery.rollback].map(String::clone));
+        let named = [
+            &delivery.deploy,
+            &delivery.stage,
+            &delivery.rollback,
+            &delivery.commit,
+        ];
+        set.extend(named.map(String::clone));
         if set.len() > MAX_ALLOWED_ACTIONS {
             return Err(format!(
                 "{} names with the delivery actions; at most {MAX_ALLOWED_ACTIONS}",
@@ -114,14 +120,15 @@ mod tests {
             deploy: "release".into(),
             stage: "build".into(),
             rollback: "revert".into(),
+            commit: "push".into(),
         };
         let allowed = AllowedActions::new(["test".to_owned()], &renamed).unwrap();
-        assert_eq!(allowed.listed(), "build, release, revert, test");
+        assert_eq!(allowed.listed(), "build, push, release, revert, test");
         assert!(!allowed.contains("deploy"));
         let defaults = AllowedActions::default();
         assert_eq!(defaults.listed(), "commit, deploy, hotfix, rollback, stage");
         let many = (0..30).map(|n| format!("a{n}"));
-        assert!(AllowedActions::new(many.clone().take(29), &renamed).is_ok());
+        assert!(AllowedActions::new(many.clone().take(28), &renamed).is_ok());
         assert!(AllowedActions::new(many, &renamed).is_err());
         assert!(AllowedActions::new(["Deploy".to_owned()], &renamed).is_err());
     }

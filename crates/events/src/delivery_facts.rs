@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use super::model::{Timestamp, day_of};
 
-/// The action names the metrics read (configuration: `DEPLOY_ACTION`, …).
+/// The action names the metrics read (configuration: `DEPLOY_ACTION`, …), and the one a
+/// pushed commit is recorded as (`COMMIT_ACTION`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryActions {
     pub deploy: String,
     pub stage: String,
     pub rollback: String,
+    pub commit: String,
 }
 
 impl Default for DeliveryActions {
@@ -21,6 +23,7 @@ impl Default for DeliveryActions {
             deploy: "deploy".into(),
             stage: "stage".into(),
             rollback: "rollback".into(),
+            commit: "commit".into(),
         }
     }
 }

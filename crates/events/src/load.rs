@@ -29,6 +29,20 @@ pub struct RawEvent {
     pub service: Option<String>,
 }
 
+impl crate::model::EventRecord {
+    /// The event `raw` records (its service set, as a recorded event's is).
+    pub fn recorded(raw: RawEvent) -> Self {
+        Self {
+            id: raw.id,
+            timestamp: raw.date,
+            sha: Sha::new(&raw.sha),
+            action: raw.action,
+            engineer: raw.engineer,
+            service: raw.service.unwrap_or_default(),
+        }
+    }
+}
+
 impl From<&crate::model::EventView<'_>> for RawEvent {
     /// An event back in the export format, as it was loaded.
     fn from(event: &crate::model::EventView<'_>) -> Self {

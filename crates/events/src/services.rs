@@ -147,22 +147,27 @@ impl Services {
         }
     }
 
-    /// This store with `event` added to its service (`event.service`, which must be set); its
-    /// id must be new to every service.
-    pub fn with(&self, event: RawEvent) -> Result<Self, InvalidRecord> {
-        let name: Arc<str> = event
-            .service
-            .as_deref()
-            .ok_or_else(|| InvalidRecord("a recorded event names its service".into()))?
-            .into();
+    /// This store with `events` added, each to its service (`event.service`, which must be
+    /// set); their ids must be new to every service.
+    pub fn with(&self, events: Vec<RawEvent>) -> Result<Self, InvalidRecord> {
+        let mut by_service: BTreeMap<Arc<str>, Vec<RawEvent>> = BTreeMap::new();
+        for event in events {
+            let name = event
+                .service
+                .as_deref()
+                .ok_or_else(|| InvalidRecord("a recorded event names its service".into()))?;
+            by_service.entry(name.into()).or_default().push(event);
+        }
         let mut services = self.services.clone();
-        match self.position(&name) {
-            Ok(at) => services[at].1 = Arc::new(services[at].1.with(event)?),
-            Err(at) => {
-                let index = EventIndex::from_records(&name, [event])?;
-                let snapshot =
-                    EventSnapshot::new(index).with_delivery_actions(self.delivery_actions.clone());
-                services.insert(at, (name, Arc::new(snapshot)));
+        for (name, events) in by_service {
+            match services.binary_search_by(|(known, _)| (**known).cmp(&name)) {
+                Ok(at) => services[at].1 = Arc::new(services[at].1.with(events)?),
+                Err(at) => {
+                    let index = EventIndex::from_records(&name, events)?;
+                    let snapshot = EventSnapshot::new(index)
+                        .with_delivery_actions(self.delivery_actions.clone());
+                    services.insert(at, (name, Arc::new(snapshot)));
+                }
             }
         }
         Ok(Self {
@@ -548,7 +553,7 @@ mod tests {
                 event.service = Some("late/comer".into());
             }
             recorded.push(event.clone());
-            store = store.with(event).unwrap();
+            store = store.with(vec![event]).unwrap();
         }
         let mut names: Vec<String> = recorded.iter().filter_map(|r| r.service.clone()).collect();
         names.sort();

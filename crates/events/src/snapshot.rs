@@ -72,11 +72,11 @@ impl EventSnapshot {
         })
     }
 
-    /// This log with `event` added (its id must be new); folds recent events into the base
+    /// This log with `events` added (their ids must be new); folds recent events into the base
     /// when there are enough of them (see `fold_at`).
-    pub fn with(&self, event: RawEvent) -> Result<Self, InvalidRecord> {
+    pub fn with(&self, events: impl IntoIterator<Item = RawEvent>) -> Result<Self, InvalidRecord> {
         let records = self.recent.iter().map(|e| RawEvent::from(&e));
-        let recent = EventIndex::from_records(self.service(), records.chain([event]))?;
+        let recent = EventIndex::from_records(self.service(), records.chain(events))?;
         if recent.len() < fold_at(self.base.len()) {
             return Ok(Self {
                 base: self.base.clone(),
@@ -313,7 +313,7 @@ mod tests {
         let mut expected = loaded.to_vec();
         let mut folded = false;
         for (n, event) in extra.into_iter().enumerate() {
-            log = log.with(event.clone()).unwrap();
+            log = log.with([event.clone()]).unwrap();
             folded |= log.recent.is_empty();
             expected.push(event);
             if n % 97 != 0 && n + 1 != recorded.len() + 1 {

@@ -99,7 +99,8 @@ impl IdItem {
 }
 
 /// A request recorded under an idempotency key: the request's fingerprint and the event it
-/// recorded, until `expires` (DynamoDB's time to live deletes it some time after).
+/// recorded, until `expires` (DynamoDB's time to live deletes it some time after); a commit's,
+/// without `expires`, for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyItem {
     pub pk: String,
@@ -112,7 +113,8 @@ pub struct IdempotencyItem {
     pub engineer: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub svc: Option<String>,
-    pub expires: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Timestamp>,
 }
 
 /// One UTC day's totals.

@@ -12,6 +12,8 @@
 //! | a service's totals   | `SERVICES`              | `<service>`              |                       |
 //! | last id given out    | `COUNTER`               | `EVENT_ID`               |                       |
 //! | idempotency key      | `IDEM#<key>`            | `REQUEST`                | (expires: TTL)        |
+//! | a delivered event    | `DELIVERED#<identity>`  | `REQUEST`                | (expires: TTL)        |
+//! | a pushed commit      | `PUSHED#commit:<service>:<sha>` | `REQUEST`        | (kept: no TTL)        |
 //! | a commit's firsts    | `SVC#<service>#COMMIT#<sha>` | `FIRSTS`            |                       |
 //! | delivery day         | `DLV#<YYYY>`            | `<YYYY-MM-DD>`           |                       |
 //!
@@ -69,6 +71,8 @@ const ID_PREFIX: &str = "ID#";
 const IDEMPOTENCY_PREFIX: &str = "IDEM#";
 /// A delivered event's identity: apart from clients' keys, which may spell anything.
 const DELIVERY_PREFIX: &str = "DELIVERED#";
+/// A pushed commit's identity, kept for good.
+const PUSHED_PREFIX: &str = "PUSHED#";
 const DAYS_PREFIX: &str = "DAY#";
 const ENGINEER_DAYS_PREFIX: &str = "ENGDAY#";
 const COMMIT_PREFIX: &str = "COMMIT#";
@@ -108,6 +112,7 @@ fn kind_in_scope(pk: &str) -> Option<Kind> {
         (ID_PREFIX, Kind::Id),
         (IDEMPOTENCY_PREFIX, Kind::Idempotency),
         (DELIVERY_PREFIX, Kind::Idempotency),
+        (PUSHED_PREFIX, Kind::Idempotency),
         (DAYS_PREFIX, Kind::Day),
         (ENGINEER_DAYS_PREFIX, Kind::EngineerDay),
         (COMMIT_PREFIX, Kind::Commit),
@@ -228,6 +233,7 @@ pub fn idempotency_pk(key: &IdempotencyKey) -> String {
     match key {
         IdempotencyKey::Request(key) => format!("{IDEMPOTENCY_PREFIX}{key}"),
         IdempotencyKey::Delivery(key) => format!("{DELIVERY_PREFIX}{key}"),
+        IdempotencyKey::Commit(key) => format!("{PUSHED_PREFIX}{key}"),
     }
 }
 
@@ -353,6 +359,10 @@ mod tests {
             ),
             (
                 idempotency_pk(&IdempotencyKey::Delivery("x".into())),
+                Kind::Idempotency,
+            ),
+            (
+                idempotency_pk(&IdempotencyKey::commit("octo/web", "A1")),
                 Kind::Idempotency,
             ),
             (META_PK.to_owned(), Kind::Meta),

@@ -14,6 +14,7 @@ mod reports;
 pub mod table;
 mod transact;
 pub mod write;
+mod write_many;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -30,7 +30,7 @@ use crate::store::outcome::{Recorded, WriteFailure};
 
 /// Cancellation reasons that another attempt can overcome: a condition on what was read (read
 /// again), another writer's transaction, throttling. Any other reason fails every attempt.
-const RETRIED_CANCELLATIONS: [&str; 5] = [
+pub(super) const RETRIED_CANCELLATIONS: [&str; 5] = [
     "None",
     "ConditionalCheckFailed",
     "TransactionConflict",
@@ -54,7 +54,7 @@ impl DynamoDbStore {
             return earlier.answer(key, &fingerprint, &self.default_service);
         }
         allowed.check(&new.action)?;
-        let mut id = self.next_id().await?;
+        let mut id = self.next_ids(1).await?.0;
         for attempt in 0..RECORDING.tries {
             let record = EventRecord {
                 id,
@@ -67,7 +67,7 @@ impl DynamoDbStore {
             let event = EventItem::new(&record.view(), Scope::Whole);
             let scopes = [Scope::Whole, Scope::Service(&new.service)];
             let current = self.aggregates_of(&event, scopes).await?;
-            if (current[0].meta.as_ref()).is_some_and(|meta| meta.layout() < keys::LAYOUT) {
+            if current[0].needs_upgrade() {
                 return Err(WriteFailure::StoreNeedsUpgrade);
             }
             // The event, its copy, its id and its key are at known positions: their
@@ -84,7 +84,7 @@ impl DynamoDbStore {
                 transaction.push(put_idempotency(self, key, &fingerprint, &event, received)?);
             }
             for (scope, current) in scopes.into_iter().zip(&current) {
-                transaction.extend(current.changes(self, scope, &event)?);
+                transaction.extend(current.changes(self, scope, &event, 1)?);
             }
             let commit = current[1].commit.as_ref();
             transaction.extend(self.delivery_writes(&event, scopes, commit).await?);
@@ -162,7 +162,7 @@ impl DynamoDbStore {
                 }
                 // Otherwise the id is taken (an import gave it out before the counter knew).
                 tracing::warn!(id, "event id already stored; taking another");
-                id = self.next_id().await?;
+                id = self.next_ids(1).await?.0;
             }
             tracing::info!(attempt, ?reasons, "transaction cancelled; retrying");
             tokio::time::sleep(RECORDING.delay(attempt)).await;
@@ -189,18 +189,18 @@ impl DynamoDbStore {
         }))
     }
 
-    /// A new id: the counter item, incremented atomically (never given out twice, even by
-    /// requests that then fail: ids may have gaps).
-    async fn next_id(&self) -> Result<u64, DynamoDbFailure> {
+    /// `count` new ids, the first and the last: the counter item, incremented atomically
+    /// (never given out twice, even by requests that then fail: ids may have gaps).
+    pub(super) async fn next_ids(&self, count: u64) -> Result<(u64, u64), DynamoDbFailure> {
         let output = self
             .client()
             .await
             .update_item()
             .table_name(&self.table)
             .set_key(Some(items::key(keys::COUNTER_PK, keys::EVENT_ID_SK)))
-            .update_expression("ADD #last :one")
+            .update_expression("ADD #last :count")
             .expression_attribute_names("#last", keys::COUNTER_LAST)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
@@ -210,7 +210,8 @@ impl DynamoDbStore {
             .as_ref()
             .and_then(|attributes| attributes.get(keys::COUNTER_LAST))
             .and_then(|last| last.as_n().ok())
-            .and_then(|last| last.parse().ok())
+            .and_then(|last| last.parse::<u64>().ok())
+            .map(|last| (last + 1 - count, last))
             .ok_or_else(|| {
                 tracing::error!("the id counter did not return a number");
                 DynamoDbFailure::Internal
@@ -218,7 +219,7 @@ impl DynamoDbStore {
     }
 
     /// What an earlier request with `key` recorded, if it is less than 24 hours old.
-    async fn earlier_request(
+    pub(super) async fn earlier_request(
         &self,
         key: &IdempotencyKey,
         now: Timestamp,
@@ -230,7 +231,10 @@ impl DynamoDbStore {
             return Ok(None);
         };
         let earlier: IdempotencyItem = from_item(item)?;
-        Ok((earlier.expires > now).then_some(earlier))
+        Ok(earlier
+            .expires
+            .is_none_or(|expires| expires > now)
+            .then_some(earlier))
     }
 
     /// One item by its key, strongly consistent.
@@ -250,7 +254,7 @@ impl DynamoDbStore {
 
     /// The aggregate items an event changes in each scope, as they are now (strongly
     /// consistent); with the commit's firsts when the event is a stage or a deploy.
-    async fn aggregates_of(
+    pub(super) async fn aggregates_of(
         &self,
         event: &EventItem,
         scopes: [Scope<'_>; 2],
@@ -301,7 +305,7 @@ impl DynamoDbStore {
     }
 
     /// Items by key, strongly consistent, by `pk/sk`, within a recording's time.
-    async fn batch_get_consistent(
+    pub(super) async fn batch_get_consistent(
         &self,
         keys: Vec<Item>,
     ) -> Result<HashMap<String, Item>, DynamoDbFailure> {
@@ -389,7 +393,12 @@ impl IdempotencyItem {
         if self.fingerprint != fingerprint && key.is_same_request_required() {
             return Err(WriteFailure::KeyReused);
         }
-        Ok(Recorded {
+        Ok(self.recorded(default_service))
+    }
+
+    /// The event recorded under this key, answered again.
+    pub(super) fn recorded(self, default_service: &str) -> Recorded {
+        Recorded {
             event: EventRecord {
                 id: self.id,
                 timestamp: self.ts,
@@ -399,12 +408,12 @@ impl IdempotencyItem {
                 service: self.svc.unwrap_or_else(|| default_service.to_owned()),
             },
             replayed: true,
-        })
+        }
     }
 }
 
 /// The aggregates one event changes, as read.
-struct Aggregates {
+pub(super) struct Aggregates {
     day: Option<DayItem>,
     engineer_day: Option<EngineerDayItem>,
     engineer: Option<EngineerItem>,
@@ -414,12 +423,19 @@ struct Aggregates {
 }
 
 impl Aggregates {
-    /// The four aggregate writes of `scope`.
-    fn changes(
+    /// Whether these, the store's, say its layout is older than this version's.
+    pub(super) fn needs_upgrade(&self) -> bool {
+        (self.meta.as_ref()).is_some_and(|meta| meta.layout() < keys::LAYOUT)
+    }
+
+    /// The four aggregate writes of `scope` for `count` events like `event` (the same action,
+    /// engineer and instant; a deploy is one event).
+    pub(super) fn changes(
         &self,
         store: &DynamoDbStore,
         scope: Scope<'_>,
         event: &EventItem,
+        count: u32,
     ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let day = day_of(event.ts);
         let ts = event.ts;
@@ -431,18 +447,18 @@ impl Aggregates {
                 to_item(&DayItem {
                     pk: keys::days_pk(scope, day),
                     sk: keys::day_sk(day),
-                    total: 1,
+                    total: count,
                     engineers: 1,
-                    actions: BTreeMap::from([(event.action.clone(), 1)]),
+                    actions: BTreeMap::from([(event.action.clone(), count)]),
                 }),
             )?,
             Some(existing) => {
                 let mut change = Change::new(&existing.pk, &existing.sk);
-                change.add("total", 1);
+                change.add("total", count.into());
                 if first_of_day_for_engineer {
                     change.add("engineers", 1);
                 }
-                change.add_in_map("actions", &event.action, 1);
+                change.add_in_map("actions", &event.action, count.into());
                 change.build(store)?
             }
         };
@@ -452,11 +468,12 @@ impl Aggregates {
                 .as_ref()
                 .map(|d| (d.pk.as_str(), d.sk.as_str(), d.first, d.last)),
             ts,
+            count,
             || {
                 to_item(&EngineerDayItem {
                     pk: keys::engineer_days_pk(scope, &event.engineer),
                     sk: keys::day_sk(day),
-                    events: 1,
+                    events: count.into(),
                     first: ts,
                     last: ts,
                 })
@@ -469,11 +486,12 @@ impl Aggregates {
                 .as_ref()
                 .map(|e| (e.pk.as_str(), e.sk.as_str(), e.first, e.last)),
             ts,
+            count,
             || {
                 to_item(&EngineerItem {
                     pk: keys::engineers_pk(scope),
                     sk: event.engineer.clone(),
-                    events: 1,
+                    events: count.into(),
                     first: ts,
                     last: ts,
                 })
@@ -486,6 +504,7 @@ impl Aggregates {
                 .as_ref()
                 .map(|m| (m.pk.as_str(), m.sk.as_str(), m.first, m.last)),
             ts,
+            count,
             || {
                 let (pk, sk) = scope.totals_key();
                 let totals = MetaItem {
@@ -494,7 +513,7 @@ impl Aggregates {
                     actions: BTreeSet::from([event.action.clone()]),
                     first: ts,
                     last: ts,
-                    events: 1,
+                    events: count.into(),
                     // The table's (or service's) first event: its facts are counted from here.
                     delivery_counted: Some(delivery::counted(store.delivery_actions())),
                     layout: (scope == Scope::Whole).then_some(keys::LAYOUT),
@@ -553,6 +572,7 @@ fn spanned(
     store: &DynamoDbStore,
     existing: Option<(&str, &str, Timestamp, Timestamp)>,
     ts: Timestamp,
+    count: u32,
     create: impl FnOnce() -> Item,
     more: impl FnOnce(&mut Change),
 ) -> Result<TransactWriteItem, DynamoDbFailure> {
@@ -560,7 +580,7 @@ fn spanned(
         return put_new(store, create());
     };
     let mut change = Change::new(pk, sk);
-    change.add("events", 1);
+    change.add("events", count.into());
     if ts < first {
         change.move_to("first", ts, ">");
     }
@@ -572,7 +592,7 @@ fn spanned(
 }
 
 /// The idempotency record: new, or replacing one whose window is over.
-fn put_idempotency(
+pub(super) fn put_idempotency(
     store: &DynamoDbStore,
     key: &IdempotencyKey,
     fingerprint: &str,
@@ -589,7 +609,7 @@ fn put_idempotency(
         action: event.action.clone(),
         engineer: event.engineer.clone(),
         svc: event.svc.clone(),
-        expires: received + key.window(),
+        expires: key.window().map(|window| received + window),
     });
     put(
         store,

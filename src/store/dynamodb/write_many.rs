@@ -1,0 +1,248 @@
+//! Many like events at once (a push's commits: one service, engineer, action and instant, each
+//! under its own key) in a few transactions instead of one per event. Each transaction holds up
+//! to `EVENTS_PER_TRANSACTION` events, their keys, and the aggregates they change together (a
+//! count of n where one event adds 1), so that the table never holds an event without its
+//! counts, and a key whose event another writer recorded meanwhile is answered, not repeated.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+use super::backoff::RECORDING;
+use super::items::{self, EventItem, IdItem, IdempotencyItem, from_item, to_item};
+use super::keys::{self, Scope};
+use super::transact::put_new;
+use super::write::{RETRIED_CANCELLATIONS, put_idempotency};
+use super::{DynamoDbFailure, DynamoDbStore, failure};
+use crate::events::{AllowedActions, EventRecord, IdempotencyKey, NewEvent, Sha, Timestamp};
+use crate::store::outcome::{Recorded, WriteFailure};
+
+/// Items one event puts: itself, its service's copy, its id and its key.
+const ITEMS_PER_EVENT: usize = 4;
+/// Items the events of a transaction change together: per scope (the store, the service) the
+/// day, the engineer's day, the engineer and the totals.
+const AGGREGATE_ITEMS: usize = 8;
+/// DynamoDB's limit: 100 items in one `TransactWriteItems`.
+pub const EVENTS_PER_TRANSACTION: usize = (100 - AGGREGATE_ITEMS) / ITEMS_PER_EVENT;
+
+impl DynamoDbStore {
+    /// Records each of `batch` under its key, or answers with what the key recorded before.
+    /// Like events (`is_uniform`) share transactions; others are recorded one at a time. Each
+    /// transaction is held to the budget of one recording; the batch, to none (Lambda's timeout
+    /// bounds it): a batch cut short has recorded whole transactions, and its keys answer
+    /// those when it is sent again.
+    pub async fn record_all(
+        &self,
+        batch: Vec<(NewEvent, IdempotencyKey)>,
+        received: Timestamp,
+        allowed: &AllowedActions,
+    ) -> Result<Vec<Recorded>, WriteFailure> {
+        if !self.is_uniform(&batch, received) {
+            let mut recorded = Vec::with_capacity(batch.len());
+            for (new, key) in batch {
+                recorded.push(self.record(new, Some(key), received, allowed).await?);
+            }
+            return Ok(recorded);
+        }
+        let keys: Vec<IdempotencyKey> = batch.iter().map(|(_, key)| key.clone()).collect();
+        let earlier = self.earlier_requests(&keys, received);
+        let mut answers = Box::pin(self.within_write_budget(async { Ok(earlier.await?) })).await?;
+        let mut fresh: Vec<(NewEvent, IdempotencyKey)> = Vec::new();
+        for (new, key) in batch {
+            if !answers.contains_key(&key) && !fresh.iter().any(|(_, seen)| *seen == key) {
+                fresh.push((new, key));
+            }
+        }
+        if !fresh.is_empty() {
+            allowed.check(&fresh[0].0.action)?;
+        }
+        let mut rest = fresh.into_iter();
+        loop {
+            let part: Vec<_> = rest.by_ref().take(EVENTS_PER_TRANSACTION).collect();
+            if part.is_empty() {
+                break;
+            }
+            // Each transaction within the budget of one recording: an id given out is written
+            // within it or never (what `import` relies on).
+            let recording = self.record_together(part, received);
+            answers.extend(Box::pin(self.within_write_budget(recording)).await?);
+        }
+        // A key given twice is answered the second time as a retry.
+        let mut seen = Vec::with_capacity(keys.len());
+        Ok(keys
+            .into_iter()
+            .map(|key| {
+                let answer = answers[&key].clone();
+                let replayed = answer.replayed || seen.contains(&key);
+                seen.push(key);
+                Recorded { replayed, ..answer }
+            })
+            .collect())
+    }
+
+    /// Whether `batch` may share transactions: more than one event, all of one service,
+    /// engineer, action and instant, and not of an action the delivery metrics read (a stage
+    /// or deploy moves its own commit's firsts).
+    fn is_uniform(&self, batch: &[(NewEvent, IdempotencyKey)], received: Timestamp) -> bool {
+        let Some(((first, _), others)) = batch.split_first() else {
+            return false;
+        };
+        let alike = |new: &NewEvent| {
+            new.service == first.service
+                && new.engineer == first.engineer
+                && new.action == first.action
+                && new.instant(received) == first.instant(received)
+        };
+        !others.is_empty()
+            && others.iter().all(|(new, _)| alike(new))
+            && self.delivery_actions().kind_of(&first.action).is_none()
+    }
+
+    /// What each of `keys` recorded, for those still remembered (strongly consistent).
+    async fn earlier_requests(
+        &self,
+        keys: &[IdempotencyKey],
+        now: Timestamp,
+    ) -> Result<HashMap<IdempotencyKey, Recorded>, DynamoDbFailure> {
+        let mut answers = HashMap::new();
+        for part in keys.chunks(100) {
+            let wanted = (part.iter())
+                .map(|key| items::key(keys::idempotency_pk(key), keys::IDEMPOTENCY_SK))
+                .collect();
+            let mut found = self.batch_get_consistent(wanted).await?;
+            for key in part {
+                let at = format!("{}/{}", keys::idempotency_pk(key), keys::IDEMPOTENCY_SK);
+                let Some(item) = found.remove(&at) else {
+                    continue;
+                };
+                let earlier: IdempotencyItem = from_item(item)?;
+                if earlier.expires.is_none_or(|expires| expires > now) {
+                    answers.insert(key.clone(), earlier.recorded(&self.default_service));
+                }
+            }
+        }
+        Ok(answers)
+    }
+
+    /// Records `events` (at most `EVENTS_PER_TRANSACTION`, none under a key already used) in
+    /// one transaction, retried while it is cancelled for reasons another attempt overcomes;
+    /// an event whose key another writer used meanwhile is answered with what it recorded.
+    async fn record_together(
+        &self,
+        mut events: Vec<(NewEvent, IdempotencyKey)>,
+        received: Timestamp,
+    ) -> Result<HashMap<IdempotencyKey, Recorded>, WriteFailure> {
+        let mut answers = HashMap::new();
+        let mut ids = self.next_ids(events.len() as u64).await?.0;
+        for attempt in 0..RECORDING.tries {
+            if events.is_empty() {
+                return Ok(answers);
+            }
+            let items: Vec<EventItem> = (events.iter().enumerate())
+                .map(|(at, (new, _))| {
+                    let record = EventRecord {
+                        id: ids + at as u64,
+                        timestamp: new.instant(received),
+                        sha: Sha::new(&new.sha),
+                        action: new.action.clone(),
+                        engineer: new.engineer.clone(),
+                        service: new.service.clone(),
+                    };
+                    EventItem::new(&record.view(), Scope::Whole)
+                })
+                .collect();
+            let like = &items[0];
+            let service = events[0].0.service.as_str();
+            let scopes = [Scope::Whole, Scope::Service(service)];
+            let current = self.aggregates_of(like, scopes).await?;
+            if current[0].needs_upgrade() {
+                return Err(WriteFailure::StoreNeedsUpgrade);
+            }
+            let mut transaction = Vec::with_capacity(100);
+            for (item, (new, key)) in items.iter().zip(&events) {
+                transaction.push(put_new(self, to_item(item))?);
+                transaction.push(put_new(self, to_item(&item.service_copy(service)))?);
+                transaction.push(put_new(self, to_item(&IdItem::of(item)))?);
+                let fingerprint = new.fingerprint();
+                transaction.push(put_idempotency(self, key, &fingerprint, item, received)?);
+            }
+            let count = items.len() as u32;
+            for (scope, current) in scopes.into_iter().zip(&current) {
+                transaction.extend(current.changes(self, scope, like, count)?);
+            }
+            let outcome = self
+                .client()
+                .await
+                .transact_write_items()
+                .set_transact_items(Some(transaction))
+                .send()
+                .await;
+            let error = match outcome {
+                Ok(_) => {
+                    for (item, (_, key)) in items.into_iter().zip(events) {
+                        let event = item.into_record(&self.default_service);
+                        let replayed = false;
+                        answers.insert(key, Recorded { event, replayed });
+                    }
+                    return Ok(answers);
+                }
+                Err(error) => error,
+            };
+            let reasons: Vec<Option<String>> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().map(str::to_owned))
+                    .collect(),
+                _ => return Err(failure("TransactWriteItems", &keys::id_pk(ids), error).into()),
+            };
+            if let Some(code) = (reasons.iter().flatten())
+                .find(|code| !RETRIED_CANCELLATIONS.contains(&code.as_str()))
+            {
+                tracing::error!(
+                    first_id = ids,
+                    code,
+                    ?reasons,
+                    "defect: DynamoDB cancelled a transaction that cannot succeed; not retrying"
+                );
+                return Err(WriteFailure::Internal);
+            }
+            let failed = |at: usize| {
+                reasons.get(at).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
+            };
+            let keys_taken: Vec<IdempotencyKey> = (events.iter().enumerate())
+                .filter(|(at, _)| failed(at * ITEMS_PER_EVENT + 3))
+                .map(|(_, (_, key))| key.clone())
+                .collect();
+            if !keys_taken.is_empty() {
+                let earlier = self.earlier_requests(&keys_taken, received).await?;
+                let first_id = ids;
+                let ours = |recorded: &Recorded| {
+                    (first_id..first_id + events.len() as u64).contains(&recorded.event.id)
+                };
+                if earlier.values().any(ours) {
+                    // An attempt whose answer was lost recorded them all (one transaction).
+                    for (item, (_, key)) in items.into_iter().zip(events) {
+                        let event = item.into_record(&self.default_service);
+                        let replayed = false;
+                        answers.insert(key, Recorded { event, replayed });
+                    }
+                    return Ok(answers);
+                }
+                events.retain(|(_, key)| !earlier.contains_key(key));
+                answers.extend(earlier);
+            }
+            let ids_taken =
+                (0..items.len()).any(|at| (0..3).any(|item| failed(at * ITEMS_PER_EVENT + item)));
+            if ids_taken {
+                // An import gave these ids out before the counter knew.
+                tracing::warn!(first_id = ids, "event ids already stored; taking others");
+                ids = self.next_ids(events.len().max(1) as u64).await?.0;
+            }
+            tracing::info!(attempt, ?reasons, "transaction cancelled; retrying");
+            tokio::time::sleep(RECORDING.delay(attempt)).await;
+        }
+        tracing::warn!("transaction kept being cancelled; giving up");
+        Err(WriteFailure::Unavailable)
+    }
+}
