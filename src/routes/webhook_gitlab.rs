@@ -40,13 +40,13 @@ struct GitLabHeaders {
     post,
     path = "/webhooks/gitlab",
     summary = "Record a GitLab webhook delivery",
-    description = "Takes GitLab's webhook (trigger \"Deployment events\"): a successful deployment is recorded as a deploy in a deploy environment (`DEPLOY_ENVIRONMENTS`) and as a stage elsewhere, once however often it is delivered. The token is checked before anything else is read. No API key: GitLab cannot send one.",
+    description = "Takes GitLab's webhook (triggers \"Deployment events\" and \"Push events\"): a successful deployment is recorded as a deploy in a deploy environment (`DEPLOY_ENVIRONMENTS`) and as a stage elsewhere, once however often it is delivered; a push to the project's default branch records each commit it lists (at most 20; action `COMMIT_ACTION`, at the delivery's arrival), each once for good. The token is checked before anything else is read. No API key: GitLab cannot send one.",
     tag = "webhooks",
     security(()),
     params(GitLabHeaders),
     request_body(content = Object, content_type = "application/json", description = "GitLab's payload for the event `X-Gitlab-Event` names."),
     responses(
-        (status = 200, description = "Recorded; a redelivery answers the same.", body = WebhookRecorded),
+        (status = 200, description = "Recorded, in the delivery's order; a redelivery answers the same.", body = WebhookRecorded),
         (status = 202, description = "An event or status this service does not record.", body = WebhookIgnored)
     )
 )]
