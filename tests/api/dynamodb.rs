@@ -266,7 +266,7 @@ async fn a_post_s_transaction_token_is_kept_across_a_retry_and_not_shared_betwee
     // transaction loses its answer (a 500); the second succeeds.
     let answered: std::sync::Mutex<std::collections::HashSet<String>> = Default::default();
     let stand_in = StandIn::start(move |operation, body| match operation {
-        "UpdateItem" if body["UpdateExpression"] == "ADD #last :one" => {
+        "UpdateItem" if body["UpdateExpression"] == "ADD #last :count" => {
             (200, json!({ "Attributes": { "last": { "N": "1" } } }))
         }
         "UpdateItem" | "GetItem" => (200, json!({})),
