@@ -317,6 +317,20 @@ impl Config {
         };
         let github_secrets = secrets("GITHUB_WEBHOOK_SECRET", "GITHUB_WEBHOOK_SECRET_PREVIOUS")?;
         let gitlab_tokens = secrets("GITLAB_WEBHOOK_TOKEN", "GITLAB_WEBHOOK_TOKEN_PREVIOUS")?;
+        let secrets_parameter_prefix = checked(
+            "WEBHOOK_SECRETS_PARAMETER_PREFIX",
+            |value| value.starts_with('/') && !value.ends_with('/') && !value.contains("//"),
+            "a parameter path such as /pipeline-events-api/dev/webhooks (leading '/', no trailing '/')",
+        )?;
+        if secrets_parameter_prefix.is_some()
+            && !(github_secrets.is_empty() && gitlab_tokens.is_empty())
+        {
+            return Err(invalid(
+                "WEBHOOK_SECRETS_PARAMETER_PREFIX",
+                secrets_parameter_prefix.unwrap_or_default(),
+                "unset while a webhook secret is set in the environment: the secrets come from one place",
+            ));
+        }
         let deploy_environments = match var("DEPLOY_ENVIRONMENTS") {
             None => Webhooks::default().deploy_environments,
             Some(list) => {
@@ -337,6 +351,7 @@ impl Config {
         let webhooks = Webhooks {
             github_secrets,
             gitlab_tokens,
+            secrets_parameter_prefix,
             deploy_environments,
             actions: delivery_actions.clone(),
         };
@@ -484,6 +499,26 @@ mod tests {
             assert!(message.starts_with(name), "{message}");
             assert!(message.contains("expected"), "{message}");
         }
+    }
+
+    #[test]
+    fn webhook_secrets_come_from_the_environment_or_ssm_not_both() {
+        let prefix = "/pipeline-events-api/dev/webhooks";
+        let config = config(&[("WEBHOOK_SECRETS_PARAMETER_PREFIX", prefix)]).unwrap();
+        assert_eq!(config.webhooks.secrets_parameter_prefix.as_deref(), Some(prefix));
+        for bad in ["no-slash", "/trailing/", "/double//slash"] {
+            let error = config_error(&[("WEBHOOK_SECRETS_PARAMETER_PREFIX", bad)]);
+            assert_eq!(error.variable, "WEBHOOK_SECRETS_PARAMETER_PREFIX", "{bad}");
+        }
+        let both = config_error(&[
+            ("WEBHOOK_SECRETS_PARAMETER_PREFIX", prefix),
+            ("GITLAB_WEBHOOK_TOKEN", "a token of 32 characters, ok"),
+        ]);
+        assert_eq!(both.variable, "WEBHOOK_SECRETS_PARAMETER_PREFIX");
+    }
+
+    fn config_error(vars: &[(&str, &str)]) -> ConfigError {
+        config(vars).unwrap_err()
     }
 
     #[test]

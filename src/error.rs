@@ -75,6 +75,8 @@ pub enum ApiError {
     /// A webhook body that is not the event its header names: why.
     InvalidPayload(String),
     MetadataUnavailable(String),
+    /// The webhooks' secrets could not be read (SSM), and none are cached.
+    WebhookUnavailable,
     StoreUnavailable,
     Internal,
 }
@@ -116,6 +118,7 @@ impl ApiError {
             | Self::InvalidService
             | Self::RangeTooLarge { .. } => StatusCode::BAD_REQUEST,
             Self::MetadataUnavailable(_)
+            | Self::WebhookUnavailable
             | Self::StoreUnavailable
             | Self::MetricsNeedRebuild
             | Self::StoreNeedsUpgrade => StatusCode::SERVICE_UNAVAILABLE,
@@ -154,6 +157,7 @@ impl ApiError {
             Self::WebhookNotConfigured(_) => "webhook_not_configured",
             Self::InvalidPayload(_) => "invalid_payload",
             Self::MetadataUnavailable(_) => "metadata_unavailable",
+            Self::WebhookUnavailable => "webhook_unavailable",
             Self::StoreUnavailable => "store_unavailable",
             Self::Internal => "internal_error",
         }
@@ -220,6 +224,9 @@ impl ApiError {
             ),
             Self::InvalidPayload(why) => format!("{why}."),
             Self::MetadataUnavailable(message) => format!("{message}."),
+            Self::WebhookUnavailable => {
+                "The webhook's secret could not be read; the code host redelivers later.".into()
+            }
             Self::StoreUnavailable => {
                 "The event store did not answer in time; retry after the Retry-After delay.".into()
             }
@@ -282,7 +289,7 @@ impl IntoResponse for ApiError {
         };
         let mut response = (self.status(), Json(body)).into_response();
         let (name, value) = match self {
-            Self::MetadataUnavailable(_) => (
+            Self::MetadataUnavailable(_) | Self::WebhookUnavailable => (
                 header::RETRY_AFTER,
                 HeaderValue::from(METADATA_RETRY_AFTER_SECONDS),
             ),

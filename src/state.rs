@@ -6,6 +6,7 @@ use crate::events::{AllowedActions, DEFAULT_SERVICE};
 use crate::metadata::MetadataSource;
 use crate::store::Store;
 use crate::webhooks::Webhooks;
+use crate::webhooks::secrets::{HostSecrets, WebhookSecrets};
 use crate::write_access::WriteAccess;
 
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub default_service: Arc<str>,
     /// The code hosts' webhooks: their secrets and how a deployment is recorded.
     pub webhooks: Arc<Webhooks>,
+    /// Their secrets: those of `webhooks`, or SSM's.
+    pub webhook_secrets: Arc<WebhookSecrets>,
 }
 
 impl AppState {
@@ -31,11 +34,27 @@ impl AppState {
             allowed_actions: Arc::new(AllowedActions::default()),
             default_service: DEFAULT_SERVICE.into(),
             webhooks: Arc::new(Webhooks::default()),
+            webhook_secrets: Arc::new(WebhookSecrets::Fixed(HostSecrets::default())),
         }
     }
 
+    /// The webhooks, with their secrets from SSM when `webhooks` names a parameter prefix
+    /// (read on first use).
     pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        let secrets = match &webhooks.secrets_parameter_prefix {
+            Some(prefix) => WebhookSecrets::ssm(prefix, None),
+            None => WebhookSecrets::Fixed(HostSecrets {
+                github: webhooks.github_secrets.clone(),
+                gitlab: webhooks.gitlab_tokens.clone(),
+            }),
+        };
         self.webhooks = Arc::new(webhooks);
+        self.webhook_secrets = Arc::new(secrets);
+        self
+    }
+
+    pub fn with_webhook_secrets(mut self, secrets: WebhookSecrets) -> Self {
+        self.webhook_secrets = Arc::new(secrets);
         self
     }
 

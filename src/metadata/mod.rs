@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use ssm::{FAILURE_BACKOFF, FETCH_BUDGET, SsmMetadata, https_client, ssm_client_config};
+pub use ssm::{
+    FAILURE_BACKOFF, FETCH_BUDGET, Parameters, SsmCache, SsmMetadata, https_client,
+    ssm_client_config,
+};
 
 /// The crate version and the git commit the binary was built from (`unknown` outside git).
 pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");

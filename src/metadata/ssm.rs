@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
@@ -20,51 +21,71 @@ const RETRY_BACKOFF: Duration = Duration::from_secs(30);
 /// `Retry-After` the 503 carries) instead of sending every request into the same outage.
 pub const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Version and commit SHA from the SSM parameters `<prefix>/version` and `<prefix>/commit_sha`,
-/// read in one `GetParameters` call and cached for `ttl`. A failed refresh serves the last
-/// value read, if any. One refresh runs at a time; requests that wait for it share its outcome.
-pub struct SsmMetadata {
-    version_name: String,
-    commit_sha_name: String,
-    description: String,
+/// Parameters' values by name, as one `GetParameters` call returned them (decrypted); a
+/// parameter that does not exist is absent.
+pub struct Parameters(HashMap<String, String>);
+
+impl Parameters {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// What a cache makes of its parameters.
+type Read<T> = Box<dyn Fn(&Parameters) -> Result<T, MetadataError> + Send + Sync>;
+
+/// Named SSM parameters, read in one `GetParameters` call (SecureStrings decrypted) and what
+/// `read` makes of them cached for `ttl`. A failed refresh serves the last value read, if any.
+/// One refresh runs at a time; requests that wait for it share its outcome.
+pub struct SsmCache<T> {
+    names: Vec<String>,
+    read: Read<T>,
     ttl: Duration,
     budget: Duration,
     client: OnceCell<Client>,
-    state: RwLock<State>,
+    state: RwLock<State<T>>,
     refreshing: Mutex<()>,
 }
 
-#[derive(Default)]
-struct State {
-    cached: Option<Cached>,
+struct State<T> {
+    cached: Option<Cached<T>>,
     /// The last refresh failed: until `retry_at`, its error is the answer.
     failure: Option<(MetadataError, Instant)>,
 }
 
+impl<T> Default for State<T> {
+    fn default() -> Self {
+        Self {
+            cached: None,
+            failure: None,
+        }
+    }
+}
+
 #[derive(Clone)]
-struct Cached {
-    metadata: Metadata,
+struct Cached<T> {
+    value: T,
     /// When to ask SSM again.
     refresh_at: Instant,
 }
 
-enum Snapshot {
-    Answer(Result<Metadata, MetadataError>),
-    Refresh { stale: Option<Metadata> },
+enum Snapshot<T> {
+    Answer(Result<T, MetadataError>),
+    Refresh { stale: Option<T> },
 }
 
-impl State {
+impl<T: Clone> State<T> {
     /// What a request gets without calling SSM, if anything.
-    fn snapshot(&self, now: Instant) -> Snapshot {
+    fn snapshot(&self, now: Instant) -> Snapshot<T> {
         match (&self.cached, &self.failure) {
             (Some(cached), _) if now < cached.refresh_at => {
-                Snapshot::Answer(Ok(cached.metadata.clone()))
+                Snapshot::Answer(Ok(cached.value.clone()))
             }
             (None, Some((error, retry_at))) if now < *retry_at => {
                 Snapshot::Answer(Err(error.clone()))
             }
             (cached, _) => Snapshot::Refresh {
-                stale: cached.as_ref().map(|cached| cached.metadata.clone()),
+                stale: cached.as_ref().map(|cached| cached.value.clone()),
             },
         }
     }
@@ -89,14 +110,18 @@ pub fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
-impl SsmMetadata {
+impl<T: Clone> SsmCache<T> {
     /// `client` is for tests that point at a stand-in; otherwise the client is built from the
     /// environment (region, credentials, endpoint) on first use.
-    pub fn new(prefix: String, description: String, ttl: Duration, client: Option<Client>) -> Self {
+    pub fn new(
+        names: Vec<String>,
+        read: impl Fn(&Parameters) -> Result<T, MetadataError> + Send + Sync + 'static,
+        ttl: Duration,
+        client: Option<Client>,
+    ) -> Self {
         Self {
-            version_name: format!("{prefix}/version"),
-            commit_sha_name: format!("{prefix}/commit_sha"),
-            description,
+            names,
+            read: Box::new(read),
             ttl,
             budget: FETCH_BUDGET,
             client: OnceCell::new_with(client),
@@ -111,7 +136,7 @@ impl SsmMetadata {
         self
     }
 
-    pub async fn get(&self) -> Result<Metadata, MetadataError> {
+    pub async fn get(&self) -> Result<T, MetadataError> {
         let stale = match self.state.read().await.snapshot(Instant::now()) {
             Snapshot::Answer(answer) => return answer,
             Snapshot::Refresh { stale } => stale,
@@ -141,42 +166,39 @@ impl SsmMetadata {
         let mut state = self.state.write().await;
         let now = Instant::now();
         match outcome {
-            Ok(metadata) => {
+            Ok(value) => {
                 state.cached = Some(Cached {
-                    metadata: metadata.clone(),
+                    value: value.clone(),
                     refresh_at: now + self.ttl,
                 });
                 state.failure = None;
-                Ok(metadata)
+                Ok(value)
             }
             Err(error) => {
                 state.failure = Some((error.clone(), now + FAILURE_BACKOFF));
-                let Some(metadata) = stale else {
-                    tracing::error!(
-                        reason = error.0,
-                        "SSM read failed and no metadata is cached"
-                    );
+                let Some(value) = stale else {
+                    tracing::error!(reason = error.0, "SSM read failed and nothing is cached");
                     return Err(error);
                 };
                 tracing::warn!(
                     reason = error.0,
-                    "SSM refresh failed; serving the cached metadata"
+                    "SSM refresh failed; serving what is cached"
                 );
                 state.cached = Some(Cached {
-                    metadata: metadata.clone(),
+                    value: value.clone(),
                     refresh_at: now + RETRY_BACKOFF.min(self.ttl),
                 });
-                Ok(metadata)
+                Ok(value)
             }
         }
     }
 
-    async fn fetch(&self) -> Result<Metadata, MetadataError> {
+    async fn fetch(&self) -> Result<T, MetadataError> {
         let client = self.client.get_or_init(build_client).await;
         let output = client
             .get_parameters()
-            .names(&self.version_name)
-            .names(&self.commit_sha_name)
+            .set_names(Some(self.names.clone()))
+            .with_decryption(true)
             .send()
             .await
             .map_err(|error| {
@@ -184,35 +206,58 @@ impl SsmMetadata {
                 tracing::warn!(error = %aws_sdk_ssm::error::DisplayErrorContext(&error), "GetParameters failed");
                 MetadataError("SSM Parameter Store could not be read".into())
             })?;
+        let values = (output.parameters().iter())
+            .filter_map(|parameter| {
+                Some((parameter.name()?.to_owned(), parameter.value()?.to_owned()))
+            })
+            .collect();
+        (self.read)(&Parameters(values))
+    }
+}
 
-        let value = |name: &str| {
-            output
-                .parameters()
-                .iter()
-                .find(|parameter| parameter.name() == Some(name))
-                .and_then(|parameter| parameter.value())
-                .map(str::to_owned)
+/// Version and commit SHA from the SSM parameters `<prefix>/version` and `<prefix>/commit_sha`,
+/// cached for `ttl` (`SsmCache`).
+pub struct SsmMetadata(SsmCache<Metadata>);
+
+impl SsmMetadata {
+    /// `client` is for tests that point at a stand-in; otherwise the client is built from the
+    /// environment (region, credentials, endpoint) on first use.
+    pub fn new(prefix: String, description: String, ttl: Duration, client: Option<Client>) -> Self {
+        let version_name = format!("{prefix}/version");
+        let commit_sha_name = format!("{prefix}/commit_sha");
+        let names = vec![version_name.clone(), commit_sha_name.clone()];
+        let read = move |values: &Parameters| {
+            let (missing, what): (Vec<&str>, Vec<&str>) = [
+                (version_name.as_str(), "version"),
+                (commit_sha_name.as_str(), "commit SHA"),
+            ]
+            .into_iter()
+            .filter(|(name, _)| values.get(name).is_none())
+            .unzip();
+            if !missing.is_empty() {
+                // The parameter path is the operator's to know (the log), not a client's.
+                tracing::error!(missing = missing.join(", "), "SSM parameters do not exist");
+                return Err(MetadataError(format!(
+                    "The deployed {} is not recorded yet",
+                    what.join(" and ")
+                )));
+            }
+            Ok(Metadata {
+                version: values.get(&version_name).unwrap_or_default().to_owned(),
+                description: description.clone(),
+                last_commit_sha: values.get(&commit_sha_name).unwrap_or_default().to_owned(),
+            })
         };
-        let (missing, what): (Vec<&str>, Vec<&str>) = [
-            (self.version_name.as_str(), "version"),
-            (self.commit_sha_name.as_str(), "commit SHA"),
-        ]
-        .into_iter()
-        .filter(|(name, _)| value(name).is_none())
-        .unzip();
-        if !missing.is_empty() {
-            // The parameter path is the operator's to know (the log), not a client's.
-            tracing::error!(missing = missing.join(", "), "SSM parameters do not exist");
-            return Err(MetadataError(format!(
-                "The deployed {} is not recorded yet",
-                what.join(" and ")
-            )));
-        }
-        Ok(Metadata {
-            version: value(&self.version_name).unwrap_or_default(),
-            description: self.description.clone(),
-            last_commit_sha: value(&self.commit_sha_name).unwrap_or_default(),
-        })
+        Self(SsmCache::new(names, read, ttl, client))
+    }
+
+    /// A budget other than `FETCH_BUDGET`, for tests of the budget itself.
+    pub fn with_budget(self, budget: Duration) -> Self {
+        Self(self.0.with_budget(budget))
+    }
+
+    pub async fn get(&self) -> Result<Metadata, MetadataError> {
+        self.0.get().await
     }
 }
 

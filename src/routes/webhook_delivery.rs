@@ -96,6 +96,7 @@ pub fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub fn errors(host: &'static str, example: &str) -> Vec<ApiError> {
     vec![
         ApiError::WebhookNotConfigured(host),
+        ApiError::WebhookUnavailable,
         ApiError::InvalidSignature,
         ApiError::InvalidPayload(example.into()),
         ApiError::PayloadTooLarge(MAX_WEBHOOK_BODY_BYTES),

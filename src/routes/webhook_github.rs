@@ -58,7 +58,8 @@ pub async fn github_webhook(
     body: Body,
 ) -> Result<Response, ApiError> {
     let webhooks = state.webhooks.clone();
-    if webhooks.github_secrets.is_empty() {
+    let secrets = state.webhook_secrets.get().await?.github;
+    if secrets.is_empty() {
         return Err(ApiError::WebhookNotConfigured("GitHub"));
     }
     let body = {
@@ -66,7 +67,7 @@ pub async fn github_webhook(
         read_body(body, MAX_WEBHOOK_BODY_BYTES).await?
     };
     let signature = headers.get(github::SIGNATURE).map(|value| value.as_bytes());
-    github::verify(&webhooks.github_secrets, signature, &body)?;
+    github::verify(&secrets, signature, &body)?;
     query?;
     if !is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType);

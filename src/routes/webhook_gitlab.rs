@@ -58,11 +58,12 @@ pub async fn gitlab_webhook(
     body: Body,
 ) -> Result<Response, ApiError> {
     let webhooks = state.webhooks.clone();
-    if webhooks.gitlab_tokens.is_empty() {
+    let tokens = state.webhook_secrets.get().await?.gitlab;
+    if tokens.is_empty() {
         return Err(ApiError::WebhookNotConfigured("GitLab"));
     }
     let token = headers.get(gitlab::TOKEN).map(|value| value.as_bytes());
-    gitlab::verify(&webhooks.gitlab_tokens, token)?;
+    gitlab::verify(&tokens, token)?;
     query?;
     if !is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType);

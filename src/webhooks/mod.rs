@@ -5,6 +5,7 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod secrets;
 
 use serde::de::DeserializeOwned;
 
@@ -30,6 +31,8 @@ pub struct Webhooks {
     pub github_secrets: Vec<Secret>,
     /// GitLab's tokens, likewise.
     pub gitlab_tokens: Vec<Secret>,
+    /// `WEBHOOK_SECRETS_PARAMETER_PREFIX`: the secrets are SSM parameters under it instead.
+    pub secrets_parameter_prefix: Option<String>,
     /// `DEPLOY_ENVIRONMENTS`, compared without regard to case (as GitHub names environments).
     pub deploy_environments: Vec<String>,
     /// The names a deploy and a stage are recorded under.
@@ -41,6 +44,7 @@ impl Default for Webhooks {
         Self {
             github_secrets: Vec::new(),
             gitlab_tokens: Vec::new(),
+            secrets_parameter_prefix: None,
             deploy_environments: DEFAULT_DEPLOY_ENVIRONMENTS.map(str::to_owned).to_vec(),
             actions: DeliveryActions::default(),
         }

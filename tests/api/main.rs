@@ -24,5 +24,6 @@ mod root;
 mod services;
 mod summaries;
 mod webhook_pushes;
+mod webhook_secrets_ssm;
 mod webhooks_github;
 mod webhooks_gitlab;

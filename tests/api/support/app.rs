@@ -157,6 +157,18 @@ impl TestApp {
         }
     }
 
+    /// This app, its webhooks' secrets read from `secrets`.
+    pub fn with_webhook_secrets(
+        self,
+        secrets: pipeline_events_api::webhooks::secrets::WebhookSecrets,
+    ) -> Self {
+        let state = self.state.with_webhook_secrets(secrets);
+        Self {
+            router: router(state.clone()),
+            state,
+        }
+    }
+
     /// This app, taking GitLab's webhook with one of `tokens` (the current first).
     pub fn with_gitlab_tokens(self, tokens: &[&str]) -> Self {
         let webhooks = Webhooks {

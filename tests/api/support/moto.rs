@@ -146,6 +146,27 @@ impl Moto {
             .expect("PutParameter on moto");
     }
 
+    /// A SecureString, as `make webhook-secret` writes one (moto encrypts it with its own
+    /// stand-in of the account's `aws/ssm` key).
+    pub async fn put_secure(&self, name: &str, value: &str) {
+        // Patient: moto makes its stand-in key on the first SecureString, which can take longer
+        // than the service's own 900 ms read timeout.
+        let config = self
+            .client()
+            .config()
+            .to_builder()
+            .timeout_config(aws_sdk_ssm::config::timeout::TimeoutConfig::disabled());
+        Client::from_conf(config.build())
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .expect("PutParameter on moto");
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
