@@ -335,6 +335,11 @@ record: init ## Record an event on the deployed ENV (SigV4-signed): ACTION (the 
 url: init ## Print the deployed ENV's base URL
 	@cd $(TF_DIR) && $(TF) output -raw invoke_url && echo
 
+.PHONY: webhook-secret
+webhook-secret: init ## Set HOST's (github or gitlab) webhook secret in ENV, read from the terminal (ROTATE=1 keeps the old one valid; RETIRE=1 drops it)
+	@prefix=$$(cd $(TF_DIR) && $(TF) output -raw webhook_secrets_prefix) && \
+		AWS_REGION=$(AWS_REGION) AWS_CLI=$$(command -v aws) $(PYTHON) scripts/webhook-secret.py "$$prefix" "$(HOST)" $(if $(RETIRE),retire,$(if $(ROTATE),rotate,))
+
 .PHONY: api-key
 api-key: init ## Print the deployed ENV's API key (send it as x-api-key)
 	@cd $(TF_DIR) && $(TF) output -raw api_key_value && echo

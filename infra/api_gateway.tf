@@ -38,20 +38,40 @@ resource "aws_api_gateway_resource" "health" {
   path_part   = "health"
 }
 
+# The webhooks: a code host cannot send an API key, so `POST /webhooks/github` and `/gitlab` go
+# to the function without one, which refuses any delivery not signed with the host's secret (or
+# carrying its token) before it reads the payload. Only POST: any other method of these paths
+# is refused by API Gateway (403). Their own throttle is below.
+resource "aws_api_gateway_resource" "webhooks" {
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_rest_api.api.root_resource_id
+  path_part   = "webhooks"
+}
+
+resource "aws_api_gateway_resource" "webhook" {
+  for_each = toset(["github", "gitlab"])
+
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_resource.webhooks.id
+  path_part   = each.key
+}
+
 locals {
   # method => resource, HTTP method, whether an API key is required. Only GET and HEAD /health
-  # go without a key.
+  # and POST to the webhooks go without a key.
   api_methods = {
-    root        = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, http_method = "ANY", api_key_required = true }
-    proxy       = { resource_id = aws_api_gateway_resource.proxy.id, http_method = "ANY", api_key_required = true }
-    events      = { resource_id = aws_api_gateway_resource.events.id, http_method = "ANY", api_key_required = true }
-    health-get  = { resource_id = aws_api_gateway_resource.health.id, http_method = "GET", api_key_required = false }
-    health-head = { resource_id = aws_api_gateway_resource.health.id, http_method = "HEAD", api_key_required = false }
+    root           = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, http_method = "ANY", api_key_required = true }
+    proxy          = { resource_id = aws_api_gateway_resource.proxy.id, http_method = "ANY", api_key_required = true }
+    events         = { resource_id = aws_api_gateway_resource.events.id, http_method = "ANY", api_key_required = true }
+    health-get     = { resource_id = aws_api_gateway_resource.health.id, http_method = "GET", api_key_required = false }
+    health-head    = { resource_id = aws_api_gateway_resource.health.id, http_method = "HEAD", api_key_required = false }
+    webhook-github = { resource_id = aws_api_gateway_resource.webhook["github"].id, http_method = "POST", api_key_required = false }
+    webhook-gitlab = { resource_id = aws_api_gateway_resource.webhook["gitlab"].id, http_method = "POST", api_key_required = false }
   }
 }
 
 resource "aws_api_gateway_method" "api" {
-  #checkov:skip=CKV_AWS_59:Only GET and HEAD /health are open, by design: they report status, version and an event count, and uptime checks must reach them without a key; the stage throttle bounds them. Every other method requires an API key or a SigV4 signature.
+  #checkov:skip=CKV_AWS_59:Only GET and HEAD /health and POST /webhooks/github and /gitlab are open, by design: uptime checks must reach the health check without a key, and a code host cannot send one (the function verifies each delivery's HMAC signature or token before reading it); the stage throttle bounds the health check, and the webhooks have a throttle of their own. Every other method requires an API key or a SigV4 signature.
   #checkov:skip=CKV2_AWS_53:The function validates every query parameter, path segment and body itself (POST /events: fields, sizes, content type) and answers 4xx JSON errors with stable codes.
   for_each = local.api_methods
 
@@ -152,6 +172,8 @@ resource "aws_api_gateway_deployment" "api" {
       aws_api_gateway_resource.proxy,
       aws_api_gateway_resource.events,
       aws_api_gateway_resource.health,
+      aws_api_gateway_resource.webhooks,
+      aws_api_gateway_resource.webhook,
       aws_api_gateway_method.api,
       aws_api_gateway_integration.api,
       aws_api_gateway_method.record_event,
@@ -232,6 +254,28 @@ resource "aws_api_gateway_method_settings" "all" {
     caching_enabled        = false
     throttling_rate_limit  = var.stage_throttle_rate_limit
     throttling_burst_limit = var.stage_throttle_burst_limit
+  }
+
+  depends_on = [aws_cloudwatch_log_group.api_execution]
+}
+
+# The webhooks' own throttle, per route and for every sender together (no key, so no usage
+# plan): a stranger can make the function verify a signature, never more than this often.
+resource "aws_api_gateway_method_settings" "webhook" {
+  #checkov:skip=CKV_AWS_225:Caching is off on purpose: every delivery is a write.
+  for_each = aws_api_gateway_resource.webhook
+
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  stage_name  = aws_api_gateway_stage.api.stage_name
+  method_path = "${trimprefix(each.value.path, "/")}/POST"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = "ERROR"
+    data_trace_enabled     = false
+    caching_enabled        = false
+    throttling_rate_limit  = var.webhook_throttle_rate_limit
+    throttling_burst_limit = var.webhook_throttle_burst_limit
   }
 
   depends_on = [aws_cloudwatch_log_group.api_execution]

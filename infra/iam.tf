@@ -16,12 +16,41 @@ resource "aws_iam_role" "lambda" {
   permissions_boundary = local.function_boundary_arn
 }
 
-# Exactly what the function does: read its two parameters, write its own logs and traces.
+# Exactly what the function does: read its two parameters and the webhooks' secrets, write its
+# own logs and traces.
 data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "ReadDeployMetadata"
     actions   = ["ssm:GetParameters"]
     resources = [aws_ssm_parameter.version.arn, aws_ssm_parameter.commit_sha.arn]
+  }
+
+  statement {
+    # The parameters need not exist: a host without its secret answers 404.
+    sid       = "ReadWebhookSecrets"
+    actions   = ["ssm:GetParameters"]
+    resources = [local.webhook_secrets_arn]
+  }
+
+  statement {
+    # SecureStrings under the AWS managed key aws/ssm, which exists only once a SecureString has
+    # been written in the account and region: named by the use, not by its ARN. Only through
+    # SSM, and only for the webhooks' parameters (SSM's encryption context names each one).
+    sid       = "DecryptWebhookSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:aws:kms:${var.aws_region}:${data.aws_caller_identity.current.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.aws_region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = [local.webhook_secrets_arn]
+    }
   }
 
   statement {

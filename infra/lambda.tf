@@ -51,6 +51,9 @@ resource "aws_lambda_function" "api" {
       COMMIT_ACTION              = local.delivery_actions.commit
       ALLOWED_ACTIONS            = local.allowed_actions
       DEFAULT_SERVICE            = var.default_service
+      DEPLOY_ENVIRONMENTS        = join(",", var.deploy_environments)
+      # The secrets' parameters, read (decrypted) by the function and cached 5 minutes.
+      WEBHOOK_SECRETS_PARAMETER_PREFIX = local.webhook_secrets_prefix
     }
   }
 

@@ -73,3 +73,13 @@ output "deployed_commit_sha" {
   description = "The git commit this stack last deployed (also in SSM <prefix>/commit_sha)."
   value       = aws_ssm_parameter.commit_sha.insecure_value
 }
+
+output "webhook_urls" {
+  description = "The payload URLs to give GitHub and GitLab (README: Webhooks)."
+  value       = { for host, resource in aws_api_gateway_resource.webhook : host => "${aws_api_gateway_stage.api.invoke_url}${resource.path}" }
+}
+
+output "webhook_secrets_prefix" {
+  description = "Where make webhook-secret writes the webhooks' SecureString parameters (github-secret, gitlab-token, and their -previous during a rotation)."
+  value       = local.webhook_secrets_prefix
+}

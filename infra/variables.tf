@@ -329,3 +329,37 @@ variable "event_writer_role_arns" {
     error_message = "event_writer_role_arns must hold IAM role or user ARNs (arn:aws:iam::<account>:role/<name>), not assumed-role session ARNs."
   }
 }
+
+variable "deploy_environments" {
+  description = "The deployment environments whose successful deployment a webhook records as a deploy (the function's DEPLOY_ENVIRONMENTS, compared without regard to case); any other environment's is a stage."
+  type        = list(string)
+  default     = ["production", "prod"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.deploy_environments) > 0 && alltrue([for name in var.deploy_environments : length(trimspace(name)) > 0 && length(name) <= 255 && !strcontains(name, ",")])
+    error_message = "deploy_environments must name at least one environment, each 1-255 characters without a comma."
+  }
+}
+
+variable "webhook_throttle_rate_limit" {
+  description = "Requests per second POST /webhooks/github and /webhooks/gitlab each take, from every sender together (steady state); above it API Gateway answers 429 and the code host shows a failed delivery to redeliver."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.webhook_throttle_rate_limit > 0 && var.webhook_throttle_rate_limit <= 1000
+    error_message = "webhook_throttle_rate_limit must be between 0 (exclusive) and 1000."
+  }
+}
+
+variable "webhook_throttle_burst_limit" {
+  description = "Burst of POST /webhooks/github and /webhooks/gitlab each (requests at once): a push to several branches, or a deployment's statuses, arrive together."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.webhook_throttle_burst_limit >= 1 && var.webhook_throttle_burst_limit <= 5000
+    error_message = "webhook_throttle_burst_limit must be between 1 and 5000."
+  }
+}

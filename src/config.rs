@@ -505,7 +505,10 @@ mod tests {
     fn webhook_secrets_come_from_the_environment_or_ssm_not_both() {
         let prefix = "/pipeline-events-api/dev/webhooks";
         let config = config(&[("WEBHOOK_SECRETS_PARAMETER_PREFIX", prefix)]).unwrap();
-        assert_eq!(config.webhooks.secrets_parameter_prefix.as_deref(), Some(prefix));
+        assert_eq!(
+            config.webhooks.secrets_parameter_prefix.as_deref(),
+            Some(prefix)
+        );
         for bad in ["no-slash", "/trailing/", "/double//slash"] {
             let error = config_error(&[("WEBHOOK_SECRETS_PARAMETER_PREFIX", bad)]);
             assert_eq!(error.variable, "WEBHOOK_SECRETS_PARAMETER_PREFIX", "{bad}");

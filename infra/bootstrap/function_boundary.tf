@@ -13,6 +13,25 @@ data "aws_iam_policy_document" "function_boundary" {
   }
 
   statement {
+    # The webhooks' SecureStrings, decrypted through SSM only, and only this environment's.
+    sid       = "DecryptWebhookSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:aws:kms:${local.region_account}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.aws_region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:PARAMETER_ARN"
+      values   = ["arn:aws:ssm:${local.region_account}:parameter/${var.project_name}/${each.key}/webhooks/*"]
+    }
+  }
+
+  statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["arn:aws:logs:${local.region_account}:log-group:/aws/lambda/${var.project_name}-${each.key}:*"]

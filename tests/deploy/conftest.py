@@ -23,7 +23,7 @@ class Project:
         self.path = path
         self.log = path / "calls.jsonl"
 
-    def make(self, *targets, env=None, stdin=subprocess.DEVNULL, timeout=60):
+    def make(self, *targets, env=None, stdin=subprocess.DEVNULL, timeout=60, input_text=None):
         self.log.write_text("")
         full_env = {
             "PATH": f"{STAND_INS}:{os.environ['PATH']}",
@@ -38,7 +38,8 @@ class Project:
         full_env.update(env or {})
         return subprocess.run(
             ["make", "--no-print-directory", *targets],
-            cwd=self.path, env=full_env, stdin=stdin, capture_output=True, text=True,
+            cwd=self.path, env=full_env, input=input_text,
+            **({} if input_text is not None else {"stdin": stdin}), capture_output=True, text=True,
             timeout=timeout,
         )
 

@@ -1,5 +1,6 @@
 """What one caller can cost is bounded by the stack itself, not by the account's limits: only
-GET and HEAD /health go without a key, the stage is throttled for every method, each environment
+GET and HEAD /health and POST to the webhooks go without a key, the stage is throttled for every
+method and the webhooks within it, each environment
 reserves a modest concurrency, and the table and each index have capped on-demand throughput,
 with alarms near the caps. Each limit comes from the environment's tfvars, through a validated
 variable."""
@@ -34,14 +35,18 @@ def local(name):
     return value
 
 
-def test_only_get_and_head_health_go_without_a_key():
+def test_only_get_and_head_health_and_post_to_the_webhooks_go_without_a_key():
     method = one("aws_api_gateway_method", "api")
     assert attr(method, "http_method") == "${each.value.http_method}"
     assert attr(method, "authorization") == "NONE"
-    keyless = {name: m for name, m in local("api_methods").items() if not m["api_key_required"]}
-    assert keyless, "uptime checks reach /health without a key"
-    assert {m["http_method"] for m in keyless.values()} <= {"GET", "HEAD"}, keyless
-    assert {m["resource_id"] for m in keyless.values()} == {"${aws_api_gateway_resource.health.id}"}
+    keyless = {(m["resource_id"], m["http_method"])
+               for m in local("api_methods").values() if not m["api_key_required"]}
+    health = "${aws_api_gateway_resource.health.id}"
+    # A code host cannot send a key: the function verifies each delivery's signature instead.
+    webhooks = {f'${{aws_api_gateway_resource.webhook["{host}"].id}}' for host in ("github", "gitlab")}
+    assert keyless == {(health, "GET"), (health, "HEAD")} | {(w, "POST") for w in webhooks}
+    assert attr(one("aws_api_gateway_resource", "webhook"), "for_each") == "${toset(['github', 'gitlab'])}"
+
     # The other way in without a key is POST /events, which API Gateway refuses unsigned.
     assert attr(one("aws_api_gateway_method", "record_event"), "authorization") == "AWS_IAM"
 
@@ -66,6 +71,21 @@ def test_the_stage_is_throttled_for_every_method_from_each_environments_tfvars()
         assert 1 <= values["stage_throttle_burst_limit"] <= 5000, path.name
         # A key's own limit is within the stage's: the usage plan is no wider than the stage.
         assert values["throttle_rate_limit"] <= values["stage_throttle_rate_limit"], path.name
+
+
+def test_the_keyless_webhooks_have_a_throttle_of_their_own_within_the_stages():
+    settings = one("aws_api_gateway_method_settings", "webhook")
+    assert attr(settings, "for_each") == "${aws_api_gateway_resource.webhook}"
+    assert attr(settings, "method_path") == '${"${trimprefix(each.value.path, "/")}/POST"}'
+    inner = attr(settings, "settings")
+    assert attr(inner, "throttling_rate_limit") == "${var.webhook_throttle_rate_limit}"
+    assert attr(inner, "throttling_burst_limit") == "${var.webhook_throttle_burst_limit}"
+    rate = attr(validated("webhook_throttle_rate_limit"), "default")
+    burst = attr(validated("webhook_throttle_burst_limit"), "default")
+    for path in ENVS:
+        values = tfvars(path)
+        assert values.get("webhook_throttle_rate_limit", rate) <= values["stage_throttle_rate_limit"]
+        assert values.get("webhook_throttle_burst_limit", burst) <= values["stage_throttle_burst_limit"]
 
 
 @pytest.mark.parametrize("path", ENVS, ids=lambda p: p.stem)

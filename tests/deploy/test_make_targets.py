@@ -465,3 +465,64 @@ def test_the_signing_secrets_never_reach_a_command_line(project, stage_factory, 
     headers = {k.lower(): v for k, v in post["headers"].items()}
     assert headers["x-amz-security-token"] == token
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+
+
+WEBHOOK_PREFIX = "/pipeline-events-api/dev/webhooks"
+
+
+def webhook_secret(project, *args, typed="", env=None):
+    outputs = json.dumps({"webhook_secrets_prefix": WEBHOOK_PREFIX})
+    return project.make("webhook-secret", "ENV=dev", *args,
+                        env={"FAKE_TF_OUTPUTS": outputs, **(env or {})}, stdin=None,
+                        input_text=typed)
+
+
+def puts(project):
+    return [json.loads(call["stdin"]) for call in project.calls("aws")
+            if call["args"][:2] == ["ssm", "put-parameter"]]
+
+
+def test_a_webhook_secret_is_written_as_a_secure_string_never_on_a_command_line(project):
+    secret = 'a "secret" with \\ and spaces, 40 chars'
+    result = webhook_secret(project, "HOST=github", typed=secret + "\n")
+    assert result.returncode == 0, (result.stderr, project.calls("aws"))
+    assert puts(project) == [{
+        "Name": f"{WEBHOOK_PREFIX}/github-secret", "Value": secret, "Type": "SecureString",
+        "Overwrite": True, "Description": "Webhook secret, written by make webhook-secret"}]
+    for call in project.calls("aws") + project.calls("terraform"):
+        assert not any(secret in arg for arg in call["args"]), call["args"]
+    assert secret not in result.stdout + result.stderr
+
+
+def test_an_empty_answer_generates_a_secret_shown_once(project):
+    result = webhook_secret(project, "HOST=gitlab", typed="\n")
+    assert result.returncode == 0, result.stderr
+    (put,) = puts(project)
+    assert put["Name"] == f"{WEBHOOK_PREFIX}/gitlab-token"
+    assert len(put["Value"]) == 64 and put["Value"] in result.stdout
+
+
+def test_a_rotation_keeps_the_old_secret_as_the_previous_one_until_retired(project):
+    old = "the secret GitHub has now, long"
+    result = webhook_secret(project, "HOST=github", "ROTATE=1", typed="the new secret, also long\n",
+                            env={"FAKE_AWS_SSM_VALUE": old})
+    assert result.returncode == 0, result.stderr
+    assert [(p["Name"], p["Value"]) for p in puts(project)] == [
+        (f"{WEBHOOK_PREFIX}/github-secret-previous", old),
+        (f"{WEBHOOK_PREFIX}/github-secret", "the new secret, also long")]
+    result = webhook_secret(project, "HOST=github", "RETIRE=1")
+    assert result.returncode == 0, result.stderr
+    (delete,) = [c for c in project.calls("aws") if c["args"][:2] == ["ssm", "delete-parameter"]]
+    assert json.loads(delete["stdin"]) == {"Name": f"{WEBHOOK_PREFIX}/github-secret-previous"}
+
+
+@pytest.mark.parametrize("args, typed, message", [
+    (["HOST=bitbucket"], "a secret long enough to use\n", "HOST=github|gitlab"),
+    (["HOST=github"], "short\n", "at least 16 characters"),
+    (["HOST=github", "ROTATE=1"], "a secret long enough to use\n", "no secret to rotate"),
+])
+def test_a_webhook_secret_that_cannot_be_set_is_refused_with_why(project, args, typed, message):
+    result = webhook_secret(project, *args, typed=typed)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert puts(project) == []
