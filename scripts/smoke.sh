@@ -26,16 +26,17 @@ call() {
   curl --silent --show-error --max-time 15 --output "$body" --write-out '%{http_code}' "$@" "$base$path" 2>/dev/null || echo 000
 }
 
-# check NAME EXPECTED_STATUS PATH [curl args...]: prints the body of a passing call on stdout.
+# check NAME EXPECTED_STATUS PATH [curl args...]: prints the body of a passing call on stdout;
+# EXPECTED_STATUS may name several, as 401|404.
 check() {
   local name=$1 expected=$2 path=$3 status
   shift 3
   body=$(mktemp)
-  while status=$(call "$path" "$@") && [[ "$status" != "$expected" ]] && ((SECONDS < deadline)); do
+  while status=$(call "$path" "$@") && ! [[ "$status" =~ ^($expected)$ ]] && ((SECONDS < deadline)); do
     echo "wait $name: got $status, expected $expected; retrying" >&2
     sleep "$retry_pause"
   done
-  if [[ "$status" == "$expected" ]]; then
+  if [[ "$status" =~ ^($expected)$ ]]; then
     passed=$((passed + 1))
     echo "ok   $name ($status)" >&2
   else
@@ -63,6 +64,18 @@ check "GET /openapi.json with key" 200 /openapi.json "${auth[@]}" >/dev/null
 # The Lambda package leaves the reference page out (its zip budget): /docs says where it is.
 check "GET /docs is a 404 docs_not_served on Lambda" 404 /docs "${auth[@]}" >/dev/null
 check "GET /events without key is refused" 403 /events >/dev/null
+# The webhooks go without a key (a code host cannot send one) and reach the function, which
+# refuses an unsigned delivery itself: 401 invalid_signature once the secret is set, 404
+# webhook_not_configured before (API Gateway's own refusal would be a 403).
+webhook=$(mktemp)
+check "POST /webhooks/github without key reaches the function" "401|404" /webhooks/github \
+  --request POST --header 'content-type: application/json' --header 'x-github-event: ping' \
+  --data '{}' >"$webhook"
+if ! grep -Eq '"code" *: *"(invalid_signature|webhook_not_configured)"' "$webhook"; then
+  failures=$((failures + 1))
+  echo "FAIL POST /webhooks/github: not the function's refusal: $(head -c 300 "$webhook")" >&2
+fi
+rm -f "$webhook"
 
 # The commit SHA: new code starts only after the parameters are written (infra/lambda.tf), but a
 # warm instance of unchanged code may serve its cached value until its TTL ends.

@@ -48,8 +48,8 @@ pub fn init(format: LogFormat, level: &str) {
     }
 }
 
-/// One log line per request: method, path, status, latency, and the Lambda and API Gateway
-/// request ids when the request came through Lambda.
+/// One log line per request: method, path, status, latency, the Lambda and API Gateway
+/// request ids when the request came through Lambda, and a webhook's delivery id.
 pub async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -65,6 +65,16 @@ pub async fn log_request(request: Request, next: Next) -> Response {
             _ => None,
         });
 
+    // A webhook's delivery id (printable, at most 100 characters): the line API Gateway's
+    // request id ties to its access log, and the code host's "Recent deliveries" shows.
+    let delivery = [
+        crate::webhooks::github::DELIVERY,
+        crate::webhooks::gitlab::DELIVERY,
+    ]
+    .into_iter()
+    .find_map(|name| crate::routes::webhook_delivery::header_text(request.headers(), name))
+    .map(str::to_owned);
+
     // The IAM principal of a signed request (POST /events): who wrote, in the access log.
     let caller = request
         .extensions()
@@ -79,10 +89,11 @@ pub async fn log_request(request: Request, next: Next) -> Response {
     let request_id = request_id.as_deref();
     let apigw_request_id = apigw_request_id.as_deref();
     let caller = caller.as_deref();
+    let delivery = delivery.as_deref();
     if status >= 500 {
-        tracing::error!(%method, path, status, latency_us, request_id, apigw_request_id, caller, "request");
+        tracing::error!(%method, path, status, latency_us, request_id, apigw_request_id, caller, delivery, "request");
     } else {
-        tracing::info!(%method, path, status, latency_us, request_id, apigw_request_id, caller, "request");
+        tracing::info!(%method, path, status, latency_us, request_id, apigw_request_id, caller, delivery, "request");
     }
     response
 }

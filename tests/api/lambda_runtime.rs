@@ -137,6 +137,30 @@ async fn rest_api_events_on_a_stage_get_proxy_responses() {
         .find(|entry| entry["message"] == "request" && entry["method"] == "POST")
         .unwrap_or_else(|| panic!("a request line for the POST in:\n{log}"));
     assert_eq!(request_line["caller"], arn, "{request_line}");
+
+    // A webhook's delivery id is on its request line, beside API Gateway's request id (the
+    // access log has no request headers): a delivery GitHub lists is found in the log.
+    let mut delivery = event(Kind::RestV1, "POST", "/webhooks/github", &[], "{}");
+    delivery["headers"]["x-github-delivery"] = json!("72d3162e-cc78-11e3-81ab-4c9367dc0958");
+    let answer = invoke(&function, delivery).await;
+    assert_eq!(
+        body(&answer)["error"]["code"],
+        "webhook_not_configured",
+        "{answer}"
+    );
+    let log = function.log();
+    let webhook_line = (log.lines())
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|entry| entry["message"] == "request" && entry["path"] == "/webhooks/github")
+        .unwrap_or_else(|| panic!("a request line for the webhook in:\n{log}"));
+    assert_eq!(
+        webhook_line["delivery"],
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958"
+    );
+    assert!(
+        webhook_line["apigw_request_id"].is_string(),
+        "{webhook_line}"
+    );
 }
 
 #[tokio::test]

@@ -76,11 +76,25 @@ class Stage:
     def __init__(self, sha, refuse_first=0, key="key", post_status=201):
         self.sha, self.refuse_first, self.key, self.requests = sha, refuse_first, key, 0
         self.post_status, self.posts = post_status, []
+        self.webhook_answer = (404, {"error": {"code": "webhook_not_configured"}})
+        self.webhook_calls = []
         stage = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("content-length", "0"))
+                if self.path.startswith("/dev/webhooks/"):
+                    # Keyless: the function refuses an unsigned delivery itself.
+                    self.rfile.read(length)
+                    stage.webhook_calls.append(dict(self.headers))
+                    status, answer = stage.webhook_answer
+                    payload = json.dumps(answer).encode()
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 body = json.loads(self.rfile.read(length) or b"null")
                 stage.posts.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 signed = self.headers.get("authorization", "").startswith(

@@ -21,7 +21,7 @@ def smoke(stage, sha=SHA, wait="20"):
 def test_a_healthy_stage_passes(stage_factory):
     result, _ = smoke(stage_factory(sha=SHA))
     assert result.returncode == 0, result.stderr
-    assert "smoke: 11 passed, 0 failed" in result.stderr
+    assert "smoke: 12 passed, 0 failed" in result.stderr
 
 
 def test_a_new_key_refused_for_a_while_is_waited_for(stage_factory):
@@ -62,3 +62,24 @@ def test_a_wrong_commit_sha_fails(stage_factory):
     result, _ = smoke(stage_factory(sha="cd" * 20), wait="1")
     assert result.returncode != 0
     assert f"FAIL /metadata reports lastcommitsha '{'cd' * 20}', deployed {SHA}" in result.stderr
+
+
+def test_the_keyless_webhook_must_reach_the_function(stage_factory):
+    stage = stage_factory(sha=SHA)
+    stage.webhook_answer = (401, {"error": {"code": "invalid_signature"}})
+    result, _ = smoke(stage)
+    assert result.returncode == 0, result.stderr
+    (call,) = stage.webhook_calls
+    assert "x-api-key" not in {name.lower() for name in call}, "sent without the key"
+    # API Gateway's own refusal (a method that wants a key) is not the function's answer.
+    stage = stage_factory(sha=SHA)
+    stage.webhook_answer = (403, {"message": "Forbidden"})
+    result, _ = smoke(stage, wait="1")
+    assert result.returncode != 0
+    assert "FAIL POST /webhooks/github without key reaches the function" in result.stderr
+    # A 404 that is not the function's (no such route) is not either.
+    stage = stage_factory(sha=SHA)
+    stage.webhook_answer = (404, {"message": "Not Found"})
+    result, _ = smoke(stage, wait="1")
+    assert result.returncode != 0
+    assert "FAIL POST /webhooks/github: not the function's refusal" in result.stderr
