@@ -337,6 +337,7 @@ url: init ## Print the deployed ENV's base URL
 
 .PHONY: webhook-secret
 webhook-secret: init ## Set HOST's (github or gitlab) webhook secret in ENV, read from the terminal (ROTATE=1 keeps the old one valid; RETIRE=1 drops it)
+	@if [[ -n "$(ROTATE)" && -n "$(RETIRE)" ]]; then echo "error: ROTATE=1 or RETIRE=1: not both" >&2; exit 1; fi
 	@prefix=$$(cd $(TF_DIR) && $(TF) output -raw webhook_secrets_prefix) && \
 		AWS_REGION=$(AWS_REGION) AWS_CLI=$$(command -v aws) $(PYTHON) scripts/webhook-secret.py "$$prefix" "$(HOST)" $(if $(RETIRE),retire,$(if $(ROTATE),rotate,))
 

@@ -33,9 +33,11 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
-    # SecureStrings under the AWS managed key aws/ssm, which exists only once a SecureString has
-    # been written in the account and region: named by the use, not by its ARN. Only through
-    # SSM, and only for the webhooks' parameters (SSM's encryption context names each one).
+    # The account's aws/ssm key already lets every principal of the account decrypt through SSM
+    # (its key policy): this statement is what a customer managed key would need, and names the
+    # use rather than the key's ARN (aws/ssm exists only once a SecureString has been written).
+    # Only through SSM, and only for the webhooks' parameters (SSM's encryption context names
+    # each one). What limits decryption here is ssm:GetParameters' scope and the boundary.
     sid       = "DecryptWebhookSecrets"
     actions   = ["kms:Decrypt"]
     resources = ["arn:aws:kms:${var.aws_region}:${data.aws_caller_identity.current.account_id}:key/*"]

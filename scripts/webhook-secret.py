@@ -44,7 +44,10 @@ def put(name, value):
 
 
 def current(name):
-    output, _ = aws("ssm", "get-parameter", request={"Name": name, "WithDecryption": True})
+    """The parameter's value; None if it does not exist. Any other failure stops here."""
+    output, error = aws("ssm", "get-parameter", request={"Name": name, "WithDecryption": True})
+    if error and "ParameterNotFound" not in error:
+        sys.exit(f"error: cannot read {name}: {error}")
     return json.loads(output)["Parameter"]["Value"] if output else None
 
 
@@ -63,7 +66,7 @@ def main():
         return
     prompt = f"{host} webhook secret for {name} (Enter: generate one): "
     # From a pipe (a password manager's output), the first line; else the terminal, unechoed.
-    typed = getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    typed = getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
     value = typed or secrets.token_hex(32)
     if len(value) < MIN_CHARS:
         sys.exit(f"error: a webhook secret has at least {MIN_CHARS} characters")
@@ -77,7 +80,8 @@ def main():
         # The terminal, not a log: the host's settings page needs it once.
         print(f"New secret (paste it into {host}'s webhook settings; it is not shown again):\n{value}")
     print(f"{name} set; the function takes it within 5 minutes."
-          + (f" {previous} is still accepted: run with RETIRE=1 once {host} has the new one."
+          + (f" {previous} is still accepted. Wait 5 minutes (every instance then has the new"
+             f" secret), change it on {host}, then run with RETIRE=1."
              if mode == "rotate" else ""))
 
 

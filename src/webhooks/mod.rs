@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::config::Secret;
 use crate::error::ApiError;
 use crate::events::{
-    DEFAULT_SERVICE, DELIVERY_WINDOW_SECONDS, DeliveryActions, IdempotencyKey, NewEvent, Timestamp,
-    format_timestamp, shorten,
+    DEFAULT_SERVICE, DELIVERY_WINDOW_SECONDS, DeliveryActions, IdempotencyKey, MIN_TIMESTAMP,
+    NewEvent, Timestamp, format_timestamp, shorten,
 };
 
 /// The largest body a webhook route reads: GitHub sends up to 25 MB, Lambda takes 6 MB.
@@ -146,7 +146,8 @@ fn pushed(
             "a push that brings no commit to the default branch".into(),
         ));
     }
-    let timestamp = format_timestamp(pushed.min(now));
+    // Within the times an event may carry: a signed body may still hold any number.
+    let timestamp = format_timestamp(pushed.clamp(MIN_TIMESTAMP, now));
     let events = (shas.iter())
         .map(|sha| {
             let fields = serde_json::json!({

@@ -213,6 +213,13 @@ async fn a_commit_is_its_services_and_another_branch_records_nothing(backend: Ba
         (202, true),
         "{answer}"
     );
+    // A push time no clock gives (a signed body may hold any number): taken as the earliest
+    // instant an event carries, never a failure.
+    let mut ancient = push_of(20, 1);
+    ancient["repository"]["pushed_at"] = json!(i64::MIN);
+    let (status, answer) = deliver(&app, &ancient).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["events"][0]["timestamp"], "1970-01-01T00:00:00Z");
     // A commit id that is no SHA is not a push GitHub sends.
     let mut bad = push_of(0, 1);
     bad["commits"][0]["id"] = json!("not a sha");
@@ -222,7 +229,7 @@ async fn a_commit_is_its_services_and_another_branch_records_nothing(backend: Ba
         (400, Some("invalid_payload")),
         "{answer}"
     );
-    assert_eq!(count_events_of(&app).await, 3);
+    assert_eq!(count_events_of(&app).await, 4);
 }
 
 /// The events of `SERVICE` (fewer than 3 000).

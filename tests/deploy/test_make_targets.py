@@ -520,6 +520,7 @@ def test_a_rotation_keeps_the_old_secret_as_the_previous_one_until_retired(proje
     (["HOST=bitbucket"], "a secret long enough to use\n", "HOST=github|gitlab"),
     (["HOST=github"], "short\n", "at least 16 characters"),
     (["HOST=github", "ROTATE=1"], "a secret long enough to use\n", "no secret to rotate"),
+    (["HOST=github", "ROTATE=1", "RETIRE=1"], "a secret long enough to use\n", "not both"),
 ])
 def test_a_webhook_secret_that_cannot_be_set_is_refused_with_why(project, args, typed, message):
     result = webhook_secret(project, *args, typed=typed)

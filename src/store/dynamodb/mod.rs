@@ -40,6 +40,10 @@ pub const CALL_BUDGET: Duration = Duration::from_millis(2500);
 /// transaction) and retries of cancelled transactions. A client that gets 503 retries with its
 /// Idempotency-Key and cannot record the event twice.
 pub const WRITE_BUDGET: Duration = Duration::from_secs(5);
+/// The same for a webhook delivery's events together (a push's transactions, one after
+/// another): under GitHub's 10 s and the function's default 10 s timeout, so that a push too
+/// large for it is answered 503, its whole transactions kept, rather than cut off by Lambda.
+pub const DELIVERY_WRITE_BUDGET: Duration = Duration::from_secs(8);
 
 /// Why the store could not answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +175,24 @@ impl DynamoDbStore {
         &self,
         work: impl Future<Output = Result<T, WriteFailure>>,
     ) -> Result<T, WriteFailure> {
-        let budget = WRITE_BUDGET.max(self.budget);
+        self.within_write_budget_until(None, work).await
+    }
+
+    /// When a delivery's writes must be done by: `DELIVERY_WRITE_BUDGET` (scaled) from now.
+    pub fn delivery_deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + DELIVERY_WRITE_BUDGET.max(self.budget)
+    }
+
+    /// As `within_write_budget`, ending by `deadline` too when one is given.
+    pub async fn within_write_budget_until<T>(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        work: impl Future<Output = Result<T, WriteFailure>>,
+    ) -> Result<T, WriteFailure> {
+        let mut budget = WRITE_BUDGET.max(self.budget);
+        if let Some(deadline) = deadline {
+            budget = budget.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        }
         match tokio::time::timeout(budget, work).await {
             Ok(outcome) => outcome,
             Err(_) => {

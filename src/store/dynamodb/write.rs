@@ -30,7 +30,7 @@ use crate::store::outcome::{Recorded, WriteFailure};
 
 /// Cancellation reasons that another attempt can overcome: a condition on what was read (read
 /// again), another writer's transaction, throttling. Any other reason fails every attempt.
-pub(super) const RETRIED_CANCELLATIONS: [&str; 5] = [
+const RETRIED_CANCELLATIONS: [&str; 5] = [
     "None",
     "ConditionalCheckFailed",
     "TransactionConflict",
@@ -88,51 +88,15 @@ impl DynamoDbStore {
             }
             let commit = current[1].commit.as_ref();
             transaction.extend(self.delivery_writes(&event, scopes, commit).await?);
-            // The SDK gives the transaction a random ClientRequestToken and sends the same one
-            // when it retries a transaction whose answer was lost, so DynamoDB answers the retry
-            // with the first outcome instead of running it again. A token made of the event id
-            // and attempt was not ours alone: a transaction may span tables, so tokens are not
-            // scoped by table, and dev and prod recording their event N within 10 minutes (the
-            // deploy workflow does) got IdempotentParameterMismatch.
-            let outcome = self
-                .client()
-                .await
-                .transact_write_items()
-                .set_transact_items(Some(transaction))
-                .send()
-                .await;
-            let error = match outcome {
-                Ok(_) => {
+            let reasons = match self.send_transaction(transaction, id).await? {
+                None => {
                     return Ok(Recorded {
                         event: event.into_record(&self.default_service),
                         replayed: false,
                     });
                 }
-                Err(error) => error,
+                Some(reasons) => reasons,
             };
-            let reasons: Vec<Option<String>> = match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|reason| reason.code().map(str::to_owned))
-                    .collect(),
-                _ => return Err(failure("TransactWriteItems", &keys::id_pk(id), error).into()),
-            };
-            if let Some(code) = reasons
-                .iter()
-                .flatten()
-                .find(|code| !RETRIED_CANCELLATIONS.contains(&code.as_str()))
-            {
-                // An item over 400 KB, a key over its size, a collection over 10 GB: the same
-                // transaction fails the same way however often it is sent.
-                tracing::error!(
-                    id,
-                    code,
-                    ?reasons,
-                    "defect: DynamoDB cancelled a transaction that cannot succeed; not retrying"
-                );
-                return Err(WriteFailure::Internal);
-            }
             let failed = |index: usize| {
                 reasons.get(index).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
@@ -169,6 +133,56 @@ impl DynamoDbStore {
         }
         tracing::warn!("transaction kept being cancelled; giving up");
         Err(WriteFailure::Unavailable)
+    }
+
+    /// Sends `transaction` (its events' ids from `first_id`): `None` once it is written, or
+    /// the cancellation reasons, item by item, when another attempt may succeed (a condition
+    /// on what was read, another writer, throttling). Any other cancellation (an item over
+    /// 400 KB, a key over its size) fails every attempt alike: a defect, logged, not retried.
+    pub(super) async fn send_transaction(
+        &self,
+        transaction: Vec<TransactWriteItem>,
+        first_id: u64,
+    ) -> Result<Option<Vec<Option<String>>>, WriteFailure> {
+        // The SDK gives the transaction a random ClientRequestToken and sends the same one
+        // when it retries a transaction whose answer was lost, so DynamoDB answers the retry
+        // with the first outcome instead of running it again. A token made of the event id
+        // and attempt was not ours alone: a transaction may span tables, so tokens are not
+        // scoped by table, and dev and prod recording their event N within 10 minutes (the
+        // deploy workflow does) got IdempotentParameterMismatch.
+        let outcome = self
+            .client()
+            .await
+            .transact_write_items()
+            .set_transact_items(Some(transaction))
+            .send()
+            .await;
+        let error = match outcome {
+            Ok(_) => return Ok(None),
+            Err(error) => error,
+        };
+        let reasons: Vec<Option<String>> = match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code().map(str::to_owned))
+                .collect(),
+            _ => return Err(failure("TransactWriteItems", &keys::id_pk(first_id), error).into()),
+        };
+        if let Some(code) = reasons
+            .iter()
+            .flatten()
+            .find(|code| !RETRIED_CANCELLATIONS.contains(&code.as_str()))
+        {
+            tracing::error!(
+                first_id,
+                code,
+                ?reasons,
+                "defect: DynamoDB cancelled a transaction that cannot succeed; not retrying"
+            );
+            return Err(WriteFailure::Internal);
+        }
+        Ok(Some(reasons))
     }
 
     /// The event with this id (strongly consistent: a Location just answered must resolve).

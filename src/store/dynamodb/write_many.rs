@@ -6,14 +6,12 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-
 use super::backoff::RECORDING;
 use super::items::{self, EventItem, IdItem, IdempotencyItem, from_item, to_item};
 use super::keys::{self, Scope};
 use super::transact::put_new;
-use super::write::{RETRIED_CANCELLATIONS, put_idempotency};
-use super::{DynamoDbFailure, DynamoDbStore, failure};
+use super::write::put_idempotency;
+use super::{DynamoDbFailure, DynamoDbStore};
 use crate::events::{AllowedActions, EventRecord, IdempotencyKey, NewEvent, Sha, Timestamp};
 use crate::store::outcome::{Recorded, WriteFailure};
 
@@ -28,25 +26,29 @@ pub const EVENTS_PER_TRANSACTION: usize = (100 - AGGREGATE_ITEMS) / ITEMS_PER_EV
 impl DynamoDbStore {
     /// Records each of `batch` under its key, or answers with what the key recorded before.
     /// Like events (`is_uniform`) share transactions; others are recorded one at a time. Each
-    /// transaction is held to the budget of one recording; the batch, to none (Lambda's timeout
-    /// bounds it): a batch cut short has recorded whole transactions, and its keys answer
-    /// those when it is sent again.
+    /// recording or transaction is held to the budget of one recording, and all of them to
+    /// `DELIVERY_WRITE_BUDGET`: a batch cut short (`Unavailable`, a 503) has recorded whole
+    /// transactions, and its keys answer those when it is sent again.
     pub async fn record_all(
         &self,
         batch: Vec<(NewEvent, IdempotencyKey)>,
         received: Timestamp,
         allowed: &AllowedActions,
     ) -> Result<Vec<Recorded>, WriteFailure> {
+        let deadline = Some(self.delivery_deadline());
         if !self.is_uniform(&batch, received) {
             let mut recorded = Vec::with_capacity(batch.len());
             for (new, key) in batch {
-                recorded.push(self.record(new, Some(key), received, allowed).await?);
+                let recording = self.record(new, Some(key), received, allowed);
+                let bounded = self.within_write_budget_until(deadline, recording);
+                recorded.push(Box::pin(bounded).await?);
             }
             return Ok(recorded);
         }
         let keys: Vec<IdempotencyKey> = batch.iter().map(|(_, key)| key.clone()).collect();
         let earlier = self.earlier_requests(&keys, received);
-        let mut answers = Box::pin(self.within_write_budget(async { Ok(earlier.await?) })).await?;
+        let earlier = self.within_write_budget_until(deadline, async { Ok(earlier.await?) });
+        let mut answers = Box::pin(earlier).await?;
         let mut fresh: Vec<(NewEvent, IdempotencyKey)> = Vec::new();
         for (new, key) in batch {
             if !answers.contains_key(&key) && !fresh.iter().any(|(_, seen)| *seen == key) {
@@ -65,7 +67,8 @@ impl DynamoDbStore {
             // Each transaction within the budget of one recording: an id given out is written
             // within it or never (what `import` relies on).
             let recording = self.record_together(part, received);
-            answers.extend(Box::pin(self.within_write_budget(recording)).await?);
+            let bounded = self.within_write_budget_until(deadline, recording);
+            answers.extend(Box::pin(bounded).await?);
         }
         // A key given twice is answered the second time as a retry.
         let mut seen = Vec::with_capacity(keys.len());
@@ -170,43 +173,10 @@ impl DynamoDbStore {
             for (scope, current) in scopes.into_iter().zip(&current) {
                 transaction.extend(current.changes(self, scope, like, count)?);
             }
-            let outcome = self
-                .client()
-                .await
-                .transact_write_items()
-                .set_transact_items(Some(transaction))
-                .send()
-                .await;
-            let error = match outcome {
-                Ok(_) => {
-                    for (item, (_, key)) in items.into_iter().zip(events) {
-                        let event = item.into_record(&self.default_service);
-                        let replayed = false;
-                        answers.insert(key, Recorded { event, replayed });
-                    }
-                    return Ok(answers);
-                }
-                Err(error) => error,
+            let Some(reasons) = self.send_transaction(transaction, ids).await? else {
+                answers.extend(self.recorded(items, events));
+                return Ok(answers);
             };
-            let reasons: Vec<Option<String>> = match error.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|reason| reason.code().map(str::to_owned))
-                    .collect(),
-                _ => return Err(failure("TransactWriteItems", &keys::id_pk(ids), error).into()),
-            };
-            if let Some(code) = (reasons.iter().flatten())
-                .find(|code| !RETRIED_CANCELLATIONS.contains(&code.as_str()))
-            {
-                tracing::error!(
-                    first_id = ids,
-                    code,
-                    ?reasons,
-                    "defect: DynamoDB cancelled a transaction that cannot succeed; not retrying"
-                );
-                return Err(WriteFailure::Internal);
-            }
             let failed = |at: usize| {
                 reasons.get(at).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
@@ -222,15 +192,14 @@ impl DynamoDbStore {
                 };
                 if earlier.values().any(ours) {
                     // An attempt whose answer was lost recorded them all (one transaction).
-                    for (item, (_, key)) in items.into_iter().zip(events) {
-                        let event = item.into_record(&self.default_service);
-                        let replayed = false;
-                        answers.insert(key, Recorded { event, replayed });
-                    }
+                    answers.extend(self.recorded(items, events));
                     return Ok(answers);
                 }
                 events.retain(|(_, key)| !earlier.contains_key(key));
                 answers.extend(earlier);
+                if events.is_empty() {
+                    return Ok(answers);
+                }
             }
             let ids_taken =
                 (0..items.len()).any(|at| (0..3).any(|item| failed(at * ITEMS_PER_EVENT + item)));
@@ -244,5 +213,24 @@ impl DynamoDbStore {
         }
         tracing::warn!("transaction kept being cancelled; giving up");
         Err(WriteFailure::Unavailable)
+    }
+
+    /// What a transaction of `items` recorded: each event, new, under its key.
+    fn recorded(
+        &self,
+        items: Vec<EventItem>,
+        events: Vec<(NewEvent, IdempotencyKey)>,
+    ) -> impl Iterator<Item = (IdempotencyKey, Recorded)> {
+        let default_service = self.default_service.clone();
+        items.into_iter().zip(events).map(move |(item, (_, key))| {
+            let event = item.into_record(&default_service);
+            (
+                key,
+                Recorded {
+                    event,
+                    replayed: false,
+                },
+            )
+        })
     }
 }
