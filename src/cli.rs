@@ -218,6 +218,14 @@ async fn import_into_table(
             report.written, report.already_stored, report.aggregates_updated
         );
     }
+    if report.commits_out_of_place > 0 {
+        println!(
+            "{} commit events come before the commit event that placed their commit: \
+             run verify --rebuild (make verify ENV=… REBUILD=1) while nothing records events \
+             to count their lead times from them",
+            report.commits_out_of_place
+        );
+    }
     Ok(true)
 }
 

@@ -1,7 +1,7 @@
 //! `GET /metrics/delivery`: hand-built event sets with answers worked out by hand, then random
 //! datasets against a plain recomputation written here from the definitions in the README.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pipeline_events_api::events::{DeliveryActions, RawEvent, Services};
 use pipeline_events_api::metadata::MetadataSource;
@@ -87,7 +87,8 @@ async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end(
             "deployment_frequency": {"deploys": 4, "per_day": 2.0, "level": "elite"},
             // x 600 s, y 900 s; z deployed before its stage.
             "lead_time": {
-                "commits": 2, "median_seconds": 600, "p90_seconds": 900,
+                "commits": 2, "started_at_commit": 0, "started_at_stage": 2,
+                "median_seconds": 600, "p90_seconds": 900,
                 "deployed_without_stage": 1, "pending": 0, "level": "elite"
             },
             "change_failure_rate": {"rollbacks": 2, "deploys": 4, "rate": 0.5, "level": "low"},
@@ -111,7 +112,8 @@ async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end(
     assert_eq!(
         buckets[1]["lead_time"],
         json!({
-            "commits": 0, "median_seconds": null, "p90_seconds": null,
+            "commits": 0, "started_at_commit": 0, "started_at_stage": 0,
+            "median_seconds": null, "p90_seconds": null,
             "deployed_without_stage": 1, "pending": 0, "level": null
         })
     );
@@ -175,7 +177,8 @@ async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed(backend: Backend) 
             "first_day": "2017-11-06", "last_day": "2017-11-12", "days": 7,
             "deployment_frequency": {"deploys": 0, "per_day": 0.0, "level": "low"},
             "lead_time": {
-                "commits": 0, "median_seconds": null, "p90_seconds": null,
+                "commits": 0, "started_at_commit": 0, "started_at_stage": 0,
+                "median_seconds": null, "p90_seconds": null,
                 "deployed_without_stage": 0, "pending": 0, "level": null
             },
             "change_failure_rate": {"rollbacks": 0, "deploys": 0, "rate": null, "level": null},
@@ -406,32 +409,67 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
     let rollbacks: Vec<&RawEvent> = (records.iter())
         .filter(|r| r.action == "rollback" && in_days(r.date))
         .collect();
-    let mut first_stage: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    let mut first_deploy: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    // A commit is a (service, sha) pair; where it was pushed is its first recorded commit
+    // event's (instant, id): the lowest id.
+    let commit_of = |r: &RawEvent| (service_of(r).to_owned(), r.sha.to_string());
+    let mut first_stage: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut pushed: BTreeMap<(String, String), (i64, u64)> = BTreeMap::new();
     for r in records {
-        let firsts = match r.action.as_str() {
-            "stage" => &mut first_stage,
-            "deploy" => &mut first_deploy,
-            _ => continue,
-        };
-        let t = firsts.entry((service_of(r), &r.sha)).or_insert(r.date);
-        *t = (*t).min(r.date);
+        match r.action.as_str() {
+            "stage" => {
+                let t = first_stage.entry(commit_of(r)).or_insert(r.date);
+                *t = (*t).min(r.date);
+            }
+            "commit" => {
+                let at = pushed.entry(commit_of(r)).or_insert((r.date, r.id));
+                if r.id < at.1 {
+                    *at = (r.date, r.id);
+                }
+            }
+            _ => {}
+        }
     }
+    // The deploy that first shipped each commit: a deploy of itself, or of a commit of its
+    // service pushed at or after it (each deploy compared with each commit).
+    let mut shipped: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let commits: Vec<(String, String)> = records.iter().map(commit_of).collect();
+    for commit in &commits {
+        for r in records.iter().filter(|r| r.action == "deploy") {
+            let deployed = commit_of(r);
+            let ships = deployed == *commit
+                || (deployed.0 == commit.0
+                    && matches!((pushed.get(commit), pushed.get(&deployed)),
+                        (Some(c), Some(d)) if c <= d));
+            if ships {
+                let t = shipped.entry(commit.clone()).or_insert(r.date);
+                *t = (*t).min(r.date);
+            }
+        }
+    }
+    let start = |commit: &(String, String)| {
+        (pushed.get(commit).map(|&(at, _)| (at, true)))
+            .or_else(|| first_stage.get(commit).map(|&at| (at, false)))
+    };
     let mut leads = Vec::new();
+    let mut started_at_commit = 0;
     let mut without_stage = 0;
-    for (commit, &deployed) in &first_deploy {
+    for (commit, &deployed) in &shipped {
         if !in_days(deployed) {
             continue;
         }
-        match first_stage.get(commit) {
-            Some(&staged) if staged <= deployed => leads.push(deployed - staged),
+        match start(commit) {
+            Some((at, from_commit)) if at <= deployed => {
+                leads.push(deployed - at);
+                started_at_commit += usize::from(from_commit);
+            }
             _ => without_stage += 1,
         }
     }
-    let pending = first_stage
-        .iter()
-        .filter(|(commit, staged)| {
-            in_days(**staged) && first_deploy.get(*commit).is_none_or(|&d| day(d) > last)
+    let everyone: BTreeSet<&(String, String)> = commits.iter().collect();
+    let pending = (everyone.into_iter())
+        .filter(|commit| {
+            start(commit).is_some_and(|(at, _)| in_days(at))
+                && shipped.get(*commit).is_none_or(|&d| day(d) > last)
         })
         .count();
     let mut restores = Vec::new();
@@ -466,6 +504,8 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
         },
         "lead_time": {
             "commits": leads.len(),
+            "started_at_commit": started_at_commit,
+            "started_at_stage": leads.len() - started_at_commit,
             "median_seconds": lead_median,
             "p90_seconds": nearest_rank(leads, 9, 10),
             "deployed_without_stage": without_stage,
@@ -669,13 +709,32 @@ fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
                 .filter(|(_, first)| **first)
                 .map(|(record, _)| record.clone())
                 .collect();
-            let app = TestApp::with_records_on(first, Backend::DynamoDb);
+            let app = TestApp::with_records_on(first.clone(), Backend::DynamoDb);
             let store = app.dynamodb().expect("a DynamoDB app");
             let all = Services::from_records(records.clone(), "default").expect("valid records");
             let (body, report) = blocking_runtime().block_on(async {
-                import(store, &all, |_| {})
+                let imported = import(store, &all, |_| {})
                     .await
                     .expect("the second import");
+                // A commit keeps the place the first import gave it until a rebuild, which the
+                // import asks for; nothing else needs one.
+                let mut placed: BTreeMap<(&str, String), u64> = BTreeMap::new();
+                for r in first.iter().filter(|r| r.action == "commit") {
+                    let id = placed
+                        .entry((service_of(r), r.sha.to_string()))
+                        .or_insert(r.id);
+                    *id = (*id).min(r.id);
+                }
+                let moved_earlier = (records.iter()).any(|r| {
+                    r.action == "commit"
+                        && placed
+                            .get(&(service_of(r), r.sha.to_string()))
+                            .is_some_and(|&id| r.id < id)
+                });
+                assert_eq!(imported.commits_out_of_place > 0, moved_earlier);
+                if moved_earlier {
+                    verify(store, true).await.expect("the rebuild");
+                }
                 (
                     metrics(&app, "from=2017-10-30&to=2017-11-19").await,
                     verify(store, false).await.expect("verify"),

@@ -1,12 +1,13 @@
 //! Delivery metrics, the four DORA keys, over whole UTC days: deployment frequency, lead time
-//! (first `stage` to first `deploy` of a commit), change failure rate and time to restore.
+//! (commit, else first `stage`, to the first `deploy` that shipped it), change failure rate and time to restore.
 //!
 //! Definitions, for the days `first..=last` (the range ends at the end of `last`):
 //! - **deployments**: events with the deploy action on those days.
-//! - **lead time**: a commit (sha) counts on the day of its first deploy. Its lead time is from
-//!   its first stage to that deploy, if it was staged at or before it; otherwise it counts as
-//!   deployed without stage. A commit whose first stage falls in the range and whose first
-//!   deploy does not happen by the range's end is pending.
+//! - **lead time**: a commit (sha) counts on the day of its first deploy: its own, or a deploy
+//!   of a commit pushed after it, which ships it. Its lead time starts at its commit event (when
+//!   a push brought it) or, without one, at its first stage, and ends at that deploy, if it
+//!   started at or before it; otherwise it counts as deployed without a start. A commit whose
+//!   lead time starts in the range and whose first deploy does not happen by its end is pending.
 //! - **change failure rate**: rollback events over deploy events, on those days.
 //! - **time to restore**: from each rollback on those days to the next deploy strictly after
 //!   it, if that deploy happens by the range's end; otherwise the rollback is unrestored.
@@ -26,7 +27,9 @@ use hashbrown::HashTable;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::delivery_facts::{DeliveryActions, DeliveryKind, Firsts};
+use super::delivery_facts::{
+    DeliveryActions, DeliveryKind, Firsts, PushOrder, Start, ship_earlier_commits,
+};
 use super::model::{EventView, SECONDS_PER_DAY, Timestamp, date_of_day, day_of};
 use super::sha::Sha;
 
@@ -179,14 +182,19 @@ impl DeploymentFrequency {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LeadTime {
-    /// Commits first deployed on these days and staged at or before that deploy.
+    /// Commits first deployed on these days whose lead time started at or before that deploy.
     pub commits: u64,
-    /// From first stage to first deploy; `null` without commits.
+    /// Of `commits`, those whose lead time started at their commit event (a push).
+    pub started_at_commit: u64,
+    /// Of `commits`, those with no commit event, whose lead time started at their first stage.
+    pub started_at_stage: u64,
+    /// From start to first deploy; `null` without commits.
     pub median_seconds: Option<i64>,
     pub p90_seconds: Option<i64>,
-    /// Commits first deployed on these days without a stage at or before that deploy.
+    /// Commits first deployed on these days with no start at or before that deploy: neither a
+    /// commit event nor a stage (the name is from before commit events).
     pub deployed_without_stage: u64,
-    /// Commits first staged on these days and not deployed by their end.
+    /// Commits whose lead time started on these days and not deployed by their end.
     pub pending: u64,
     /// By the median; `null` without commits.
     pub level: Option<Level>,
@@ -283,11 +291,15 @@ pub struct DeliveryIndex {
     deploys: Vec<u32>,
     rollbacks: Vec<u32>,
     without_stage: Vec<u32>,
+    /// Commits first deployed that day whose lead time started at their commit event.
+    from_commit: Vec<u32>,
     /// Lead times of the commits first deployed that day, ascending.
     leads: PerDay<i64>,
-    /// For each commit first staged that day, the day of its first deploy (or `NEVER`),
+    /// Commits whose lead time started that day.
+    started: Vec<u32>,
+    /// For each commit that stopped being pending that day, the day its lead time started,
     /// ascending.
-    staged: PerDay<i64>,
+    resolved: PerDay<i64>,
     /// That day's rollbacks, each restored by its own service's next deploy (or not).
     restores: PerDay<Rollback>,
 }
@@ -308,8 +320,14 @@ impl DeliveryIndex {
             leads: commits
                 .iter()
                 .filter_map(|commit| match commit.firsts.deployed()? {
-                    (day, Some(lead)) => Some((day, lead)),
+                    (day, Some((lead, _))) => Some((day, lead)),
                     (_, None) => None,
+                }),
+            from_commit: commits
+                .iter()
+                .filter_map(|commit| match commit.firsts.deployed()? {
+                    (day, Some((_, Start::Commit))) => Some((day, 1)),
+                    _ => None,
                 }),
             without_stage: commits
                 .iter()
@@ -317,9 +335,13 @@ impl DeliveryIndex {
                     (day, None) => Some((day, 1)),
                     (_, Some(_)) => None,
                 }),
-            staged: commits.iter().filter_map(|commit| {
-                let (day, deployed_on) = commit.firsts.staged()?;
-                Some((day, deployed_on.unwrap_or(NEVER)))
+            started: commits.iter().filter_map(|commit| {
+                let (day, _) = commit.firsts.started()?;
+                Some((day, 1))
+            }),
+            resolved: commits.iter().filter_map(|commit| {
+                let (day, resolved_on) = commit.firsts.started()?;
+                Some((resolved_on?, day))
             }),
         })
     }
@@ -358,10 +380,12 @@ impl DeliveryIndex {
                 .iter()
                 .flat_map(|d| d.leads.iter().flat_map(move |&lead| repeated(d.day, lead))),
             without_stage: days.iter().map(|d| (d.day, d.deployed_without_stage)),
-            staged: days.iter().flat_map(|d| {
-                d.staged.iter().flat_map(move |&(deployed_on, count)| {
-                    repeated(d.day, (deployed_on.unwrap_or(NEVER), count))
-                })
+            from_commit: days.iter().map(|d| (d.day, d.leads_from_commit)),
+            started: days.iter().map(|d| (d.day, d.started)),
+            resolved: days.iter().flat_map(|d| {
+                d.resolved
+                    .iter()
+                    .flat_map(move |&started| repeated(d.day, started))
             }),
         })
     }
@@ -375,7 +399,9 @@ impl DeliveryIndex {
             restores: each().flat_map(|index| index.restores.entries(&index.days)),
             leads: each().flat_map(|index| index.leads.entries(&index.days)),
             without_stage: each().flat_map(|index| index.per_day(&index.without_stage)),
-            staged: each().flat_map(|index| index.staged.entries(&index.days)),
+            from_commit: each().flat_map(|index| index.per_day(&index.from_commit)),
+            started: each().flat_map(|index| index.per_day(&index.started)),
+            resolved: each().flat_map(|index| index.resolved.entries(&index.days)),
         })
     }
 
@@ -390,6 +416,8 @@ impl DeliveryIndex {
             impl Iterator<Item = (i64, Rollback)> + Clone,
             impl Iterator<Item = (i64, i64)> + Clone,
             impl Iterator<Item = (i64, u32)> + Clone,
+            impl Iterator<Item = (i64, u32)> + Clone,
+            impl Iterator<Item = (i64, u32)> + Clone,
             impl Iterator<Item = (i64, i64)> + Clone,
         >,
     ) -> Self {
@@ -401,7 +429,8 @@ impl DeliveryIndex {
                 .chain(facts.restores.clone().map(|(day, _)| day))
                 .chain(facts.leads.clone().map(|(day, _)| day))
                 .chain(facts.without_stage.clone().map(|(day, _)| day))
-                .chain(facts.staged.clone().map(|(day, _)| day)),
+                .chain(facts.started.clone().map(|(day, _)| day))
+                .chain(facts.resolved.clone().map(|(day, _)| day)),
         );
         let counts = |per_day: &mut dyn Iterator<Item = (i64, u32)>| {
             let mut counts = vec![0u32; days.len()];
@@ -411,16 +440,18 @@ impl DeliveryIndex {
             counts
         };
         let mut leads = PerDay::collect(&days, facts.leads);
-        let mut staged = PerDay::collect(&days, facts.staged);
+        let mut resolved = PerDay::collect(&days, facts.resolved);
         leads.sort_each_day();
-        staged.sort_each_day();
+        resolved.sort_each_day();
 
         Self {
             deploys: counts(&mut facts.deploy_counts.clone()),
             rollbacks: counts(&mut facts.restores.clone().map(|(day, _)| (day, 1))),
             without_stage: counts(&mut facts.without_stage.clone()),
+            from_commit: counts(&mut facts.from_commit.clone()),
+            started: counts(&mut facts.started.clone()),
             leads,
-            staged,
+            resolved,
             restores: PerDay::collect(&days, facts.restores),
             days: days.list,
         }
@@ -445,15 +476,17 @@ impl DeliveryIndex {
             .clone()
             .map(|p| self.leads.days(p..p + 1))
             .collect();
-        let commits = leads.iter().map(|day| day.len() as u64).sum();
+        let commits: u64 = leads.iter().map(|day| day.len() as u64).sum();
+        let started_at_commit = sum(&self.from_commit);
         let median = nearest_rank(&leads, commits, 1, 2);
-        let pending = positions
+        let resolved_in_range: u64 = positions
             .clone()
             .map(|p| {
-                let deploy_days = self.staged.days(p..p + 1);
-                (deploy_days.len() - deploy_days.partition_point(|&day| day <= last)) as u64
+                let started_on = self.resolved.days(p..p + 1);
+                (started_on.len() - started_on.partition_point(|&day| day < first)) as u64
             })
             .sum();
+        let pending = sum(&self.started) - resolved_in_range;
 
         let rollbacks: u64 = sum(&self.rollbacks);
         let rate = (deploys > 0).then(|| rollbacks as f64 / deploys as f64);
@@ -473,6 +506,8 @@ impl DeliveryIndex {
             deployment_frequency: DeploymentFrequency::of(deploys, days),
             lead_time: LeadTime {
                 commits,
+                started_at_commit,
+                started_at_stage: commits - started_at_commit,
                 median_seconds: median,
                 p90_seconds: nearest_rank(&leads, commits, 9, 10),
                 deployed_without_stage: sum(&self.without_stage),
@@ -497,14 +532,18 @@ impl DeliveryIndex {
 
 /// What the index is assembled from: per-day counts and values as (day, value) pairs in any
 /// order.
-struct Facts<C, R, L, W, S> {
+struct Facts<C, R, L, W, F, S, V> {
     deploy_counts: C,
     /// Each rollback on its day, restored or not.
     restores: R,
     leads: L,
     without_stage: W,
-    /// (first-stage day, first-deploy day or `NEVER`).
-    staged: S,
+    /// (first-deploy day, commits whose lead time started at their commit event).
+    from_commit: F,
+    /// (lead-time start day, commits).
+    started: S,
+    /// (day a commit stopped being pending, its lead time's start day).
+    resolved: V,
 }
 
 /// Each rollback of one service on its day, with the service's next deploy strictly after it
@@ -541,20 +580,27 @@ pub struct DeliveryDay {
     pub deploy_times: Vec<(u32, Timestamp)>,
     /// Every rollback that day, with its service.
     pub rollback_times: Vec<(u32, Timestamp)>,
-    /// (lead time, commits) of the commits first deployed that day after a stage.
+    /// (lead time, commits) of the commits first deployed that day after their start.
     pub leads: Vec<(i64, u32)>,
+    /// Of those, the commits whose lead time started at their commit event.
+    pub leads_from_commit: u32,
     pub deployed_without_stage: u32,
-    /// (day of first deploy, or `None`, commits) of the commits first staged that day.
-    pub staged: Vec<(Option<i64>, u32)>,
+    /// Commits whose lead time started that day.
+    pub started: u32,
+    /// (start day, commits) of the commits that stopped being pending that day: first
+    /// deployed, or started after their deploy.
+    pub resolved: Vec<(i64, u32)>,
 }
 
-/// A commit's first stage and first deploy.
+/// A commit's firsts, and where it stands among pushed commits if it was pushed.
 struct Commit<'a> {
     sha: &'a Sha,
     firsts: Firsts,
+    pushed: Option<PushOrder>,
 }
 
-/// Every commit with a stage or a deploy, and the instants of every deploy and rollback.
+/// Every commit with a commit event, a stage or a deploy (each pushed one shipped by the
+/// deploys of those pushed after it), and the instants of every deploy and rollback.
 fn first_stages_and_deploys<'a>(
     events: impl IntoIterator<Item = EventView<'a>>,
     actions: &DeliveryActions,
@@ -575,7 +621,7 @@ fn first_stages_and_deploys<'a>(
                 rollbacks.push(event.timestamp);
                 continue;
             }
-            DeliveryKind::Stage => {}
+            DeliveryKind::Stage | DeliveryKind::Commit => {}
         }
         let hash = hasher.hash_one(event.sha);
         let position = match positions.find(hash, |&p| commits[p as usize].sha == event.sha) {
@@ -584,6 +630,7 @@ fn first_stages_and_deploys<'a>(
                 commits.push(Commit {
                     sha: event.sha,
                     firsts: Firsts::default(),
+                    pushed: None,
                 });
                 let position = commits.len() - 1;
                 positions.insert_unique(hash, position as u32, |&p| {
@@ -593,8 +640,25 @@ fn first_stages_and_deploys<'a>(
             }
         };
         let commit = &mut commits[position];
-        commit.firsts = commit.firsts.after(kind, event.timestamp);
+        match kind {
+            DeliveryKind::Commit => {
+                let place = PushOrder {
+                    at: event.timestamp,
+                    id: event.id,
+                };
+                commit.pushed = Some(place.first_recorded(commit.pushed));
+            }
+            kind => commit.firsts = commit.firsts.after(kind, event.timestamp),
+        }
     }
+    let mut pushed: Vec<(PushOrder, &mut Firsts)> = (commits.iter_mut())
+        .filter_map(|commit| {
+            let place = commit.pushed?;
+            commit.firsts = commit.firsts.after(DeliveryKind::Commit, place.at);
+            Some((place, &mut commit.firsts))
+        })
+        .collect();
+    ship_earlier_commits(&mut pushed);
     (commits, deploys, rollbacks)
 }
 

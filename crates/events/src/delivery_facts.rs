@@ -1,6 +1,7 @@
 //! What events contribute to the delivery metrics, stated once: which action is which, how a
-//! commit's first stage and first deploy move, and what each day's facts gain from an event
-//! and from a commit. The memory store's `DeliveryIndex` is built from these rules, and
+//! commit's firsts move (its commit event, first stage, and the first deploy that shipped it,
+//! its own or a later pushed commit's), and what each day's facts gain from an event and from
+//! a commit. The memory store's `DeliveryIndex` is built from these rules, and
 //! DynamoDB stores and adds up the `DayChange`s they give.
 
 use std::collections::BTreeMap;
@@ -34,6 +35,8 @@ pub enum DeliveryKind {
     Deploy,
     Stage,
     Rollback,
+    /// A commit reaching the default branch (recorded from a push).
+    Commit,
 }
 
 impl DeliveryActions {
@@ -45,34 +48,57 @@ impl DeliveryActions {
             Some(DeliveryKind::Stage)
         } else if action == self.rollback {
             Some(DeliveryKind::Rollback)
+        } else if action == self.commit {
+            Some(DeliveryKind::Commit)
         } else {
             None
         }
     }
 }
 
-/// No first stage or no first deploy yet (kept as a sentinel so that a commit is two words).
+/// No commit event, first stage or first deploy yet (a sentinel, so that a commit is three
+/// words).
 const NEVER: Timestamp = Timestamp::MAX;
 
-/// A commit's first stage and first deploy, each as yet absent or the earliest so far.
+/// Where a lead time starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The commit's commit event: when a push brought it to the default branch.
+    Commit,
+    /// Its first stage, for a commit the store has no commit event of.
+    Stage,
+}
+
+/// A commit's firsts: its commit event, its first stage, and the first deploy that shipped it;
+/// each as yet absent or the earliest so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Firsts {
+    commit: Timestamp,
     stage: Timestamp,
     deploy: Timestamp,
 }
 
 impl Default for Firsts {
     fn default() -> Self {
-        Self::new(None, None)
+        Self::new(None, None, None)
     }
 }
 
 impl Firsts {
-    pub fn new(stage: Option<Timestamp>, deploy: Option<Timestamp>) -> Self {
+    pub fn new(
+        commit: Option<Timestamp>,
+        stage: Option<Timestamp>,
+        deploy: Option<Timestamp>,
+    ) -> Self {
         Self {
+            commit: commit.unwrap_or(NEVER),
             stage: stage.unwrap_or(NEVER),
             deploy: deploy.unwrap_or(NEVER),
         }
+    }
+
+    pub fn commit(self) -> Option<Timestamp> {
+        (self.commit != NEVER).then_some(self.commit)
     }
 
     pub fn stage(self) -> Option<Timestamp> {
@@ -83,14 +109,20 @@ impl Firsts {
         (self.deploy != NEVER).then_some(self.deploy)
     }
 
-    /// Neither staged nor deployed: the commit counts nowhere.
+    /// No commit event, stage or deploy: the commit counts nowhere.
     pub fn is_none(self) -> bool {
         self == Self::default()
     }
 
-    /// After one more event of `kind` at `at` (a rollback moves nothing).
+    /// After one more event of `kind` at `at` (a rollback moves nothing). A deploy of this
+    /// commit, or of a later pushed commit that ships it (`ship_earlier_commits`), is a
+    /// `Deploy`.
     pub fn after(self, kind: DeliveryKind, at: Timestamp) -> Self {
         match kind {
+            DeliveryKind::Commit => Self {
+                commit: self.commit.min(at),
+                ..self
+            },
             DeliveryKind::Stage => Self {
                 stage: self.stage.min(at),
                 ..self
@@ -106,26 +138,38 @@ impl Firsts {
     /// The earlier of each first of two accounts of one commit.
     pub fn earliest(self, other: Self) -> Self {
         Self {
+            commit: self.commit.min(other.commit),
             stage: self.stage.min(other.stage),
             deploy: self.deploy.min(other.deploy),
         }
     }
 
-    /// If deployed: the day of the first deploy and the lead time, from the first stage to
-    /// that deploy (`None`: deployed without a stage at or before it).
-    pub fn deployed(self) -> Option<(i64, Option<i64>)> {
+    /// Where the lead time starts: the commit event if there is one, else the first stage.
+    pub fn start(self) -> Option<(Timestamp, Start)> {
+        match (self.commit(), self.stage()) {
+            (Some(at), _) => Some((at, Start::Commit)),
+            (None, Some(at)) => Some((at, Start::Stage)),
+            (None, None) => None,
+        }
+    }
+
+    /// If deployed: the day of the first deploy and the lead time, from the start to that
+    /// deploy (`None`: no start at or before it; a commit event after its deploy is not a
+    /// negative lead time).
+    pub fn deployed(self) -> Option<(i64, Option<(i64, Start)>)> {
         let deploy = self.deploy()?;
-        let lead = self
-            .stage()
-            .filter(|&stage| stage <= deploy)
-            .map(|stage| deploy - stage);
+        let lead = (self.start())
+            .filter(|&(at, _)| at <= deploy)
+            .map(|(at, start)| (deploy - at, start));
         Some((day_of(deploy), lead))
     }
 
-    /// If staged: the day of the first stage and the day of the first deploy (`None`: not
-    /// deployed).
-    pub fn staged(self) -> Option<(i64, Option<i64>)> {
-        Some((day_of(self.stage()?), self.deploy().map(day_of)))
+    /// If started: the day the lead time started and, once deployed, the day it stopped being
+    /// pending: its first deploy's, or the start's if that is later.
+    pub fn started(self) -> Option<(i64, Option<i64>)> {
+        let (at, _) = self.start()?;
+        let start = day_of(at);
+        Some((start, self.deploy().map(|deploy| day_of(deploy).max(start))))
     }
 
     /// The days a commit with these firsts counts on, and what it adds to each.
@@ -134,14 +178,18 @@ impl Firsts {
         if let Some((day, lead)) = self.deployed() {
             let day = days.entry(day).or_default();
             match lead {
-                Some(lead) => {
+                Some((lead, start)) => {
                     day.leads.insert(lead, 1);
+                    day.from_commit = i64::from(start == Start::Commit);
                 }
                 None => day.unstaged = 1,
             }
         }
-        if let Some((day, deployed_on)) = self.staged() {
-            days.entry(day).or_default().staged.insert(deployed_on, 1);
+        if let Some((day, resolved_on)) = self.started() {
+            days.entry(day).or_default().started = 1;
+            if let Some(resolved_on) = resolved_on {
+                days.entry(resolved_on).or_default().resolved.insert(day, 1);
+            }
         }
         days
     }
@@ -157,6 +205,34 @@ impl Firsts {
     }
 }
 
+/// Where a pushed commit stands in its service's history: pushes in the order they reached
+/// the repository (their instant), and a push's commits in the order it lists them, oldest
+/// first (the order their events were recorded in, so their ids').
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PushOrder {
+    pub at: Timestamp,
+    pub id: u64,
+}
+
+impl PushOrder {
+    /// A commit stands where its first recorded commit event (the lowest id) puts it.
+    pub fn first_recorded(self, other: Option<Self>) -> Self {
+        other.map_or(self, |other| if other.id < self.id { other } else { self })
+    }
+}
+
+/// A deploy of a pushed commit ships every commit pushed before it: each pushed commit's
+/// first deploy becomes the earliest deploy of itself or of any commit pushed after it (`commits`:
+/// one service's pushed commits, in any order; sorted by their order on return).
+pub fn ship_earlier_commits(commits: &mut [(PushOrder, &mut Firsts)]) {
+    commits.sort_unstable_by_key(|(order, _)| *order);
+    let mut earliest_later = NEVER;
+    for (_, firsts) in commits.iter_mut().rev() {
+        earliest_later = earliest_later.min(firsts.deploy);
+        firsts.deploy = earliest_later;
+    }
+}
+
 /// A change to one day's delivery facts: what one event or one move of a commit's firsts
 /// brings (one deploy instant, one rollback at most).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -166,12 +242,18 @@ pub struct DayChange {
     pub time: Option<Timestamp>,
     /// A rollback to add: event id, instant.
     pub rollback: Option<(u64, Timestamp)>,
-    /// Lead time → commits first deployed that day after a stage.
+    /// Lead time → commits first deployed that day after their start.
     pub leads: BTreeMap<i64, i64>,
-    /// Commits first deployed that day without a stage at or before it.
+    /// Of those, the commits whose lead time started at their commit event.
+    pub from_commit: i64,
+    /// Commits first deployed that day without a start (commit event or stage) at or before it.
     pub unstaged: i64,
-    /// Day of first deploy (`None`: not deployed) → commits first staged that day.
-    pub staged: BTreeMap<Option<i64>, i64>,
+    /// Commits whose lead time started that day.
+    pub started: i64,
+    /// Start day → commits that stopped being pending that day (first deployed, or started
+    /// after their deploy). Pending over a range is what started in it and did not resolve in
+    /// it: a resolution is never before its start, so the range's own days tell.
+    pub resolved: BTreeMap<i64, i64>,
 }
 
 impl DayChange {
@@ -188,7 +270,7 @@ impl DayChange {
                 rollback: Some((id, at)),
                 ..DayChange::default()
             },
-            DeliveryKind::Stage => return None,
+            DeliveryKind::Stage | DeliveryKind::Commit => return None,
         };
         Some((day_of(at), change))
     }
@@ -196,17 +278,19 @@ impl DayChange {
     /// Adds `other` times `sign` (1 or -1).
     pub fn add(&mut self, other: &DayChange, sign: i64) {
         self.deploys += sign * other.deploys;
+        self.from_commit += sign * other.from_commit;
         self.unstaged += sign * other.unstaged;
         for (lead, count) in &other.leads {
             *self.leads.entry(*lead).or_default() += sign * count;
         }
-        for (day, count) in &other.staged {
-            *self.staged.entry(*day).or_default() += sign * count;
+        self.started += sign * other.started;
+        for (day, count) in &other.resolved {
+            *self.resolved.entry(*day).or_default() += sign * count;
         }
         self.time = self.time.or(other.time);
         self.rollback = self.rollback.or(other.rollback);
         self.leads.retain(|_, count| *count != 0);
-        self.staged.retain(|_, count| *count != 0);
+        self.resolved.retain(|_, count| *count != 0);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -234,29 +318,93 @@ mod tests {
             .after(DeliveryKind::Deploy, DAY + 5)
             .after(DeliveryKind::Stage, 20)
             .after(DeliveryKind::Rollback, 1);
-        assert_eq!(firsts, Firsts::new(Some(10), Some(DAY + 5)));
+        assert_eq!(firsts, Firsts::new(None, Some(10), Some(DAY + 5)));
         let days = firsts.contribution();
         assert_eq!(days[&1].leads, BTreeMap::from([(DAY - 5, 1)]));
-        assert_eq!(days[&0].staged, BTreeMap::from([(Some(1), 1)]));
+        assert_eq!((days[&0].started, days[&0].resolved.len()), (1, 0));
+        assert_eq!(days[&1].resolved, BTreeMap::from([(0, 1)]));
     }
 
     #[test]
     fn a_deploy_before_any_stage_is_unstaged() {
-        let firsts = Firsts::new(Some(100), Some(50));
+        let firsts = Firsts::new(None, Some(100), Some(50));
         assert_eq!(firsts.deployed(), Some((0, None)));
         assert_eq!(firsts.contribution()[&0].unstaged, 1);
     }
 
     #[test]
     fn moving_firsts_takes_the_old_contribution_away() {
-        let before = Firsts::new(Some(10), None);
+        let before = Firsts::new(None, Some(10), None);
         let after = before.after(DeliveryKind::Deploy, 2 * DAY);
         let changes = before.moved_to(after);
-        assert_eq!(
-            changes[&0].staged,
-            BTreeMap::from([(None, -1), (Some(2), 1)])
-        );
+        assert_eq!(changes[&2].resolved, BTreeMap::from([(0, 1)]));
+        assert!(!changes.contains_key(&0), "the start is unchanged");
         assert_eq!(changes[&2].leads, BTreeMap::from([(2 * DAY - 10, 1)]));
         assert!(after.moved_to(after).is_empty());
+    }
+
+    #[test]
+    fn a_commit_event_starts_the_lead_time_before_any_stage() {
+        let firsts = Firsts::default()
+            .after(DeliveryKind::Stage, 50)
+            .after(DeliveryKind::Commit, 20)
+            .after(DeliveryKind::Deploy, 80)
+            .after(DeliveryKind::Commit, 30);
+        assert_eq!(firsts.start(), Some((20, Start::Commit)));
+        assert_eq!(firsts.deployed(), Some((0, Some((60, Start::Commit)))));
+        let day = &firsts.contribution()[&0];
+        assert_eq!(
+            (day.leads.clone(), day.from_commit),
+            (BTreeMap::from([(60, 1)]), 1)
+        );
+        assert_eq!(
+            (day.started, day.resolved.clone()),
+            (1, BTreeMap::from([(0, 1)]))
+        );
+    }
+
+    #[test]
+    fn a_commit_event_after_its_deploy_is_no_lead_time_not_a_negative_one() {
+        let firsts = Firsts::new(Some(DAY + 100), Some(10), Some(DAY));
+        assert_eq!(firsts.deployed(), Some((1, None)));
+        let days = firsts.contribution();
+        assert_eq!((days[&1].unstaged, days[&1].from_commit), (1, 0));
+        assert!(days[&1].leads.is_empty());
+        assert_eq!(
+            days[&1].resolved,
+            BTreeMap::from([(1, 1)]),
+            "resolved as it starts"
+        );
+    }
+
+    #[test]
+    fn a_deploy_ships_every_commit_pushed_before_it_not_shipped_earlier() {
+        let order = |at, id| PushOrder { at, id };
+        let deployed = |at| Firsts::new(Some(1), None, Some(at));
+        let pushed = Firsts::new(Some(1), None, None);
+        let mut firsts = [deployed(500), pushed, deployed(700), deployed(600), pushed];
+        let orders = [
+            order(30, 9),
+            order(10, 2),
+            order(10, 1),
+            order(20, 5),
+            order(40, 3),
+        ];
+        let mut commits: Vec<(PushOrder, &mut Firsts)> =
+            orders.into_iter().zip(firsts.iter_mut()).collect();
+        ship_earlier_commits(&mut commits);
+        let shipped: Vec<(u64, Option<Timestamp>)> = (commits.iter())
+            .map(|(order, firsts)| (order.id, firsts.deploy()))
+            .collect();
+        assert_eq!(
+            shipped,
+            [
+                (1, Some(500)),
+                (2, Some(500)),
+                (5, Some(500)),
+                (9, Some(500)),
+                (3, None)
+            ]
+        );
     }
 }

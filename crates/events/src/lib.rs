@@ -30,7 +30,9 @@ pub use delivery::{
     Bucket, ChangeFailureRate, DeliveryDay, DeliveryFigures, DeliveryIndex, DeliveryReport,
     DeploymentFrequency, LeadTime, Level, TimeToRestore,
 };
-pub use delivery_facts::{DayChange, DeliveryActions, DeliveryKind, Firsts};
+pub use delivery_facts::{
+    DayChange, DeliveryActions, DeliveryKind, Firsts, PushOrder, Start, ship_earlier_commits,
+};
 pub use event_index::{EngineerList, EngineerSummary, EventIndex, InvalidRecord};
 pub use event_json::{EVENT_JSON_BYTES, write_events_json};
 pub use generate::{GeneratorSettings, generate, service_name, write_json_lines};

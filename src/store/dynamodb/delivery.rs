@@ -1,31 +1,42 @@
-//! The delivery metrics on DynamoDB: per-commit firsts (`SVC#<service>#COMMIT#<sha>`) and
-//! per-day facts (`DLV#<YYYY>`, and each service's), kept by `POST /events` in the event's own
-//! transaction and by `import`, so that `GET /metrics/delivery` reads one Query per calendar
-//! year and no event.
+//! The delivery metrics on DynamoDB: per-commit firsts (`SVC#<service>#COMMIT#<sha>`), pushed
+//! commits' places and ships (`shipping`), and per-day facts (`DLV#<YYYY>`, and each
+//! service's), kept by `POST /events` in the event's own transaction and by `import`, so that
+//! `GET /metrics/delivery` reads one Query per calendar year and no event.
 //!
 //! A commit is a (service, sha) pair: its firsts are its service's. The whole store's days
 //! pool the services': each commit's contribution and each deploy and rollback goes to its
 //! service's day and to the store's, whose deploy instants and rollbacks carry their service,
 //! so that a rollback is restored by its own service's next deploy.
 //!
-//! A commit adds to the days its first stage and first deploy fall on (its lead time or
-//! "unstaged" on the deploy's day, its "staged" entry on the stage's day). When an event moves
-//! a commit's firsts, its old contribution is taken away and its new one added: the changes
-//! are counts added or subtracted, which commute with other writers'.
+//! A commit adds to the days its lead time starts and ends on (`Firsts::contribution`: its lead
+//! time or "unstaged" on its first deploy's day, "started" on its start's, "resolved" on the
+//! day it stops being pending). When an event moves a commit's firsts, its old contribution is
+//! taken away and its new one added: the changes are counts added or subtracted, which commute
+//! with other writers'. A pushed commit counts by its place and its ship; any other by its own
+//! first stage and first deploy.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
-use super::items::{CommitItem, DeliveryDayItem, EventItem, Item, to_item};
+use super::items::{CommitItem, DeliveryDayItem, EventItem, Item, PlaceItem, ShipItem, to_item};
 use super::keys::{self, Scope};
 use super::transact::{Change, put_new};
 use super::{DynamoDbFailure, DynamoDbStore};
-use crate::events::{DayChange, DeliveryActions, DeliveryDay, DeliveryKind, Firsts, Timestamp};
+use crate::events::{
+    DayChange, DeliveryActions, DeliveryDay, DeliveryKind, Firsts, PushOrder, Timestamp,
+    ship_earlier_commits,
+};
 
 /// What the day items record they were counted for.
 pub fn counted(actions: &DeliveryActions) -> String {
-    format!("{} {} {}", actions.deploy, actions.stage, actions.rollback)
+    let DeliveryActions {
+        deploy,
+        stage,
+        rollback,
+        commit,
+    } = actions;
+    format!("{deploy} {stage} {rollback} {commit}")
 }
 
 /// A day's change applied to its stored item in memory (`service`: the changing event's).
@@ -47,9 +58,11 @@ pub fn apply(change: &DayChange, item: &mut DeliveryDayItem, service: &str) {
     for (lead, count) in &change.leads {
         *item.leads.entry(lead.to_string()).or_default() += count;
     }
+    item.from_commit += change.from_commit;
     item.unstaged += change.unstaged;
-    for (day, count) in &change.staged {
-        *item.staged.entry(staged_key(*day)).or_default() += count;
+    item.started += change.started;
+    for (day, count) in &change.resolved {
+        *item.resolved.entry(keys::day_sk(*day)).or_default() += count;
     }
 }
 
@@ -58,16 +71,14 @@ fn tagged(at: Timestamp, service: &str) -> String {
     format!("{at} {service}")
 }
 
-fn staged_key(deployed_on: Option<i64>) -> String {
-    deployed_on.map_or_else(|| keys::NOT_DEPLOYED.to_owned(), keys::day_sk)
-}
-
 /// What `event` adds to its own day besides its commit's firsts.
 pub fn event_change(event: &EventItem, actions: &DeliveryActions) -> Option<(i64, DayChange)> {
     DayChange::of_event(actions.kind_of(&event.action)?, event.id, event.ts)
 }
 
-/// Its commit's firsts after `event`; `None` if the event is neither a deploy nor a stage.
+/// Its commit's firsts after `event` (its own deploys only); `None` if the event is no
+/// deploy, stage or commit event. A commit's first recorded commit event stands: a later one
+/// changes nothing.
 pub fn firsts_after(
     before: Firsts,
     event: &EventItem,
@@ -75,13 +86,16 @@ pub fn firsts_after(
 ) -> Option<Firsts> {
     match actions.kind_of(&event.action)? {
         DeliveryKind::Rollback => None,
+        DeliveryKind::Commit if before.commit().is_some() => Some(before),
         kind => Some(before.after(kind, event.ts)),
     }
 }
 
-/// A stored commit's firsts (absent: none).
+/// A stored commit's firsts, its own first deploy as its deploy (absent: none).
 pub fn firsts_of(commit: Option<&CommitItem>) -> Firsts {
-    commit.map_or_else(Firsts::default, |c| Firsts::new(c.stage, c.deploy))
+    commit.map_or_else(Firsts::default, |c| {
+        Firsts::new(c.commit, c.stage, c.deploy)
+    })
 }
 
 /// A day's facts from its own events alone: deploys, their instants, rollbacks (what `import`
@@ -103,16 +117,21 @@ pub fn event_facts(
     facts
 }
 
-/// Every commit's firsts and every day's facts of one service, recomputed from all its events
-/// (verify).
-pub fn recompute(
-    service: &str,
-    events: &[EventItem],
-    actions: &DeliveryActions,
-) -> (Vec<CommitItem>, Vec<DeliveryDayItem>) {
+/// One service's delivery items, recomputed from all its events (verify).
+pub struct Recomputed {
+    pub commits: Vec<CommitItem>,
+    pub places: Vec<PlaceItem>,
+    pub ships: Vec<ShipItem>,
+    pub days: Vec<DeliveryDayItem>,
+}
+
+/// Every commit's firsts, every pushed commit's place, the ships and every day's facts of one
+/// service, recomputed from all its events (verify).
+pub fn recompute(service: &str, events: &[EventItem], actions: &DeliveryActions) -> Recomputed {
     let scope = Scope::Service(service);
     let counted = counted(actions);
-    let mut commits: BTreeMap<&str, Firsts> = BTreeMap::new();
+    // Each commit's firsts (its own deploys only) and place.
+    let mut commits: BTreeMap<&str, (Firsts, Option<PushOrder>)> = BTreeMap::new();
     // Items, not changes: a change holds one deploy instant and one rollback, a day many.
     let mut days: BTreeMap<i64, DeliveryDayItem> = BTreeMap::new();
     let mut add = |day: i64, change: &DayChange| {
@@ -125,32 +144,81 @@ pub fn recompute(
         if let Some((day, change)) = event_change(event, actions) {
             add(day, &change);
         }
-        let firsts = commits.entry(&event.sha).or_default();
-        if let Some(after) = firsts_after(*firsts, event, actions) {
-            *firsts = after;
+        let (firsts, place) = commits.entry(&event.sha).or_default();
+        match actions.kind_of(&event.action) {
+            Some(DeliveryKind::Commit) => {
+                let here = PushOrder {
+                    at: event.ts,
+                    id: event.id,
+                };
+                *place = Some(here.first_recorded(*place));
+            }
+            Some(DeliveryKind::Rollback) | None => {}
+            Some(kind) => *firsts = firsts.after(kind, event.ts),
         }
     }
-    commits.retain(|_, firsts| !firsts.is_none());
-    for firsts in commits.values() {
+    commits.retain(|_, (firsts, place)| !firsts.is_none() || place.is_some());
+    let mut commit_items = Vec::with_capacity(commits.len());
+    let mut shipped: BTreeMap<&str, Firsts> = BTreeMap::new();
+    for (&sha, &(firsts, place)) in &commits {
+        let firsts = match place {
+            Some(place) => firsts.after(DeliveryKind::Commit, place.at),
+            None => firsts,
+        };
+        commit_items.push(CommitItem {
+            pk: keys::commit_pk(scope, sha),
+            sk: keys::COMMIT_SK.to_owned(),
+            commit: firsts.commit(),
+            pushed_id: place.map(|place| place.id),
+            stage: firsts.stage(),
+            deploy: firsts.deploy(),
+        });
+        shipped.insert(sha, firsts);
+    }
+    // Places and ships from the pushed commits, in order.
+    let mut pushed: Vec<(PushOrder, &str, Option<Timestamp>)> = (commits.iter())
+        .filter_map(|(&sha, &(firsts, place))| Some((place?, sha, firsts.deploy())))
+        .collect();
+    pushed.sort_unstable();
+    let places = (pushed.iter())
+        .map(|&(place, sha, _)| PlaceItem {
+            pk: keys::push_order_pk(service),
+            sk: keys::place_sk(place),
+            sha: sha.to_owned(),
+        })
+        .collect();
+    let mut ships = Vec::new();
+    let mut earliest_later = Timestamp::MAX;
+    for &(place, _, deploy) in pushed.iter().rev() {
+        if let Some(deploy) = deploy.filter(|&deploy| deploy < earliest_later) {
+            earliest_later = deploy;
+            ships.push(ShipItem {
+                pk: keys::ships_pk(service),
+                sk: keys::place_sk(place),
+                deploy,
+            });
+        }
+    }
+    ships.reverse();
+    // Each pushed commit shipped by the first deploy at or after its place: the domain's rule.
+    let mut in_order: Vec<(PushOrder, &mut Firsts)> = (shipped.iter_mut())
+        .filter_map(|(sha, firsts)| Some((commits[sha].1?, firsts)))
+        .collect();
+    ship_earlier_commits(&mut in_order);
+    for firsts in shipped.values() {
         for (day, change) in firsts.contribution() {
             add(day, &change);
         }
     }
-    let commit_items = commits
-        .into_iter()
-        .map(|(sha, firsts)| CommitItem {
-            pk: keys::commit_pk(scope, sha),
-            sk: keys::COMMIT_SK.to_owned(),
-            stage: firsts.stage(),
-            deploy: firsts.deploy(),
-        })
-        .collect();
-    (
-        commit_items,
-        days.into_values()
+    Recomputed {
+        commits: commit_items,
+        places,
+        ships,
+        days: days
+            .into_values()
             .map(DeliveryDayItem::without_zeros)
             .collect(),
-    )
+    }
 }
 
 /// The whole store's days from every service's (`services`: name, its days).
@@ -177,9 +245,11 @@ pub fn pooled<'a>(
             for (lead, count) in &item.leads {
                 *whole.leads.entry(lead.clone()).or_default() += count;
             }
+            whole.from_commit += item.from_commit;
             whole.unstaged += item.unstaged;
-            for (on, count) in &item.staged {
-                *whole.staged.entry(on.clone()).or_default() += count;
+            whole.started += item.started;
+            for (on, count) in &item.resolved {
+                *whole.resolved.entry(on.clone()).or_default() += count;
             }
         }
     }
@@ -203,10 +273,6 @@ impl ServiceNumbers {
 /// parse (logged), which only a broken table holds.
 pub fn to_day(item: &DeliveryDayItem, services: &mut ServiceNumbers) -> Option<DeliveryDay> {
     let count = |n: &i64| u32::try_from(*n).ok();
-    let deployed_on = |key: &str| match key {
-        keys::NOT_DEPLOYED => Some(None),
-        date => keys::day_of_sk(date).map(Some),
-    };
     let mut parsed = || {
         Some(DeliveryDay {
             day: keys::day_of_sk(&item.sk)?,
@@ -229,9 +295,11 @@ pub fn to_day(item: &DeliveryDayItem, services: &mut ServiceNumbers) -> Option<D
             leads: (item.leads.iter())
                 .map(|(lead, n)| Some((lead.parse().ok()?, count(n)?)))
                 .collect::<Option<_>>()?,
+            leads_from_commit: count(&item.from_commit)?,
             deployed_without_stage: count(&item.unstaged)?,
-            staged: (item.staged.iter())
-                .map(|(on, n)| Some((deployed_on(on)?, count(n)?)))
+            started: count(&item.started)?,
+            resolved: (item.resolved.iter())
+                .map(|(on, n)| Some((keys::day_of_sk(on)?, count(n)?)))
                 .collect::<Option<_>>()?,
         })
     };
@@ -281,27 +349,34 @@ pub fn day_write(
             change.set_in_map("rollback_services", &id, service);
         }
     }
-    if delta.unstaged != 0 {
-        change.add("unstaged", delta.unstaged);
+    for (attribute, delta) in [
+        ("unstaged", delta.unstaged),
+        ("from_commit", delta.from_commit),
+        ("started", delta.started),
+    ] {
+        if delta != 0 {
+            change.add(attribute, delta);
+        }
     }
     for (lead, count) in &delta.leads {
         change.add_in_map("leads", &lead.to_string(), *count);
     }
-    for (deployed_on, count) in &delta.staged {
-        change.add_in_map("staged", &staged_key(*deployed_on), *count);
+    for (started_on, count) in &delta.resolved {
+        change.add_in_map("resolved", &keys::day_sk(*started_on), *count);
     }
     change.build(store)
 }
 
-/// A commit's firsts written as `after`: created, or moved only if both are still what was
-/// read. (Both: the days' changes were computed from the pair, so a writer that moved the other
+/// A commit's firsts written as `after` (`pushed_id`: the id of the commit event that pushed
+/// it, if this write pushes it): created, or moved only if every first is still what was read.
+/// (Every one: the days' changes were computed from them all, so a writer that moved another
 /// first in between must make this one read again.)
 pub fn commit_write(
     store: &DynamoDbStore,
     scope: Scope<'_>,
     stored: Option<&CommitItem>,
     sha: &str,
-    after: Firsts,
+    (after, pushed_id): (Firsts, Option<u64>),
 ) -> Result<TransactWriteItem, DynamoDbFailure> {
     let Some(stored) = stored else {
         return put_new(
@@ -309,13 +384,22 @@ pub fn commit_write(
             to_item(&CommitItem {
                 pk: keys::commit_pk(scope, sha),
                 sk: keys::COMMIT_SK.to_owned(),
+                commit: after.commit(),
+                pushed_id: pushed_id.filter(|_| after.commit().is_some()),
                 stage: after.stage(),
                 deploy: after.deploy(),
             }),
         );
     };
     let mut change = Change::new(&stored.pk, &stored.sk);
+    let pushed_id = (pushed_id.filter(|_| stored.commit.is_none())).or(stored.pushed_id);
     for (attribute, was, to) in [
+        ("commit", stored.commit, after.commit()),
+        (
+            "pushed_id",
+            stored.pushed_id.map(|id| id as i64),
+            pushed_id.map(|id| id as i64),
+        ),
         ("stage", stored.stage, after.stage()),
         ("deploy", stored.deploy, after.deploy()),
     ] {

@@ -24,7 +24,7 @@ use super::items::{
 use super::keys::{self, MAX_NAME_BYTES, Month, Scope};
 use super::read::query_all;
 use super::{DynamoDbStore, aggregates, delivery};
-use crate::events::{DayChange, Firsts, SECONDS_PER_DAY, Services, day_of};
+use crate::events::{DayChange, DeliveryKind, Firsts, SECONDS_PER_DAY, Services, day_of};
 
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -35,6 +35,10 @@ pub struct ImportReport {
     /// Aggregate items (days, engineers' days, engineers, the store's totals, the whole
     /// store's and each service's; events' copies for their service) rewritten.
     pub aggregates_updated: usize,
+    /// Commit events of the file recorded before their commit's place (a lower id than the
+    /// commit event that placed it, which an earlier import or a request stored): the commit
+    /// keeps its place until `verify --rebuild` recounts the delivery facts.
+    pub commits_out_of_place: usize,
 }
 
 impl ImportReport {
@@ -156,13 +160,21 @@ pub async fn import(
             &of_service,
             service.actions().into_iter(),
             counted,
+            &mut report.commits_out_of_place,
         )
         .await?;
     }
     let every: Vec<&EventItem> = all.iter().collect();
     let actions = events.snapshots().flat_map(|service| service.actions());
-    report.aggregates_updated +=
-        aggregates_of(store, Scope::Whole, &every, actions, delivery_counted).await?;
+    report.aggregates_updated += aggregates_of(
+        store,
+        Scope::Whole,
+        &every,
+        actions,
+        delivery_counted,
+        &mut 0,
+    )
+    .await?;
     Ok(report)
 }
 
@@ -174,6 +186,7 @@ async fn aggregates_of(
     events: &[&EventItem],
     actions: impl Iterator<Item = &str>,
     delivery_counted: Option<String>,
+    out_of_place: &mut usize,
 ) -> Result<usize, String> {
     let client = store.client().await;
     let table = store.table();
@@ -206,7 +219,7 @@ async fn aggregates_of(
     // then each commit of the file whose firsts it moves.
     updated += delivery_days(store, scope, &event_facts).await?;
     if let Scope::Service(service) = scope {
-        updated += delivery_commits(store, service, events).await?;
+        updated += delivery_commits(store, service, events, out_of_place).await?;
     }
 
     let touched_engineers: BTreeSet<&str> = events.iter().map(|e| e.engineer.as_str()).collect();
@@ -317,8 +330,10 @@ async fn delivery_days(
             .expression_attribute_names("#service_times", "service_times")
             .expression_attribute_names("#rollbacks", "rollbacks")
             .expression_attribute_names("#leads", "leads")
-            .expression_attribute_names("#staged", "staged")
+            .expression_attribute_names("#resolved", "resolved")
             .expression_attribute_names("#unstaged", "unstaged")
+            .expression_attribute_names("#from_commit", "from_commit")
+            .expression_attribute_names("#started", "started")
             .expression_attribute_values(
                 ":rollbacks",
                 value("rollbacks").expect("a delivery day has rollbacks"),
@@ -332,8 +347,10 @@ async fn delivery_days(
             "#deploys = :deploys",
             "#rollbacks = :rollbacks",
             "#leads = if_not_exists(#leads, :empty)",
-            "#staged = if_not_exists(#staged, :empty)",
+            "#resolved = if_not_exists(#resolved, :empty)",
             "#unstaged = if_not_exists(#unstaged, :zero)",
+            "#from_commit = if_not_exists(#from_commit, :zero)",
+            "#started = if_not_exists(#started, :zero)",
         ];
         let mut remove = Vec::new();
         if let Some(services) = value("rollback_services") {
@@ -384,11 +401,16 @@ async fn delivery_commits(
     store: &DynamoDbStore,
     service: &str,
     all: &[&EventItem],
+    out_of_place: &mut usize,
 ) -> Result<usize, String> {
     let scope = Scope::Service(service);
     let client = store.client().await;
     let table = store.table();
     let actions = store.delivery_actions();
+    let is_commit = |event: &&EventItem| event.action == actions.commit;
+    if all.iter().any(is_commit) || has_pushed_commits(store, service).await? {
+        return replay_commit_moves(store, service, all, out_of_place).await;
+    }
     let mut in_file: BTreeMap<&str, Firsts> = BTreeMap::new();
     for event in all {
         let firsts = in_file.entry(&event.sha).or_default();
@@ -431,7 +453,7 @@ async fn delivery_commits(
                 }
                 DayChange::merge(&mut changes, before.moved_to(after));
                 writes.push(
-                    delivery::commit_write(store, scope, current, sha, after)
+                    delivery::commit_write(store, scope, current, sha, (after, None))
                         .map_err(|_| "a commit's update did not build".to_owned())?,
                 );
                 commits += 1;
@@ -488,6 +510,92 @@ async fn delivery_commits(
                     return Err(format!(
                         "TransactWriteItems (delivery facts): {}",
                         DisplayErrorContext(&error)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Whether the service has a pushed commit, whose ships a deploy or a push may move.
+async fn has_pushed_commits(store: &DynamoDbStore, service: &str) -> Result<bool, String> {
+    let pk = keys::push_order_pk(service);
+    let output = (store.client().await)
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", keys::PK)
+        .expression_attribute_values(":pk", AttributeValue::S(pk))
+        .consistent_read(true)
+        .limit(1)
+        .send()
+        .await
+        .map_err(|e| format!("Query (pushed commits): {}", DisplayErrorContext(&e)))?;
+    Ok(output.count > 0)
+}
+
+/// Moves the commits of a service with pushed commits one event at a time, in id order, as
+/// `POST /events` does (a commit event places a commit, a deploy may ship those before it),
+/// each in its own transaction: slower than groups of commits, and what places and ships
+/// need. A rerun finds every move made and changes nothing. Returns the events that moved
+/// something; counts the commit events that come before their commit's place.
+async fn replay_commit_moves(
+    store: &DynamoDbStore,
+    service: &str,
+    all: &[&EventItem],
+    out_of_place: &mut usize,
+) -> Result<usize, String> {
+    let scopes = [Scope::Whole, Scope::Service(service)];
+    let mut events: Vec<&EventItem> = all.to_vec();
+    events.sort_by_key(|event| event.id);
+    let mut moved = 0;
+    for event in events {
+        if !matches!(
+            store.delivery_actions().kind_of(&event.action),
+            Some(DeliveryKind::Commit | DeliveryKind::Deploy | DeliveryKind::Stage)
+        ) {
+            continue;
+        }
+        let mut attempt = 0;
+        loop {
+            let key = delivery::commit_key(scopes[1], &event.sha);
+            let stored: BTreeMap<String, CommitItem> =
+                get_decoded(store.client().await, store.table(), vec![key]).await?;
+            let commit = stored.into_values().next();
+            let placed_later = (commit.as_ref()).and_then(|commit| commit.pushed_id);
+            if event.action == store.delivery_actions().commit
+                && placed_later.is_some_and(|id| id > event.id)
+            {
+                *out_of_place += 1;
+                break;
+            }
+            let failed = |_| format!("event id {}: its delivery facts did not read", event.id);
+            let (changes, mut writes) = store
+                .commit_moves(event, scopes, commit.as_ref())
+                .await
+                .map_err(failed)?;
+            if writes.is_empty() {
+                break;
+            }
+            let days = store.delivery_day_writes(changes, scopes, service).await;
+            writes.extend(days.map_err(failed)?);
+            let outcome = store.send_transaction(writes, event.id).await;
+            match outcome
+                .map_err(|_| format!("event id {}: its delivery facts did not write", event.id))?
+            {
+                None => {
+                    moved += 1;
+                    break;
+                }
+                Some(_) if attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(PATIENT.delay(attempt)).await;
+                }
+                Some(reasons) => {
+                    return Err(format!(
+                        "event id {}: its delivery facts kept being cancelled ({reasons:?})",
+                        event.id
                     ));
                 }
             }

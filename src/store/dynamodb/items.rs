@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Month, Scope};
 use crate::events::{
-    DeploymentFrequency, EventRecord, EventView, SERVICE_FREQUENCY_DAYS, ServiceSummary, Sha,
-    Timestamp, day_of,
+    DeploymentFrequency, EventRecord, EventView, PushOrder, SERVICE_FREQUENCY_DAYS, ServiceSummary,
+    Sha, Timestamp, day_of,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -208,15 +208,51 @@ impl MetaItem {
     }
 }
 
-/// A commit's first stage and first deploy, by the delivery metrics' action names.
+/// A commit's first commit event (its place among pushed commits), first stage and own first
+/// deploy, by the delivery metrics' action names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitItem {
     pub pk: String,
     pub sk: String,
+    /// The instant of its first recorded commit event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Timestamp>,
+    /// That event's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<Timestamp>,
+    /// Its own first deploy (a deploy of a later pushed commit that ships it is a ship's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<Timestamp>,
+}
+
+impl CommitItem {
+    /// Where it stands among its service's pushed commits, if pushed.
+    pub fn place(&self) -> Option<PushOrder> {
+        Some(PushOrder {
+            at: self.commit?,
+            id: self.pushed_id?,
+        })
+    }
+}
+
+/// A pushed commit at its place in its service's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceItem {
+    pub pk: String,
+    pub sk: String,
+    pub sha: String,
+}
+
+/// A deploy of the pushed commit at this place that ships every commit before it not shipped
+/// earlier; kept only while no deploy of a later commit is earlier (each commit is shipped by
+/// the first of these at or after its place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipItem {
+    pub pk: String,
+    pub sk: String,
+    pub deploy: Timestamp,
 }
 
 /// One UTC day's delivery facts (`/metrics/delivery` reads these, never events). Counts in
@@ -249,12 +285,19 @@ pub struct DeliveryDayItem {
     /// The whole store's days only (present, maybe empty): each rollback's service, by id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_services: Option<BTreeMap<String, String>>,
-    /// Commits first deployed that day after a stage: lead time in seconds → commits.
+    /// Commits first deployed that day after their start: lead time in seconds → commits.
     pub leads: BTreeMap<String, i64>,
-    /// Commits first deployed that day without a stage at or before it.
+    /// Of those, the commits whose lead time started at their commit event.
+    #[serde(default)]
+    pub from_commit: i64,
+    /// Commits first deployed that day without a start (commit event or stage) at or before it.
     pub unstaged: i64,
-    /// Commits first staged that day: day of their first deploy (or `never`) → commits.
-    pub staged: BTreeMap<String, i64>,
+    /// Commits whose lead time started that day.
+    #[serde(default)]
+    pub started: i64,
+    /// Commits that stopped being pending that day: their start day → commits.
+    #[serde(default)]
+    pub resolved: BTreeMap<String, i64>,
 }
 
 impl DeliveryDayItem {
@@ -270,15 +313,17 @@ impl DeliveryDayItem {
             service_times: BTreeSet::new(),
             rollback_services: (scope == Scope::Whole).then(BTreeMap::new),
             leads: BTreeMap::new(),
+            from_commit: 0,
             unstaged: 0,
-            staged: BTreeMap::new(),
+            started: 0,
+            resolved: BTreeMap::new(),
         }
     }
 
     /// This item without entries counted down to 0: what a recomputation writes.
     pub fn without_zeros(mut self) -> Self {
         self.leads.retain(|_, count| *count != 0);
-        self.staged.retain(|_, count| *count != 0);
+        self.resolved.retain(|_, count| *count != 0);
         self
     }
 
@@ -287,11 +332,13 @@ impl DeliveryDayItem {
     pub fn holds_nothing(&self) -> bool {
         self.deploys == 0
             && self.unstaged == 0
+            && self.from_commit == 0
+            && self.started == 0
             && self.times.is_empty()
             && self.service_times.is_empty()
             && self.rollbacks.is_empty()
             && self.leads.values().all(|count| *count == 0)
-            && self.staged.values().all(|count| *count == 0)
+            && self.resolved.values().all(|count| *count == 0)
     }
 }
 

@@ -15,6 +15,9 @@
 //! | a delivered event    | `DELIVERED#<identity>`  | `REQUEST`                | (expires: TTL)        |
 //! | a pushed commit      | `PUSHED#commit:<service>:<sha>` | `REQUEST`        | (kept: no TTL)        |
 //! | a commit's firsts    | `SVC#<service>#COMMIT#<sha>` | `FIRSTS`            |                       |
+//! | a pushed commit's place | `SVC#<service>#ORDER` | `<ts:12>#<id:20>` (its commit event's) |   |
+//! | a deploy that ships earlier pushed commits | `SVC#<service>#SHIPS` | `<ts:12>#<id:20>` (its commit's place) | |
+//! | their writers' turn  | `SVC#<service>#SHIPS`   | `TURN`                   |                       |
 //! | delivery day         | `DLV#<YYYY>`            | `<YYYY-MM-DD>`           |                       |
 //!
 //! Every item of the event, day, engineer and delivery kinds exists twice: once for the whole
@@ -26,13 +29,14 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::events::{
-    IdempotencyKey, MAX_TIMESTAMP, MIN_TIMESTAMP, Position, SECONDS_PER_DAY, Timestamp, date_of_day,
+    IdempotencyKey, MAX_TIMESTAMP, MIN_TIMESTAMP, Position, PushOrder, SECONDS_PER_DAY, Timestamp,
+    date_of_day,
 };
 
 /// The version of this layout, kept in the store's totals (`layout`; absent: 1, before
-/// services). A table of an older one is upgraded by `verify --rebuild`; until then the
-/// routes answer `503 store_needs_upgrade`.
-pub const LAYOUT: u32 = 2;
+/// services; 2 before lead time from the commit). A table of an older one is upgraded by
+/// `verify --rebuild`; until then the routes answer `503 store_needs_upgrade`.
+pub const LAYOUT: u32 = 3;
 
 /// Whose items a key is for: the whole store's, or one service's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,6 +96,10 @@ pub enum Kind {
     Counter,
     Commit,
     DeliveryDay,
+    /// A service's pushed commits in order.
+    PushOrder,
+    /// A service's deploys that ship earlier pushed commits, and their writers' turn.
+    Ships,
 }
 
 /// What kind of item a partition key holds, and for whom.
@@ -119,6 +127,8 @@ fn kind_in_scope(pk: &str) -> Option<Kind> {
         (DELIVERY_DAYS_PREFIX, Kind::DeliveryDay),
     ];
     match pk {
+        PUSH_ORDER_PK => Some(Kind::PushOrder),
+        SHIPS_PK => Some(Kind::Ships),
         ENGINEERS_PK => Some(Kind::Engineers),
         META_PK => Some(Kind::Meta),
         SERVICES_PK => Some(Kind::Services),
@@ -159,8 +169,14 @@ pub const EVENT_ID_SK: &str = "EVENT_ID";
 pub const COUNTER_LAST: &str = "last";
 pub const IDEMPOTENCY_SK: &str = "REQUEST";
 pub const COMMIT_SK: &str = "FIRSTS";
-/// A delivery day's `staged` key for commits not deployed.
-pub const NOT_DEPLOYED: &str = "never";
+/// Within a service (`SVC#<service>#…` only).
+const PUSH_ORDER_PK: &str = "ORDER";
+const SHIPS_PK: &str = "SHIPS";
+/// The item every writer of a service's pushed commits or ships moves on (after every place:
+/// a digit sorts before it).
+pub const TURN_SK: &str = "TURN";
+/// Above every place's sort key.
+pub const PLACES_END: &str = ":";
 /// The attribute DynamoDB's time to live deletes idempotency items by (Unix seconds).
 pub const EXPIRES: &str = "expires";
 
@@ -269,6 +285,27 @@ pub fn day_of_sk(sk: &str) -> Option<i64> {
 }
 
 /// A commit's first stage and first deploy, under its sha as events carry it.
+pub fn push_order_pk(service: &str) -> String {
+    Scope::Service(service).key(format_args!("{PUSH_ORDER_PK}"))
+}
+
+pub fn ships_pk(service: &str) -> String {
+    Scope::Service(service).key(format_args!("{SHIPS_PK}"))
+}
+
+/// A pushed commit's place: its commit event's instant and id, as an event's sort key.
+pub fn place_sk(order: PushOrder) -> String {
+    event_sk(order.at, order.id)
+}
+
+pub fn place_of_sk(sk: &str) -> Option<PushOrder> {
+    let position = position_of_sk(sk)?;
+    Some(PushOrder {
+        at: position.timestamp,
+        id: position.id,
+    })
+}
+
 pub fn commit_pk(scope: Scope<'_>, sha: &str) -> String {
     scope.key(format_args!("{COMMIT_PREFIX}{sha}"))
 }

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod maintenance;
 pub mod read;
 mod reports;
+mod shipping;
 pub mod table;
 mod transact;
 pub mod write;

@@ -357,6 +357,12 @@ impl DynamoDbStore {
 /// Why a paged Query failed: DynamoDB's error, with the partition.
 pub(super) struct QueryFailure(String, Box<SdkError<QueryError, HttpResponse>>);
 
+impl QueryFailure {
+    pub(super) fn into_failure(self) -> DynamoDbFailure {
+        failure("Query", &self.0, *self.1)
+    }
+}
+
 impl From<QueryFailure> for String {
     fn from(QueryFailure(partition, error): QueryFailure) -> String {
         format!("Query {partition}: {}", DisplayErrorContext(&error))

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::items::{self, Item};
 use super::keys;
@@ -179,4 +179,36 @@ pub(super) fn put(
             DynamoDbFailure::Internal
         })?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// A put that replaces the item if there is one.
+pub(super) fn put_over(
+    store: &DynamoDbStore,
+    item: Item,
+) -> Result<TransactWriteItem, DynamoDbFailure> {
+    let put = Put::builder()
+        .table_name(store.table())
+        .set_item(Some(item))
+        .build()
+        .map_err(|error| {
+            tracing::error!(%error, "a put did not build");
+            DynamoDbFailure::Internal
+        })?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// A delete of the item with `key` (nothing if there is none).
+pub(super) fn delete(
+    store: &DynamoDbStore,
+    key: Item,
+) -> Result<TransactWriteItem, DynamoDbFailure> {
+    let delete = Delete::builder()
+        .table_name(store.table())
+        .set_key(Some(key))
+        .build()
+        .map_err(|error| {
+            tracing::error!(%error, "a delete did not build");
+            DynamoDbFailure::Internal
+        })?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
 }

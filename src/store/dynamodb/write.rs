@@ -22,9 +22,11 @@ use super::items::{
     IdempotencyItem, Item, MetaItem, Undecodable, from_item, to_item,
 };
 use super::keys::{self, Scope};
+use super::shipping::Shipping;
 use super::transact::{Change, put, put_new};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
+use crate::events::{Firsts, PushOrder};
 use crate::events::{IdempotencyKey, SERVICE_FREQUENCY_DAYS};
 use crate::store::outcome::{Recorded, WriteFailure};
 
@@ -267,7 +269,7 @@ impl DynamoDbStore {
     }
 
     /// The aggregate items an event changes in each scope, as they are now (strongly
-    /// consistent); with the commit's firsts when the event is a stage or a deploy.
+    /// consistent); with the commit's firsts when the event is a stage, a deploy or a commit.
     pub(super) async fn aggregates_of(
         &self,
         event: &EventItem,
@@ -275,7 +277,8 @@ impl DynamoDbStore {
     ) -> Result<[Aggregates; 2], DynamoDbFailure> {
         let day = day_of(event.ts);
         let actions = self.delivery_actions();
-        let moves_commit = event.action == actions.stage || event.action == actions.deploy;
+        let moves_commit =
+            [&actions.stage, &actions.deploy, &actions.commit].contains(&&event.action);
         let wanted = scopes.map(|scope| {
             let (totals_pk, totals_sk) = scope.totals_key();
             let mut wanted = vec![
@@ -334,33 +337,89 @@ impl DynamoDbStore {
             })
     }
 
-    /// The delivery metrics' writes for `event`: its commit's firsts (its service's) if it
-    /// moves them, and the days whose facts change, the service's and the store's alike (read
-    /// first, in one request, to create or update each).
+    /// The delivery metrics' writes for `event`: what it moves among commits (`commit_moves`),
+    /// and the days whose facts change.
     async fn delivery_writes(
         &self,
         event: &EventItem,
         scopes: [Scope<'_>; 2],
         commit: Option<&CommitItem>,
     ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
+        let service = event.svc.as_deref().unwrap_or(&self.default_service);
+        let (mut changes, mut writes) = self.commit_moves(event, scopes, commit).await?;
+        if let Some((day, change)) = delivery::event_change(event, self.delivery_actions()) {
+            DayChange::merge(&mut changes, BTreeMap::from([(day, change)]));
+        }
+        writes.extend(self.delivery_day_writes(changes, scopes, service).await?);
+        Ok(writes)
+    }
+
+    /// What `event` moves among commits (`commit`: its own, as read): its own firsts, and the
+    /// pushed commits it places or ships; the days' changes, and the writes but the days'.
+    pub(super) async fn commit_moves(
+        &self,
+        event: &EventItem,
+        scopes: [Scope<'_>; 2],
+        commit: Option<&CommitItem>,
+    ) -> Result<(BTreeMap<i64, DayChange>, Vec<TransactWriteItem>), DynamoDbFailure> {
         let actions = self.delivery_actions();
         let service = event.svc.as_deref().unwrap_or(&self.default_service);
         let mut writes = Vec::new();
         let mut changes: BTreeMap<i64, DayChange> = BTreeMap::new();
-        if let Some((day, change)) = delivery::event_change(event, actions) {
-            changes.insert(day, change);
-        }
         let before = delivery::firsts_of(commit);
         if let Some(after) = delivery::firsts_after(before, event, actions)
             && after != before
         {
-            DayChange::merge(&mut changes, before.moved_to(after));
-            let write = delivery::commit_write(self, scopes[1], commit, &event.sha, after)?;
+            let pushing = after.commit() != before.commit();
+            let mut shipping = Shipping {
+                service,
+                pushed: Vec::new(),
+                deployed: None,
+            };
+            match commit.and_then(CommitItem::place) {
+                // Not pushed: it counts by its own firsts.
+                None if !pushing => DayChange::merge(&mut changes, before.moved_to(after)),
+                // Pushed now: its place counts it from here on, and its own first deploy, if
+                // any, ships it and what was pushed before it.
+                None => {
+                    DayChange::merge(&mut changes, before.moved_to(Firsts::default()));
+                    let place = PushOrder {
+                        at: event.ts,
+                        id: event.id,
+                    };
+                    shipping.pushed.push((place, &event.sha));
+                    shipping.deployed = after.deploy().map(|at| (place, at));
+                }
+                // Pushed before: a stage changes nothing it counts by; an earlier own deploy
+                // is a new ship.
+                Some(place) => {
+                    if after.deploy() != before.deploy() {
+                        shipping.deployed = after.deploy().map(|at| (place, at));
+                    }
+                }
+            }
+            let shipped = self.shipping(shipping).await?;
+            DayChange::merge(&mut changes, shipped.changes);
+            writes.extend(shipped.writes);
+            let pushed_id = pushing.then_some(event.id);
+            let write =
+                delivery::commit_write(self, scopes[1], commit, &event.sha, (after, pushed_id))?;
             writes.push(write);
         }
+        Ok((changes, writes))
+    }
+
+    /// The writes that bring each day of `changes` (an event of `service`'s) in both `scopes`,
+    /// read first, in one request, to create or update each.
+    pub(super) async fn delivery_day_writes(
+        &self,
+        mut changes: BTreeMap<i64, DayChange>,
+        scopes: [Scope<'_>; 2],
+        service: &str,
+    ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         changes.retain(|_, delta| !delta.is_empty());
         if changes.is_empty() {
-            return Ok(writes);
+            return Ok(Vec::new());
         }
         let days: Vec<(Scope<'_>, i64)> = (scopes.iter())
             .flat_map(|&scope| changes.keys().map(move |&day| (scope, day)))
@@ -372,7 +431,8 @@ impl DynamoDbStore {
                     .collect(),
             )
             .await?;
-        let counted = delivery::counted(actions);
+        let counted = delivery::counted(self.delivery_actions());
+        let mut writes = Vec::with_capacity(days.len());
         for (scope, day) in days {
             let key = format!(
                 "{}/{}",

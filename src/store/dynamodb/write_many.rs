@@ -1,18 +1,24 @@
 //! Many like events at once (a push's commits: one service, engineer, action and instant, each
 //! under its own key) in a few transactions instead of one per event. Each transaction holds up
-//! to `EVENTS_PER_TRANSACTION` events, their keys, and the aggregates they change together (a
-//! count of n where one event adds 1), so that the table never holds an event without its
-//! counts, and a key whose event another writer recorded meanwhile is answered, not repeated.
+//! to `EVENTS_PER_TRANSACTION` events (`COMMITS_PER_TRANSACTION` commit events), their keys,
+//! and the aggregates they change together (a count of n where one event adds 1), so that the
+//! table never holds an event without its counts, and a key whose event another writer recorded
+//! meanwhile is answered, not repeated. Commit events also place their commits (each a new
+//! commit: one the table already knows, staged or deployed before its push arrived, is
+//! recorded on its own, as `POST /events` would).
 
 use std::collections::HashMap;
 
 use super::backoff::RECORDING;
+use super::delivery;
 use super::items::{self, EventItem, IdItem, IdempotencyItem, from_item, to_item};
 use super::keys::{self, Scope};
+use super::shipping::Shipping;
 use super::transact::put_new;
 use super::write::put_idempotency;
 use super::{DynamoDbFailure, DynamoDbStore};
 use crate::events::{AllowedActions, EventRecord, IdempotencyKey, NewEvent, Sha, Timestamp};
+use crate::events::{DeliveryKind, Firsts, PushOrder};
 use crate::store::outcome::{Recorded, WriteFailure};
 
 /// Items one event puts: itself, its service's copy, its id and its key.
@@ -21,7 +27,22 @@ const ITEMS_PER_EVENT: usize = 4;
 /// day, the engineer's day, the engineer and the totals.
 const AGGREGATE_ITEMS: usize = 8;
 /// DynamoDB's limit: 100 items in one `TransactWriteItems`.
-pub const EVENTS_PER_TRANSACTION: usize = (100 - AGGREGATE_ITEMS) / ITEMS_PER_EVENT;
+const MAX_ITEMS: usize = 100;
+pub const EVENTS_PER_TRANSACTION: usize = (MAX_ITEMS - AGGREGATE_ITEMS) / ITEMS_PER_EVENT;
+/// A commit event's items: the event's four, its commit's firsts and its place.
+const ITEMS_PER_COMMIT: usize = ITEMS_PER_EVENT + 2;
+/// Items the commits of a transaction change together besides the aggregates: their service's
+/// turn, and the days their lead times count on (the day they start, and the day of the ship
+/// that ships them all, if one does), the service's and the store's.
+const COMMIT_BATCH_ITEMS: usize = 1 + 2 * 2;
+pub const COMMITS_PER_TRANSACTION: usize =
+    (MAX_ITEMS - AGGREGATE_ITEMS - COMMIT_BATCH_ITEMS) / ITEMS_PER_COMMIT;
+
+/// A transaction's answers, and the events left to record one by one.
+type Together = (
+    HashMap<IdempotencyKey, Recorded>,
+    Vec<(NewEvent, IdempotencyKey)>,
+);
 
 impl DynamoDbStore {
     /// Records each of `batch` under its key, or answers with what the key recorded before.
@@ -58,17 +79,31 @@ impl DynamoDbStore {
         if !fresh.is_empty() {
             allowed.check(&fresh[0].0.action)?;
         }
+        let commits =
+            (fresh.first()).is_some_and(|(new, _)| new.action == self.delivery_actions().commit);
+        let per_transaction = match commits {
+            true => COMMITS_PER_TRANSACTION,
+            false => EVENTS_PER_TRANSACTION,
+        };
         let mut rest = fresh.into_iter();
+        let mut known = Vec::new();
         loop {
-            let part: Vec<_> = rest.by_ref().take(EVENTS_PER_TRANSACTION).collect();
+            let part: Vec<_> = rest.by_ref().take(per_transaction).collect();
             if part.is_empty() {
                 break;
             }
             // Each transaction within the budget of one recording: an id given out is written
             // within it or never (what `import` relies on).
-            let recording = self.record_together(part, received);
+            let recording = self.record_together(part, received, commits);
             let bounded = self.within_write_budget_until(deadline, recording);
-            answers.extend(Box::pin(bounded).await?);
+            let (recorded, known_commits) = Box::pin(bounded).await?;
+            answers.extend(recorded);
+            known.extend(known_commits);
+        }
+        for (new, key) in known {
+            let recording = self.record(new, Some(key.clone()), received, allowed);
+            let bounded = self.within_write_budget_until(deadline, recording);
+            answers.insert(key, Box::pin(bounded).await?);
         }
         // A key given twice is answered the second time as a retry.
         let mut seen = Vec::with_capacity(keys.len());
@@ -84,8 +119,8 @@ impl DynamoDbStore {
     }
 
     /// Whether `batch` may share transactions: more than one event, all of one service,
-    /// engineer, action and instant, and not of an action the delivery metrics read (a stage
-    /// or deploy moves its own commit's firsts).
+    /// engineer, action and instant, and not a stage, deploy or rollback (each moves its own
+    /// commit's firsts or its day's restores); commit events may.
     fn is_uniform(&self, batch: &[(NewEvent, IdempotencyKey)], received: Timestamp) -> bool {
         let Some(((first, _), others)) = batch.split_first() else {
             return false;
@@ -96,9 +131,10 @@ impl DynamoDbStore {
                 && new.action == first.action
                 && new.instant(received) == first.instant(received)
         };
+        let kind = self.delivery_actions().kind_of(&first.action);
         !others.is_empty()
             && others.iter().all(|(new, _)| alike(new))
-            && self.delivery_actions().kind_of(&first.action).is_none()
+            && matches!(kind, None | Some(DeliveryKind::Commit))
     }
 
     /// What each of `keys` recorded, for those still remembered (strongly consistent).
@@ -127,19 +163,38 @@ impl DynamoDbStore {
         Ok(answers)
     }
 
-    /// Records `events` (at most `EVENTS_PER_TRANSACTION`, none under a key already used) in
-    /// one transaction, retried while it is cancelled for reasons another attempt overcomes;
-    /// an event whose key another writer used meanwhile is answered with what it recorded.
+    /// Records `events` (at most `EVENTS_PER_TRANSACTION`, or `COMMITS_PER_TRANSACTION` if
+    /// they are `commits`; none under a key already used) in one transaction, retried while it
+    /// is cancelled for reasons another attempt overcomes; an event whose key another writer
+    /// used meanwhile is answered with what it recorded. Returns the answers, and the commit
+    /// events of commits the table already knows, left for the caller to record one by one.
     async fn record_together(
         &self,
         mut events: Vec<(NewEvent, IdempotencyKey)>,
         received: Timestamp,
-    ) -> Result<HashMap<IdempotencyKey, Recorded>, WriteFailure> {
+        commits: bool,
+    ) -> Result<Together, WriteFailure> {
         let mut answers = HashMap::new();
+        let mut known = Vec::new();
         let mut ids = self.next_ids(events.len() as u64).await?.0;
+        let per_event = ITEMS_PER_EVENT + usize::from(commits);
         for attempt in 0..RECORDING.tries {
+            if commits && !events.is_empty() {
+                let service_name = events[0].0.service.clone();
+                let service = Scope::Service(&service_name);
+                let wanted = (events.iter())
+                    .map(|(new, _)| delivery::commit_key(service, &new.sha))
+                    .collect();
+                let stored = self.batch_get_consistent(wanted).await?;
+                let (new, old): (Vec<_>, Vec<_>) = events.into_iter().partition(|(new, _)| {
+                    let key = format!("{}/{}", keys::commit_pk(service, &new.sha), keys::COMMIT_SK);
+                    !stored.contains_key(&key)
+                });
+                events = new;
+                known.extend(old);
+            }
             if events.is_empty() {
-                return Ok(answers);
+                return Ok((answers, known));
             }
             let items: Vec<EventItem> = (events.iter().enumerate())
                 .map(|(at, (new, _))| {
@@ -161,27 +216,56 @@ impl DynamoDbStore {
             if current[0].needs_upgrade() {
                 return Err(WriteFailure::StoreNeedsUpgrade);
             }
-            let mut transaction = Vec::with_capacity(100);
+            let mut transaction = Vec::with_capacity(MAX_ITEMS);
             for (item, (new, key)) in items.iter().zip(&events) {
                 transaction.push(put_new(self, to_item(item))?);
                 transaction.push(put_new(self, to_item(&item.service_copy(service)))?);
                 transaction.push(put_new(self, to_item(&IdItem::of(item)))?);
                 let fingerprint = new.fingerprint();
                 transaction.push(put_idempotency(self, key, &fingerprint, item, received)?);
+                if commits {
+                    let pushed = Firsts::default().after(DeliveryKind::Commit, item.ts);
+                    let firsts = (pushed, Some(item.id));
+                    let write = delivery::commit_write(self, scopes[1], None, &item.sha, firsts)?;
+                    transaction.push(write);
+                }
             }
             let count = items.len() as u32;
             for (scope, current) in scopes.into_iter().zip(&current) {
                 transaction.extend(current.changes(self, scope, like, count)?);
             }
+            if commits {
+                let pushed = (items.iter())
+                    .map(|item| {
+                        (
+                            PushOrder {
+                                at: item.ts,
+                                id: item.id,
+                            },
+                            item.sha.as_str(),
+                        )
+                    })
+                    .collect();
+                let shipped = self
+                    .shipping(Shipping {
+                        service,
+                        pushed,
+                        deployed: None,
+                    })
+                    .await?;
+                transaction.extend(shipped.writes);
+                let days = self.delivery_day_writes(shipped.changes, scopes, service);
+                transaction.extend(days.await?);
+            }
             let Some(reasons) = self.send_transaction(transaction, ids).await? else {
                 answers.extend(self.recorded(items, events));
-                return Ok(answers);
+                return Ok((answers, known));
             };
             let failed = |at: usize| {
                 reasons.get(at).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
             };
             let keys_taken: Vec<IdempotencyKey> = (events.iter().enumerate())
-                .filter(|(at, _)| failed(at * ITEMS_PER_EVENT + 3))
+                .filter(|(at, _)| failed(at * per_event + 3))
                 .map(|(_, (_, key))| key.clone())
                 .collect();
             if !keys_taken.is_empty() {
@@ -193,16 +277,13 @@ impl DynamoDbStore {
                 if earlier.values().any(ours) {
                     // An attempt whose answer was lost recorded them all (one transaction).
                     answers.extend(self.recorded(items, events));
-                    return Ok(answers);
+                    return Ok((answers, known));
                 }
                 events.retain(|(_, key)| !earlier.contains_key(key));
                 answers.extend(earlier);
-                if events.is_empty() {
-                    return Ok(answers);
-                }
             }
             let ids_taken =
-                (0..items.len()).any(|at| (0..3).any(|item| failed(at * ITEMS_PER_EVENT + item)));
+                (0..items.len()).any(|at| (0..3).any(|item| failed(at * per_event + item)));
             if ids_taken {
                 // An import gave these ids out before the counter knew.
                 tracing::warn!(first_id = ids, "event ids already stored; taking others");

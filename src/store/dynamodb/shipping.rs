@@ -1,0 +1,267 @@
+//! A deploy of a pushed commit ships every commit pushed before it (the domain's
+//! `ship_earlier_commits`), kept on DynamoDB without touching each commit it ships:
+//!
+//! - each service's pushed commits by place (`SVC#<service>#ORDER`, sort key: the place);
+//! - its *ships*: the own first deploys of pushed commits that no deploy of a later commit
+//!   beats, by place. Their instants rise with their places, so a pushed commit was first
+//!   shipped by the first ship at or after its place.
+//!
+//! A new ship at place q and instant t ends every ship before q at t or later, and moves the
+//! commits between the last ship kept before q and q to t: their lead times' days change by
+//! counts (the domain's `Firsts::moved_to`), read from their places, one Query. A pushed commit's
+//! lead time starts at its commit event, so its place and its ship are all it counts by.
+//!
+//! Every writer of a service's places or ships moves its turn item on, on condition that it is
+//! the turn it read: a push that did not see a concurrent ship, or a ship that did not see a
+//! concurrent push, is read again.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+
+use super::items::{self, PlaceItem, ShipItem, from_item, to_item};
+use super::keys;
+use super::transact::{Change, delete, put_new, put_over};
+use super::{DynamoDbFailure, DynamoDbStore, failure};
+use crate::events::{DayChange, DeliveryKind, Firsts, PushOrder, Timestamp};
+
+/// What recording some commit events or a deploy does to a service's pushed commits.
+pub(super) struct Shipping<'a> {
+    pub service: &'a str,
+    /// Commits pushed now, at consecutive places with no ship between them (each commit's
+    /// first commit event).
+    pub pushed: Vec<(PushOrder, &'a str)>,
+    /// The own first deploy of the pushed commit at this place, moved earlier now.
+    pub deployed: Option<(PushOrder, Timestamp)>,
+}
+
+/// The days' changes (the service's; the store's change alike) and the writes.
+#[derive(Default)]
+pub(super) struct Shipped {
+    pub changes: BTreeMap<i64, DayChange>,
+    pub writes: Vec<TransactWriteItem>,
+}
+
+/// A pushed commit's contribution: from its commit event to its first ship, if any.
+fn pushed_commit(place: PushOrder, shipped: Option<Timestamp>) -> Firsts {
+    let firsts = Firsts::default().after(DeliveryKind::Commit, place.at);
+    match shipped {
+        Some(at) => firsts.after(DeliveryKind::Deploy, at),
+        None => firsts,
+    }
+}
+
+impl DynamoDbStore {
+    /// Reads what `shipping` needs (strongly consistent) and answers what it changes.
+    pub(super) async fn shipping(
+        &self,
+        shipping: Shipping<'_>,
+    ) -> Result<Shipped, DynamoDbFailure> {
+        let Shipping {
+            service,
+            pushed,
+            deployed,
+        } = shipping;
+        let lowest = (pushed.iter().map(|&(place, _)| place))
+            .chain(deployed.map(|(place, _)| place))
+            .min();
+        let Some(lowest) = lowest else {
+            return Ok(Shipped::default());
+        };
+        let ships = keys::ships_pk(service);
+        let turn = self.turn(service).await?;
+        let next = self
+            .ships_from(&ships, &keys::place_sk(lowest), true, 1)
+            .await?
+            .into_iter()
+            .next();
+        let next_at = next.as_ref().map(|ship| ship.deploy);
+        let mut shipped = Shipped::default();
+        for &(place, sha) in &pushed {
+            let firsts = pushed_commit(place, next_at);
+            DayChange::merge(&mut shipped.changes, Firsts::default().moved_to(firsts));
+            shipped.writes.push(put_new(
+                self,
+                to_item(&PlaceItem {
+                    pk: keys::push_order_pk(service),
+                    sk: keys::place_sk(place),
+                    sha: sha.to_owned(),
+                }),
+            )?);
+        }
+        if let Some((place, at)) = deployed
+            && next_at.is_none_or(|next| at < next)
+        {
+            self.ship(service, (place, at), next, &pushed, &mut shipped)
+                .await?;
+        }
+        if !shipped.writes.is_empty() {
+            shipped.writes.push(self.next_turn(service, turn)?);
+        }
+        Ok(shipped)
+    }
+
+    /// A new ship at `place`, `at`: the ships before it it ends, and the commits it moves.
+    async fn ship(
+        &self,
+        service: &str,
+        (place, at): (PushOrder, Timestamp),
+        next: Option<ShipItem>,
+        pushed_now: &[(PushOrder, &str)],
+        shipped: &mut Shipped,
+    ) -> Result<(), DynamoDbFailure> {
+        let ships = keys::ships_pk(service);
+        // The ships before `place`, nearest first, that this one ends; then the one it keeps.
+        let mut ended: Vec<ShipItem> = Vec::new();
+        let mut kept: Option<String> = None;
+        let mut below = keys::place_sk(place);
+        'pages: loop {
+            let page = self.ships_from(&ships, &below, false, 25).await?;
+            let full = page.len() == 25;
+            for ship in page {
+                if ship.deploy < at {
+                    kept = Some(ship.sk);
+                    break 'pages;
+                }
+                below = ship.sk.clone();
+                ended.push(ship);
+            }
+            if !full {
+                break;
+            }
+        }
+        // Every ship at or after a commit's place, in place order: the first is its old ship.
+        let mut old: Vec<(PushOrder, Timestamp)> = (ended.iter().rev())
+            .chain(&next)
+            .filter_map(|ship| Some((keys::place_of_sk(&ship.sk)?, ship.deploy)))
+            .collect();
+        old.sort_unstable();
+        let old_ship = |commit: PushOrder| {
+            let first = old.partition_point(|&(ship, _)| ship < commit);
+            old.get(first).map(|&(_, deploy)| deploy)
+        };
+        let moved = self.places_after(service, kept.as_deref(), place).await?;
+        let now = pushed_now.iter().map(|&(place, _)| place);
+        for commit in moved
+            .into_iter()
+            .chain(now.filter(|&pushed| pushed <= place))
+        {
+            let before = pushed_commit(commit, old_ship(commit));
+            let after = pushed_commit(commit, Some(at));
+            DayChange::merge(&mut shipped.changes, before.moved_to(after));
+        }
+        for ship in ended {
+            shipped
+                .writes
+                .push(delete(self, items::key(ship.pk, ship.sk))?);
+        }
+        let ship = to_item(&ShipItem {
+            pk: ships,
+            sk: keys::place_sk(place),
+            deploy: at,
+        });
+        shipped.writes.push(put_over(self, ship)?);
+        Ok(())
+    }
+
+    /// The service's turn, as read (`None`: no writer yet).
+    async fn turn(&self, service: &str) -> Result<Option<i64>, DynamoDbFailure> {
+        let pk = keys::ships_pk(service);
+        let output = self
+            .client()
+            .await
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(items::key(pk.clone(), keys::TURN_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("GetItem", &pk, e))?;
+        Ok(output
+            .item
+            .and_then(|item| item.get("turn").cloned())
+            .and_then(|turn| turn.as_n().ok()?.parse().ok()))
+    }
+
+    /// The turn moved on from `was`, only if it is still `was`.
+    fn next_turn(
+        &self,
+        service: &str,
+        was: Option<i64>,
+    ) -> Result<TransactWriteItem, DynamoDbFailure> {
+        let pk = keys::ships_pk(service);
+        let Some(was) = was else {
+            let mut item = items::key(pk, keys::TURN_SK);
+            item.insert("turn".into(), AttributeValue::N("1".into()));
+            return put_new(self, item);
+        };
+        let mut change = Change::new(&pk, keys::TURN_SK);
+        change.still("turn", Some(was));
+        change.set_number("turn", was + 1);
+        change.build(self)
+    }
+
+    /// Up to `limit` ships from `from` on (`forward`: at or after it, ascending; else before
+    /// it, descending), strongly consistent.
+    async fn ships_from(
+        &self,
+        ships: &str,
+        from: &str,
+        forward: bool,
+        limit: i32,
+    ) -> Result<Vec<ShipItem>, DynamoDbFailure> {
+        let condition = match forward {
+            true => "#pk = :pk AND #sk BETWEEN :from AND :end",
+            false => "#pk = :pk AND #sk < :from",
+        };
+        let mut query = self
+            .client()
+            .await
+            .query()
+            .table_name(self.table())
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(ships.to_owned()))
+            .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+            .scan_index_forward(forward)
+            .consistent_read(true)
+            .limit(limit);
+        if forward {
+            query = query.expression_attribute_values(
+                ":end",
+                AttributeValue::S(keys::PLACES_END.to_owned()),
+            );
+        }
+        let output = query.send().await.map_err(|e| failure("Query", ships, e))?;
+        let found = output.items.unwrap_or_default().into_iter();
+        Ok(found.map(from_item).collect::<Result<_, _>>()?)
+    }
+
+    /// The places of the service's pushed commits after `after` (`None`: from the first) up to
+    /// and including `to`, strongly consistent.
+    async fn places_after(
+        &self,
+        service: &str,
+        after: Option<&str>,
+        to: PushOrder,
+    ) -> Result<Vec<PushOrder>, DynamoDbFailure> {
+        let pk = keys::push_order_pk(service);
+        let low = after.unwrap_or("0").to_owned();
+        let range = (low, keys::place_sk(to));
+        let client = self.client().await;
+        let found = super::read::query_all(client, self.table(), &pk, Some(&range), true)
+            .await
+            .map_err(super::read::QueryFailure::into_failure)?;
+        let mut places = Vec::with_capacity(found.len());
+        for item in found {
+            let place: PlaceItem = from_item(item)?;
+            if Some(place.sk.as_str()) != after
+                && let Some(order) = keys::place_of_sk(&place.sk)
+            {
+                places.push(order);
+            }
+        }
+        Ok(places)
+    }
+}
