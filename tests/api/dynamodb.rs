@@ -68,12 +68,13 @@ async fn each_route_makes_the_requests_the_readme_states() {
     }
 }
 
-/// `POST /events`: the id, the aggregates (with the commit's firsts for a stage or a deploy),
-/// the delivery days the event changes if any, and one transaction.
+/// `POST /events`: the id, the aggregates (with the commit's firsts for a stage, a deploy or a
+/// commit event), for a commit event or a deploy of a pushed commit its service's places and
+/// ships, the delivery days the event changes if any, and one transaction.
 #[tokio::test]
 async fn a_post_makes_the_requests_the_readme_states() {
     let app = fixture();
-    for (action, timestamp, requests) in [
+    for (sha, action, timestamp, requests) in [
         // A new commit's first stage: its staged entry goes on the day.
         ("stage", "2017-11-02T10:00:00Z", 4),
         // Its first deploy: the lead time, and the day's deploys.
@@ -83,10 +84,23 @@ async fn a_post_makes_the_requests_the_readme_states() {
         ("deploy", "2017-11-02T13:00:00Z", 4),
         // A later stage changes nothing the metrics count, nor does another action.
         ("stage", "2017-11-02T14:00:00Z", 3),
-        ("commit", "2017-11-02T15:00:00Z", 3),
-    ] {
+        ("hotfix", "2017-11-02T14:30:00Z", 3),
+        // Its commit event places it: the service's turn and the ship after its place, then,
+        // as it was deployed, the ships before it and the places it ships.
+        ("commit", "2017-11-02T15:00:00Z", 8),
+        // Another commit event of it changes nothing.
+        ("commit", "2017-11-02T15:30:00Z", 3),
+    ]
+    .into_iter()
+    .map(|(action, timestamp, requests)| ("d1d1d1d", action, timestamp, requests))
+    .chain([
+        // A new commit placed, nothing shipping it yet.
+        ("e2e2e2e", "commit", "2017-11-02T16:00:00Z", 6),
+        // Its first deploy ships it: the turn, the ships around its place, the places.
+        ("e2e2e2e", "deploy", "2017-11-02T17:00:00Z", 8),
+    ]) {
         let body =
-            json!({"sha": "d1d1d1d", "action": action, "engineer": "dora", "timestamp": timestamp});
+            json!({"sha": sha, "action": action, "engineer": "dora", "timestamp": timestamp});
         let before = app.dynamodb().unwrap().requests();
         let response = app.post_event(&body.to_string(), &[]).await;
         assert_eq!(response.status, 201, "{action}");

@@ -303,7 +303,51 @@ async fn recorded_events_count(backend: Backend) {
     assert_eq!(after["total"]["lead_time"]["deployed_without_stage"], 1);
 }
 
+/// Lead time from the commit, recorded one event at a time in this order, on D0 and D1:
+/// - `a`, `b` pushed together at 10:00; `b` staged 10:30 (its lead still starts at its push);
+/// - `c`'s deploy at 15:00 recorded before its push, at 11:00, is (the two deliveries raced);
+/// - `b` deployed 12:00: ships `a` and `b`, 2 h each; not `c`, pushed after;
+/// - `x`, never pushed, staged 13:00 and deployed 14:00: 1 h from its stage;
+/// - `d` deployed 15:30 but pushed 16:00: no negative lead time, deployed without a start; its
+///   deploy ships nothing `c`'s own earlier deploy had not;
+/// - `e` pushed D1 09:00, never deployed: pending.
+async fn a_deploy_ships_the_commits_pushed_before_it_from_their_push(backend: Backend) {
+    let app = TestApp::with_records_on(Vec::new(), backend);
+    for (commit, action, at) in [
+        ("a", "commit", "2017-10-30T10:00:00Z"),
+        ("b", "commit", "2017-10-30T10:00:00Z"),
+        ("b", "stage", "2017-10-30T10:30:00Z"),
+        ("c", "deploy", "2017-10-30T15:00:00Z"),
+        ("c", "commit", "2017-10-30T11:00:00Z"),
+        ("b", "deploy", "2017-10-30T12:00:00Z"),
+        ("x", "stage", "2017-10-30T13:00:00Z"),
+        ("x", "deploy", "2017-10-30T14:00:00Z"),
+        ("d", "deploy", "2017-10-30T15:30:00Z"),
+        ("d", "commit", "2017-10-30T16:00:00Z"),
+        ("e", "commit", "2017-10-31T09:00:00Z"),
+    ] {
+        let sha = record(0, 0, action, commit).sha;
+        let body = json!({"sha": sha, "action": action, "engineer": "alice", "timestamp": at});
+        let response = app.post_event(&body.to_string(), &[]).await;
+        assert_eq!(response.status, 201, "{commit} {action}");
+    }
+    let body = metrics(&app, "from=2017-10-30&to=2017-10-31").await;
+    assert_eq!(
+        body["total"]["lead_time"],
+        json!({
+            "commits": 4, "started_at_commit": 3, "started_at_stage": 1,
+            // 1 h (x), 2 h (a, b), 4 h (c).
+            "median_seconds": 2 * HOUR, "p90_seconds": 4 * HOUR,
+            "deployed_without_stage": 1, "pending": 1, "level": "elite"
+        })
+    );
+    // D0 alone: `e` starts after it.
+    let d0 = metrics(&app, "from=2017-10-30&to=2017-10-30").await;
+    assert_eq!(d0["total"]["lead_time"]["pending"], 0);
+}
+
 crate::each_store!(
+    a_deploy_ships_the_commits_pushed_before_it_from_their_push,
     two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end,
     a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_rollback,
     weeks_are_monday_to_sunday_and_empty_ones_are_listed,

@@ -10,8 +10,10 @@ use crate::webhooks_github::{self as github, SECRET, body_of, deliver_signed, re
 use crate::webhooks_gitlab::{self as gitlab, TOKEN};
 
 const SERVICE: &str = "Codertocat/Hello-World";
-/// What a transaction holds besides its events' items (the server's `EVENTS_PER_TRANSACTION`).
-const EVENTS_PER_TRANSACTION: usize = 23;
+/// The commits of one transaction (the server's `COMMITS_PER_TRANSACTION`): 6 items each (the
+/// event, its copy, its id item, its identity, its firsts, its place) beside the 8 aggregates,
+/// the service's turn and 4 delivery days, within DynamoDB's 100.
+const COMMITS_PER_TRANSACTION: usize = 14;
 
 /// GitHub's example of a push to the default branch (`master`): one commit.
 fn default_branch_push() -> Value {
@@ -113,11 +115,12 @@ async fn a_push_of_100_commits_is_recorded_once_in_its_order(backend: Backend) {
         .map(|event| event["id"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, (9..109).collect::<Vec<u64>>(), "in the push's order");
-    // The README's "What each route costs": the keys in one BatchGetItem, then per
-    // transaction of 23 commits the ids (UpdateItem), the aggregates (BatchGetItem) and
-    // TransactWriteItems.
-    let transactions = 100usize.div_ceil(EVENTS_PER_TRANSACTION) as u64;
-    assert_eq!(requests, if dynamodb { 1 + 3 * transactions } else { 0 });
+    // The README's "What each route costs": the keys in one BatchGetItem, the ids in one
+    // UpdateItem, then per transaction of 14 commits their firsts (BatchGetItem), the
+    // aggregates (BatchGetItem), the service's turn (GetItem), the ship after their places
+    // (Query), the days they count on (BatchGetItem) and TransactWriteItems.
+    let transactions = 100usize.div_ceil(COMMITS_PER_TRANSACTION) as u64;
+    assert_eq!(requests, if dynamodb { 2 + 6 * transactions } else { 0 });
 
     let (again, requests) =
         requests_for(&app, github::deliver(&app, "push", &body_of(&push), SECRET)).await;
@@ -291,7 +294,62 @@ async fn gitlabs_documented_push_records_its_listed_commits(backend: Backend) {
     assert_eq!(count_events(&app, "mike/diaspora").await, 10);
 }
 
+/// A delivery of `event` under its own delivery id.
+async fn deliver_as(app: &TestApp, event: &str, delivery: &str, body: &Value) -> u16 {
+    let body = body_of(body);
+    let signature = github_signature(SECRET, &body);
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-github-event", event),
+        ("x-github-delivery", delivery),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    app.post("/webhooks/github", body, &headers)
+        .await
+        .status
+        .as_u16()
+}
+
+/// Three commits pushed two hours ago, then a successful production deployment of the last
+/// an hour ago: the deploy ships all three, each from its push, and the fourth commit, pushed
+/// after, is pending.
+async fn a_deployment_ships_every_commit_pushed_before_it_from_its_push(backend: Backend) {
+    let app = github::app(backend);
+    let now = chrono::Utc::now().timestamp();
+    let mut push = push_of(0, 3);
+    push["repository"]["pushed_at"] = json!(now - 7_200);
+    assert_eq!(deliver_as(&app, "push", "push-1", &push).await, 200);
+    let mut later = push_of(3, 1);
+    later["repository"]["pushed_at"] = json!(now - 1_800);
+    assert_eq!(deliver_as(&app, "push", "push-2", &later).await, 200);
+
+    let mut deployment = github::success_example();
+    deployment["deployment"]["sha"] = json!(sha_of(2));
+    deployment["deployment"]["environment"] = json!("production");
+    deployment["repository"] = push["repository"].clone();
+    let deployed_at = chrono::DateTime::from_timestamp(now - 3_600, 0).expect("an instant");
+    deployment["deployment_status"]["created_at"] =
+        json!(deployed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let status = deliver_as(&app, "deployment_status", "deployment-1", &deployment).await;
+    assert_eq!(status, 200);
+
+    let service = SERVICE.replace('/', "%2F");
+    let response = app
+        .get(&format!("/metrics/delivery?service={service}"))
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.json()["total"]["lead_time"],
+        json!({
+            "commits": 3, "started_at_commit": 3, "started_at_stage": 0,
+            "median_seconds": 3_600, "p90_seconds": 3_600,
+            "deployed_without_stage": 0, "pending": 1, "level": "elite"
+        })
+    );
+}
+
 each_store!(
+    a_deployment_ships_every_commit_pushed_before_it_from_its_push,
     githubs_push_examples_record_default_branch_commits_once,
     a_push_of_100_commits_is_recorded_once_in_its_order,
     concurrent_deliveries_of_one_push_record_each_commit_once,

@@ -40,7 +40,7 @@ pub async fn deliver_signed(
     app.post("/webhooks/github", body, &headers).await
 }
 
-fn success_example() -> Value {
+pub fn success_example() -> Value {
     (deployment_status_examples().into_iter())
         .find(|example| example["deployment_status"]["state"] == "success")
         .expect("GitHub has an example of a successful deployment")

@@ -85,6 +85,17 @@ impl DynamoDbStore {
             true => COMMITS_PER_TRANSACTION,
             false => EVENTS_PER_TRANSACTION,
         };
+        // The ids of every new event, in one request (an id left unused when a commit turns
+        // out to be known, or a transaction gives up, is never given out again).
+        let mut ids = match fresh.len() {
+            0 => 0,
+            count => {
+                let reserved = self.next_ids(count as u64);
+                let reserved =
+                    self.within_write_budget_until(deadline, async { Ok(reserved.await?) });
+                Box::pin(reserved).await?.0
+            }
+        };
         let mut rest = fresh.into_iter();
         let mut known = Vec::new();
         loop {
@@ -92,9 +103,11 @@ impl DynamoDbStore {
             if part.is_empty() {
                 break;
             }
+            let first_id = ids;
+            ids += part.len() as u64;
             // Each transaction within the budget of one recording: an id given out is written
             // within it or never (what `import` relies on).
-            let recording = self.record_together(part, received, commits);
+            let recording = self.record_together(part, first_id, received, commits);
             let bounded = self.within_write_budget_until(deadline, recording);
             let (recorded, known_commits) = Box::pin(bounded).await?;
             answers.extend(recorded);
@@ -164,19 +177,20 @@ impl DynamoDbStore {
     }
 
     /// Records `events` (at most `EVENTS_PER_TRANSACTION`, or `COMMITS_PER_TRANSACTION` if
-    /// they are `commits`; none under a key already used) in one transaction, retried while it
+    /// they are `commits`; none under a key already used; ids from `ids` on, reserved for
+    /// them) in one transaction, retried while it
     /// is cancelled for reasons another attempt overcomes; an event whose key another writer
     /// used meanwhile is answered with what it recorded. Returns the answers, and the commit
     /// events of commits the table already knows, left for the caller to record one by one.
     async fn record_together(
         &self,
         mut events: Vec<(NewEvent, IdempotencyKey)>,
+        mut ids: u64,
         received: Timestamp,
         commits: bool,
     ) -> Result<Together, WriteFailure> {
         let mut answers = HashMap::new();
         let mut known = Vec::new();
-        let mut ids = self.next_ids(events.len() as u64).await?.0;
         let per_event = ITEMS_PER_EVENT + usize::from(commits);
         for attempt in 0..RECORDING.tries {
             if commits && !events.is_empty() {
