@@ -29,7 +29,7 @@ impl Accepts for BucketParam {
     get,
     path = "/metrics/delivery",
     summary = "Delivery metrics (DORA)",
-    description = "Deployment frequency, lead time for changes, change failure rate and time to restore, for the range and for each day or week of it, each with its DORA performance level. The range is whole UTC days, chosen as `/summaries/daily` chooses them. A figure without data is `null`. The action names counted are the service's configuration (`DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`; by default `deploy`, `stage`, `rollback`).",
+    description = "Deployment frequency, lead time for changes, change failure rate and time to restore, for the range and for each day or week of it, each with its DORA performance level. The range is whole UTC days, chosen as `/summaries/daily` chooses them. A figure without data is `null`. A commit's lead time starts at its commit event (a push) or, without one, at its first stage, and ends at the first deploy that shipped it: its own, or a deploy of a commit pushed after it. The action names counted are the service's configuration (`DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`, `COMMIT_ACTION`; by default `deploy`, `stage`, `rollback`, `commit`).",
     tag = "metrics",
     params(RangeParams, ServiceParam, BucketParam),
     responses((status = 200, description = "The range from the day of `from` to the day before `to` (or the day of `to` when it is a date), at most 366 days. Without `to`, up to the store's last day; without `from`, the 366 days up to there (or from the store's first day, if later). `total` is `null` and `buckets` empty when the store has no events and no range is given.", body = DeliveryReport))

@@ -630,3 +630,109 @@ async fn a_table_of_the_layout_before_services_is_503_until_verify_rebuild_upgra
         "{report:?}"
     );
 }
+
+/// What layout 2 (before lead time from the commit) held: no places or ships, commits without
+/// their commit event, delivery days with `staged` for `started`/`resolved`/`from_commit`, all
+/// counted for three action names.
+async fn as_layout_2(store: &DynamoDbStore) {
+    let client = store.client().await;
+    let items = client
+        .scan()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let three = AttributeValue::S("deploy stage rollback".into());
+    for item in &items {
+        let pk = item["pk"].as_s().unwrap().clone();
+        let update = |expression: &str| {
+            client
+                .update_item()
+                .table_name(store.table())
+                .key("pk", item["pk"].clone())
+                .key("sk", item["sk"].clone())
+                .update_expression(expression)
+        };
+        if pk.ends_with("#ORDER") || pk.ends_with("#SHIPS") {
+            (client.delete_item().table_name(store.table()))
+                .key("pk", item["pk"].clone())
+                .key("sk", item["sk"].clone())
+                .send()
+                .await
+                .unwrap();
+        } else if pk == "META" || pk == "SERVICES" {
+            let request = update("SET delivery_counted = :three, layout = :two")
+                .expression_attribute_values(":three", three.clone())
+                .expression_attribute_values(":two", AttributeValue::N("2".into()));
+            let request = match pk.as_str() {
+                "META" => request,
+                _ => update("SET delivery_counted = :three")
+                    .expression_attribute_values(":three", three.clone()),
+            };
+            request.send().await.unwrap();
+        } else if pk.contains("#COMMIT#") {
+            update("REMOVE #commit, pushed_id")
+                .expression_attribute_names("#commit", "commit")
+                .send()
+                .await
+                .unwrap();
+        } else if pk.contains("DLV#") {
+            update("SET staged = :none, #counted = :three REMOVE from_commit, started, resolved")
+                .expression_attribute_names("#counted", "counted")
+                .expression_attribute_values(":none", AttributeValue::M(HashMap::new()))
+                .expression_attribute_values(":three", three.clone())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_table_from_before_lead_time_from_the_commit_is_503_until_verify_rebuild_upgrades_it() {
+    let mut records = fixture_records();
+    let last = records.iter().map(|r| r.id).max().unwrap();
+    let deployed = (records.iter())
+        .find(|r| r.action == "deploy")
+        .expect("the fixture deploys")
+        .clone();
+    // Two commits pushed an hour before the fixture's first deploy, the later of them deployed.
+    for (n, sha) in ["0a0a0a0", deployed.sha.as_str()].into_iter().enumerate() {
+        records.push(RawEvent {
+            id: last + 1 + n as u64,
+            sha: sha.to_owned(),
+            date: deployed.date - 3_600,
+            action: "commit".into(),
+            ..deployed.clone()
+        });
+    }
+    let app = TestApp::with_records_on(records.clone(), Backend::DynamoDb);
+    let memory = TestApp::with_records_on(records, Backend::Memory);
+    let store = app.dynamodb().expect("a DynamoDB app");
+    let wanted = memory.get("/metrics/delivery").await.json();
+    assert_eq!(wanted["total"]["lead_time"]["started_at_commit"], 2);
+    assert_eq!(app.get("/metrics/delivery").await.json(), wanted);
+
+    as_layout_2(store).await;
+    let old = TestApp::on(
+        Store::DynamoDb(Box::new(DynamoDbStore::new(
+            store.table().to_owned(),
+            Some(patient_dynamodb_config(&Moto::shared().endpoint())),
+        ))),
+        MetadataSource::build_time("test".into()),
+    );
+    old.get("/metrics/delivery")
+        .await
+        .assert_error(503, "store_needs_upgrade");
+    let body = json!({"sha": "d1d1d1d", "action": "commit", "engineer": "dora"});
+    let refused = old.post_event(&body.to_string(), &[]).await;
+    refused.assert_error(503, "store_needs_upgrade");
+
+    let upgrade = verify(store, true).await.unwrap();
+    assert!(upgrade.repaired > 0 && !upgrade.is_exact(), "{upgrade:?}");
+    let after = verify(store, false).await.unwrap();
+    assert!(after.is_exact(), "{after:?}");
+    assert_eq!(old.get("/metrics/delivery").await.json(), wanted);
+}
