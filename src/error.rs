@@ -56,6 +56,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     InvalidIdempotencyKey,
     IdempotencyKeyReused,
+    /// An event that would move more delivery facts at once than a store writes together.
+    EventTooSpread,
     /// An action outside the configured list (`ALLOWED_ACTIONS`): the allowed ones, listed.
     ActionNotAllowed {
         action: String,
@@ -103,7 +105,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::IdempotencyKeyReused | Self::ActionNotAllowed { .. } => {
+            Self::IdempotencyKeyReused | Self::EventTooSpread | Self::ActionNotAllowed { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::StoreReadOnly => StatusCode::CONFLICT,
@@ -149,6 +151,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::EventTooSpread => "event_too_spread",
             Self::ActionNotAllowed { .. } => "action_not_allowed",
             Self::StoreReadOnly => "store_read_only",
             Self::Unauthorized => "unauthorized",
@@ -211,6 +214,7 @@ impl ApiError {
                 "Header 'Idempotency-Key' must be 1 to 255 printable ASCII characters.".into()
             }
             Self::IdempotencyKeyReused => "This Idempotency-Key recorded another event in the last 24 hours; use a new key for a new event.".into(),
+            Self::EventTooSpread => "This deploy would move the lead times of commits counted on more days at once than the store writes together (it is dated long before the pushes it ships, or before many later deploys of the commits pushed before it); record it with its real time.".into(),
             Self::ActionNotAllowed { action, allowed } => format!(
                 "Action '{}' is not one this service records; the allowed actions are {allowed} (the operator's ALLOWED_ACTIONS).",
                 shorten(action, 64)
@@ -253,6 +257,7 @@ impl From<WriteFailure> for ApiError {
     fn from(failure: WriteFailure) -> Self {
         match failure {
             WriteFailure::KeyReused => Self::IdempotencyKeyReused,
+            WriteFailure::TooSpread => Self::EventTooSpread,
             WriteFailure::ReadOnly => Self::StoreReadOnly,
             WriteFailure::ActionNotAllowed(NotAllowed { action, allowed }) => {
                 Self::ActionNotAllowed { action, allowed }

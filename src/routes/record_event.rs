@@ -188,6 +188,7 @@ pub fn errors() -> Vec<ApiError> {
         ApiError::BodyTimeout(BODY_READ_TIMEOUT.as_secs()),
         ApiError::UnsupportedMediaType,
         ApiError::IdempotencyKeyReused,
+        ApiError::EventTooSpread,
         ApiError::ActionNotAllowed {
             action: "deploy-1234".into(),
             allowed: AllowedActions::default().listed(),

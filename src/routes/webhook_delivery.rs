@@ -102,6 +102,7 @@ pub fn errors(host: &'static str, example: &str) -> Vec<ApiError> {
         ApiError::PayloadTooLarge(MAX_WEBHOOK_BODY_BYTES),
         ApiError::BodyTimeout(BODY_READ_TIMEOUT.as_secs()),
         ApiError::UnsupportedMediaType,
+        ApiError::EventTooSpread,
         ApiError::StoreUnavailable,
         ApiError::StoreNeedsUpgrade,
     ]

@@ -21,6 +21,8 @@ pub enum WriteFailure {
     ActionNotAllowed(NotAllowed),
     /// The table is of an older layout than this version's (`verify --rebuild` upgrades it).
     StoreNeedsUpgrade,
+    /// The event would move more delivery facts than one transaction holds.
+    TooSpread,
     Unavailable,
     Internal,
 }

@@ -736,3 +736,33 @@ async fn a_table_from_before_lead_time_from_the_commit_is_503_until_verify_rebui
     assert!(after.is_exact(), "{after:?}");
     assert_eq!(old.get("/metrics/delivery").await.json(), wanted);
 }
+
+/// A deploy dated before the pushes of the 50 commits it ships would move their facts on 50
+/// days at once, the service's and the store's: more than a transaction holds. Refused with a
+/// 4xx that says why, and nothing recorded; a deploy dated after them is recorded.
+#[tokio::test]
+async fn a_deploy_too_spread_for_one_transaction_is_422() {
+    let app = TestApp::with_records_on(Vec::new(), Backend::DynamoDb);
+    let day = |n: i64| {
+        chrono::DateTime::from_timestamp(1_509_321_600 + n * 86_400, 0)
+            .unwrap()
+            .to_rfc3339()
+    };
+    for n in 1..=50 {
+        let sha = format!("{n:07x}");
+        let body = json!({"sha": sha, "action": "commit", "engineer": "dora", "timestamp": day(n)});
+        assert_eq!(app.post_event(&body.to_string(), &[]).await.status, 201);
+    }
+    let early = json!({"sha": format!("{:07x}", 50), "action": "deploy", "engineer": "dora", "timestamp": day(0)});
+    let refused = app.post_event(&early.to_string(), &[]).await;
+    refused.assert_error(422, "event_too_spread");
+    let listed = app.get("/events?limit=100").await.json();
+    assert_eq!(listed["events"].as_array().unwrap().len(), 50);
+    let late = json!({"sha": format!("{:07x}", 50), "action": "deploy", "engineer": "dora", "timestamp": day(51)});
+    assert_eq!(app.post_event(&late.to_string(), &[]).await.status, 201);
+    let metrics = app
+        .get("/metrics/delivery?from=2017-10-30&to=2017-12-31")
+        .await
+        .json();
+    assert_eq!(metrics["total"]["lead_time"]["started_at_commit"], 50);
+}

@@ -116,11 +116,11 @@ async fn a_push_of_100_commits_is_recorded_once_in_its_order(backend: Backend) {
         .collect();
     assert_eq!(ids, (9..109).collect::<Vec<u64>>(), "in the push's order");
     // The README's "What each route costs": the keys in one BatchGetItem, the ids in one
-    // UpdateItem, then per transaction of 14 commits their firsts (BatchGetItem), the
-    // aggregates (BatchGetItem), the service's turn (GetItem), the ship after their places
+    // UpdateItem, the commits' firsts in one BatchGetItem, then per transaction of 14 commits
+    // the aggregates (BatchGetItem), the service's turn (GetItem), the ship after their places
     // (Query), the days they count on (BatchGetItem) and TransactWriteItems.
     let transactions = 100usize.div_ceil(COMMITS_PER_TRANSACTION) as u64;
-    assert_eq!(requests, if dynamodb { 2 + 6 * transactions } else { 0 });
+    assert_eq!(requests, if dynamodb { 3 + 5 * transactions } else { 0 });
 
     let (again, requests) =
         requests_for(&app, github::deliver(&app, "push", &body_of(&push), SECRET)).await;
@@ -310,15 +310,37 @@ async fn deliver_as(app: &TestApp, event: &str, delivery: &str, body: &Value) ->
         .as_u16()
 }
 
-/// Three commits pushed two hours ago, then a successful production deployment of the last
-/// an hour ago: the deploy ships all three, each from its push, and the fourth commit, pushed
-/// after, is pending.
+/// Three commits pushed two hours ago, the middle one staged before (a pull request's head),
+/// then a successful production deployment of the last an hour ago: the deploy ships all three,
+/// each from its push, and the fourth commit, pushed after, is pending.
 async fn a_deployment_ships_every_commit_pushed_before_it_from_its_push(backend: Backend) {
     let app = github::app(backend);
     let now = chrono::Utc::now().timestamp();
+    let staged_at = chrono::DateTime::from_timestamp(now - 9_000, 0).expect("an instant");
+    let stage = json!({
+        "sha": sha_of(1), "action": "stage", "engineer": "octocat", "service": SERVICE,
+        "timestamp": staged_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    assert_eq!(app.post_event(&stage.to_string(), &[]).await.status, 201);
     let mut push = push_of(0, 3);
     push["repository"]["pushed_at"] = json!(now - 7_200);
-    assert_eq!(deliver_as(&app, "push", "push-1", &push).await, 200);
+    let body = body_of(&push);
+    let signature = github_signature(SECRET, &body);
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-github-event", "push"),
+        ("x-github-delivery", "push-1"),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    let pushed = app.post("/webhooks/github", body, &headers).await;
+    assert_eq!(pushed.status, 200);
+    let ids: Vec<u64> = (pushed.json()["events"].as_array().expect("events").iter())
+        .map(|event| event["id"].as_u64().expect("an id"))
+        .collect();
+    assert!(
+        ids.is_sorted(),
+        "in the push's order, the staged one too: {ids:?}"
+    );
     let mut later = push_of(3, 1);
     later["repository"]["pushed_at"] = json!(now - 1_800);
     assert_eq!(deliver_as(&app, "push", "push-2", &later).await, 200);

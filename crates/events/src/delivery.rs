@@ -486,7 +486,8 @@ impl DeliveryIndex {
                 (started_on.len() - started_on.partition_point(|&day| day < first)) as u64
             })
             .sum();
-        let pending = sum(&self.started) - resolved_in_range;
+        // Never below 0 from facts that add up; saturating, not wrapping, if stored ones do not.
+        let pending = sum(&self.started).saturating_sub(resolved_in_range);
 
         let rollbacks: u64 = sum(&self.rollbacks);
         let rate = (deploys > 0).then(|| rollbacks as f64 / deploys as f64);
@@ -507,7 +508,7 @@ impl DeliveryIndex {
             lead_time: LeadTime {
                 commits,
                 started_at_commit,
-                started_at_stage: commits - started_at_commit,
+                started_at_stage: commits.saturating_sub(started_at_commit),
                 median_seconds: median,
                 p90_seconds: nearest_rank(&leads, commits, 9, 10),
                 deployed_without_stage: sum(&self.without_stage),

@@ -392,14 +392,13 @@ pub fn commit_write(
         );
     };
     let mut change = Change::new(&stored.pk, &stored.sk);
-    let pushed_id = (pushed_id.filter(|_| stored.commit.is_none())).or(stored.pushed_id);
+    // Ids are numbers up to u64's, beyond a timestamp's i64.
+    change.still("pushed_id", stored.pushed_id);
+    if let Some(id) = pushed_id.filter(|_| stored.pushed_id.is_none()) {
+        change.set_number("pushed_id", id);
+    }
     for (attribute, was, to) in [
         ("commit", stored.commit, after.commit()),
-        (
-            "pushed_id",
-            stored.pushed_id.map(|id| id as i64),
-            pushed_id.map(|id| id as i64),
-        ),
         ("stage", stored.stage, after.stage()),
         ("deploy", stored.deploy, after.deploy()),
     ] {

@@ -580,6 +580,15 @@ async fn replay_commit_moves(
             }
             let days = store.delivery_day_writes(changes, scopes, service).await;
             writes.extend(days.map_err(failed)?);
+            if writes.len() > super::transact::MAX_TRANSACTION_ITEMS {
+                return Err(format!(
+                    "event id {}: it moves the lead times of commits counted on more days at once \
+                     than one transaction writes ({} items); it is dated long before the pushes \
+                     it ships",
+                    event.id,
+                    writes.len()
+                ));
+            }
             let outcome = store.send_transaction(writes, event.id).await;
             match outcome
                 .map_err(|_| format!("event id {}: its delivery facts did not write", event.id))?
@@ -708,10 +717,16 @@ async fn check_stored(
     Ok(checked)
 }
 
-/// How long a POST given an id before the counter was raised may still write: its whole budget,
-/// and one more request's time for a transaction sent at the budget's end.
-const POSTS_IN_FLIGHT: std::time::Duration =
-    super::WRITE_BUDGET.saturating_add(std::time::Duration::from_secs(1));
+/// How long a write given an id before the counter was raised may still write: its whole budget
+/// (a webhook delivery's, whose ids are all given out first, is the longer), and one more
+/// request's time for a transaction sent at the budget's end.
+const POSTS_IN_FLIGHT: std::time::Duration = {
+    let longest = match super::WRITE_BUDGET.as_secs() > super::DELIVERY_WRITE_BUDGET.as_secs() {
+        true => super::WRITE_BUDGET,
+        false => super::DELIVERY_WRITE_BUDGET,
+    };
+    longest.saturating_add(std::time::Duration::from_secs(1))
+};
 
 /// What raising the id counter did.
 pub(super) enum Counter {

@@ -68,6 +68,9 @@ impl DynamoDbStore {
         let Some(lowest) = lowest else {
             return Ok(Shipped::default());
         };
+        // The ship after `lowest` is the deployed place's too: a deploy comes alone, or with
+        // its own commit's push.
+        debug_assert!(deployed.is_none_or(|(place, _)| place == lowest));
         let ships = keys::ships_pk(service);
         let turn = self.turn(service).await?;
         let next = self

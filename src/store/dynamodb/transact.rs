@@ -10,6 +10,9 @@ use super::keys;
 use super::{DynamoDbFailure, DynamoDbStore};
 use crate::events::Timestamp;
 
+/// DynamoDB's limit: items in one `TransactWriteItems`.
+pub(super) const MAX_TRANSACTION_ITEMS: usize = 100;
+
 /// An UpdateItem under construction: its clauses, conditions, names and values.
 pub(super) struct Change {
     key: Item,
@@ -91,7 +94,7 @@ impl Change {
     }
 
     /// `attribute = to`.
-    pub(super) fn set_number(&mut self, attribute: &str, to: Timestamp) {
+    pub(super) fn set_number(&mut self, attribute: &str, to: impl ToString) {
         let name = self.name(attribute);
         let value = format!(":to_{attribute}");
         self.values
@@ -100,7 +103,7 @@ impl Change {
     }
 
     /// On condition that `attribute` is still `was` (`None`: still absent).
-    pub(super) fn still(&mut self, attribute: &str, was: Option<Timestamp>) {
+    pub(super) fn still(&mut self, attribute: &str, was: Option<impl ToString>) {
         let name = self.name(attribute);
         match was {
             None => self

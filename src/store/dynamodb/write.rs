@@ -23,7 +23,7 @@ use super::items::{
 };
 use super::keys::{self, Scope};
 use super::shipping::Shipping;
-use super::transact::{Change, put, put_new};
+use super::transact::{Change, MAX_TRANSACTION_ITEMS, put, put_new};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
 use crate::events::{Firsts, PushOrder};
@@ -49,6 +49,32 @@ impl DynamoDbStore {
         received: Timestamp,
         allowed: &AllowedActions,
     ) -> Result<Recorded, WriteFailure> {
+        let id = self.next_ids(1);
+        let reserved = async { Ok(id.await?.0) };
+        // Boxed: a recording's state is large, and a webhook's holds several.
+        Box::pin(self.record_under(new, key, received, allowed, reserved)).await
+    }
+
+    /// `record`, under an id already reserved for it (another if that one is stored).
+    pub(super) async fn record_as(
+        &self,
+        new: NewEvent,
+        key: Option<IdempotencyKey>,
+        received: Timestamp,
+        allowed: &AllowedActions,
+        id: u64,
+    ) -> Result<Recorded, WriteFailure> {
+        Box::pin(self.record_under(new, key, received, allowed, async { Ok(id) })).await
+    }
+
+    async fn record_under(
+        &self,
+        new: NewEvent,
+        key: Option<IdempotencyKey>,
+        received: Timestamp,
+        allowed: &AllowedActions,
+        id: impl Future<Output = Result<u64, WriteFailure>>,
+    ) -> Result<Recorded, WriteFailure> {
         let fingerprint = new.fingerprint();
         if let Some(key) = &key
             && let Some(earlier) = self.earlier_request(key, received).await?
@@ -56,7 +82,7 @@ impl DynamoDbStore {
             return earlier.answer(key, &fingerprint, &self.default_service);
         }
         allowed.check(&new.action)?;
-        let mut id = self.next_ids(1).await?.0;
+        let mut id = id.await?;
         for attempt in 0..RECORDING.tries {
             let record = EventRecord {
                 id,
@@ -90,6 +116,14 @@ impl DynamoDbStore {
             }
             let commit = current[1].commit.as_ref();
             transaction.extend(self.delivery_writes(&event, scopes, commit).await?);
+            if transaction.len() > MAX_TRANSACTION_ITEMS {
+                tracing::warn!(
+                    id,
+                    items = transaction.len(),
+                    "an event too spread to record"
+                );
+                return Err(WriteFailure::TooSpread);
+            }
             let reasons = match self.send_transaction(transaction, id).await? {
                 None => {
                     return Ok(Recorded {
@@ -398,7 +432,7 @@ impl DynamoDbStore {
                     }
                 }
             }
-            let shipped = self.shipping(shipping).await?;
+            let shipped = Box::pin(self.shipping(shipping)).await?;
             DayChange::merge(&mut changes, shipped.changes);
             writes.extend(shipped.writes);
             let pushed_id = pushing.then_some(event.id);
@@ -625,7 +659,7 @@ fn service_deploys(change: &mut Change, stored: &MetaItem, ts: Timestamp, is_dep
         }
         match stored.last_deploy {
             None => {
-                change.still("last_deploy", None);
+                change.still("last_deploy", None::<Timestamp>);
                 change.set_number("last_deploy", ts);
             }
             Some(last) if ts > last => change.move_to("last_deploy", ts, "<"),

@@ -26,8 +26,7 @@ const ITEMS_PER_EVENT: usize = 4;
 /// Items the events of a transaction change together: per scope (the store, the service) the
 /// day, the engineer's day, the engineer and the totals.
 const AGGREGATE_ITEMS: usize = 8;
-/// DynamoDB's limit: 100 items in one `TransactWriteItems`.
-const MAX_ITEMS: usize = 100;
+const MAX_ITEMS: usize = super::transact::MAX_TRANSACTION_ITEMS;
 pub const EVENTS_PER_TRANSACTION: usize = (MAX_ITEMS - AGGREGATE_ITEMS) / ITEMS_PER_EVENT;
 /// A commit event's items: the event's four, its commit's firsts and its place.
 const ITEMS_PER_COMMIT: usize = ITEMS_PER_EVENT + 2;
@@ -38,11 +37,11 @@ const COMMIT_BATCH_ITEMS: usize = 1 + 2 * 2;
 pub const COMMITS_PER_TRANSACTION: usize =
     (MAX_ITEMS - AGGREGATE_ITEMS - COMMIT_BATCH_ITEMS) / ITEMS_PER_COMMIT;
 
-/// A transaction's answers, and the events left to record one by one.
-type Together = (
-    HashMap<IdempotencyKey, Recorded>,
-    Vec<(NewEvent, IdempotencyKey)>,
-);
+/// An event with the id reserved for it, under its key.
+type Numbered = (u64, NewEvent, IdempotencyKey);
+
+/// A transaction's answers, and the commit events left to record one by one.
+type Together = (HashMap<IdempotencyKey, Recorded>, Vec<Numbered>);
 
 impl DynamoDbStore {
     /// Records each of `batch` under its key, or answers with what the key recorded before.
@@ -85,9 +84,9 @@ impl DynamoDbStore {
             true => COMMITS_PER_TRANSACTION,
             false => EVENTS_PER_TRANSACTION,
         };
-        // The ids of every new event, in one request (an id left unused when a commit turns
-        // out to be known, or a transaction gives up, is never given out again).
-        let mut ids = match fresh.len() {
+        // The ids of every new event, in one request, each event's its own from here on (an id
+        // left unused when a transaction gives up is never given out again).
+        let first_id = match fresh.len() {
             0 => 0,
             count => {
                 let reserved = self.next_ids(count as u64);
@@ -96,27 +95,42 @@ impl DynamoDbStore {
                 Box::pin(reserved).await?.0
             }
         };
-        let mut rest = fresh.into_iter();
-        let mut known = Vec::new();
-        loop {
-            let part: Vec<_> = rest.by_ref().take(per_transaction).collect();
-            if part.is_empty() {
-                break;
+        let fresh: Vec<Numbered> = (fresh.into_iter().enumerate())
+            .map(|(at, (new, key))| (first_id + at as u64, new, key))
+            .collect();
+        // A commit the table already knows (staged or deployed before its push arrived) moves
+        // its own firsts: it is recorded on its own, in its place in the push, between runs of
+        // new commits recorded together.
+        let known = match commits {
+            true => {
+                let known = self.known_commits(&fresh);
+                let known = self.within_write_budget_until(deadline, async { Ok(known.await?) });
+                Box::pin(known).await?
             }
-            let first_id = ids;
-            ids += part.len() as u64;
-            // Each transaction within the budget of one recording: an id given out is written
-            // within it or never (what `import` relies on).
-            let recording = self.record_together(part, first_id, received, commits);
-            let bounded = self.within_write_budget_until(deadline, recording);
-            let (recorded, known_commits) = Box::pin(bounded).await?;
-            answers.extend(recorded);
-            known.extend(known_commits);
-        }
-        for (new, key) in known {
-            let recording = self.record(new, Some(key.clone()), received, allowed);
-            let bounded = self.within_write_budget_until(deadline, recording);
-            answers.insert(key, Box::pin(bounded).await?);
+            false => Vec::new(),
+        };
+        let runs = fresh.chunk_by(|a, b| known.contains(&a.0) == known.contains(&b.0));
+        for run in runs {
+            if known.contains(&run[0].0) {
+                for (id, new, key) in run.iter().cloned() {
+                    let recording = self.record_as(new, Some(key.clone()), received, allowed, id);
+                    let bounded = self.within_write_budget_until(deadline, recording);
+                    answers.insert(key, Box::pin(bounded).await?);
+                }
+                continue;
+            }
+            for part in run.chunks(per_transaction) {
+                // Each transaction within the budget of one recording.
+                let recording = self.record_together(part.to_vec(), received, commits);
+                let bounded = self.within_write_budget_until(deadline, recording);
+                let (recorded, known_meanwhile) = Box::pin(bounded).await?;
+                answers.extend(recorded);
+                for (id, new, key) in known_meanwhile {
+                    let recording = self.record_as(new, Some(key.clone()), received, allowed, id);
+                    let bounded = self.within_write_budget_until(deadline, recording);
+                    answers.insert(key, Box::pin(bounded).await?);
+                }
+            }
         }
         // A key given twice is answered the second time as a retry.
         let mut seen = Vec::with_capacity(keys.len());
@@ -176,16 +190,38 @@ impl DynamoDbStore {
         Ok(answers)
     }
 
+    /// The ids of the commits of `events` that the table already knows (one `BatchGetItem` per
+    /// 100).
+    async fn known_commits(&self, events: &[Numbered]) -> Result<Vec<u64>, DynamoDbFailure> {
+        let mut known = Vec::new();
+        for part in events.chunks(100) {
+            let scope = Scope::Service(&part[0].1.service);
+            let wanted = (part.iter())
+                .map(|(_, new, _)| delivery::commit_key(scope, &new.sha))
+                .collect();
+            let stored = self.batch_get_consistent(wanted).await?;
+            known.extend(
+                (part.iter())
+                    .filter(|(_, new, _)| {
+                        let key =
+                            format!("{}/{}", keys::commit_pk(scope, &new.sha), keys::COMMIT_SK);
+                        stored.contains_key(&key)
+                    })
+                    .map(|(id, _, _)| *id),
+            );
+        }
+        Ok(known)
+    }
+
     /// Records `events` (at most `EVENTS_PER_TRANSACTION`, or `COMMITS_PER_TRANSACTION` if
-    /// they are `commits`; none under a key already used; ids from `ids` on, reserved for
-    /// them) in one transaction, retried while it
-    /// is cancelled for reasons another attempt overcomes; an event whose key another writer
-    /// used meanwhile is answered with what it recorded. Returns the answers, and the commit
-    /// events of commits the table already knows, left for the caller to record one by one.
+    /// they are `commits`; none under a key already used; each with its id) in one transaction,
+    /// retried while it is cancelled for reasons another attempt overcomes; an event whose key
+    /// another writer used meanwhile is answered with what it recorded. Returns the answers,
+    /// and the commit events of commits another writer made known meanwhile, left for the
+    /// caller to record one by one.
     async fn record_together(
         &self,
-        mut events: Vec<(NewEvent, IdempotencyKey)>,
-        mut ids: u64,
+        mut events: Vec<Numbered>,
         received: Timestamp,
         commits: bool,
     ) -> Result<Together, WriteFailure> {
@@ -193,27 +229,13 @@ impl DynamoDbStore {
         let mut known = Vec::new();
         let per_event = ITEMS_PER_EVENT + usize::from(commits);
         for attempt in 0..RECORDING.tries {
-            if commits && !events.is_empty() {
-                let service_name = events[0].0.service.clone();
-                let service = Scope::Service(&service_name);
-                let wanted = (events.iter())
-                    .map(|(new, _)| delivery::commit_key(service, &new.sha))
-                    .collect();
-                let stored = self.batch_get_consistent(wanted).await?;
-                let (new, old): (Vec<_>, Vec<_>) = events.into_iter().partition(|(new, _)| {
-                    let key = format!("{}/{}", keys::commit_pk(service, &new.sha), keys::COMMIT_SK);
-                    !stored.contains_key(&key)
-                });
-                events = new;
-                known.extend(old);
-            }
             if events.is_empty() {
                 return Ok((answers, known));
             }
-            let items: Vec<EventItem> = (events.iter().enumerate())
-                .map(|(at, (new, _))| {
+            let items: Vec<EventItem> = (events.iter())
+                .map(|(id, new, _)| {
                     let record = EventRecord {
-                        id: ids + at as u64,
+                        id: *id,
                         timestamp: new.instant(received),
                         sha: Sha::new(&new.sha),
                         action: new.action.clone(),
@@ -224,14 +246,14 @@ impl DynamoDbStore {
                 })
                 .collect();
             let like = &items[0];
-            let service = events[0].0.service.as_str();
+            let service = events[0].1.service.as_str();
             let scopes = [Scope::Whole, Scope::Service(service)];
             let current = self.aggregates_of(like, scopes).await?;
             if current[0].needs_upgrade() {
                 return Err(WriteFailure::StoreNeedsUpgrade);
             }
             let mut transaction = Vec::with_capacity(MAX_ITEMS);
-            for (item, (new, key)) in items.iter().zip(&events) {
+            for (item, (_, new, key)) in items.iter().zip(&events) {
                 transaction.push(put_new(self, to_item(item))?);
                 transaction.push(put_new(self, to_item(&item.service_copy(service)))?);
                 transaction.push(put_new(self, to_item(&IdItem::of(item)))?);
@@ -251,27 +273,25 @@ impl DynamoDbStore {
             if commits {
                 let pushed = (items.iter())
                     .map(|item| {
-                        (
-                            PushOrder {
-                                at: item.ts,
-                                id: item.id,
-                            },
-                            item.sha.as_str(),
-                        )
+                        let place = PushOrder {
+                            at: item.ts,
+                            id: item.id,
+                        };
+                        (place, item.sha.as_str())
                     })
                     .collect();
-                let shipped = self
-                    .shipping(Shipping {
-                        service,
-                        pushed,
-                        deployed: None,
-                    })
-                    .await?;
+                let shipped = Box::pin(self.shipping(Shipping {
+                    service,
+                    pushed,
+                    deployed: None,
+                }))
+                .await?;
                 transaction.extend(shipped.writes);
                 let days = self.delivery_day_writes(shipped.changes, scopes, service);
                 transaction.extend(days.await?);
             }
-            let Some(reasons) = self.send_transaction(transaction, ids).await? else {
+            let first_id = events[0].0;
+            let Some(reasons) = self.send_transaction(transaction, first_id).await? else {
                 answers.extend(self.recorded(items, events));
                 return Ok((answers, known));
             };
@@ -280,28 +300,43 @@ impl DynamoDbStore {
             };
             let keys_taken: Vec<IdempotencyKey> = (events.iter().enumerate())
                 .filter(|(at, _)| failed(at * per_event + 3))
-                .map(|(_, (_, key))| key.clone())
+                .map(|(_, (_, _, key))| key.clone())
                 .collect();
             if !keys_taken.is_empty() {
                 let earlier = self.earlier_requests(&keys_taken, received).await?;
-                let first_id = ids;
-                let ours = |recorded: &Recorded| {
-                    (first_id..first_id + events.len() as u64).contains(&recorded.event.id)
-                };
+                let ours =
+                    |recorded: &Recorded| events.iter().any(|(id, _, _)| *id == recorded.event.id);
                 if earlier.values().any(ours) {
                     // An attempt whose answer was lost recorded them all (one transaction).
                     answers.extend(self.recorded(items, events));
                     return Ok((answers, known));
                 }
-                events.retain(|(_, key)| !earlier.contains_key(key));
+                events.retain(|(_, _, key)| !earlier.contains_key(key));
                 answers.extend(earlier);
+                continue;
+            }
+            // A commit another writer made known meanwhile: recorded on its own.
+            let made_known: Vec<u64> = (events.iter().enumerate())
+                .filter(|&(at, _)| commits && failed(at * per_event + 4))
+                .map(|(_, (id, _, _))| *id)
+                .collect();
+            if !made_known.is_empty() {
+                let (now_known, rest) = events
+                    .into_iter()
+                    .partition(|(id, _, _)| made_known.contains(id));
+                known.extend::<Vec<Numbered>>(now_known);
+                events = rest;
+                continue;
             }
             let ids_taken =
                 (0..items.len()).any(|at| (0..3).any(|item| failed(at * per_event + item)));
             if ids_taken {
                 // An import gave these ids out before the counter knew.
-                tracing::warn!(first_id = ids, "event ids already stored; taking others");
-                ids = self.next_ids(events.len().max(1) as u64).await?.0;
+                tracing::warn!(first_id, "event ids already stored; taking others");
+                let fresh = self.next_ids(events.len() as u64).await?.0;
+                for (at, event) in events.iter_mut().enumerate() {
+                    event.0 = fresh + at as u64;
+                }
             }
             tracing::info!(attempt, ?reasons, "transaction cancelled; retrying");
             tokio::time::sleep(RECORDING.delay(attempt)).await;
@@ -314,18 +349,21 @@ impl DynamoDbStore {
     fn recorded(
         &self,
         items: Vec<EventItem>,
-        events: Vec<(NewEvent, IdempotencyKey)>,
+        events: Vec<Numbered>,
     ) -> impl Iterator<Item = (IdempotencyKey, Recorded)> {
         let default_service = self.default_service.clone();
-        items.into_iter().zip(events).map(move |(item, (_, key))| {
-            let event = item.into_record(&default_service);
-            (
-                key,
-                Recorded {
-                    event,
-                    replayed: false,
-                },
-            )
-        })
+        items
+            .into_iter()
+            .zip(events)
+            .map(move |(item, (_, _, key))| {
+                let event = item.into_record(&default_service);
+                (
+                    key,
+                    Recorded {
+                        event,
+                        replayed: false,
+                    },
+                )
+            })
     }
 }
