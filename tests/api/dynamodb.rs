@@ -766,3 +766,64 @@ async fn a_deploy_too_spread_for_one_transaction_is_422() {
         .json();
     assert_eq!(metrics["total"]["lead_time"]["started_at_commit"], 50);
 }
+
+/// Pushes, stages and deploys of one service's commits sent all at once: every write that
+/// places or ships commits moves the service's turn, so whatever order they land in, the facts
+/// are the events' (verify recomputes them from the events and finds each one), and the
+/// figures the memory store's from the same events.
+#[tokio::test]
+async fn concurrent_pushes_and_deploys_of_one_service_leave_exact_facts() {
+    let app = std::sync::Arc::new(TestApp::with_records_on(Vec::new(), Backend::DynamoDb));
+    let at = |minutes: i64| {
+        chrono::DateTime::from_timestamp(1_509_354_000 + minutes * 60, 0)
+            .unwrap()
+            .to_rfc3339()
+    };
+    let mut bodies = Vec::new();
+    for n in 0..12i64 {
+        let sha = format!("{n:07x}");
+        bodies
+            .push(json!({"sha": sha, "action": "commit", "engineer": "dora", "timestamp": at(n)}));
+        if n % 3 == 1 {
+            bodies.push(
+                json!({"sha": sha, "action": "stage", "engineer": "dora", "timestamp": at(n + 1)}),
+            );
+        }
+        if n % 4 == 3 {
+            bodies.push(json!({"sha": sha, "action": "deploy", "engineer": "dora", "timestamp": at(n + 30)}));
+        }
+    }
+    // Tasks on the test's runtime: they interleave at every await, where the races are.
+    let posts: Vec<_> = (bodies.iter().cloned())
+        .map(|body| {
+            let app = app.clone();
+            tokio::spawn(async move { app.post_event(&body.to_string(), &[]).await.status })
+        })
+        .collect();
+    for post in posts {
+        assert_eq!(post.await.expect("the post ran"), 201);
+    }
+    let store = app.dynamodb().expect("a DynamoDB app");
+    let report = verify(store, false).await.unwrap();
+    assert!(report.is_exact(), "{report:?}");
+    // The same events, as recorded, in the memory store.
+    let listed = app.get("/events?limit=100").await.json();
+    let records: Vec<RawEvent> = (listed["events"].as_array().unwrap().iter())
+        .map(|event| RawEvent {
+            id: event["id"].as_u64().unwrap(),
+            sha: event["sha"].as_str().unwrap().to_owned(),
+            date: chrono::DateTime::parse_from_rfc3339(event["timestamp"].as_str().unwrap())
+                .unwrap()
+                .timestamp(),
+            action: event["action"].as_str().unwrap().to_owned(),
+            engineer: "dora".into(),
+            service: None,
+        })
+        .collect();
+    assert_eq!(records.len(), bodies.len());
+    let memory = TestApp::with_records_on(records, Backend::Memory);
+    let uri = "/metrics/delivery?from=2017-10-30&to=2017-10-31";
+    let figures = app.get(uri).await.json();
+    assert_eq!(figures, memory.get(uri).await.json());
+    assert_eq!(figures["total"]["lead_time"]["started_at_commit"], 12);
+}

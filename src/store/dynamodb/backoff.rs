@@ -19,9 +19,11 @@ pub(super) const PATIENT: Retries = Retries {
     ceiling: Duration::from_secs(5),
 };
 
-/// Recording an event: up to 25 ms doubling to 400 ms, six tries, within its 5 s.
+/// Recording an event: up to 25 ms doubling to 400 ms, ten tries, within its 5 s (about 3.2 s
+/// of waits at most). Ten: the writes that place or ship a service's commits take turns, and a
+/// burst of them for one service retries more than other writers.
 pub(super) const RECORDING: Retries = Retries {
-    tries: 6,
+    tries: 10,
     first: Duration::from_millis(25),
     ceiling: Duration::from_millis(400),
 };

@@ -11,17 +11,19 @@
 //! counts (the domain's `Firsts::moved_to`), read from their places, one Query. A pushed commit's
 //! lead time starts at its commit event, so its place and its ship are all it counts by.
 //!
-//! Every writer of a service's places or ships moves its turn item on, on condition that it is
-//! the turn it read: a push that did not see a concurrent ship, or a ship that did not see a
-//! concurrent push, is read again.
+//! Every writer of a service's places or ships moves its turn item on: a ship counts `ships`
+//! on, on condition that both counts are the ones it read; a push that ships nothing counts
+//! `places` on, on condition that `ships` is the one it read. A push that did not see a
+//! concurrent ship, or a ship that did not see a concurrent push or ship, is read again; pushes
+//! do not wait for one another (the places of one never change the ship of another).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::items::{self, PlaceItem, ShipItem, from_item, to_item};
 use super::keys;
-use super::transact::{Change, delete, put_new, put_over};
+use super::transact::{delete, put_new, put_over};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{DayChange, DeliveryKind, Firsts, PushOrder, Timestamp};
 
@@ -33,6 +35,13 @@ pub(super) struct Shipping<'a> {
     pub pushed: Vec<(PushOrder, &'a str)>,
     /// The own first deploy of the pushed commit at this place, moved earlier now.
     pub deployed: Option<(PushOrder, Timestamp)>,
+}
+
+/// How many ships and pushes have moved a service's turn (`None`: none yet).
+#[derive(Debug, Clone, Copy)]
+struct Turn {
+    ships: Option<i64>,
+    places: Option<i64>,
 }
 
 /// The days' changes (the service's; the store's change alike) and the writes.
@@ -73,6 +82,7 @@ impl DynamoDbStore {
         debug_assert!(deployed.is_none_or(|(place, _)| place == lowest));
         let ships = keys::ships_pk(service);
         let turn = self.turn(service).await?;
+        let mut ships_now = false;
         let next = self
             .ships_from(&ships, &keys::place_sk(lowest), true, 1)
             .await?
@@ -97,9 +107,12 @@ impl DynamoDbStore {
         {
             self.ship(service, (place, at), next, &pushed, &mut shipped)
                 .await?;
+            ships_now = true;
         }
         if !shipped.writes.is_empty() {
-            shipped.writes.push(self.next_turn(service, turn)?);
+            shipped
+                .writes
+                .push(self.next_turn(service, turn, ships_now)?);
         }
         Ok(shipped)
     }
@@ -167,8 +180,8 @@ impl DynamoDbStore {
         Ok(())
     }
 
-    /// The service's turn, as read (`None`: no writer yet).
-    async fn turn(&self, service: &str) -> Result<Option<i64>, DynamoDbFailure> {
+    /// The service's turn, as read.
+    async fn turn(&self, service: &str) -> Result<Turn, DynamoDbFailure> {
         let pk = keys::ships_pk(service);
         let output = self
             .client()
@@ -180,28 +193,61 @@ impl DynamoDbStore {
             .send()
             .await
             .map_err(|e| failure("GetItem", &pk, e))?;
-        Ok(output
-            .item
-            .and_then(|item| item.get("turn").cloned())
-            .and_then(|turn| turn.as_n().ok()?.parse().ok()))
+        let count = |name: &str| -> Option<i64> {
+            let item = output.item.as_ref()?;
+            item.get(name)?.as_n().ok()?.parse().ok()
+        };
+        Ok(Turn {
+            ships: count("ships"),
+            places: count("places"),
+        })
     }
 
-    /// The turn moved on from `was`, only if it is still `was`.
+    /// The turn moved on from `was` (`ships`: by a ship, else by a push that ships nothing), on
+    /// condition that what the writer depends on is still `was`.
     fn next_turn(
         &self,
         service: &str,
-        was: Option<i64>,
+        was: Turn,
+        ships: bool,
     ) -> Result<TransactWriteItem, DynamoDbFailure> {
-        let pk = keys::ships_pk(service);
-        let Some(was) = was else {
-            let mut item = items::key(pk, keys::TURN_SK);
-            item.insert("turn".into(), AttributeValue::N("1".into()));
-            return put_new(self, item);
+        let names = HashMap::from([
+            ("#ships".to_owned(), "ships".to_owned()),
+            ("#places".to_owned(), "places".to_owned()),
+        ]);
+        let mut values = HashMap::from([(":one".to_owned(), AttributeValue::N("1".into()))]);
+        let mut condition = |name: &str, count: Option<i64>| match count {
+            None => format!("attribute_not_exists({name})"),
+            Some(count) => {
+                let value = format!(":{}", &name[1..]);
+                values.insert(value.clone(), AttributeValue::N(count.to_string()));
+                format!("{name} = {value}")
+            }
         };
-        let mut change = Change::new(&pk, keys::TURN_SK);
-        change.still("turn", Some(was));
-        change.set_number("turn", was + 1);
-        change.build(self)
+        let (condition, update) = match ships {
+            true => (
+                format!(
+                    "{} AND {}",
+                    condition("#ships", was.ships),
+                    condition("#places", was.places)
+                ),
+                "ADD #ships :one",
+            ),
+            false => (condition("#ships", was.ships), "ADD #places :one"),
+        };
+        let update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(items::key(keys::ships_pk(service), keys::TURN_SK)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|error| {
+                tracing::error!(%error, "an update did not build");
+                DynamoDbFailure::Internal
+            })?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Up to `limit` ships from `from` on (`forward`: at or after it, ascending; else before
