@@ -284,11 +284,12 @@ pub fn day_of_sk(sk: &str) -> Option<i64> {
     )
 }
 
-/// A commit's first stage and first deploy, under its sha as events carry it.
+/// A service's pushed commits, by place.
 pub fn push_order_pk(service: &str) -> String {
     Scope::Service(service).key(format_args!("{PUSH_ORDER_PK}"))
 }
 
+/// A service's ships, and its turn.
 pub fn ships_pk(service: &str) -> String {
     Scope::Service(service).key(format_args!("{SHIPS_PK}"))
 }
@@ -306,6 +307,7 @@ pub fn place_of_sk(sk: &str) -> Option<PushOrder> {
     })
 }
 
+/// A commit's firsts, under its sha as events carry it.
 pub fn commit_pk(scope: Scope<'_>, sha: &str) -> String {
     scope.key(format_args!("{COMMIT_PREFIX}{sha}"))
 }

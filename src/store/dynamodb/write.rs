@@ -526,7 +526,7 @@ pub(super) struct Aggregates {
     engineer_day: Option<EngineerDayItem>,
     engineer: Option<EngineerItem>,
     meta: Option<MetaItem>,
-    /// The event's commit's firsts, for a stage or a deploy.
+    /// The event's commit's firsts, for a stage, a deploy or a commit event.
     commit: Option<CommitItem>,
 }
 
