@@ -297,14 +297,7 @@ fn importing_into_a_missing_table_says_so_in_one_line() {
 /// Every item of the table whose key is neither an event's nor an event's id item.
 async fn delete_aggregates(store: &DynamoDbStore) -> usize {
     let client = store.client().await;
-    let items = client
-        .scan()
-        .table_name(store.table())
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = crate::support::moto::every_item(store).await;
     let mut deleted = 0;
     for item in items {
         let pk = item["pk"].as_s().unwrap();

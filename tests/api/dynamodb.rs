@@ -513,14 +513,7 @@ async fn an_import_racing_posts_never_overwrites_an_acknowledged_event() {
 /// the store's totals, and (for events older still) no `svc` on an event.
 async fn as_layout_1(store: &DynamoDbStore, without_service: u64) {
     let client = store.client().await;
-    let items = client
-        .scan()
-        .table_name(store.table())
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = crate::support::moto::every_item(store).await;
     let text = |item: &HashMap<String, AttributeValue>, name: &str| {
         item.get(name)
             .and_then(|value| value.as_s().ok())
@@ -636,14 +629,7 @@ async fn a_table_of_the_layout_before_services_is_503_until_verify_rebuild_upgra
 /// counted for three action names.
 async fn as_layout_2(store: &DynamoDbStore) {
     let client = store.client().await;
-    let items = client
-        .scan()
-        .table_name(store.table())
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = crate::support::moto::every_item(store).await;
     let three = AttributeValue::S("deploy stage rollback".into());
     for item in &items {
         let pk = item["pk"].as_s().unwrap().clone();

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::items::{self, PlaceItem, ShipItem, from_item, to_item};
 use super::keys;
-use super::transact::{delete, put_new, put_over};
+use super::transact::{delete, not_built, put_new, put_over};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{DayChange, DeliveryKind, Firsts, PushOrder, Timestamp};
 
@@ -243,10 +243,7 @@ impl DynamoDbStore {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .build()
-            .map_err(|error| {
-                tracing::error!(%error, "an update did not build");
-                DynamoDbFailure::Internal
-            })?;
+            .map_err(not_built)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 

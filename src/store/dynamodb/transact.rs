@@ -10,6 +10,12 @@ use super::keys;
 use super::{DynamoDbFailure, DynamoDbStore};
 use crate::events::Timestamp;
 
+/// A request part that did not build: a defect, logged, never shown to a client.
+pub(super) fn not_built(error: aws_sdk_dynamodb::error::BuildError) -> DynamoDbFailure {
+    tracing::error!(%error, "a request part did not build");
+    DynamoDbFailure::Internal
+}
+
 /// DynamoDB's limit: items in one `TransactWriteItems`.
 pub(super) const MAX_TRANSACTION_ITEMS: usize = 100;
 
@@ -144,10 +150,7 @@ impl Change {
             .set_expression_attribute_names(Some(self.names))
             .set_expression_attribute_values(Some(self.values))
             .build()
-            .map_err(|error| {
-                tracing::error!(%error, "an update did not build");
-                DynamoDbFailure::Internal
-            })?;
+            .map_err(not_built)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 }
@@ -177,10 +180,7 @@ pub(super) fn put(
         .set_expression_attribute_names(Some(names))
         .set_expression_attribute_values((!values.is_empty()).then_some(values))
         .build()
-        .map_err(|error| {
-            tracing::error!(%error, "a put did not build");
-            DynamoDbFailure::Internal
-        })?;
+        .map_err(not_built)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -193,10 +193,7 @@ pub(super) fn put_over(
         .table_name(store.table())
         .set_item(Some(item))
         .build()
-        .map_err(|error| {
-            tracing::error!(%error, "a put did not build");
-            DynamoDbFailure::Internal
-        })?;
+        .map_err(not_built)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -209,9 +206,6 @@ pub(super) fn delete(
         .table_name(store.table())
         .set_key(Some(key))
         .build()
-        .map_err(|error| {
-            tracing::error!(%error, "a delete did not build");
-            DynamoDbFailure::Internal
-        })?;
+        .map_err(not_built)?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }

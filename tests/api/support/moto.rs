@@ -308,3 +308,17 @@ pub fn client_for(endpoint: &str) -> Client {
         .build();
     Client::from_conf(config)
 }
+
+/// Every item of `store`'s table, as a Scan answers (one page: the tests' tables are small).
+pub async fn every_item(
+    store: &pipeline_events_api::store::dynamodb::DynamoDbStore,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let output = (store.client().await)
+        .scan()
+        .table_name(store.table())
+        .send()
+        .await
+        .expect("a Scan of the test's table");
+    assert!(output.last_evaluated_key.is_none(), "one page");
+    output.items.unwrap_or_default()
+}
