@@ -83,7 +83,9 @@ resource "aws_dynamodb_table" "events" {
 
 # Exactly what the function does: reads with GetItem and Query (table and indexes); records an
 # event with UpdateItem (the id counter), BatchGetItem (the aggregates it changes) and one
-# TransactWriteItems, which IAM authorizes as the PutItem and UpdateItem actions inside it.
+# TransactWriteItems, which IAM authorizes as the PutItem, UpdateItem and DeleteItem actions
+# inside it. It deletes only the ships a new ship ends (`SVC#<service>#SHIPS`), and only within
+# a transaction.
 data "aws_iam_policy_document" "lambda_events_table" {
   statement {
     sid       = "ReadEventStore"
@@ -95,6 +97,24 @@ data "aws_iam_policy_document" "lambda_events_table" {
     sid       = "RecordEvents"
     actions   = ["dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.events.arn]
+  }
+
+  statement {
+    sid       = "EndShips"
+    actions   = ["dynamodb:DeleteItem"]
+    resources = [aws_dynamodb_table.events.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["SVC#*#SHIPS"]
+    }
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:EnclosingOperation"
+      values   = ["TransactWriteItems"]
+    }
   }
 }
 

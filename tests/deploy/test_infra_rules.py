@@ -208,3 +208,20 @@ def test_the_dynamodb_errors_alarm_covers_every_operation_requests_make():
                                "TransactWriteItems", "BatchWriteItem"}
     for operation in operations:
         assert f"op{operation.lower()}" in summed, operation
+
+
+def test_the_function_deletes_only_ships_and_only_in_a_transaction():
+    # A deploy that ships ends the ships it beats: a Delete inside TransactWriteItems, which IAM
+    # authorizes as DeleteItem. Without it every such deploy is AccessDenied (a 500) in AWS, and
+    # moto does not check IAM; with it unbounded, the function could delete events.
+    (document,) = [b for block in stack(INFRA).get("data", [])
+                   for n, b in block.get("aws_iam_policy_document", {}).items()
+                   if n == "lambda_events_table"]
+    deleting = [s for s in document["statement"] if "dynamodb:DeleteItem" in actions(s)]
+    assert len(deleting) == 1
+    (statement,) = deleting
+    assert actions(statement) == ["dynamodb:DeleteItem"]
+    assert conditions(statement) == {
+        ("ForAllValues:StringLike", "dynamodb:LeadingKeys"): ["SVC#*#SHIPS"],
+        ("ForAnyValue:StringEquals", "dynamodb:EnclosingOperation"): ["TransactWriteItems"],
+    }
