@@ -11,7 +11,7 @@
    sorts every item of the table for each Query, so an import, which queries each day it
    touches, slowed down as the table grew.
 
-And one change that makes it answer as DynamoDB does where moto does not check:
+And two changes that make it answer as DynamoDB does where moto does not check:
 
 3. DynamoDB's documented limits on what a request names. moto refuses an oversized key only
    when an item is written; DynamoDB also refuses a GetItem, DeleteItem, UpdateItem or
@@ -20,6 +20,9 @@ And one change that makes it answer as DynamoDB does where moto does not check:
    2048 bytes", a ValidationException), and a TransactWriteItems request over 4 MB. moto
    already refuses items over 400 KB, batches of more than 25 writes or 100 keys,
    transactions of more than 100 items and two operations on one item.
+
+4. Isolation: a read or a single write never sees, nor lands in the middle of, a transaction
+   being applied (or rolled back) item by item.
 
 moto's wire protocol, conditions and update expressions are untouched.
 
@@ -41,7 +44,8 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
 moto_transact_write_items = DynamoDBBackend.transact_write_items
-one_transaction_at_a_time = threading.Lock()
+# Reentrant: a transaction reads its items (below) while it holds it.
+one_transaction_at_a_time = threading.RLock()
 
 
 def key_of(table, op_type, op):
@@ -82,6 +86,21 @@ def transact_write_items(self, transact_items):
             raise
         finally:
             del Table.__deepcopy__
+
+
+def not_during_a_transaction(method):
+    """DynamoDB never shows a read what a transaction has written but not committed, nor lets a
+    single write land between a transaction's items. moto applies a transaction item by item
+    (and this module rolls a failed one back item by item): a read or write from another
+    request waits until the transaction is over."""
+    def isolated(self, *args, **kwargs):
+        with one_transaction_at_a_time:
+            return method(self, *args, **kwargs)
+    return isolated
+
+
+for name in ("get_item", "query", "scan", "put_item", "update_item", "delete_item"):
+    setattr(DynamoDBBackend, name, not_during_a_transaction(getattr(DynamoDBBackend, name)))
 
 
 moto_query = Table.query
