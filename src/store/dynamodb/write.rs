@@ -49,10 +49,8 @@ impl DynamoDbStore {
         received: Timestamp,
         allowed: &AllowedActions,
     ) -> Result<Recorded, WriteFailure> {
-        let id = self.next_ids(1);
-        let reserved = async { Ok(id.await?.0) };
         // Boxed: a recording's state is large, and a webhook's holds several.
-        Box::pin(self.record_under(new, key, received, allowed, reserved)).await
+        Box::pin(self.record_under(new, key, received, allowed, None)).await
     }
 
     /// `record`, under an id already reserved for it (another if that one is stored).
@@ -64,7 +62,7 @@ impl DynamoDbStore {
         allowed: &AllowedActions,
         id: u64,
     ) -> Result<Recorded, WriteFailure> {
-        Box::pin(self.record_under(new, key, received, allowed, async { Ok(id) })).await
+        Box::pin(self.record_under(new, key, received, allowed, Some(id))).await
     }
 
     async fn record_under(
@@ -73,7 +71,7 @@ impl DynamoDbStore {
         key: Option<IdempotencyKey>,
         received: Timestamp,
         allowed: &AllowedActions,
-        id: impl Future<Output = Result<u64, WriteFailure>>,
+        reserved: Option<u64>,
     ) -> Result<Recorded, WriteFailure> {
         let fingerprint = new.fingerprint();
         if let Some(key) = &key
@@ -82,7 +80,10 @@ impl DynamoDbStore {
             return earlier.answer(key, &fingerprint, &self.default_service);
         }
         allowed.check(&new.action)?;
-        let mut id = id.await?;
+        let mut id = match reserved {
+            Some(id) => id,
+            None => self.next_ids(1).await?.0,
+        };
         for attempt in 0..RECORDING.tries {
             let record = EventRecord {
                 id,
