@@ -3,8 +3,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pipeline_events::{
-    Bucket, DailyJson, DeliveryActions, DeliveryIndex, DeliveryReport, EventIndex, EventQuery,
-    GeneratorSettings, Services, day_of, generate, service_name, write_events_json,
+    Benchmark, Bucket, DailyJson, DeliveryActions, DeliveryIndex, DeliveryReport, EventIndex,
+    EventQuery, GeneratorSettings, Services, day_of, generate, service_name, write_events_json,
 };
 use std::hint::black_box;
 use std::time::Duration;
@@ -80,7 +80,8 @@ fn queries(c: &mut Criterion) {
                 let report = DeliveryReport::new(
                     Some((black_box(first_day), first_day + 365)),
                     bucket,
-                    |a, z| index.figures(a, z),
+                    Benchmark::default(),
+                    &index,
                 );
                 serde_json::to_vec(&report).unwrap()
             })
@@ -147,7 +148,8 @@ fn services(c: &mut Criterion) {
                 b.iter(|| {
                     let index = store.delivery(service);
                     let days = Some((black_box(first_day), last_day.min(first_day + 365)));
-                    let report = DeliveryReport::new(days, Bucket::Day, |a, z| index.figures(a, z));
+                    let report =
+                        DeliveryReport::new(days, Bucket::Day, Benchmark::default(), &index);
                     serde_json::to_vec(&report).unwrap()
                 })
             },

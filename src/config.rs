@@ -56,7 +56,8 @@ pub struct Config {
     pub log_level: String,
     /// `INGEST_TOKEN`: the bearer token the local server requires to record events.
     pub ingest_token: Option<Secret>,
-    /// `DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`: what the delivery metrics count.
+    /// `DEPLOY_ACTION`, `STAGE_ACTION`, `ROLLBACK_ACTION`, `COMMIT_ACTION`, `HOTFIX_ACTION`:
+    /// what the delivery metrics count.
     pub delivery_actions: DeliveryActions,
     /// `ALLOWED_ACTIONS`, with the delivery names: the actions recorded; others are refused.
     pub allowed_actions: AllowedActions,
@@ -84,7 +85,7 @@ pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 /// A variable that does not hold what it must; the message names both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    pub variable: &'static str,
+    pub variable: String,
     pub value: String,
     pub expected: String,
 }
@@ -110,8 +111,8 @@ impl Config {
     /// An empty value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &str| lookup(name).filter(|value| !value.is_empty());
-        let invalid = |variable: &'static str, value: String, expected: &str| ConfigError {
-            variable,
+        let invalid = |variable: &str, value: String, expected: &str| ConfigError {
+            variable: variable.to_owned(),
             value,
             expected: expected.to_owned(),
         };
@@ -236,28 +237,30 @@ impl Config {
             stage: action("STAGE_ACTION", defaults.stage)?,
             rollback: action("ROLLBACK_ACTION", defaults.rollback)?,
             commit: action("COMMIT_ACTION", defaults.commit)?,
+            hotfix: action("HOTFIX_ACTION", defaults.hotfix)?,
         };
         let DeliveryActions {
             deploy,
             stage,
             rollback,
             commit,
+            hotfix,
         } = &delivery_actions;
-        let clash = [
-            ("DEPLOY_ACTION and STAGE_ACTION", deploy, stage),
-            ("DEPLOY_ACTION and ROLLBACK_ACTION", deploy, rollback),
-            ("STAGE_ACTION and ROLLBACK_ACTION", stage, rollback),
-            ("COMMIT_ACTION and DEPLOY_ACTION", commit, deploy),
-            ("COMMIT_ACTION and STAGE_ACTION", commit, stage),
-            ("COMMIT_ACTION and ROLLBACK_ACTION", commit, rollback),
-        ]
-        .into_iter()
-        .find(|(_, a, b)| a == b);
-        if let Some((variables, name, _)) = clash {
+        let named = [
+            ("DEPLOY_ACTION", deploy),
+            ("STAGE_ACTION", stage),
+            ("ROLLBACK_ACTION", rollback),
+            ("COMMIT_ACTION", commit),
+            ("HOTFIX_ACTION", hotfix),
+        ];
+        let clash = (named.iter().enumerate())
+            .flat_map(|(i, a)| named[i + 1..].iter().map(move |b| (a, b)))
+            .find(|((_, a), (_, b))| a == b);
+        if let Some(((first, name), (second, _))) = clash {
             return Err(invalid(
-                variables,
+                &format!("{first} and {second}"),
                 name.to_string(),
-                "a different name for each of DEPLOY_ACTION, STAGE_ACTION, ROLLBACK_ACTION and COMMIT_ACTION",
+                "a different name for each of DEPLOY_ACTION, STAGE_ACTION, ROLLBACK_ACTION, COMMIT_ACTION and HOTFIX_ACTION",
             ));
         }
 
@@ -451,6 +454,7 @@ mod tests {
             ("STAGE_ACTION", "build"),
             ("ROLLBACK_ACTION", "revert"),
             ("COMMIT_ACTION", "push"),
+            ("HOTFIX_ACTION", "patch"),
         ])
         .unwrap();
         assert_eq!(
@@ -460,6 +464,7 @@ mod tests {
                 stage: "build".into(),
                 rollback: "revert".into(),
                 commit: "push".into(),
+                hotfix: "patch".into(),
             }
         );
     }
@@ -573,7 +578,11 @@ mod tests {
             ),
             (
                 ("COMMIT_ACTION", "deploy"),
-                "COMMIT_ACTION and DEPLOY_ACTION",
+                "DEPLOY_ACTION and COMMIT_ACTION",
+            ),
+            (
+                ("HOTFIX_ACTION", "rollback"),
+                "ROLLBACK_ACTION and HOTFIX_ACTION",
             ),
         ] {
             let error = config(&[set]).unwrap_err();

@@ -415,7 +415,7 @@ mod tests {
         holds::<RangeParams>();
         holds::<EngineerParam>();
         holds::<PageParams>();
-        holds::<crate::routes::metrics::BucketParam>();
+        holds::<crate::routes::metrics::ReportParams>();
     }
 
     #[test]

@@ -14,8 +14,9 @@ use self::dynamodb::DynamoDbStore;
 use self::dynamodb::keys::Scope;
 use self::memory::MemoryStore;
 use crate::events::{
-    AllowedActions, Bucket, DeliveryReport, EventQuery, EventRecord, EventView, IdempotencyKey,
-    NO_DAYS_JSON, NewEvent, Page, Position, ServiceSummary, Services, Timestamp, summary_days,
+    AllowedActions, Benchmark, Bucket, DeliveryReport, EventQuery, EventRecord, EventView,
+    IdempotencyKey, NO_DAYS_JSON, NewEvent, Page, Position, ServiceSummary, Services, Timestamp,
+    summary_days,
 };
 
 pub enum Store {
@@ -243,18 +244,17 @@ impl Reader<'_> {
         service: Option<&str>,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-        bucket: Bucket,
+        (bucket, benchmark): (Bucket, Benchmark),
     ) -> Result<DeliveryReport, ReadFailure> {
         match self {
             Self::Memory(log) => {
                 let days = summary_days(from, to, log.time_span(service))?;
                 let index = log.delivery(service);
-                Ok(DeliveryReport::new(days, bucket, |first, last| {
-                    index.figures(first, last)
-                }))
+                Ok(DeliveryReport::new(days, bucket, benchmark, &index))
             }
             Self::DynamoDb(store) => {
-                let report = store.delivery_metrics(Scope::of(service), from, to, bucket);
+                let shape = (bucket, benchmark);
+                let report = store.delivery_metrics(Scope::of(service), from, to, shape);
                 Box::pin(store.within_budget(report)).await
             }
         }

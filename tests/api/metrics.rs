@@ -93,6 +93,11 @@ async fn two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end(
             },
             "change_failure_rate": {"rollbacks": 2, "deploys": 4, "rate": 0.5, "level": "low"},
             // D0 12:00 → z at D1 08:00; D1 23:59:59's deploy comes after the range.
+            "failed_deployment_recovery_time": {
+                "restored": 1, "median_seconds": 20 * HOUR, "unrestored": 1, "level": "high"
+            },
+            "deployment_rework_rate": {"hotfixes": 0, "deploys": 4, "rate": 0.0, "level": null},
+            // The same under the older name.
             "time_to_restore": {
                 "restored": 1, "median_seconds": 20 * HOUR, "unrestored": 1, "level": "high"
             }
@@ -182,6 +187,10 @@ async fn weeks_are_monday_to_sunday_and_empty_ones_are_listed(backend: Backend) 
                 "deployed_without_stage": 0, "pending": 0, "level": null
             },
             "change_failure_rate": {"rollbacks": 0, "deploys": 0, "rate": null, "level": null},
+            "failed_deployment_recovery_time": {
+                "restored": 0, "median_seconds": null, "unrestored": 0, "level": null
+            },
+            "deployment_rework_rate": {"hotfixes": 0, "deploys": 0, "rate": null, "level": null},
             "time_to_restore": {"restored": 0, "median_seconds": null, "unrestored": 0, "level": null}
         })
     );
@@ -215,6 +224,7 @@ async fn without_a_range_the_store_span_is_used_and_an_empty_store_has_none(back
         metrics(&empty, "bucket=week").await,
         json!({
             "bucket": "week",
+            "benchmark": "2023",
             "levels_from": body["levels_from"],
             "total": null,
             "buckets": []
@@ -233,6 +243,9 @@ async fn bad_parameters_are_refused() {
         ("bucket=month", 400, "invalid_parameter"),
         ("bucket=", 400, "invalid_parameter"),
         ("bucket=day&bucket=week", 400, "invalid_parameter"),
+        ("benchmark=2022", 400, "invalid_parameter"),
+        ("benchmark=dora-2024", 400, "invalid_parameter"),
+        ("benchmark=", 400, "invalid_parameter"),
         ("from=yesterday", 400, "invalid_parameter"),
         ("from=2017-10-31&to=2017-10-30", 400, "invalid_range"),
         ("from=2017-01-01&to=2018-01-02", 400, "range_too_large"),
@@ -346,7 +359,102 @@ async fn a_deploy_ships_the_commits_pushed_before_it_from_their_push(backend: Ba
     assert_eq!(d0["total"]["lead_time"]["pending"], 0);
 }
 
+/// `w`'s deploy made a hotfix: a deploy in every metric (it restores D1's rollback and ships
+/// `w`) and rework. The 2024 report's levels: no change failure rate level, and a recovery of
+/// over a day but under a week is low, not medium.
+async fn a_hotfix_is_a_deploy_and_rework_and_the_2024_benchmark_levels_differently(
+    backend: Backend,
+) {
+    let records: Vec<RawEvent> = (cases().into_iter())
+        .map(|r| match r.id {
+            11 => RawEvent {
+                action: "hotfix".into(),
+                ..r
+            },
+            _ => r,
+        })
+        .collect();
+    let app = TestApp::with_records_on(records, backend);
+    let dora_2023 = metrics(&app, "from=2017-10-30&to=2017-11-01").await;
+    let total = &dora_2023["total"];
+    assert_eq!(
+        total["deployment_frequency"],
+        json!({"deploys": 5, "per_day": 5.0 / 3.0, "level": "elite"})
+    );
+    assert_eq!(
+        total["deployment_rework_rate"],
+        json!({"hotfixes": 1, "deploys": 5, "rate": 0.2, "level": null})
+    );
+    // D0 12:00 → z 20 h later; D1 23:59:59 → the hotfix a second later.
+    let recovery = json!({"restored": 2, "median_seconds": 1, "unrestored": 0, "level": "elite"});
+    assert_eq!(total["failed_deployment_recovery_time"], recovery);
+    assert_eq!(total["time_to_restore"], recovery);
+    assert_eq!(total["lead_time"]["deployed_without_stage"], 2, "z and w");
+    assert_eq!(total["change_failure_rate"]["level"], "low");
+    assert_eq!(dora_2023["benchmark"], "2023");
+
+    let dora_2024 = metrics(&app, "from=2017-10-30&to=2017-11-01&benchmark=2024").await;
+    assert_eq!(dora_2024["benchmark"], "2024");
+    let levels_from = dora_2024["levels_from"].as_str().unwrap();
+    assert!(
+        levels_from.contains("State of DevOps Report 2024"),
+        "{levels_from}"
+    );
+    assert_eq!(
+        dora_2024["total"]["change_failure_rate"],
+        json!({"rollbacks": 2, "deploys": 5, "rate": 0.4, "level": null})
+    );
+    let bucket =
+        |body: &Value, n: usize| body["buckets"][n]["failed_deployment_recovery_time"].clone();
+    // D0's rollback, restored 20 h later: high in both.
+    let two_days = "from=2017-10-30&to=2017-10-31";
+    for benchmark in ["2023", "2024"] {
+        let body = metrics(&app, &format!("{two_days}&benchmark={benchmark}")).await;
+        assert_eq!(
+            body["total"]["failed_deployment_recovery_time"]["level"],
+            "high"
+        );
+    }
+    // A rollback restored after two days: medium in 2023, low in 2024.
+    let late = app
+        .post_event(
+            r#"{"sha":"abcdef1","action":"rollback","engineer":"alice","timestamp":"2017-11-05T10:00:00Z"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(late.status, 201);
+    let fix = app
+        .post_event(
+            r#"{"sha":"abcdef2","action":"hotfix","engineer":"alice","timestamp":"2017-11-07T10:00:00Z"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(fix.status, 201);
+    let week = "from=2017-11-05&to=2017-11-07&bucket=week";
+    let dora_2023 = metrics(&app, week).await;
+    let dora_2024 = metrics(&app, &format!("{week}&benchmark=2024")).await;
+    assert_eq!(
+        dora_2023["total"]["failed_deployment_recovery_time"]["level"],
+        "medium"
+    );
+    assert_eq!(
+        dora_2024["total"]["failed_deployment_recovery_time"]["level"],
+        "low"
+    );
+    // Sunday's bucket ends before the hotfix.
+    assert_eq!(bucket(&dora_2024, 0)["unrestored"], 1);
+    assert_eq!(
+        dora_2024["total"]["failed_deployment_recovery_time"]["median_seconds"],
+        2 * DAY
+    );
+    assert_eq!(
+        dora_2024["total"]["deployment_rework_rate"],
+        json!({"hotfixes": 1, "deploys": 1, "rate": 1.0, "level": null})
+    );
+}
+
 crate::each_store!(
+    a_hotfix_is_a_deploy_and_rework_and_the_2024_benchmark_levels_differently,
     a_deploy_ships_the_commits_pushed_before_it_from_their_push,
     two_days_with_redeploys_restages_and_a_rollback_restored_after_the_end,
     a_range_that_takes_in_the_restoring_deploy_and_one_that_starts_after_a_rollback,
@@ -363,7 +471,7 @@ crate::each_store!(
 /// 2017-10-30 (a Monday) and the 20 days after it.
 const SPAN_DAYS: i64 = 21;
 const SHAS: [&str; 6] = ["a1", "b2", "c3", "d4", "e5", "f6"];
-const ACTIONS: [&str; 4] = ["stage", "deploy", "rollback", "commit"];
+const ACTIONS: [&str; 5] = ["stage", "deploy", "rollback", "commit", "hotfix"];
 /// `None`: the default service's.
 const SERVICES: [Option<&str>; 3] = [None, Some("octo/web"), Some("octo/api")];
 
@@ -439,17 +547,23 @@ fn level(thresholds: [f64; 3], value: f64, lower_is_better: bool) -> &'static st
     "low"
 }
 
+/// A deploy, or a hotfix: an unplanned deploy.
+fn is_deploy(record: &RawEvent) -> bool {
+    ["deploy", "hotfix"].contains(&record.action.as_str())
+}
+
 /// The figures of `records` for the days `first..=last`, from the definitions: a commit is a
-/// (service, sha) pair, and a rollback is restored by its own service's next deploy.
-fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
+/// (service, sha) pair, and a rollback is restored by its own service's next deploy; levels
+/// from the 2024 report if `dora_2024`, else from the 2023 one.
+fn expected_figures(records: &[RawEvent], first: i64, last: i64, dora_2024: bool) -> Value {
     let in_days = |t: i64| (first..=last).contains(&day(t));
-    let of = |action: &'static str| {
-        records
-            .iter()
-            .filter(move |r| r.action == action)
-            .map(|r| r.date)
+    let in_range = |action: &str| {
+        (records.iter())
+            .filter(|r| r.action == action && in_days(r.date))
+            .count()
     };
-    let deploys = of("deploy").filter(|&t| in_days(t)).count();
+    let hotfixes = in_range("hotfix");
+    let deploys = in_range("deploy") + hotfixes;
     let rollbacks: Vec<&RawEvent> = (records.iter())
         .filter(|r| r.action == "rollback" && in_days(r.date))
         .collect();
@@ -478,7 +592,7 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
     let mut shipped: BTreeMap<(String, String), i64> = BTreeMap::new();
     let commits: Vec<(String, String)> = records.iter().map(commit_of).collect();
     for commit in &commits {
-        for r in records.iter().filter(|r| r.action == "deploy") {
+        for r in records.iter().filter(|r| is_deploy(r)) {
             let deployed = commit_of(r);
             let ships = deployed == *commit
                 || (deployed.0 == commit.0
@@ -519,7 +633,7 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
     let mut restores = Vec::new();
     for rollback in &rollbacks {
         let next = (records.iter())
-            .filter(|r| r.action == "deploy" && service_of(r) == service_of(rollback))
+            .filter(|r| is_deploy(r) && service_of(r) == service_of(rollback))
             .map(|r| r.date)
             .filter(|&t| t > rollback.date)
             .min();
@@ -529,7 +643,8 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
     }
     let days = last - first + 1;
     let per_day = deploys as f64 / days as f64;
-    let rate = (deploys > 0).then(|| rollbacks.len() as f64 / deploys as f64);
+    let rate_of = |count: usize| (deploys > 0).then(|| count as f64 / deploys as f64);
+    let rate = rate_of(rollbacks.len());
     let lead_median = nearest_rank(leads.clone(), 1, 2);
     let restore_median = nearest_rank(restores.clone(), 1, 2);
     let d = DAY as f64;
@@ -537,6 +652,14 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
         Some(seconds) => json!(level(thresholds, seconds as f64, true)),
         None => Value::Null,
     };
+    // 2024: high and medium both recover in under a day.
+    let medium_recovery = if dora_2024 { d } else { 7.0 * d };
+    let recovery = json!({
+        "restored": restores.len(),
+        "median_seconds": restore_median,
+        "unrestored": rollbacks.len() - restores.len(),
+        "level": by_seconds(&restore_median, [HOUR as f64, d, medium_recovery]),
+    });
     json!({
         "first_day": chrono::DateTime::from_timestamp(first * DAY, 0).unwrap().format("%Y-%m-%d").to_string(),
         "last_day": chrono::DateTime::from_timestamp(last * DAY, 0).unwrap().format("%Y-%m-%d").to_string(),
@@ -561,6 +684,8 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
             "deploys": deploys,
             "rate": rate,
             "level": match rate {
+                // 2024's clusters are not ordered by this rate: no level.
+                _ if dora_2024 => Value::Null,
                 // Elite at most 5 %, high at most 10 %, medium at most 15 %.
                 Some(rate) if rate <= 0.05 => json!("elite"),
                 Some(rate) if rate <= 0.10 => json!("high"),
@@ -569,12 +694,14 @@ fn expected_figures(records: &[RawEvent], first: i64, last: i64) -> Value {
                 None => Value::Null,
             },
         },
-        "time_to_restore": {
-            "restored": restores.len(),
-            "median_seconds": restore_median,
-            "unrestored": rollbacks.len() - restores.len(),
-            "level": by_seconds(&restore_median, [HOUR as f64, d, 7.0 * d]),
+        "failed_deployment_recovery_time": recovery.clone(),
+        "deployment_rework_rate": {
+            "hotfixes": hotfixes,
+            "deploys": deploys,
+            "rate": rate_of(hotfixes),
+            "level": null,
         },
+        "time_to_restore": recovery,
     })
 }
 
@@ -610,49 +737,58 @@ fn random_datasets_equal_a_recomputation_from_the_definitions_in_dynamodb() {
 fn random_datasets_equal_a_recomputation(backend: Backend, cases: u32) {
     let mut runner = crate::support::property_runner(cases);
     let ranges = (-2i64..SPAN_DAYS + 2, 0i64..SPAN_DAYS + 4, any::<bool>());
+    let benchmarks = prop::sample::select(vec![None, Some("2023"), Some("2024")]);
     runner
-        .run(&(dataset(), ranges), |(records, (start, length, week))| {
-            let app = TestApp::with_records_on(records.clone(), backend);
-            let (first, last) = (day(D0) + start, day(D0) + start + length);
-            let date = |d: i64| {
-                chrono::DateTime::from_timestamp(d * DAY, 0)
-                    .unwrap()
-                    .format("%Y-%m-%d")
-                    .to_string()
-            };
-            let query = format!(
-                "from={}&to={}&bucket={}",
-                date(first),
-                date(last),
-                if week { "week" } else { "day" }
-            );
-            let body = blocking_runtime().block_on(metrics(&app, &query));
-            let body = rounded(&body);
-            let expected = |first, last| rounded(&expected_figures(&records, first, last));
-            prop_assert_eq!(&body["total"], &expected(first, last));
-            let buckets = body["buckets"].as_array().unwrap();
-            let spans = expected_buckets(first, last, week);
-            prop_assert_eq!(buckets.len(), spans.len());
-            for (bucket, (first, last)) in buckets.iter().zip(spans.iter().copied()) {
-                prop_assert_eq!(bucket, &expected(first, last), "{}", query);
-            }
-            // Each service's figures, from its events alone.
-            for service in ["default", "octo/web", "octo/api"] {
-                let of_service: Vec<RawEvent> = (records.iter())
-                    .filter(|r| service_of(r) == service)
-                    .cloned()
-                    .collect();
-                let query = format!("{query}&service={service}");
-                let body = rounded(&blocking_runtime().block_on(metrics(&app, &query)));
-                let expected = |first, last| rounded(&expected_figures(&of_service, first, last));
-                prop_assert_eq!(&body["total"], &expected(first, last), "{}", query);
+        .run(
+            &(dataset(), ranges, benchmarks),
+            |(records, (start, length, week), benchmark)| {
+                let app = TestApp::with_records_on(records.clone(), backend);
+                let (first, last) = (day(D0) + start, day(D0) + start + length);
+                let date = |d: i64| {
+                    chrono::DateTime::from_timestamp(d * DAY, 0)
+                        .unwrap()
+                        .format("%Y-%m-%d")
+                        .to_string()
+                };
+                let query = format!(
+                    "from={}&to={}&bucket={}{}",
+                    date(first),
+                    date(last),
+                    if week { "week" } else { "day" },
+                    benchmark.map_or(String::new(), |name| format!("&benchmark={name}")),
+                );
+                let dora_2024 = benchmark == Some("2024");
+                let body = blocking_runtime().block_on(metrics(&app, &query));
+                let body = rounded(&body);
+                let expected =
+                    |first, last| rounded(&expected_figures(&records, first, last, dora_2024));
+                prop_assert_eq!(&body["total"], &expected(first, last));
                 let buckets = body["buckets"].as_array().unwrap();
+                let spans = expected_buckets(first, last, week);
+                prop_assert_eq!(buckets.len(), spans.len());
                 for (bucket, (first, last)) in buckets.iter().zip(spans.iter().copied()) {
                     prop_assert_eq!(bucket, &expected(first, last), "{}", query);
                 }
-            }
-            Ok(())
-        })
+                // Each service's figures, from its events alone.
+                for service in ["default", "octo/web", "octo/api"] {
+                    let of_service: Vec<RawEvent> = (records.iter())
+                        .filter(|r| service_of(r) == service)
+                        .cloned()
+                        .collect();
+                    let query = format!("{query}&service={service}");
+                    let body = rounded(&blocking_runtime().block_on(metrics(&app, &query)));
+                    let expected = |first, last| {
+                        rounded(&expected_figures(&of_service, first, last, dora_2024))
+                    };
+                    prop_assert_eq!(&body["total"], &expected(first, last), "{}", query);
+                    let buckets = body["buckets"].as_array().unwrap();
+                    for (bucket, (first, last)) in buckets.iter().zip(spans.iter().copied()) {
+                        prop_assert_eq!(bucket, &expected(first, last), "{}", query);
+                    }
+                }
+                Ok(())
+            },
+        )
         .unwrap();
 }
 
@@ -790,7 +926,8 @@ fn an_import_on_top_of_an_earlier_one_answers_as_the_recomputation() {
                 rounded(&expected_figures(
                     &records,
                     day(D0),
-                    day(D0) + SPAN_DAYS - 1
+                    day(D0) + SPAN_DAYS - 1,
+                    false
                 ))
             );
             Ok(())

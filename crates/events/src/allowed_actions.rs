@@ -15,8 +15,8 @@ pub struct NotAllowed {
     pub allowed: String,
 }
 
-/// The names recorded when none are configured: the delivery metrics' three, `commit` (a code
-/// host's push) and `hotfix` (an unplanned deploy after an incident).
+/// The names recorded when none are configured: the delivery metrics' five (`commit` is a
+/// code host's push; `hotfix` an unplanned deploy after an incident).
 pub const DEFAULT_ALLOWED_ACTIONS: [&str; 5] = ["stage", "deploy", "rollback", "commit", "hotfix"];
 /// The most names a store takes: a day's summary lists each.
 pub const MAX_ALLOWED_ACTIONS: usize = 32;
@@ -44,6 +44,7 @@ impl AllowedActions {
             &delivery.stage,
             &delivery.rollback,
             &delivery.commit,
+            &delivery.hotfix,
         ];
         set.extend(named.map(String::clone));
         if set.len() > MAX_ALLOWED_ACTIONS {
@@ -121,14 +122,18 @@ mod tests {
             stage: "build".into(),
             rollback: "revert".into(),
             commit: "push".into(),
+            hotfix: "patch".into(),
         };
         let allowed = AllowedActions::new(["test".to_owned()], &renamed).unwrap();
-        assert_eq!(allowed.listed(), "build, push, release, revert, test");
+        assert_eq!(
+            allowed.listed(),
+            "build, patch, push, release, revert, test"
+        );
         assert!(!allowed.contains("deploy"));
         let defaults = AllowedActions::default();
         assert_eq!(defaults.listed(), "commit, deploy, hotfix, rollback, stage");
         let many = (0..30).map(|n| format!("a{n}"));
-        assert!(AllowedActions::new(many.clone().take(28), &renamed).is_ok());
+        assert!(AllowedActions::new(many.clone().take(27), &renamed).is_ok());
         assert!(AllowedActions::new(many, &renamed).is_err());
         assert!(AllowedActions::new(["Deploy".to_owned()], &renamed).is_err());
     }

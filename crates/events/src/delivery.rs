@@ -1,16 +1,20 @@
-//! Delivery metrics, the four DORA keys, over whole UTC days: deployment frequency, lead time
-//! (commit, else first `stage`, to the first `deploy` that shipped it), change failure rate and time to restore.
+//! Delivery metrics, DORA's five, over whole UTC days: deployment frequency, lead time (commit,
+//! else first `stage`, to the first `deploy` that shipped it), change failure rate, failed
+//! deployment recovery time and deployment rework rate.
 //!
 //! Definitions, for the days `first..=last` (the range ends at the end of `last`):
-//! - **deployments**: events with the deploy action on those days.
+//! - **deployments**: events with the deploy or the hotfix action on those days (a hotfix is
+//!   a deploy in every metric).
 //! - **lead time**: a commit (sha) counts on the day of its first deploy: its own, or a deploy
 //!   of a commit pushed after it, which ships it. Its lead time starts at its commit event (when
 //!   a push brought it) or, without one, at its first stage, and ends at that deploy, if it
 //!   started at or before it; otherwise it counts as deployed without a start. A commit whose
 //!   lead time starts in the range and whose first deploy does not happen by its end is pending.
 //! - **change failure rate**: rollback events over deploy events, on those days.
-//! - **time to restore**: from each rollback on those days to the next deploy strictly after
-//!   it, if that deploy happens by the range's end; otherwise the rollback is unrestored.
+//! - **failed deployment recovery time** (time to restore before 2023): from each rollback on
+//!   those days to the next deploy strictly after it, if that deploy happens by the range's
+//!   end; otherwise the rollback is unrestored.
+//! - **deployment rework rate**: hotfix events over deploys, on those days.
 //! - medians and 90th percentiles are nearest-rank: the ⌈p·n⌉-th smallest value.
 //!
 //! These are one service's. Several services pool theirs (`DeliveryIndex::pooled`): a commit is
@@ -63,7 +67,7 @@ impl Bucket {
     }
 }
 
-/// A performance level of the Accelerate State of DevOps Report 2023 (DORA).
+/// A performance level of a DORA report's software delivery performance clusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -85,38 +89,91 @@ impl Level {
             .find_map(|(level, met)| met.then_some(level))
             .unwrap_or(Self::Low)
     }
-
-    /// Elite: at least daily; high: at least weekly; medium: at least monthly (30 days).
-    pub fn of_deploys_per_day(per_day: f64) -> Self {
-        Self::first_met([1.0, 1.0 / 7.0, 1.0 / 30.0].map(|at_least| per_day >= at_least))
-    }
-
-    /// Elite: under a day; high: under a week; medium: under a month (30 days).
-    pub fn of_lead_time(seconds: i64) -> Self {
-        Self::first_met([DAY, 7 * DAY, 30 * DAY].map(|under| seconds < under))
-    }
-
-    /// Elite: at most 5 %; high: at most 10 %; medium: at most 15 %.
-    pub fn of_failure_rate(rate: f64) -> Self {
-        Self::first_met([0.05, 0.10, 0.15].map(|at_most| rate <= at_most))
-    }
-
-    /// Elite: under an hour; high: under a day; medium: under a week.
-    pub fn of_time_to_restore(seconds: i64) -> Self {
-        Self::first_met([HOUR, DAY, 7 * DAY].map(|under| seconds < under))
-    }
 }
 
-/// Where the performance levels' thresholds come from.
-pub const LEVELS_FROM: &str =
-    "Accelerate State of DevOps Report 2023 (DORA), https://dora.dev/research/2023/dora-report/";
+/// The report whose performance clusters give each metric its `level` (`?benchmark=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub enum Benchmark {
+    /// Accelerate State of DevOps Report 2023: a level for each of the four keys.
+    #[default]
+    #[serde(rename = "2023")]
+    Dora2023,
+    /// Accelerate State of DevOps Report 2024: its clusters' change failure rates are not in
+    /// the clusters' order (elite 5 %, high 20 %, medium 10 %, low 40 %), so that rate has no
+    /// level; high and medium recover alike (under a day).
+    #[serde(rename = "2024")]
+    Dora2024,
+}
+
+impl Benchmark {
+    /// Every benchmark by its name in `?benchmark=`.
+    pub const ALL: [(&'static str, Self); 2] = [("2023", Self::Dora2023), ("2024", Self::Dora2024)];
+
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find_map(|&(known, benchmark)| (known == name).then_some(benchmark))
+    }
+
+    /// The report, named for people.
+    pub fn levels_from(self) -> &'static str {
+        match self {
+            Self::Dora2023 => {
+                "Accelerate State of DevOps Report 2023 (DORA), https://dora.dev/research/2023/dora-report/"
+            }
+            Self::Dora2024 => {
+                "Accelerate State of DevOps Report 2024 (DORA), https://dora.dev/research/2024/dora-report/"
+            }
+        }
+    }
+
+    /// Both reports: elite at least daily; high at least weekly; medium at least monthly (30
+    /// days).
+    pub fn deploys_per_day(self, per_day: f64) -> Level {
+        Level::first_met([1.0, 1.0 / 7.0, 1.0 / 30.0].map(|at_least| per_day >= at_least))
+    }
+
+    /// Both reports: elite under a day; high under a week; medium under a month (30 days).
+    pub fn lead_time(self, seconds: i64) -> Level {
+        Level::first_met([DAY, 7 * DAY, 30 * DAY].map(|under| seconds < under))
+    }
+
+    /// 2023: elite at most 5 %; high at most 10 %; medium at most 15 %. 2024: none (above).
+    pub fn change_failure_rate(self, rate: f64) -> Option<Level> {
+        match self {
+            Self::Dora2023 => Some(Level::first_met(
+                [0.05, 0.10, 0.15].map(|at_most| rate <= at_most),
+            )),
+            Self::Dora2024 => None,
+        }
+    }
+
+    /// 2023: elite under an hour; high under a day; medium under a week. 2024: elite under an
+    /// hour; high under a day (medium's "under a day" too is high's); low beyond.
+    pub fn recovery_time(self, seconds: i64) -> Level {
+        let medium_under = match self {
+            Self::Dora2023 => 7 * DAY,
+            Self::Dora2024 => DAY,
+        };
+        Level::first_met([HOUR, DAY, medium_under].map(|under| seconds < under))
+    }
+
+    /// Neither report gives the rework rate levels.
+    pub fn rework_rate(self, _rate: f64) -> Option<Level> {
+        None
+    }
+}
 
 /// `GET /metrics/delivery`'s body: the range as a whole, then bucket by bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DeliveryReport {
     pub bucket: Bucket,
-    /// The report whose thresholds set each `level`.
-    #[schema(example = json!(LEVELS_FROM))]
+    /// The benchmark chosen (`?benchmark=`).
+    pub benchmark: Benchmark,
+    /// The report whose performance clusters set each `level`.
+    #[schema(
+        example = "Accelerate State of DevOps Report 2023 (DORA), https://dora.dev/research/2023/dora-report/"
+    )]
     pub levels_from: &'static str,
     /// The whole range; `null` when there is no range: no `from` or `to` and no events.
     pub total: Option<DeliveryFigures>,
@@ -129,22 +186,25 @@ impl DeliveryReport {
     pub fn new(
         days: Option<(i64, i64)>,
         bucket: Bucket,
-        figures: impl Fn(i64, i64) -> DeliveryFigures,
+        benchmark: Benchmark,
+        index: &DeliveryIndex,
     ) -> Self {
+        let figures = |(first, last)| index.figures(first, last, benchmark);
         Self {
             bucket,
-            levels_from: LEVELS_FROM,
-            total: days.map(|(first, last)| figures(first, last)),
+            benchmark,
+            levels_from: benchmark.levels_from(),
+            total: days.map(figures),
             buckets: days
                 .into_iter()
                 .flat_map(|(first, last)| bucket.split(first, last))
-                .map(|(first, last)| figures(first, last))
+                .map(figures)
                 .collect(),
         }
     }
 }
 
-/// The four metrics for one range of days.
+/// The five metrics for one range of days, under DORA's names since 2024.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DeliveryFigures {
     #[schema(value_type = String, format = Date, example = "2017-10-02")]
@@ -156,7 +216,11 @@ pub struct DeliveryFigures {
     pub deployment_frequency: DeploymentFrequency,
     pub lead_time: LeadTime,
     pub change_failure_rate: ChangeFailureRate,
-    pub time_to_restore: TimeToRestore,
+    pub failed_deployment_recovery_time: RecoveryTime,
+    pub deployment_rework_rate: ReworkRate,
+    /// `failed_deployment_recovery_time` under its name before DORA's 2023 report.
+    #[schema(deprecated)]
+    pub time_to_restore: RecoveryTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -170,12 +234,12 @@ pub struct DeploymentFrequency {
 
 impl DeploymentFrequency {
     /// `deploys` over `days` days.
-    pub fn of(deploys: u64, days: u32) -> Self {
+    pub fn of(deploys: u64, days: u32, benchmark: Benchmark) -> Self {
         let per_day = deploys as f64 / f64::from(days);
         Self {
             deploys,
             per_day,
-            level: Level::of_deploys_per_day(per_day),
+            level: benchmark.deploys_per_day(per_day),
         }
     }
 }
@@ -206,17 +270,32 @@ pub struct ChangeFailureRate {
     pub deploys: u64,
     /// `rollbacks` over `deploys`; `null` without deploys.
     pub rate: Option<f64>,
+    /// `null` without deploys, or when the benchmark gives this rate no level (2024).
     pub level: Option<Level>,
 }
 
+/// Failed deployment recovery time: from a rollback to its service's next deploy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct TimeToRestore {
+pub struct RecoveryTime {
     /// Rollbacks on these days followed by a deploy by their end.
     pub restored: u64,
     /// From rollback to its service's next deploy; `null` without restored rollbacks.
     pub median_seconds: Option<i64>,
     /// Rollbacks on these days with no deploy after them by their end.
     pub unrestored: u64,
+    pub level: Option<Level>,
+}
+
+/// Deployment rework rate: the deploys on these days that were hotfixes (the hotfix action:
+/// unplanned, made because of an incident in production), over all of them.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ReworkRate {
+    /// Hotfix events on these days; each is one of `deploys` too.
+    pub hotfixes: u64,
+    pub deploys: u64,
+    /// `hotfixes` over `deploys`; `null` without deploys.
+    pub rate: Option<f64>,
+    /// Always `null`: neither benchmark gives this rate levels.
     pub level: Option<Level>,
 }
 
@@ -289,6 +368,8 @@ pub struct DeliveryIndex {
     /// other fields are indexed by position in this.
     days: Vec<i64>,
     deploys: Vec<u32>,
+    /// Of those, hotfixes.
+    hotfixes: Vec<u32>,
     rollbacks: Vec<u32>,
     without_stage: Vec<u32>,
     /// Commits first deployed that day whose lead time started at their commit event.
@@ -310,12 +391,18 @@ impl DeliveryIndex {
         events: impl IntoIterator<Item = EventView<'a>>,
         actions: &DeliveryActions,
     ) -> Self {
-        let (commits, mut deploys, mut rollbacks) = first_stages_and_deploys(events, actions);
+        let Delivered {
+            commits,
+            mut deploys,
+            hotfixes,
+            mut rollbacks,
+        } = first_stages_and_deploys(events, actions);
         deploys.sort_unstable();
         rollbacks.sort_unstable();
         let restores = restores_of(&deploys, &rollbacks);
         Self::assemble(Facts {
             deploy_counts: deploys.iter().map(|&t| (day_of(t), 1)),
+            hotfix_counts: hotfixes.iter().map(|&t| (day_of(t), 1)),
             restores: restores.iter().copied(),
             leads: commits
                 .iter()
@@ -375,6 +462,7 @@ impl DeliveryIndex {
         };
         Self::assemble(Facts {
             deploy_counts: days.iter().map(|d| (d.day, d.deploys)),
+            hotfix_counts: days.iter().map(|d| (d.day, d.hotfixes)),
             restores: restores.iter().copied(),
             leads: days
                 .iter()
@@ -396,6 +484,7 @@ impl DeliveryIndex {
         let each = || indexes.iter().copied();
         Self::assemble(Facts {
             deploy_counts: each().flat_map(|index| index.per_day(&index.deploys)),
+            hotfix_counts: each().flat_map(|index| index.per_day(&index.hotfixes)),
             restores: each().flat_map(|index| index.restores.entries(&index.days)),
             leads: each().flat_map(|index| index.leads.entries(&index.days)),
             without_stage: each().flat_map(|index| index.per_day(&index.without_stage)),
@@ -412,6 +501,7 @@ impl DeliveryIndex {
 
     fn assemble(
         facts: Facts<
+            impl Iterator<Item = (i64, u32)> + Clone,
             impl Iterator<Item = (i64, u32)> + Clone,
             impl Iterator<Item = (i64, Rollback)> + Clone,
             impl Iterator<Item = (i64, i64)> + Clone,
@@ -446,6 +536,7 @@ impl DeliveryIndex {
 
         Self {
             deploys: counts(&mut facts.deploy_counts.clone()),
+            hotfixes: counts(&mut facts.hotfix_counts.clone()),
             rollbacks: counts(&mut facts.restores.clone().map(|(day, _)| (day, 1))),
             without_stage: counts(&mut facts.without_stage.clone()),
             from_commit: counts(&mut facts.from_commit.clone()),
@@ -457,8 +548,8 @@ impl DeliveryIndex {
         }
     }
 
-    /// The metrics for the days `first..=last`.
-    pub fn figures(&self, first: i64, last: i64) -> DeliveryFigures {
+    /// The metrics for the days `first..=last`, with `benchmark`'s levels.
+    pub fn figures(&self, first: i64, last: i64, benchmark: Benchmark) -> DeliveryFigures {
         let start = self.days.partition_point(|&day| day < first);
         let end = self.days.partition_point(|&day| day <= last);
         let positions = start..end;
@@ -471,6 +562,8 @@ impl DeliveryIndex {
         let days = (last - first + 1) as u32;
 
         let deploys: u64 = sum(&self.deploys);
+        let hotfixes: u64 = sum(&self.hotfixes);
+        let rate_of = |count: u64| (deploys > 0).then(|| count as f64 / deploys as f64);
 
         let leads: Vec<&[i64]> = positions
             .clone()
@@ -490,7 +583,8 @@ impl DeliveryIndex {
         let pending = sum(&self.started).saturating_sub(resolved_in_range);
 
         let rollbacks: u64 = sum(&self.rollbacks);
-        let rate = (deploys > 0).then(|| rollbacks as f64 / deploys as f64);
+        let rate = rate_of(rollbacks);
+        let rework_rate = rate_of(hotfixes);
 
         let in_range = self.restores.days(positions.clone());
         let mut restore_seconds: Vec<i64> = (in_range.iter())
@@ -499,12 +593,18 @@ impl DeliveryIndex {
             .collect();
         let restored = restore_seconds.len();
         let restore_median = median_of(&mut restore_seconds);
+        let recovery = RecoveryTime {
+            restored: restored as u64,
+            median_seconds: restore_median,
+            unrestored: (in_range.len() - restored) as u64,
+            level: restore_median.map(|seconds| benchmark.recovery_time(seconds)),
+        };
 
         DeliveryFigures {
             first_day: date_of_day(first).expect("the caller bounds days to the calendar"),
             last_day: date_of_day(last).expect("the caller bounds days to the calendar"),
             days,
-            deployment_frequency: DeploymentFrequency::of(deploys, days),
+            deployment_frequency: DeploymentFrequency::of(deploys, days, benchmark),
             lead_time: LeadTime {
                 commits,
                 started_at_commit,
@@ -513,28 +613,32 @@ impl DeliveryIndex {
                 p90_seconds: nearest_rank(&leads, commits, 9, 10),
                 deployed_without_stage: sum(&self.without_stage),
                 pending,
-                level: median.map(Level::of_lead_time),
+                level: median.map(|seconds| benchmark.lead_time(seconds)),
             },
             change_failure_rate: ChangeFailureRate {
                 rollbacks,
                 deploys,
                 rate,
-                level: rate.map(Level::of_failure_rate),
+                level: rate.and_then(|rate| benchmark.change_failure_rate(rate)),
             },
-            time_to_restore: TimeToRestore {
-                restored: restored as u64,
-                median_seconds: restore_median,
-                unrestored: (in_range.len() - restored) as u64,
-                level: restore_median.map(Level::of_time_to_restore),
+            failed_deployment_recovery_time: recovery.clone(),
+            deployment_rework_rate: ReworkRate {
+                hotfixes,
+                deploys,
+                rate: rework_rate,
+                level: rework_rate.and_then(|rate| benchmark.rework_rate(rate)),
             },
+            time_to_restore: recovery,
         }
     }
 }
 
 /// What the index is assembled from: per-day counts and values as (day, value) pairs in any
 /// order.
-struct Facts<C, R, L, W, F, S, V> {
+struct Facts<C, H, R, L, W, F, S, V> {
     deploy_counts: C,
+    /// (day, hotfixes): each day's deploys that were hotfixes, a day that has deploys.
+    hotfix_counts: H,
     /// Each rollback on its day, restored or not.
     restores: R,
     leads: L,
@@ -573,8 +677,10 @@ fn restores_of(deploys: &[Timestamp], rollbacks: &[Timestamp]) -> Vec<(i64, Roll
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryDay {
     pub day: i64,
-    /// Deploy events that day.
+    /// Deploy events that day, hotfixes included.
     pub deploys: u32,
+    /// Of those, hotfixes.
+    pub hotfixes: u32,
     /// Their instants, each with its service (any number the caller gives it: 0 for the
     /// days of one service); repeats may be dropped (only the next deploy of its service after
     /// a rollback is read from these).
@@ -600,17 +706,27 @@ struct Commit<'a> {
     pushed: Option<PushOrder>,
 }
 
-/// Every commit with a commit event, a stage or a deploy (each pushed one shipped by the
-/// deploys of those pushed after it), and the instants of every deploy and rollback.
+/// What the events say of delivery, before it is counted by day.
+struct Delivered<'a> {
+    /// Every commit with a commit event, a stage or a deploy, each pushed one shipped by the
+    /// deploys of those pushed after it.
+    commits: Vec<Commit<'a>>,
+    /// The instants of every deploy (hotfixes included), hotfix and rollback.
+    deploys: Vec<Timestamp>,
+    hotfixes: Vec<Timestamp>,
+    rollbacks: Vec<Timestamp>,
+}
+
 fn first_stages_and_deploys<'a>(
     events: impl IntoIterator<Item = EventView<'a>>,
     actions: &DeliveryActions,
-) -> (Vec<Commit<'a>>, Vec<Timestamp>, Vec<Timestamp>) {
+) -> Delivered<'a> {
     let hasher = RandomState::default();
     // Positions in `commits`, found by SHA.
     let mut positions: HashTable<u32> = HashTable::new();
     let mut commits: Vec<Commit<'a>> = Vec::new();
     let mut deploys = Vec::new();
+    let mut hotfixes = Vec::new();
     let mut rollbacks = Vec::new();
     for event in events {
         let Some(kind) = actions.kind_of(event.action) else {
@@ -618,6 +734,10 @@ fn first_stages_and_deploys<'a>(
         };
         match kind {
             DeliveryKind::Deploy => deploys.push(event.timestamp),
+            DeliveryKind::Hotfix => {
+                deploys.push(event.timestamp);
+                hotfixes.push(event.timestamp);
+            }
             DeliveryKind::Rollback => {
                 rollbacks.push(event.timestamp);
                 continue;
@@ -660,7 +780,12 @@ fn first_stages_and_deploys<'a>(
         })
         .collect();
     ship_earlier_commits(&mut pushed);
-    (commits, deploys, rollbacks)
+    Delivered {
+        commits,
+        deploys,
+        hotfixes,
+        rollbacks,
+    }
 }
 
 /// The days that have any fact, ascending, and each one's position in that list.

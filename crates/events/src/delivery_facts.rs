@@ -16,6 +16,8 @@ pub struct DeliveryActions {
     pub stage: String,
     pub rollback: String,
     pub commit: String,
+    /// A deploy made because of an incident in production: a deploy, and rework.
+    pub hotfix: String,
 }
 
 impl Default for DeliveryActions {
@@ -25,6 +27,7 @@ impl Default for DeliveryActions {
             stage: "stage".into(),
             rollback: "rollback".into(),
             commit: "commit".into(),
+            hotfix: "hotfix".into(),
         }
     }
 }
@@ -37,9 +40,21 @@ pub enum DeliveryKind {
     Rollback,
     /// A commit reaching the default branch (recorded from a push).
     Commit,
+    /// An unplanned deploy, made because of an incident in production: a deploy in every
+    /// metric, and the deployment rework rate's rework.
+    Hotfix,
 }
 
 impl DeliveryActions {
+    /// The actions that are deploys: the deploy action and the hotfix action.
+    pub fn deploys(&self) -> [&str; 2] {
+        [&self.deploy, &self.hotfix]
+    }
+
+    pub fn is_deploy(&self, action: &str) -> bool {
+        self.deploys().contains(&action)
+    }
+
     /// `None` for an action the metrics do not read.
     pub fn kind_of(&self, action: &str) -> Option<DeliveryKind> {
         if action == self.deploy {
@@ -50,6 +65,8 @@ impl DeliveryActions {
             Some(DeliveryKind::Rollback)
         } else if action == self.commit {
             Some(DeliveryKind::Commit)
+        } else if action == self.hotfix {
+            Some(DeliveryKind::Hotfix)
         } else {
             None
         }
@@ -127,7 +144,7 @@ impl Firsts {
                 stage: self.stage.min(at),
                 ..self
             },
-            DeliveryKind::Deploy => Self {
+            DeliveryKind::Deploy | DeliveryKind::Hotfix => Self {
                 deploy: self.deploy.min(at),
                 ..self
             },
@@ -238,6 +255,8 @@ pub fn ship_earlier_commits(commits: &mut [(PushOrder, &mut Firsts)]) {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DayChange {
     pub deploys: i64,
+    /// Of those, hotfixes (the deployment rework rate's rework).
+    pub hotfixes: i64,
     /// A deploy instant to add.
     pub time: Option<Timestamp>,
     /// A rollback to add: event id, instant.
@@ -258,11 +277,12 @@ pub struct DayChange {
 
 impl DayChange {
     /// What an event adds to its own day besides its commit's firsts: a deploy's count and
-    /// instant, or a rollback; `None` for other events.
+    /// instant (a hotfix's, and its rework), or a rollback; `None` for other events.
     pub fn of_event(kind: DeliveryKind, id: u64, at: Timestamp) -> Option<(i64, DayChange)> {
         let change = match kind {
-            DeliveryKind::Deploy => DayChange {
+            DeliveryKind::Deploy | DeliveryKind::Hotfix => DayChange {
                 deploys: 1,
+                hotfixes: i64::from(kind == DeliveryKind::Hotfix),
                 time: Some(at),
                 ..DayChange::default()
             },
@@ -278,6 +298,7 @@ impl DayChange {
     /// Adds `other` times `sign` (1 or -1).
     pub fn add(&mut self, other: &DayChange, sign: i64) {
         self.deploys += sign * other.deploys;
+        self.hotfixes += sign * other.hotfixes;
         self.from_commit += sign * other.from_commit;
         self.unstaged += sign * other.unstaged;
         for (lead, count) in &other.leads {

@@ -27,8 +27,8 @@ pub use allowed_actions::{
 };
 pub use daily_json::DailyJson;
 pub use delivery::{
-    Bucket, ChangeFailureRate, DeliveryDay, DeliveryFigures, DeliveryIndex, DeliveryReport,
-    DeploymentFrequency, LeadTime, Level, TimeToRestore,
+    Benchmark, Bucket, ChangeFailureRate, DeliveryDay, DeliveryFigures, DeliveryIndex,
+    DeliveryReport, DeploymentFrequency, LeadTime, Level, RecoveryTime, ReworkRate,
 };
 pub use delivery_facts::{
     DayChange, DeliveryActions, DeliveryKind, Firsts, PushOrder, Start, ship_earlier_commits,

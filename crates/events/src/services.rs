@@ -15,7 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::daily_json::DailyJson;
-use super::delivery::{DeliveryIndex, DeploymentFrequency};
+use super::delivery::{Benchmark, DeliveryIndex, DeploymentFrequency};
 use super::delivery_facts::DeliveryActions;
 use super::event_index::{Builder, EngineerList, EventIndex, InvalidRecord, LoadNames, RepeatedId};
 use super::load::{
@@ -401,9 +401,11 @@ impl Services {
 fn summarize<'a>(name: &'a str, snapshot: &'a EventSnapshot) -> Option<ServiceSummary<'a>> {
     let (first_event, last_event) = snapshot.time_span()?;
     let last_day = day_of(last_event);
-    let figures = snapshot
-        .delivery()
-        .figures(last_day - (SERVICE_FREQUENCY_DAYS - 1), last_day);
+    let figures = snapshot.delivery().figures(
+        last_day - (SERVICE_FREQUENCY_DAYS - 1),
+        last_day,
+        Benchmark::default(),
+    );
     Some(ServiceSummary {
         name: Cow::Borrowed(name),
         events: snapshot.len(),
@@ -590,8 +592,12 @@ mod tests {
             // of their own (a commit is a service and a sha), which tests/api/metrics.rs holds
             // to a recomputation from their definitions.
             if scope.is_some() {
-                let figures =
-                    |index: &DeliveryIndex| format!("{:?}", index.figures(first_day, last_day));
+                let figures = |index: &DeliveryIndex| {
+                    format!(
+                        "{:?}",
+                        index.figures(first_day, last_day, Benchmark::default())
+                    )
+                };
                 assert_eq!(
                     figures(store.delivery(scope)),
                     figures(&DeliveryIndex::build(

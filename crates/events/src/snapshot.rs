@@ -100,10 +100,12 @@ impl EventSnapshot {
         self.base.len() + self.recent.len()
     }
 
-    /// The last instant of a deploy (the delivery actions' deploy), if any.
+    /// The last instant of a deploy (the delivery actions' deploy or hotfix), if any.
     pub fn last_deploy(&self) -> Option<Timestamp> {
-        let deploy = [self.delivery_actions.deploy.as_str()];
-        self.base.last_of(&deploy).max(self.recent.last_of(&deploy))
+        let deploys = self.delivery_actions.deploys();
+        self.base
+            .last_of(&deploys)
+            .max(self.recent.last_of(&deploys))
     }
 
     pub fn is_empty(&self) -> bool {

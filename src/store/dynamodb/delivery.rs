@@ -35,13 +35,15 @@ pub fn counted(actions: &DeliveryActions) -> String {
         stage,
         rollback,
         commit,
+        hotfix,
     } = actions;
-    format!("{deploy} {stage} {rollback} {commit}")
+    format!("{deploy} {stage} {rollback} {commit} {hotfix}")
 }
 
 /// A day's change applied to its stored item in memory (`service`: the changing event's).
 pub fn apply(change: &DayChange, item: &mut DeliveryDayItem, service: &str) {
     item.deploys += change.deploys;
+    item.hotfixes += change.hotfixes;
     let whole = item.rollback_services.is_some();
     if let Some(at) = change.time {
         match whole {
@@ -236,6 +238,7 @@ pub fn pooled<'a>(
                 .entry(item.sk.clone())
                 .or_insert_with(|| DeliveryDayItem::empty(Scope::Whole, day, counted));
             whole.deploys += item.deploys;
+            whole.hotfixes += item.hotfixes;
             (whole.service_times).extend(item.times.iter().map(|&at| tagged(at, service)));
             for (id, &at) in &item.rollbacks {
                 whole.rollbacks.insert(id.clone(), at);
@@ -277,6 +280,7 @@ pub fn to_day(item: &DeliveryDayItem, services: &mut ServiceNumbers) -> Option<D
         Some(DeliveryDay {
             day: keys::day_of_sk(&item.sk)?,
             deploys: count(&item.deploys)?,
+            hotfixes: count(&item.hotfixes)?,
             deploy_times: match &item.rollback_services {
                 None => item.times.iter().map(|&at| (0, at)).collect(),
                 Some(_) => (item.service_times.iter())
@@ -350,6 +354,7 @@ pub fn day_write(
         }
     }
     for (attribute, delta) in [
+        ("hotfixes", delta.hotfixes),
         ("unstaged", delta.unstaged),
         ("from_commit", delta.from_commit),
         ("started", delta.started),

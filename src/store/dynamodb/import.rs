@@ -249,8 +249,10 @@ async fn aggregates_of(
     {
         // Events are only ever added: the last deploy is the later of the stored one and the
         // file's; the window's deploys are the delivery days'.
-        let deploy = &store.delivery_actions().deploy;
-        let deploys = events.iter().filter(|event| event.action == *deploy);
+        let actions = store.delivery_actions();
+        let deploys = events
+            .iter()
+            .filter(|event| actions.is_deploy(&event.action));
         let last_deploy = deploys.map(|event| event.ts).max().max(stored_deploy);
         let (from, last) = (totals.frequency_from(), day_of(totals.last));
         let mut by_day = Vec::new();
@@ -282,7 +284,7 @@ async fn totals(
     Ok(stored.into_values().next())
 }
 
-/// Writes each day's deploys, deploy instants and rollbacks as its events say, where the table
+/// Writes each day's deploys, hotfixes, deploy instants and rollbacks as its events say, where the table
 /// holds other figures; its commits' figures are left as they are. Returns the days written.
 async fn delivery_days(
     store: &DynamoDbStore,
@@ -307,10 +309,18 @@ async fn delivery_days(
         let existing = stored.get(&format!("{}/{}", facts.pk, facts.sk));
         // The facts of the events themselves; the commits' are moved, not recomputed.
         let same = |item: &DeliveryDayItem| {
-            (item.deploys, &item.times, &item.service_times)
-                == (facts.deploys, &facts.times, &facts.service_times)
-                && (&item.rollbacks, &item.rollback_services)
-                    == (&facts.rollbacks, &facts.rollback_services)
+            (
+                item.deploys,
+                item.hotfixes,
+                &item.times,
+                &item.service_times,
+            ) == (
+                facts.deploys,
+                facts.hotfixes,
+                &facts.times,
+                &facts.service_times,
+            ) && (&item.rollbacks, &item.rollback_services)
+                == (&facts.rollbacks, &facts.rollback_services)
         };
         if existing.is_some_and(same)
             || (existing.is_none() && facts.deploys == 0 && facts.rollbacks.is_empty())
@@ -326,6 +336,7 @@ async fn delivery_days(
             .set_key(Some(delivery::day_key(scope, day)))
             .expression_attribute_names("#counted", "counted")
             .expression_attribute_names("#deploys", "deploys")
+            .expression_attribute_names("#hotfixes", "hotfixes")
             .expression_attribute_names("#times", "times")
             .expression_attribute_names("#service_times", "service_times")
             .expression_attribute_names("#rollbacks", "rollbacks")
@@ -340,11 +351,13 @@ async fn delivery_days(
             )
             .expression_attribute_values(":counted", AttributeValue::S(counted.clone()))
             .expression_attribute_values(":deploys", AttributeValue::N(facts.deploys.to_string()))
+            .expression_attribute_values(":hotfixes", AttributeValue::N(facts.hotfixes.to_string()))
             .expression_attribute_values(":empty", empty_map)
             .expression_attribute_values(":zero", AttributeValue::N("0".into()));
         let mut set = vec![
             "#counted = if_not_exists(#counted, :counted)",
             "#deploys = :deploys",
+            "#hotfixes = :hotfixes",
             "#rollbacks = :rollbacks",
             "#leads = if_not_exists(#leads, :empty)",
             "#resolved = if_not_exists(#resolved, :empty)",
@@ -553,7 +566,12 @@ async fn replay_commit_moves(
     for event in events {
         if !matches!(
             store.delivery_actions().kind_of(&event.action),
-            Some(DeliveryKind::Commit | DeliveryKind::Deploy | DeliveryKind::Stage)
+            Some(
+                DeliveryKind::Commit
+                    | DeliveryKind::Deploy
+                    | DeliveryKind::Hotfix
+                    | DeliveryKind::Stage
+            )
         ) {
             continue;
         }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Month, Scope};
 use crate::events::{
-    DeploymentFrequency, EventRecord, EventView, PushOrder, SERVICE_FREQUENCY_DAYS, ServiceSummary,
-    Sha, Timestamp, day_of,
+    Benchmark, DeploymentFrequency, EventRecord, EventView, PushOrder, SERVICE_FREQUENCY_DAYS,
+    ServiceSummary, Sha, Timestamp, day_of,
 };
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -203,6 +203,7 @@ impl MetaItem {
             deployment_frequency: DeploymentFrequency::of(
                 deploys.max(0) as u64,
                 SERVICE_FREQUENCY_DAYS as u32,
+                Benchmark::default(),
             ),
         }
     }
@@ -261,10 +262,14 @@ pub struct ShipItem {
 pub struct DeliveryDayItem {
     pub pk: String,
     pub sk: String,
-    /// The action names these facts were counted for: `<deploy> <stage> <rollback>`.
+    /// The action names these facts were counted for: `<deploy> <stage> <rollback> <commit>
+    /// <hotfix>`.
     pub counted: String,
-    /// Deploy events that day.
+    /// Deploy events that day, hotfixes included.
     pub deploys: i64,
+    /// Of those, hotfix events.
+    #[serde(default)]
+    pub hotfixes: i64,
     /// Their instants (a set: DynamoDB keeps one of equal ones).
     #[serde(
         with = "serde_dynamo::number_set",
@@ -308,6 +313,7 @@ impl DeliveryDayItem {
             sk: keys::day_sk(day),
             counted: counted.to_owned(),
             deploys: 0,
+            hotfixes: 0,
             times: BTreeSet::new(),
             rollbacks: BTreeMap::new(),
             service_times: BTreeSet::new(),
@@ -331,6 +337,7 @@ impl DeliveryDayItem {
     /// (a recomputation writes no item for it).
     pub fn holds_nothing(&self) -> bool {
         self.deploys == 0
+            && self.hotfixes == 0
             && self.unstaged == 0
             && self.from_commit == 0
             && self.started == 0

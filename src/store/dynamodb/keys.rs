@@ -34,9 +34,9 @@ use crate::events::{
 };
 
 /// The version of this layout, kept in the store's totals (`layout`; absent: 1, before
-/// services; 2 before lead time from the commit). A table of an older one is upgraded by
-/// `verify --rebuild`; until then the routes answer `503 store_needs_upgrade`.
-pub const LAYOUT: u32 = 3;
+/// services; 2 before lead time from the commit; 3 before hotfixes). A table of an older one
+/// is upgraded by `verify --rebuild`; until then the routes answer `503 store_needs_upgrade`.
+pub const LAYOUT: u32 = 4;
 
 /// Whose items a key is for: the whole store's, or one service's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

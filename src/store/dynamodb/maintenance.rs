@@ -266,7 +266,7 @@ fn aggregates_of(
     if scope != Scope::Whole
         && let Some(totals) = meta.take()
     {
-        let deploys = events.iter().filter(|e| e.action == actions.deploy);
+        let deploys = events.iter().filter(|e| actions.is_deploy(&e.action));
         let mut by_day: BTreeMap<i64, i64> = BTreeMap::new();
         for deploy in deploys.clone() {
             *by_day.entry(day_of(deploy.ts)).or_default() += 1;

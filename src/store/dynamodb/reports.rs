@@ -8,8 +8,8 @@ use super::items::{DayItem, DeliveryDayItem, MetaItem};
 use super::keys::{self, Scope};
 use super::{DynamoDbStore, delivery};
 use crate::events::{
-    Bucket, DayTotals, DeliveryDay, DeliveryIndex, DeliveryReport, EngineerList, EngineerSummary,
-    NO_DAYS_JSON, Timestamp, daily_json, summary_days,
+    Benchmark, Bucket, DayTotals, DeliveryDay, DeliveryIndex, DeliveryReport, EngineerList,
+    EngineerSummary, NO_DAYS_JSON, Timestamp, daily_json, summary_days,
 };
 use crate::store::outcome::ReadFailure;
 
@@ -55,7 +55,7 @@ impl DynamoDbStore {
         scope: Scope<'_>,
         from: Option<Timestamp>,
         to: Option<Timestamp>,
-        bucket: Bucket,
+        (bucket, benchmark): (Bucket, Benchmark),
     ) -> Result<DeliveryReport, ReadFailure> {
         let meta = self.meta(scope).await?;
         let span = meta.as_ref().map(|meta| (meta.first, meta.last));
@@ -66,9 +66,7 @@ impl DynamoDbStore {
         };
         let facts = delivery_facts(self, meta.as_ref(), &stored)?;
         let index = DeliveryIndex::from_days(&facts);
-        Ok(DeliveryReport::new(days, bucket, |first, last| {
-            index.figures(first, last)
-        }))
+        Ok(DeliveryReport::new(days, bucket, benchmark, &index))
     }
 }
 

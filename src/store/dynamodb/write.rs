@@ -26,7 +26,7 @@ use super::shipping::Shipping;
 use super::transact::{Change, MAX_TRANSACTION_ITEMS, put, put_new};
 use super::{DynamoDbFailure, DynamoDbStore, failure};
 use crate::events::{AllowedActions, DayChange, EventRecord, NewEvent, Sha, Timestamp, day_of};
-use crate::events::{Firsts, PushOrder};
+use crate::events::{DeliveryKind, Firsts, PushOrder};
 use crate::events::{IdempotencyKey, SERVICE_FREQUENCY_DAYS};
 use crate::store::outcome::{Recorded, WriteFailure};
 
@@ -312,8 +312,15 @@ impl DynamoDbStore {
     ) -> Result<[Aggregates; 2], DynamoDbFailure> {
         let day = day_of(event.ts);
         let actions = self.delivery_actions();
-        let moves_commit =
-            [&actions.stage, &actions.deploy, &actions.commit].contains(&&event.action);
+        let moves_commit = matches!(
+            actions.kind_of(&event.action),
+            Some(
+                DeliveryKind::Stage
+                    | DeliveryKind::Deploy
+                    | DeliveryKind::Hotfix
+                    | DeliveryKind::Commit
+            )
+        );
         let wanted = scopes.map(|scope| {
             let (totals_pk, totals_sk) = scope.totals_key();
             let mut wanted = vec![
@@ -548,7 +555,7 @@ impl Aggregates {
     ) -> Result<Vec<TransactWriteItem>, DynamoDbFailure> {
         let day = day_of(event.ts);
         let ts = event.ts;
-        let is_deploy = event.action == store.delivery_actions().deploy;
+        let is_deploy = store.delivery_actions().is_deploy(&event.action);
         let first_of_day_for_engineer = self.engineer_day.is_none();
         let day_write = match &self.day {
             None => put_new(
