@@ -49,6 +49,7 @@ resource "aws_lambda_function" "api" {
       STAGE_ACTION               = local.delivery_actions.stage
       ROLLBACK_ACTION            = local.delivery_actions.rollback
       COMMIT_ACTION              = local.delivery_actions.commit
+      HOTFIX_ACTION              = local.delivery_actions.hotfix
       ALLOWED_ACTIONS            = local.allowed_actions
       DEFAULT_SERVICE            = var.default_service
       DEPLOY_ENVIRONMENTS        = join(",", var.deploy_environments)

@@ -11,7 +11,7 @@ locals {
   # can never be given another environment's resources.
   function_boundary_arn = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:policy/${var.project_name}-${var.environment}-function-boundary"
   # Each kind of delivery action a name: the defaults, then what the environment renames.
-  delivery_actions = merge({ deploy = "deploy", stage = "stage", rollback = "rollback", commit = "commit" }, var.delivery_actions)
+  delivery_actions = merge({ deploy = "deploy", stage = "stage", rollback = "rollback", commit = "commit", hotfix = "hotfix" }, var.delivery_actions)
   # What the function records: the list and the delivery names, which it always takes.
   allowed_actions = join(",", sort(distinct(concat(var.allowed_actions, values(local.delivery_actions)))))
 }

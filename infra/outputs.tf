@@ -49,6 +49,16 @@ output "rollback_action" {
   value       = local.delivery_actions.rollback
 }
 
+output "commit_action" {
+  description = "The function's COMMIT_ACTION: what make import and make verify count as a pushed commit."
+  value       = local.delivery_actions.commit
+}
+
+output "hotfix_action" {
+  description = "The function's HOTFIX_ACTION: what make import and make verify count as a hotfix (a deploy, and rework)."
+  value       = local.delivery_actions.hotfix
+}
+
 output "allowed_actions" {
   description = "The function's ALLOWED_ACTIONS (comma-separated): the actions make import accepts too."
   value       = local.allowed_actions

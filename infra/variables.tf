@@ -92,15 +92,15 @@ variable "log_level" {
 }
 
 variable "delivery_actions" {
-  description = "The action names /metrics/delivery counts, by kind: deploy, stage, rollback, and commit, what the webhooks record a pushed commit as (the function's DEPLOY_ACTION, STAGE_ACTION, ROLLBACK_ACTION and COMMIT_ACTION); a kind left out keeps its own name. make import, verify and record read them from this stack's outputs. Changing them on a table with events: make verify ENV=… REBUILD=1."
+  description = "The action names /metrics/delivery counts, by kind: deploy, stage, rollback, commit (what the webhooks record a pushed commit as) and hotfix (an unplanned deploy after an incident: a deploy, and the rework rate's rework); the function's DEPLOY_ACTION, STAGE_ACTION, ROLLBACK_ACTION, COMMIT_ACTION and HOTFIX_ACTION. A kind left out keeps its own name. make import, verify and record read them from this stack's outputs. Changing them on a table with events: make verify ENV=… REBUILD=1."
   type        = map(string)
   default     = {}
   nullable    = false
 
   # A map, not an object: an object type would drop a misspelt kind without a word.
   validation {
-    condition     = alltrue([for kind in keys(var.delivery_actions) : contains(["deploy", "stage", "rollback", "commit"], kind)])
-    error_message = "delivery_actions takes the kinds deploy, stage, rollback and commit only."
+    condition     = alltrue([for kind in keys(var.delivery_actions) : contains(["deploy", "stage", "rollback", "commit", "hotfix"], kind)])
+    error_message = "delivery_actions takes the kinds deploy, stage, rollback, commit and hotfix only."
   }
 
   validation {
@@ -111,8 +111,8 @@ variable "delivery_actions" {
   }
 
   validation {
-    condition     = length(distinct(values(merge({ deploy = "deploy", stage = "stage", rollback = "rollback", commit = "commit" }, var.delivery_actions)))) == 4
-    error_message = "delivery_actions must leave four different names (a kind left out keeps its own)."
+    condition     = length(distinct(values(merge({ deploy = "deploy", stage = "stage", rollback = "rollback", commit = "commit", hotfix = "hotfix" }, var.delivery_actions)))) == 5
+    error_message = "delivery_actions must leave five different names (a kind left out keeps its own)."
   }
 }
 
@@ -128,7 +128,7 @@ variable "allowed_actions" {
   }
 
   validation {
-    condition     = length(distinct(concat(var.allowed_actions, values(merge({ deploy = "deploy", stage = "stage", rollback = "rollback", commit = "commit" }, var.delivery_actions))))) <= 32
+    condition     = length(distinct(concat(var.allowed_actions, values(merge({ deploy = "deploy", stage = "stage", rollback = "rollback", commit = "commit", hotfix = "hotfix" }, var.delivery_actions))))) <= 32
     error_message = "allowed_actions may hold at most 32 names, with the delivery_actions names."
   }
 }

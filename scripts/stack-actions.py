@@ -2,9 +2,9 @@
 """The action names a deployed stack's function counts, and the service of events that name
 none, from `terraform output -json` on stdin.
 
-    stack-actions.py          DEPLOY_ACTION=… STAGE_ACTION=… ROLLBACK_ACTION=… [ALLOWED_ACTIONS=…]
-                              [DEFAULT_SERVICE=…]
-    stack-actions.py KIND     the name of one kind: deploy, stage or rollback
+    stack-actions.py          DEPLOY_ACTION=… STAGE_ACTION=… ROLLBACK_ACTION=… COMMIT_ACTION=…
+                              HOTFIX_ACTION=… [ALLOWED_ACTIONS=…] [DEFAULT_SERVICE=…]
+    stack-actions.py KIND     the name of one kind: deploy, stage, rollback, commit or hotfix
 
 A stack applied before it had these outputs runs its function on the defaults, and so do the
 commands that use this. Anything else (no JSON: Terraform could not read the state; a value that
@@ -14,7 +14,7 @@ import json
 import re
 import sys
 
-KINDS = ("deploy", "stage", "rollback")
+KINDS = ("deploy", "stage", "rollback", "commit", "hotfix")
 
 
 # crates/events/src/service.rs's SERVICE_PATTERN (a test compares the two).

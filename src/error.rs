@@ -202,7 +202,7 @@ impl ApiError {
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
-            Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION and ROLLBACK_ACTION say, or not yet (events stored by an older version); the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
+            Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION, ROLLBACK_ACTION, COMMIT_ACTION and HOTFIX_ACTION say, or not yet (events stored by an older version); the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
             Self::StoreNeedsUpgrade => "The table was written by an older version of this service; the operator upgrades it with `pipeline-events-api verify --rebuild` (make verify REBUILD=1), after which this request succeeds.".into(),
             Self::InvalidEvent { message, .. } => message.clone(),
             Self::PayloadTooLarge(max) => format!("The body is longer than {max} bytes."),

@@ -54,6 +54,7 @@ pub fn openapi_json() -> String {
     doc.openapi = OpenApiVersion::Version31;
     let mut value = serde_json::to_value(&doc).expect("the description serializes");
     finish_responses(&mut value);
+    mark_deprecated(&mut value);
     let mut text = serde_json::to_string_pretty(&value).expect("JSON serializes");
     text.push('\n');
     text
@@ -276,6 +277,15 @@ fn add_link(operation: &mut Operation, name: &str, link: utoipa::openapi::link::
         panic!("{name}: the operation answers 200");
     };
     ok.links.insert(name.into(), RefOr::T(link));
+}
+
+/// What utoipa cannot write on a property that refers to a schema: that it is deprecated.
+fn mark_deprecated(doc: &mut Value) {
+    let old_name = "/components/schemas/DeliveryFigures/properties/time_to_restore";
+    let property = doc
+        .pointer_mut(old_name)
+        .expect("the delivery figures keep their old name");
+    property["deprecated"] = Value::Bool(true);
 }
 
 /// What utoipa cannot write: a header object that says its header is always there, and a

@@ -108,7 +108,7 @@ fn each_operation_describes_the_query_parameters_its_handler_reads() {
         (
             "/metrics/delivery",
             "get",
-            &["from", "to", "service", "bucket"],
+            &["from", "to", "service", "bucket", "benchmark"],
         ),
         ("/openapi.json", "get", &[]),
         ("/docs", "get", &[]),
@@ -172,4 +172,19 @@ fn every_error_status_lists_codes_and_an_example_of_each() {
             );
         }
     }
+}
+
+#[test]
+fn the_old_name_of_the_recovery_time_is_described_as_deprecated() {
+    let figures = &committed()["components"]["schemas"]["DeliveryFigures"]["properties"];
+    assert_eq!(figures["time_to_restore"]["deprecated"], true);
+    assert_eq!(
+        figures["time_to_restore"]["$ref"],
+        figures["failed_deployment_recovery_time"]["$ref"]
+    );
+    assert!(
+        figures["failed_deployment_recovery_time"]
+            .get("deprecated")
+            .is_none()
+    );
 }

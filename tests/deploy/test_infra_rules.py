@@ -165,7 +165,7 @@ def test_the_functions_action_names_are_the_ones_the_operator_commands_read():
     (_, function), = resources(parsed, "aws_lambda_function")
     variables = attr(attr(function, "environment"), "variables")
     outputs = dict(blocks(parsed, "output"))
-    for kind in ("deploy", "stage", "rollback"):
+    for kind in ("deploy", "stage", "rollback", "commit", "hotfix"):
         source = f"${{local.delivery_actions.{kind}}}"
         assert variables[f"{kind.upper()}_ACTION"] == source
         assert attr(outputs[f"{kind}_action"], "value") == source

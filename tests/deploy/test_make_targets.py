@@ -330,7 +330,8 @@ def fake_binary(project):
         "with open(os.environ['FAKE_LOG'], 'a') as log:\n"
         "    log.write(json.dumps({'tool': 'binary', 'args': sys.argv[1:],\n"
         "        'env': {k: os.environ.get(k) for k in ('EVENT_STORE', 'EVENTS_TABLE', 'AWS_REGION',\n"
-        "            'DEPLOY_ACTION', 'STAGE_ACTION', 'ROLLBACK_ACTION', 'ALLOWED_ACTIONS',\n"
+        "            'DEPLOY_ACTION', 'STAGE_ACTION', 'ROLLBACK_ACTION', 'COMMIT_ACTION', 'HOTFIX_ACTION',\n"
+        "            'ALLOWED_ACTIONS',\n"
         "            'DEFAULT_SERVICE')}}) + '\\n')\n")
     binary.chmod(0o755)
 
@@ -350,12 +351,14 @@ def test_import_and_verify_run_the_binary_on_the_stages_table(project, target, a
     # defaults: so do the commands.
     assert call["env"] == {"EVENT_STORE": "dynamodb", "EVENTS_TABLE": "pipeline-events-api-dev-events",
                            "AWS_REGION": "eu-west-1", "DEPLOY_ACTION": "deploy",
-                           "STAGE_ACTION": "stage", "ROLLBACK_ACTION": "rollback", "ALLOWED_ACTIONS": None,
+                           "STAGE_ACTION": "stage", "ROLLBACK_ACTION": "rollback", "COMMIT_ACTION": "commit",
+                           "HOTFIX_ACTION": "hotfix", "ALLOWED_ACTIONS": None,
                            "DEFAULT_SERVICE": None}
 
 
 RENAMED_ACTIONS = {"deploy_action": "release", "stage_action": "build", "rollback_action": "revert",
-                   "allowed_actions": "build,hotfix,release,revert", "default_service": "octo-org/web"}
+                   "commit_action": "push", "hotfix_action": "patch",
+                   "allowed_actions": "build,patch,push,release,revert", "default_service": "octo-org/web"}
 
 
 @pytest.mark.parametrize("target, args", [("import", ["import", "events.jsonl"]),
@@ -369,11 +372,11 @@ def test_import_and_verify_count_the_action_names_the_stack_gives_its_function(p
     assert result.returncode == 0, result.stderr
     (call,) = project.calls("binary")
     assert call["args"] == args
-    assert (call["env"]["DEPLOY_ACTION"], call["env"]["STAGE_ACTION"], call["env"]["ROLLBACK_ACTION"]) \
-        == ("release", "build", "revert")
+    kinds = ("DEPLOY_ACTION", "STAGE_ACTION", "ROLLBACK_ACTION", "COMMIT_ACTION", "HOTFIX_ACTION")
+    assert tuple(call["env"][kind] for kind in kinds) == ("release", "build", "revert", "push", "patch")
     # The actions the function records: an import accepts the same ones; a record naming no
     # service is the function's default service's.
-    assert call["env"]["ALLOWED_ACTIONS"] == "build,hotfix,release,revert"
+    assert call["env"]["ALLOWED_ACTIONS"] == "build,patch,push,release,revert"
     assert call["env"]["DEFAULT_SERVICE"] == "octo-org/web"
 
 

@@ -218,8 +218,7 @@ pub struct DeliveryFigures {
     pub change_failure_rate: ChangeFailureRate,
     pub failed_deployment_recovery_time: RecoveryTime,
     pub deployment_rework_rate: ReworkRate,
-    /// `failed_deployment_recovery_time` under its name before DORA's 2023 report.
-    #[schema(deprecated)]
+    /// Deprecated: `failed_deployment_recovery_time` under its name before DORA's 2023 report.
     pub time_to_restore: RecoveryTime,
 }
 
