@@ -149,7 +149,7 @@ fn services(c: &mut Criterion) {
                     let index = store.delivery(service);
                     let days = Some((black_box(first_day), last_day.min(first_day + 365)));
                     let report =
-                        DeliveryReport::new(days, Bucket::Day, Benchmark::default(), &index);
+                        DeliveryReport::new(days, Bucket::Day, Benchmark::default(), index);
                     serde_json::to_vec(&report).unwrap()
                 })
             },

@@ -250,7 +250,7 @@ impl Reader<'_> {
             Self::Memory(log) => {
                 let days = summary_days(from, to, log.time_span(service))?;
                 let index = log.delivery(service);
-                Ok(DeliveryReport::new(days, bucket, benchmark, &index))
+                Ok(DeliveryReport::new(days, bucket, benchmark, index))
             }
             Self::DynamoDb(store) => {
                 let shape = (bucket, benchmark);
