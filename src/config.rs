@@ -63,6 +63,8 @@ pub struct Config {
     pub allowed_actions: AllowedActions,
     /// `DEFAULT_SERVICE`: the service of an event that names none.
     pub default_service: String,
+    /// `BADGES_ENABLED` (`true` unless `false`): `GET /badges/{metric}` is served.
+    pub badges: bool,
     /// `GITHUB_WEBHOOK_SECRET` (and `_PREVIOUS`), `DEPLOY_ENVIRONMENTS`, with the delivery actions.
     pub webhooks: Webhooks,
 }
@@ -359,6 +361,14 @@ impl Config {
             actions: delivery_actions.clone(),
         };
 
+        let badges = match checked(
+            "BADGES_ENABLED",
+            |value| ["true", "false"].contains(&value),
+            "true or false",
+        )? {
+            None => true,
+            Some(value) => value == "true",
+        };
         Ok(Self {
             on_lambda,
             bind_addr,
@@ -373,6 +383,7 @@ impl Config {
             delivery_actions,
             allowed_actions,
             default_service,
+            badges,
             webhooks,
         })
     }
@@ -432,7 +443,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             configured.allowed_actions.listed(),
-            "build, commit, promote, release, rollback, stage, test"
+            "build, commit, hotfix, promote, release, rollback, stage, test"
         );
         for bad in [
             "Build",

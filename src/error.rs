@@ -38,6 +38,8 @@ pub enum ApiError {
     /// `/engineers/{engineer}/events?service=` for a service without events.
     ServiceNotFound(String),
     EventNotFound(u64),
+    /// `GET /badges/{metric}` for a name that is no metric of `/metrics/delivery`.
+    MetricNotFound(String),
     /// `GET /docs` on a build without the page (the Lambda package).
     DocsNotServed,
     /// The table's delivery facts were counted for other action names than the configured ones.
@@ -97,6 +99,7 @@ impl ApiError {
             | Self::EngineerNotFound(_)
             | Self::ServiceNotFound(_)
             | Self::EventNotFound(_)
+            | Self::MetricNotFound(_)
             | Self::DocsNotServed
             | Self::WebhookNotConfigured(_) => StatusCode::NOT_FOUND,
             Self::InvalidEvent { .. } | Self::InvalidIdempotencyKey | Self::InvalidPayload(_) => {
@@ -142,6 +145,7 @@ impl ApiError {
             Self::InvalidService => "invalid_service",
             Self::ServiceNotFound(_) => "service_not_found",
             Self::EventNotFound(_) => "event_not_found",
+            Self::MetricNotFound(_) => "metric_not_found",
             Self::DocsNotServed => "docs_not_served",
             Self::MetricsNeedRebuild => "metrics_need_rebuild",
             Self::StoreNeedsUpgrade => "store_needs_upgrade",
@@ -201,6 +205,10 @@ impl ApiError {
                 format!("No service named '{}' has events.", shorten(name, 64))
             }
             Self::EventNotFound(id) => format!("No event with id {id}."),
+            Self::MetricNotFound(name) => format!(
+                "No metric named '{}': deployment_frequency, lead_time, change_failure_rate, failed_deployment_recovery_time (or time_to_restore) or deployment_rework_rate.",
+                shorten(name, 64)
+            ),
             Self::DocsNotServed => "This deployment does not serve the reference page: read docs/index.html in the repository, or GET /docs on a local server (make run). The description is at /openapi.json.".into(),
             Self::MetricsNeedRebuild => "The table's delivery facts were counted for other action names than DEPLOY_ACTION, STAGE_ACTION, ROLLBACK_ACTION, COMMIT_ACTION and HOTFIX_ACTION say, or not yet (events stored by an older version); the operator recounts them with `pipeline-events-api verify --rebuild`.".into(),
             Self::StoreNeedsUpgrade => "The table was written by an older version of this service; the operator upgrades it with `pipeline-events-api verify --rebuild` (make verify REBUILD=1), after which this request succeeds.".into(),

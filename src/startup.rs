@@ -78,6 +78,7 @@ pub fn build_state(config: &Config) -> Result<AppState, LoadError> {
         .with_write_access(write_access)
         .with_allowed_actions(config.allowed_actions.clone())
         .with_default_service(config.default_service.clone())
+        .with_badges(config.badges)
         .with_webhooks(config.webhooks.clone()))
 }
 

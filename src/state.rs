@@ -22,6 +22,8 @@ pub struct AppState {
     pub webhooks: Arc<Webhooks>,
     /// Their secrets: those of `webhooks`, or SSM's.
     pub webhook_secrets: Arc<WebhookSecrets>,
+    /// `GET /badges/{metric}` is served (`BADGES_ENABLED`); otherwise it is not found.
+    pub badges: bool,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
             default_service: DEFAULT_SERVICE.into(),
             webhooks: Arc::new(Webhooks::default()),
             webhook_secrets: Arc::new(WebhookSecrets::Fixed(HostSecrets::default())),
+            badges: true,
         }
     }
 
@@ -55,6 +58,11 @@ impl AppState {
 
     pub fn with_webhook_secrets(mut self, secrets: WebhookSecrets) -> Self {
         self.webhook_secrets = Arc::new(secrets);
+        self
+    }
+
+    pub fn with_badges(mut self, served: bool) -> Self {
+        self.badges = served;
         self
     }
 

@@ -1,5 +1,6 @@
 //! One file per resource. Handlers are plain async functions over the shared state.
 
+pub mod badges;
 pub mod cursor;
 pub mod docs;
 pub mod engineers;

@@ -404,7 +404,14 @@ mod tests {
                 .map(|parameter| parameter.name)
                 .collect();
             let names = [
-                "from", "to", "engineer", "action", "limit", "cursor", "bucket",
+                "from",
+                "to",
+                "engineer",
+                "action",
+                "limit",
+                "cursor",
+                "bucket",
+                "benchmark",
             ];
             for name in names.into_iter().chain(["colour"]) {
                 let expected = described.iter().any(|d| d == name).then_some(name);
@@ -416,6 +423,7 @@ mod tests {
         holds::<EngineerParam>();
         holds::<PageParams>();
         holds::<crate::routes::metrics::ReportParams>();
+        holds::<crate::routes::badges::BadgeParams>();
     }
 
     #[test]

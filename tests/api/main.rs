@@ -2,6 +2,7 @@
 
 mod support;
 
+mod badges;
 mod cli;
 mod dynamodb;
 mod engineers;

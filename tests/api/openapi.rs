@@ -84,7 +84,7 @@ async fn the_router_and_the_description_have_the_same_paths_and_methods() {
 #[test]
 fn each_operation_describes_the_query_parameters_its_handler_reads() {
     let description = committed();
-    let handlers: [(&str, &str, &[&str]); 15] = [
+    let handlers: [(&str, &str, &[&str]); 16] = [
         ("/", "get", &[]),
         ("/health", "get", &[]),
         ("/metadata", "get", &[]),
@@ -109,6 +109,11 @@ fn each_operation_describes_the_query_parameters_its_handler_reads() {
             "/metrics/delivery",
             "get",
             &["from", "to", "service", "bucket", "benchmark"],
+        ),
+        (
+            "/badges/{metric}",
+            "get",
+            &["from", "to", "service", "benchmark"],
         ),
         ("/openapi.json", "get", &[]),
         ("/docs", "get", &[]),

@@ -27,7 +27,10 @@ pub fn routes() -> Vec<String> {
     let mut paths: Vec<String> = pipeline_events_api::app::error_answers()
         .into_iter()
         .filter(|(_, method, _)| *method == "get")
-        .map(|(path, _, _)| path.replace("{id}", "1").replace("{engineer}", "bob"))
+        .map(|(path, _, _)| {
+            (path.replace("{id}", "1").replace("{engineer}", "bob"))
+                .replace("{metric}", "deployment_frequency")
+        })
         .collect();
     paths.dedup();
     paths

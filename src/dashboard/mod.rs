@@ -1,0 +1,3 @@
+//! What people look at rather than read: README badges (and, next, the dashboard page).
+
+pub mod badge;
