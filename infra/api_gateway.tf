@@ -56,10 +56,34 @@ resource "aws_api_gateway_resource" "webhook" {
   path_part   = each.key
 }
 
+# The badges, with public_badges on: a README's viewer sends no key, so `GET /badges/{metric}`
+# goes to the function without one. Only GET; its own throttle is below. Off, there is no such
+# route: a keyed request reaches the function through `{proxy+}`, which answers 404.
+resource "aws_api_gateway_resource" "badges" {
+  count = var.public_badges ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_rest_api.api.root_resource_id
+  path_part   = "badges"
+}
+
+resource "aws_api_gateway_resource" "badge" {
+  count = var.public_badges ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_resource.badges[0].id
+  path_part   = "{metric}"
+}
+
 locals {
-  # method => resource, HTTP method, whether an API key is required. Only GET and HEAD /health
-  # and POST to the webhooks go without a key.
-  api_methods = {
+  badge_methods = {
+    for badge in aws_api_gateway_resource.badge :
+    "badge-get" => { resource_id = badge.id, http_method = "GET", api_key_required = false }
+  }
+
+  # method => resource, HTTP method, whether an API key is required. Only GET and HEAD /health,
+  # POST to the webhooks and, with public_badges on, GET /badges/{metric} go without a key.
+  api_methods = merge(local.badge_methods, {
     root           = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, http_method = "ANY", api_key_required = true }
     proxy          = { resource_id = aws_api_gateway_resource.proxy.id, http_method = "ANY", api_key_required = true }
     events         = { resource_id = aws_api_gateway_resource.events.id, http_method = "ANY", api_key_required = true }
@@ -67,11 +91,11 @@ locals {
     health-head    = { resource_id = aws_api_gateway_resource.health.id, http_method = "HEAD", api_key_required = false }
     webhook-github = { resource_id = aws_api_gateway_resource.webhook["github"].id, http_method = "POST", api_key_required = false }
     webhook-gitlab = { resource_id = aws_api_gateway_resource.webhook["gitlab"].id, http_method = "POST", api_key_required = false }
-  }
+  })
 }
 
 resource "aws_api_gateway_method" "api" {
-  #checkov:skip=CKV_AWS_59:Only GET and HEAD /health and POST /webhooks/github and /gitlab are open, by design: uptime checks must reach the health check without a key, and a code host cannot send one (the function verifies each delivery's HMAC signature or token before reading it); the stage throttle bounds the health check, and the webhooks have a throttle of their own. Every other method requires an API key or a SigV4 signature.
+  #checkov:skip=CKV_AWS_59:Only GET and HEAD /health, POST /webhooks/github and /gitlab and, when public_badges is on, GET /badges/{metric} are open, by design: uptime checks must reach the health check without a key, a code host cannot send one (the function verifies each delivery's HMAC signature or token before reading it), nor can a README's viewer (a badge shows aggregate figures only); the stage throttle bounds the health check, and the webhooks and badges have throttles of their own. Every other method requires an API key or a SigV4 signature.
   #checkov:skip=CKV2_AWS_53:The function validates every query parameter, path segment and body itself (POST /events: fields, sizes, content type) and answers 4xx JSON errors with stable codes.
   for_each = local.api_methods
 
@@ -174,6 +198,8 @@ resource "aws_api_gateway_deployment" "api" {
       aws_api_gateway_resource.health,
       aws_api_gateway_resource.webhooks,
       aws_api_gateway_resource.webhook,
+      aws_api_gateway_resource.badges,
+      aws_api_gateway_resource.badge,
       aws_api_gateway_method.api,
       aws_api_gateway_integration.api,
       aws_api_gateway_method.record_event,
@@ -276,6 +302,27 @@ resource "aws_api_gateway_method_settings" "webhook" {
     caching_enabled        = false
     throttling_rate_limit  = var.webhook_throttle_rate_limit
     throttling_burst_limit = var.webhook_throttle_burst_limit
+  }
+
+  depends_on = [aws_cloudwatch_log_group.api_execution]
+}
+
+# The badges' own throttle, for every caller together (no key, so no usage plan).
+resource "aws_api_gateway_method_settings" "badge" {
+  #checkov:skip=CKV_AWS_225:Caching is off on purpose: the badge's Cache-Control lets each viewer cache it, and the stage has no cache cluster.
+  count = var.public_badges ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  stage_name  = aws_api_gateway_stage.api.stage_name
+  method_path = "${trimprefix(aws_api_gateway_resource.badge[0].path, "/")}/GET"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = "ERROR"
+    data_trace_enabled     = false
+    caching_enabled        = false
+    throttling_rate_limit  = var.badge_throttle_rate_limit
+    throttling_burst_limit = var.badge_throttle_burst_limit
   }
 
   depends_on = [aws_cloudwatch_log_group.api_execution]

@@ -52,6 +52,7 @@ resource "aws_lambda_function" "api" {
       HOTFIX_ACTION              = local.delivery_actions.hotfix
       ALLOWED_ACTIONS            = local.allowed_actions
       DEFAULT_SERVICE            = var.default_service
+      BADGES_ENABLED             = tostring(var.public_badges)
       DEPLOY_ENVIRONMENTS        = join(",", var.deploy_environments)
       # The secrets' parameters, read (decrypted) by the function and cached 5 minutes.
       WEBHOOK_SECRETS_PARAMETER_PREFIX = local.webhook_secrets_prefix

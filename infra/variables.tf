@@ -363,3 +363,32 @@ variable "webhook_throttle_burst_limit" {
     error_message = "webhook_throttle_burst_limit must be between 1 and 5000."
   }
 }
+
+variable "public_badges" {
+  description = "Serve GET /badges/{metric} (SVG badges of the delivery metrics, for READMEs) without an API key. Off (the default), the stage has no such route and the function answers 404 to it. On, anyone may read any service's five delivery figures and levels over any range: no event, engineer, commit or service list."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "badge_throttle_rate_limit" {
+  description = "Requests per second GET /badges/{metric} takes from every caller together (steady state) when public_badges is on; above it API Gateway answers 429. README viewers are served from their cache (Cache-Control: 5 minutes) most of the time."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.badge_throttle_rate_limit > 0 && var.badge_throttle_rate_limit <= 1000
+    error_message = "badge_throttle_rate_limit must be between 0 (exclusive) and 1000."
+  }
+}
+
+variable "badge_throttle_burst_limit" {
+  description = "Burst of GET /badges/{metric} (requests at once) when public_badges is on: a README shows several badges at once."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.badge_throttle_burst_limit >= 1 && var.badge_throttle_burst_limit <= 5000
+    error_message = "badge_throttle_burst_limit must be between 1 and 5000."
+  }
+}

@@ -225,3 +225,24 @@ def test_the_function_deletes_only_ships_and_only_in_a_transaction():
         ("ForAllValues:StringLike", "dynamodb:LeadingKeys"): ["SVC#*#SHIPS"],
         ("ForAnyValue:StringEquals", "dynamodb:EnclosingOperation"): ["TransactWriteItems"],
     }
+
+
+def test_badges_are_public_only_when_public_badges_says_so():
+    # Off: no keyless route, and the function (reached with a key through {proxy+}) answers 404.
+    parsed = stack(INFRA)
+    gateway_resources = dict(resources(parsed, "aws_api_gateway_resource"))
+    for name in ("badges", "badge"):
+        assert attr(gateway_resources[name], "count") == "${var.public_badges ? 1 : 0}"
+    assert attr(gateway_resources["badge"], "path_part") == "{metric}"
+    (_, function), = resources(parsed, "aws_lambda_function")
+    variables = attr(attr(function, "environment"), "variables")
+    assert variables["BADGES_ENABLED"] == "${tostring(var.public_badges)}"
+    # Only GET, without a key; with a throttle of its own.
+    source = (INFRA / "api_gateway.tf").read_text()
+    assert '"badge-get" => { resource_id = badge.id, http_method = "GET", api_key_required = false }' in source
+    settings = dict(resources(parsed, "aws_api_gateway_method_settings"))["badge"]
+    assert attr(settings, "count") == "${var.public_badges ? 1 : 0}"
+    throttle = attr(settings, "settings")
+    assert attr(throttle, "throttling_rate_limit") == "${var.badge_throttle_rate_limit}"
+    variables_tf = dict(blocks(parsed, "variable"))
+    assert attr(variables_tf["public_badges"], "default") is False
