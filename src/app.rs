@@ -12,8 +12,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::error::ApiError;
 use crate::routes::params::{self, MAX_URI_BYTES};
 use crate::routes::{
-    badges, docs, engineers, event_by_id, events, health, metadata, metrics, openapi_json,
-    record_event, root, services, summaries, webhook_github, webhook_gitlab,
+    badges, dashboard, docs, engineers, event_by_id, events, health, metadata, metrics,
+    openapi_json, record_event, root, services, summaries, webhook_github, webhook_gitlab,
 };
 use crate::state::AppState;
 use crate::telemetry::log_request;
@@ -55,6 +55,7 @@ route_table! {
     get "/summaries/daily" => summaries::daily, errors: summaries::errors();
     get "/metrics/delivery" => metrics::delivery, errors: metrics::errors();
     get "/badges/{metric}" => badges::badge, errors: badges::errors();
+    get "/dashboard" => dashboard::dashboard, errors: vec![];
     get "/openapi.json" => openapi_json::openapi_json, errors: vec![];
     get "/docs" => docs::docs, errors: vec![ApiError::DocsNotServed];
     post "/webhooks/github" => webhook_github::github_webhook, errors: webhook_github::errors();

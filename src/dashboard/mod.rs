@@ -1,3 +1,4 @@
-//! What people look at rather than read: README badges (and, next, the dashboard page).
+//! What people look at rather than read: README badges and the dashboard page.
 
 pub mod badge;
+pub mod page;

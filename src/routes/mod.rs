@@ -2,6 +2,7 @@
 
 pub mod badges;
 pub mod cursor;
+pub mod dashboard;
 pub mod docs;
 pub mod engineers;
 pub mod event_by_id;

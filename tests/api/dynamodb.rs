@@ -82,9 +82,10 @@ async fn a_post_makes_the_requests_the_readme_states() {
         ("rollback", "2017-11-02T12:00:00Z", 4),
         // A redeploy changes the day's deploys, not the commit.
         ("deploy", "2017-11-02T13:00:00Z", 4),
-        // A later stage changes nothing the metrics count, nor does another action.
+        // A later stage changes nothing the metrics count.
         ("stage", "2017-11-02T14:00:00Z", 3),
-        ("hotfix", "2017-11-02T14:30:00Z", 3),
+        // A hotfix is a deploy: as a redeploy, the day's deploys (and its hotfixes).
+        ("hotfix", "2017-11-02T14:30:00Z", 4),
         // Its commit event places it: the service's turn and the ship after its place, then,
         // as it was deployed, the ships before it and the places it ships.
         ("commit", "2017-11-02T15:00:00Z", 8),

@@ -84,7 +84,7 @@ async fn the_router_and_the_description_have_the_same_paths_and_methods() {
 #[test]
 fn each_operation_describes_the_query_parameters_its_handler_reads() {
     let description = committed();
-    let handlers: [(&str, &str, &[&str]); 16] = [
+    let handlers: [(&str, &str, &[&str]); 17] = [
         ("/", "get", &[]),
         ("/health", "get", &[]),
         ("/metadata", "get", &[]),
@@ -115,6 +115,7 @@ fn each_operation_describes_the_query_parameters_its_handler_reads() {
             "get",
             &["from", "to", "service", "benchmark"],
         ),
+        ("/dashboard", "get", &["service", "from", "to", "benchmark"]),
         ("/openapi.json", "get", &[]),
         ("/docs", "get", &[]),
         ("/webhooks/github", "post", &[]),

@@ -499,9 +499,13 @@ async fn an_action_outside_the_allowed_list_is_422_and_records_nothing(backend: 
         "{}",
         String::from_utf8_lossy(&hotfix.body)
     );
-    let state = app.state.clone().with_allowed_actions(
-        AllowedActions::new(["build".to_owned()], &Default::default()).unwrap(),
-    );
+    // A stack whose hotfix action has another name: `hotfix` is no longer always allowed.
+    let renamed = pipeline_events_api::events::DeliveryActions {
+        hotfix: "patch".into(),
+        ..Default::default()
+    };
+    let state = (app.state.clone())
+        .with_allowed_actions(AllowedActions::new(["build".to_owned()], &renamed).unwrap());
     let configured = TestApp {
         router: pipeline_events_api::app::router(state.clone()),
         state,
