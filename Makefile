@@ -90,7 +90,7 @@ AWS_CLEAN_ENV := env $(foreach v,AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 
 .PHONY: test
-test: tools objdump lint check-infra check-workflows check-scripts check-openapi package-host test-deploy fuzz test-docs-page ## Everything CI checks (installs its tools first)
+test: tools objdump lint check-infra check-workflows check-scripts check-openapi package-host test-deploy fuzz test-pages ## Everything CI checks (installs its tools first)
 	$(AWS_CLEAN_ENV) MOTO_SERVER="$(VENV_BIN)/moto_server" LAMBDA_PACKAGE="$(CURDIR)/$(HOST_PACKAGE)" \
 		$(CARGO) test --workspace --locked -- --include-ignored
 
@@ -114,8 +114,8 @@ fuzz: $(FUZZ_STAMP) $(VENV_STAMP) debug-server ## Schemathesis over docs/openapi
 	$(FUZZ_VENV)/bin/python tests/fuzz/run.py --store memory
 	$(AWS_CLEAN_ENV) FUZZ_MAX_SECONDS=$${FUZZ_DYNAMODB_MAX_SECONDS:-60} $(FUZZ_VENV)/bin/python tests/fuzz/run.py --store dynamodb
 
-.PHONY: test-docs-page
-test-docs-page: $(VENV_STAMP) chromium debug-server ## GET /docs in headless Chromium: every path listed, nothing loaded from elsewhere, docs/docs-page.png
+.PHONY: test-pages
+test-pages: $(VENV_STAMP) chromium debug-server ## /docs and /dashboard in headless Chromium: drawn from the API's figures, nothing loaded from elsewhere, key, keyboard, 360 px
 	$(VENV_BIN)/pytest -q -p no:cacheprovider tests/browser
 
 .PHONY: openapi

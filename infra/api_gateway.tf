@@ -56,6 +56,14 @@ resource "aws_api_gateway_resource" "webhook" {
   path_part   = each.key
 }
 
+# The dashboard page carries no data (its script asks for the API key and calls the keyed JSON
+# routes), so `GET /dashboard` goes to the function without a key, as `/health` does.
+resource "aws_api_gateway_resource" "dashboard" {
+  rest_api_id = aws_api_gateway_rest_api.api.id
+  parent_id   = aws_api_gateway_rest_api.api.root_resource_id
+  path_part   = "dashboard"
+}
+
 # The badges, with public_badges on: a README's viewer sends no key, so `GET /badges/{metric}`
 # goes to the function without one. Only GET; its own throttle is below. Off, there is no such
 # route: a keyed request reaches the function through `{proxy+}`, which answers 404.
@@ -82,22 +90,25 @@ locals {
   }
 
   # method => resource, HTTP method, whether an API key is required. Only GET and HEAD /health,
-  # POST to the webhooks and, with public_badges on, GET /badges/{metric} go without a key.
-  api_methods = merge(local.badge_methods, {
+  # GET /dashboard, POST to the webhooks and, with public_badges on, GET /badges/{metric} go
+  # without a key.
+  api_methods = {
     root           = { resource_id = aws_api_gateway_rest_api.api.root_resource_id, http_method = "ANY", api_key_required = true }
     proxy          = { resource_id = aws_api_gateway_resource.proxy.id, http_method = "ANY", api_key_required = true }
     events         = { resource_id = aws_api_gateway_resource.events.id, http_method = "ANY", api_key_required = true }
     health-get     = { resource_id = aws_api_gateway_resource.health.id, http_method = "GET", api_key_required = false }
     health-head    = { resource_id = aws_api_gateway_resource.health.id, http_method = "HEAD", api_key_required = false }
+    dashboard-get  = { resource_id = aws_api_gateway_resource.dashboard.id, http_method = "GET", api_key_required = false }
     webhook-github = { resource_id = aws_api_gateway_resource.webhook["github"].id, http_method = "POST", api_key_required = false }
     webhook-gitlab = { resource_id = aws_api_gateway_resource.webhook["gitlab"].id, http_method = "POST", api_key_required = false }
-  })
+  }
+  methods = merge(local.api_methods, local.badge_methods)
 }
 
 resource "aws_api_gateway_method" "api" {
-  #checkov:skip=CKV_AWS_59:Only GET and HEAD /health, POST /webhooks/github and /gitlab and, when public_badges is on, GET /badges/{metric} are open, by design: uptime checks must reach the health check without a key, a code host cannot send one (the function verifies each delivery's HMAC signature or token before reading it), nor can a README's viewer (a badge shows aggregate figures only); the stage throttle bounds the health check, and the webhooks and badges have throttles of their own. Every other method requires an API key or a SigV4 signature.
+  #checkov:skip=CKV_AWS_59:Only GET and HEAD /health, GET /dashboard, POST /webhooks/github and /gitlab and, when public_badges is on, GET /badges/{metric} are open, by design: uptime checks must reach the health check without a key, the dashboard is a page without data that asks its reader for the key, a code host cannot send one (the function verifies each delivery's HMAC signature or token before reading it), nor can a README's viewer (a badge shows aggregate figures only); the stage throttle bounds the health check, and the webhooks and badges have throttles of their own. Every other method requires an API key or a SigV4 signature.
   #checkov:skip=CKV2_AWS_53:The function validates every query parameter, path segment and body itself (POST /events: fields, sizes, content type) and answers 4xx JSON errors with stable codes.
-  for_each = local.api_methods
+  for_each = local.methods
 
   rest_api_id      = aws_api_gateway_rest_api.api.id
   resource_id      = each.value.resource_id
@@ -107,7 +118,7 @@ resource "aws_api_gateway_method" "api" {
 }
 
 resource "aws_api_gateway_integration" "api" {
-  for_each = local.api_methods
+  for_each = local.methods
 
   rest_api_id             = aws_api_gateway_rest_api.api.id
   resource_id             = each.value.resource_id
@@ -196,6 +207,7 @@ resource "aws_api_gateway_deployment" "api" {
       aws_api_gateway_resource.proxy,
       aws_api_gateway_resource.events,
       aws_api_gateway_resource.health,
+      aws_api_gateway_resource.dashboard,
       aws_api_gateway_resource.webhooks,
       aws_api_gateway_resource.webhook,
       aws_api_gateway_resource.badges,

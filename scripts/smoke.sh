@@ -53,6 +53,8 @@ printf 'x-api-key: %s\n' "$key" >"$key_header"
 auth=(--header "@$key_header")
 check "GET / with key" 200 / "${auth[@]}" >/dev/null
 check "GET /health without key" 200 /health >/dev/null
+# The dashboard page carries no data and asks its reader for the key.
+check "GET /dashboard without key" 200 /dashboard >/dev/null
 check "GET /events with key" 200 "/events?limit=5" "${auth[@]}" >/dev/null
 check "GET /engineers with key" 200 /engineers "${auth[@]}" >/dev/null
 check "GET /summaries/daily with key" 200 /summaries/daily "${auth[@]}" >/dev/null

@@ -133,7 +133,7 @@ class Stage:
 
     def answer(self, path, key):
         path = path.removeprefix("/dev")
-        if path == "/health":
+        if path in ("/health", "/dashboard"):
             return 200, {"status": "pass"}
         if key != self.key:
             return 403, {"message": "Forbidden"}

@@ -35,7 +35,7 @@ def local(name):
     return value
 
 
-def test_only_get_and_head_health_and_post_to_the_webhooks_go_without_a_key():
+def test_only_health_the_dashboard_the_webhooks_and_public_badges_go_without_a_key():
     method = one("aws_api_gateway_method", "api")
     assert attr(method, "http_method") == "${each.value.http_method}"
     assert attr(method, "authorization") == "NONE"
@@ -44,7 +44,13 @@ def test_only_get_and_head_health_and_post_to_the_webhooks_go_without_a_key():
     health = "${aws_api_gateway_resource.health.id}"
     # A code host cannot send a key: the function verifies each delivery's signature instead.
     webhooks = {f'${{aws_api_gateway_resource.webhook["{host}"].id}}' for host in ("github", "gitlab")}
-    assert keyless == {(health, "GET"), (health, "HEAD")} | {(w, "POST") for w in webhooks}
+    # The dashboard page carries no data: its script asks for the key the JSON routes want.
+    dashboard = "${aws_api_gateway_resource.dashboard.id}"
+    assert keyless == {(health, "GET"), (health, "HEAD"), (dashboard, "GET")} | {(w, "POST") for w in webhooks}
+    # The badges, only with public_badges on, only GET.
+    assert local("methods").replace(" ", "") == "${merge(local.api_methods,local.badge_methods)}"
+    assert "api_key_required = false" in (INFRA / "api_gateway.tf").read_text().split("badge_methods = {")[1].split("}")[0]
+    assert attr(one("aws_api_gateway_resource", "badge"), "count") == "${var.public_badges ? 1 : 0}"
     assert attr(one("aws_api_gateway_resource", "webhook"), "for_each") == "${toset(['github', 'gitlab'])}"
 
     # The other way in without a key is POST /events, which API Gateway refuses unsigned.

@@ -246,3 +246,4 @@ def test_badges_are_public_only_when_public_badges_says_so():
     assert attr(throttle, "throttling_rate_limit") == "${var.badge_throttle_rate_limit}"
     variables_tf = dict(blocks(parsed, "variable"))
     assert attr(variables_tf["public_badges"], "default") is False
+

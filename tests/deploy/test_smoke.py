@@ -21,7 +21,7 @@ def smoke(stage, sha=SHA, wait="20"):
 def test_a_healthy_stage_passes(stage_factory):
     result, _ = smoke(stage_factory(sha=SHA))
     assert result.returncode == 0, result.stderr
-    assert "smoke: 12 passed, 0 failed" in result.stderr
+    assert "smoke: 13 passed, 0 failed" in result.stderr
 
 
 def test_a_new_key_refused_for_a_while_is_waited_for(stage_factory):
