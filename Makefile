@@ -198,6 +198,8 @@ bench: $(VENV_STAMP) $(WEBHOOK_EXAMPLES_STAMP) wrk ## Benchmarks with budgets: c
 	scripts/bench-http.sh target/bench/bootstrap target/bench/http.json
 	$(MAKE) --no-print-directory operator-host
 	scripts/bench-dynamodb.sh target/bench/bootstrap $(OPERATOR_BINARY) $(VENV_BIN)/python target/bench/dynamodb.json
+	$(MAKE) --no-print-directory chromium $(DASHBOARD_FIXTURE)
+	$(VENV_BIN)/python scripts/dashboard-page.py bench target/bench/bootstrap $(DASHBOARD_FIXTURE) target/bench/dashboard.json
 	scripts/bench-report.py
 
 # The shipped binary has no operator commands (feature operator-commands); the DynamoDB benchmark
@@ -208,6 +210,18 @@ OPERATOR_BINARY := target/lambda-operator/$(BIN)/bootstrap
 operator-host: $(PACKAGE_TOOLS_STAMP)
 	PATH="$(VENV_BIN):$$PATH" $(CARGO) lambda build --release --locked --bin $(BIN) \
 		--target $(LAMBDA_TARGET_x86_64) --lambda-dir target/lambda-operator
+
+# A year of one service's events for the dashboard's benchmark and screenshot: the generator's,
+# from its seed, with the first deploy after each rollback made a hotfix.
+DASHBOARD_FIXTURE := target/dashboard-year.jsonl
+$(DASHBOARD_FIXTURE): crates/events/src/generate.rs scripts/dashboard-page.py
+	$(CARGO) run --quiet --release --locked -p pipeline-events --example generate_events -- \
+		--events 3000 --days 364 --start 1483315200 | $(PYTHON) scripts/dashboard-page.py hotfixes > $@
+
+.PHONY: dashboard-screenshot
+dashboard-screenshot: $(VENV_STAMP) chromium $(DASHBOARD_FIXTURE) ## Write docs/dashboard.png: the dashboard over a year of generated events (not part of make test)
+	$(CARGO) build --release --locked --bin $(BIN)
+	$(VENV_BIN)/python scripts/dashboard-page.py screenshot target/release/$(BIN) $(DASHBOARD_FIXTURE) docs/dashboard.png
 
 .PHONY: bench-build
 bench-build:

@@ -115,13 +115,15 @@ fn percent(rate: f64) -> String {
     format!("{} %", decimal(rate * 100.0))
 }
 
-/// In the largest unit that keeps it at 1 or more: `45 s`, `12 min`, `3.5 h`, `2 d`.
+/// In the largest unit that keeps it at 1 or more, once rounded: `45 s`, `12 min`, `3.5 h`,
+/// `2 d` (and 23 h 59 min 59 s is `1 d`, not `24 h`).
 fn duration(seconds: i64) -> String {
     let seconds = seconds as f64;
+    let hours = (seconds / 3_600.0 * 10.0).round() / 10.0;
     match seconds {
         s if s < 60.0 => format!("{s} s"),
         s if s < 3_600.0 => format!("{} min", (s / 60.0).floor()),
-        s if s < 86_400.0 => format!("{} h", decimal(s / 3_600.0)),
+        _ if hours < 24.0 => format!("{} h", decimal(hours)),
         s => format!("{} d", decimal(s / 86_400.0)),
     }
 }
@@ -177,6 +179,7 @@ mod tests {
         assert_eq!(duration(1_430), "23 min");
         assert_eq!(duration(3 * 3_600 + 1_800), "3.5 h");
         assert_eq!(duration(2 * 86_400), "2 d");
+        assert_eq!(duration(86_399), "1 d");
     }
 
     #[test]

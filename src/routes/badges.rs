@@ -78,6 +78,12 @@ pub async fn badge(
     let headers = [
         (header::ETAG, tag.clone()),
         (header::CACHE_CONTROL, CACHE_CONTROL.to_owned()),
+        // Opened on its own, the image runs nothing and loads nothing.
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'".to_owned(),
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
     ];
     if matches(&request, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());

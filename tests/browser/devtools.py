@@ -22,8 +22,6 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "target" / "debug" / "pipeline-events-api"
 
@@ -39,7 +37,7 @@ def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if path := shutil.which(name):
             return path
-    pytest.fail("no chromium, chromium-browser or google-chrome: run `make chromium`")
+    raise RuntimeError("no chromium, chromium-browser or google-chrome: run `make chromium`")
 
 
 class Browser:
@@ -142,12 +140,13 @@ def remove(directory: str) -> None:
 
 
 @contextmanager
-def local_server(**variables):
-    """The debug build on a free port of 127.0.0.1 (the built-in sample data unless
-    `variables` say otherwise), until the block ends: its base URL."""
+def local_server(binary=SERVER, **variables):
+    """The service (the debug build unless `binary` says otherwise) on a free port of
+    127.0.0.1, on the built-in sample data unless `variables` say otherwise, until the block
+    ends: its base URL."""
     port = free_port()
     env = {"PATH": os.environ.get("PATH", ""), "BIND_ADDR": f"127.0.0.1:{port}", "LOG_LEVEL": "warn", **variables}
-    server = subprocess.Popen([str(SERVER)], env=env, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

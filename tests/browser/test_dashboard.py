@@ -7,6 +7,7 @@ asks for an API key where the stage wants one (and keeps it in the tab only), an
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import json
 import threading
@@ -214,3 +215,10 @@ def test_at_360_px_nothing_overflows_and_the_keyboard_reaches_everything(server,
         tab.key("Tab", "Tab", 9)
     tab.key("Enter", "Enter", 13)
     assert tab.evaluate("document.activeElement.parentElement.open") is True
+
+
+def test_the_page_is_one_small_file(server):
+    with urllib.request.urlopen(f"{server}/dashboard") as response:
+        page = response.read()
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert len(gzip.compress(page, 9)) <= 60 * 1024
