@@ -115,7 +115,7 @@ fuzz: $(FUZZ_STAMP) $(VENV_STAMP) debug-server ## Schemathesis over docs/openapi
 	$(AWS_CLEAN_ENV) FUZZ_MAX_SECONDS=$${FUZZ_DYNAMODB_MAX_SECONDS:-60} $(FUZZ_VENV)/bin/python tests/fuzz/run.py --store dynamodb
 
 .PHONY: test-pages
-test-pages: $(VENV_STAMP) chromium debug-server ## /docs and /dashboard in headless Chromium: drawn from the API's figures, nothing loaded from elsewhere, key, keyboard, 360 px
+test-pages: $(VENV_STAMP) chromium debug-server ## /docs, /dashboard and the badges in headless Chromium: drawn from the API's figures, nothing loaded from elsewhere, key, keyboard, 360 px
 	$(VENV_BIN)/pytest -q -p no:cacheprovider tests/browser
 
 .PHONY: openapi

@@ -80,6 +80,10 @@ async fn each_metric_reads_as_its_figure_and_level(backend: Backend) {
             response.header("cache-control"),
             Some("public, max-age=300")
         );
+        assert_eq!(
+            response.header("content-security-policy"),
+            Some("default-src 'none'")
+        );
         let svg = String::from_utf8(response.body.clone()).expect("UTF-8");
         assert!(
             svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
