@@ -3,7 +3,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::metrics::{benchmark, benchmark_refusal};
 use super::params::{Accepts, Query, RangeParams, ServiceParam, check_range};
@@ -15,6 +15,20 @@ use crate::state::AppState;
 
 /// How long a README's viewer (GitHub's image proxy among them) may keep a badge.
 pub const CACHE_CONTROL: &str = "public, max-age=300";
+
+/// A metric of `/metrics/delivery`, by its name there.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum MetricName {
+    DeploymentFrequency,
+    LeadTime,
+    ChangeFailureRate,
+    FailedDeploymentRecoveryTime,
+    DeploymentReworkRate,
+    /// `failed_deployment_recovery_time` under its older name.
+    TimeToRestore,
+}
 
 /// `benchmark`, on `GET /badges/{metric}`.
 #[derive(IntoParams)]
@@ -39,7 +53,7 @@ impl Accepts for BadgeParams {
     description = "One figure of `/metrics/delivery`'s `total` for the same range, service and benchmark, as a small SVG image for a README: a label, then the figure and its level (\"deploys/week | 12 · elite\"); \"no data\" where the figure is `null`. Deployment frequency is shown per week, lead time and recovery time as their medians, the rates as percentages. Cached for five minutes, with an `ETag` (`If-None-Match` answers 304). A deployed stack serves it without an API key only when `public_badges` is on; otherwise it answers 404.",
     tag = "metrics",
     params(
-        ("metric" = String, Path, description = "A metric's name in `/metrics/delivery`: `deployment_frequency`, `lead_time`, `change_failure_rate`, `failed_deployment_recovery_time` (or `time_to_restore`), `deployment_rework_rate`.", example = "deployment_frequency"),
+        ("metric" = inline(MetricName), Path, description = "A metric's name in `/metrics/delivery`; any other is 404 `metric_not_found`.", example = "deployment_frequency"),
         RangeParams, ServiceParam, BadgeParams
     ),
     responses(
@@ -112,4 +126,24 @@ pub fn errors() -> Vec<ApiError> {
     );
     errors.push(ApiError::MetricNotFound("deploys".into()));
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    #[test]
+    fn the_described_names_are_the_names_read() {
+        let schema = serde_json::to_value(MetricName::schema()).unwrap();
+        let names = schema["enum"].as_array().expect("an enum of names");
+        assert_eq!(names.len(), 6);
+        for name in names {
+            assert!(
+                BadgeMetric::named(name.as_str().unwrap()).is_some(),
+                "{name}"
+            );
+        }
+    }
 }
